@@ -1,0 +1,401 @@
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "reasm.h"
+
+/* Canonical key: endpoint 0 sorts before endpoint 1, so both directions
+ * of a connection hash and compare alike. */
+struct flow_key {
+	uint8_t family;
+	uint8_t addr[2][16];
+	uint16_t port[2];
+};
+
+struct flow {
+	struct flow *hnext;
+	struct flow *lru_prev, *lru_next; /* head = least recently seen */
+	struct flow_key key;
+	uint32_t hash;
+	int client_end;          /* which key endpoint is the client */
+	int closed;              /* ended; lingering to absorb late packets */
+	int fin[2];
+	struct flow_table *ft;
+	struct reasm *reasm;     /* NULL once the caller needs no more bytes */
+	void *user;
+	struct flow_info info;
+};
+
+struct flow_table {
+	struct flow_limits lim;
+	struct flow_callbacks cb;
+	void *ctx;
+	struct flow **buckets;
+	size_t nbuckets;         /* a power of two */
+	struct flow *lru_head, *lru_tail;
+	struct reasm_budget budget;
+	struct flow_stats st;
+	double now;
+};
+
+struct flow_table *flow_table_new(const struct flow_limits *lim,
+				  const struct flow_callbacks *cb, void *ctx)
+{
+	struct flow_table *ft = calloc(1, sizeof *ft);
+	if (!ft)
+		return NULL;
+	ft->lim = *lim;
+	ft->cb = *cb;
+	ft->ctx = ctx;
+	ft->nbuckets = 1024;
+	ft->buckets = calloc(ft->nbuckets, sizeof *ft->buckets);
+	ft->budget.cap = lim->max_buffered;
+	if (!ft->buckets) {
+		free(ft);
+		return NULL;
+	}
+	return ft;
+}
+
+const struct flow_stats *flow_table_stats(const struct flow_table *ft)
+{
+	return &ft->st;
+}
+
+/* ---- keys and hashing ------------------------------------------------- */
+
+static int endpoint_cmp(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb)
+{
+	int c = memcmp(a, b, 16);
+	return c ? c : (int)pa - (int)pb;
+}
+
+/* Builds the key; returns which key endpoint sent the packet. */
+static int make_key(const struct tcp_packet *p, struct flow_key *k)
+{
+	int src_first = endpoint_cmp(p->src, p->sport, p->dst, p->dport) <= 0;
+	memset(k, 0, sizeof *k);
+	k->family = p->family;
+	memcpy(k->addr[src_first ? 0 : 1], p->src, 16);
+	memcpy(k->addr[src_first ? 1 : 0], p->dst, 16);
+	k->port[src_first ? 0 : 1] = p->sport;
+	k->port[src_first ? 1 : 0] = p->dport;
+	return src_first ? 0 : 1;
+}
+
+static uint32_t key_hash(const struct flow_key *k)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ k->family;
+	uint64_t w[4];
+	memcpy(w, k->addr, sizeof w);
+	for (int i = 0; i < 4; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 33;
+	}
+	h ^= (uint64_t)k->port[0] << 16 | k->port[1];
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return (uint32_t)h;
+}
+
+static int key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	return a->family == b->family && a->port[0] == b->port[0] &&
+	       a->port[1] == b->port[1] && memcmp(a->addr, b->addr, sizeof a->addr) == 0;
+}
+
+/* ---- hash table and LRU list ------------------------------------------ */
+
+static struct flow *lookup(struct flow_table *ft, const struct flow_key *k, uint32_t h)
+{
+	for (struct flow *f = ft->buckets[h & (ft->nbuckets - 1)]; f; f = f->hnext)
+		if (f->hash == h && key_eq(&f->key, k))
+			return f;
+	return NULL;
+}
+
+static void grow(struct flow_table *ft)
+{
+	size_t n = ft->nbuckets * 2;
+	struct flow **b = calloc(n, sizeof *b);
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < ft->nbuckets; i++) {
+		struct flow *f = ft->buckets[i];
+		while (f) {
+			struct flow *next = f->hnext;
+			f->hnext = b[f->hash & (n - 1)];
+			b[f->hash & (n - 1)] = f;
+			f = next;
+		}
+	}
+	free(ft->buckets);
+	ft->buckets = b;
+	ft->nbuckets = n;
+}
+
+static void lru_unlink(struct flow_table *ft, struct flow *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		ft->lru_head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		ft->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_append(struct flow_table *ft, struct flow *f)
+{
+	f->lru_prev = ft->lru_tail;
+	f->lru_next = NULL;
+	if (ft->lru_tail)
+		ft->lru_tail->lru_next = f;
+	else
+		ft->lru_head = f;
+	ft->lru_tail = f;
+}
+
+static void hash_unlink(struct flow_table *ft, struct flow *f)
+{
+	struct flow **pp = &ft->buckets[f->hash & (ft->nbuckets - 1)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+}
+
+/* ---- flow lifecycle ---------------------------------------------------- */
+
+static void sink_data(void *ctx, int dir, const uint8_t *p, size_t len)
+{
+	struct flow *f = ctx;
+	f->ft->cb.data(f->user, dir, p, len);
+}
+
+static void sink_gap(void *ctx, int dir, uint64_t len)
+{
+	struct flow *f = ctx;
+	f->ft->cb.gap(f->user, dir, len);
+}
+
+static const struct reasm_sink flow_sink = {sink_data, sink_gap};
+
+static void drop_reasm(struct flow *f)
+{
+	if (!f->reasm)
+		return;
+	const struct reasm_stats *rs = reasm_stats(f->reasm);
+	f->info.anomalies |= rs->anomalies;
+	reasm_free(f->reasm);
+	f->reasm = NULL;
+}
+
+/* Ends the connection: delivers what is held, hands the flow to the caller. */
+static void end_flow(struct flow_table *ft, struct flow *f, enum end_reason why)
+{
+	if (f->closed)
+		return;
+	if (f->reasm) {
+		reasm_flush(f->reasm);
+		f->info.midstream = f->info.midstream || reasm_midstream(f->reasm);
+	}
+	drop_reasm(f);
+	if (why == END_EVICTED)
+		f->info.anomalies |= ANOM_EVICTED;
+	ft->cb.close(ft->ctx, f->user, &f->info, why);
+	f->user = NULL;
+	f->closed = 1;
+}
+
+static void remove_flow(struct flow_table *ft, struct flow *f)
+{
+	hash_unlink(ft, f);
+	lru_unlink(ft, f);
+	ft->st.active--;
+	free(f);
+}
+
+static void evict_oldest(struct flow_table *ft)
+{
+	struct flow *f = ft->lru_head;
+	if (!f)
+		return;
+	if (!f->closed) {
+		ft->st.evicted++;
+		end_flow(ft, f, END_EVICTED);
+	}
+	remove_flow(ft, f);
+}
+
+/* Which key endpoint is the client: the SYN's sender, the SYN-ACK's
+ * receiver, else the side not on a server port. */
+static int client_end(struct flow_table *ft, const struct tcp_packet *p, int src_end)
+{
+	if (p->flags & TCP_SYN)
+		return (p->flags & TCP_ACK) ? !src_end : src_end;
+	int dst_server = ft->cb.is_server_port(ft->ctx, p->dport);
+	int src_server = ft->cb.is_server_port(ft->ctx, p->sport);
+	if (dst_server != src_server)
+		return dst_server ? src_end : !src_end;
+	return p->dport <= p->sport ? src_end : !src_end; /* lower port serves */
+}
+
+static void fill_info(struct flow *f, const struct tcp_packet *p, double ts)
+{
+	struct flow_info *fi = &f->info;
+	int cl = f->client_end;
+	fi->family = p->family;
+	memcpy(fi->client, f->key.addr[cl], 16);
+	memcpy(fi->server, f->key.addr[!cl], 16);
+	fi->client_port = f->key.port[cl];
+	fi->server_port = f->key.port[!cl];
+	fi->first_ts = fi->last_ts = ts;
+	fi->midstream = !(p->flags & TCP_SYN);
+}
+
+static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k, uint32_t h,
+				const struct tcp_packet *p, int src_end, double ts)
+{
+	while (ft->st.active >= ft->lim.max_flows && ft->lru_head)
+		evict_oldest(ft);
+	struct flow *f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->key = *k;
+	f->hash = h;
+	f->ft = ft;
+	f->client_end = client_end(ft, p, src_end);
+	fill_info(f, p, ts);
+	f->user = ft->cb.open(ft->ctx, &f->info);
+	if (!f->user) {
+		free(f);
+		return NULL;
+	}
+	f->reasm = reasm_new(&ft->budget, ft->lim.dir_buffered, &flow_sink, f);
+	if (!f->reasm) {
+		ft->cb.close(ft->ctx, f->user, &f->info, END_EOF);
+		free(f);
+		return NULL;
+	}
+	f->hnext = ft->buckets[h & (ft->nbuckets - 1)];
+	ft->buckets[h & (ft->nbuckets - 1)] = f;
+	lru_append(ft, f);
+	ft->st.created++;
+	if (++ft->st.active > ft->st.peak_active)
+		ft->st.peak_active = ft->st.active;
+	if (ft->st.active > ft->nbuckets)
+		grow(ft);
+	return f;
+}
+
+/* ---- packets ------------------------------------------------------------ */
+
+static void account(struct flow *f, int dir, const struct tcp_packet *p, double ts)
+{
+	f->info.packets++;
+	f->info.payload[dir] += p->wirelen;
+	if (ts > f->info.last_ts)
+		f->info.last_ts = ts;
+	if (p->caplen < p->wirelen)
+		f->info.anomalies |= ANOM_SNAPLEN;
+	if (p->flags & TCP_FIN)
+		f->fin[dir] = 1;
+}
+
+static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p)
+{
+	if (f->reasm) {
+		reasm_segment(f->reasm, dir, p->seq, p->ack, p->flags, p->payload, p->caplen,
+			      p->wirelen);
+		if (ft->cb.done && ft->cb.done(f->user))
+			drop_reasm(f); /* nothing more to learn from the bytes */
+	}
+	ft->st.buffered = ft->budget.used;
+	if (ft->budget.used > ft->st.peak_buffered)
+		ft->st.peak_buffered = ft->budget.used;
+	ft->st.reasm_overflows = ft->budget.overflows;
+	if (p->flags & TCP_RST)
+		end_flow(ft, f, END_RST);
+	else if (f->reasm ? reasm_closed(f->reasm) : (f->fin[0] && f->fin[1]))
+		end_flow(ft, f, END_FIN);
+}
+
+/* A packet for a flow that has ended: a SYN starts the tuple afresh. */
+static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
+				  const struct tcp_packet *p, double ts)
+{
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		remove_flow(ft, f);
+		return NULL;
+	}
+	f->info.last_ts = ts > f->info.last_ts ? ts : f->info.last_ts;
+	lru_unlink(ft, f);
+	lru_append(ft, f);
+	return f;
+}
+
+void flow_table_packet(struct flow_table *ft, const struct tcp_packet *p, double ts)
+{
+	struct flow_key k;
+	int src_end = make_key(p, &k);
+	uint32_t h = key_hash(&k);
+	if (ts > ft->now)
+		ft->now = ts;
+	flow_table_expire(ft, ft->now);
+	struct flow *f = lookup(ft, &k, h);
+	if (f && f->closed && (f = reopen_if_new(ft, f, p, ts)) != NULL)
+		return; /* a late packet of an ended connection */
+	if (!f && !(p->flags & TCP_SYN) && p->wirelen == 0) {
+		ft->st.ignored_packets++;
+		return; /* a stray ACK/RST/FIN starts nothing */
+	}
+	if (!f && !(f = create_flow(ft, &k, h, p, src_end, ts)))
+		return;
+	int dir = src_end == f->client_end ? DIR_C2S : DIR_S2C;
+	lru_unlink(ft, f);
+	lru_append(ft, f);
+	account(f, dir, p, ts);
+	if (ft->cb.packet)
+		ft->cb.packet(ft->ctx, f->user, dir, p, ts);
+	feed(ft, f, dir, p);
+}
+
+void flow_table_expire(struct flow_table *ft, double now)
+{
+	struct flow *f;
+	while ((f = ft->lru_head) != NULL) {
+		double age = now - f->info.last_ts;
+		if (f->closed && age > ft->lim.closed_linger) {
+			remove_flow(ft, f);
+		} else if (!f->closed && age > ft->lim.idle_timeout) {
+			ft->st.timed_out++;
+			end_flow(ft, f, END_IDLE);
+			remove_flow(ft, f);
+		} else {
+			break;
+		}
+	}
+}
+
+void flow_table_end_all(struct flow_table *ft, enum end_reason reason)
+{
+	while (ft->lru_head) {
+		struct flow *f = ft->lru_head;
+		end_flow(ft, f, reason);
+		remove_flow(ft, f);
+	}
+}
+
+void flow_table_free(struct flow_table *ft)
+{
+	if (!ft)
+		return;
+	flow_table_end_all(ft, END_EOF);
+	free(ft->buckets);
+	free(ft);
+}

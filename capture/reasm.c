@@ -1,0 +1,325 @@
+#include "reasm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/record.h"
+#include "decode.h"
+
+/* A held-back segment: len bytes captured, then missing bytes cut by the
+ * snapshot length. */
+struct seg {
+	struct seg *next;
+	uint32_t seq;
+	uint32_t len;
+	uint32_t missing;
+	uint8_t data[];
+};
+
+struct rdir {
+	int started;      /* next is known */
+	uint32_t next;    /* next sequence number to deliver */
+	int fin;
+	uint32_t fin_seq;
+	int closed;       /* delivered up to the FIN */
+	int ack_valid;
+	uint32_t peer_ack;/* highest acknowledgement from the other side */
+	struct seg *held; /* sorted by seq */
+	size_t held_bytes;
+	unsigned held_segs;
+};
+
+struct reasm {
+	struct rdir d[2];
+	struct reasm_budget *budget;
+	size_t dir_cap;
+	struct reasm_sink sink;
+	void *ctx;
+	int midstream;
+	struct reasm_stats st;
+};
+
+static int32_t sdiff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+struct reasm *reasm_new(struct reasm_budget *budget, size_t dir_cap,
+			const struct reasm_sink *sink, void *ctx)
+{
+	struct reasm *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->budget = budget;
+	r->dir_cap = dir_cap;
+	r->sink = *sink;
+	r->ctx = ctx;
+	return r;
+}
+
+static void seg_release(struct reasm *r, struct rdir *d, struct seg *s)
+{
+	d->held_bytes -= s->len;
+	d->held_segs--;
+	r->budget->used -= s->len;
+	free(s);
+}
+
+void reasm_free(struct reasm *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct rdir *d = &r->d[i];
+		while (d->held) {
+			struct seg *s = d->held;
+			d->held = s->next;
+			seg_release(r, d, s);
+		}
+	}
+	free(r);
+}
+
+static void emit_gap(struct reasm *r, int dir, uint32_t len)
+{
+	if (len == 0)
+		return;
+	r->st.gap_bytes[dir] += len;
+	r->st.anomalies |= ANOM_GAP;
+	r->d[dir].next += len;
+	r->sink.gap(r->ctx, dir, len);
+}
+
+/* Hands over captured bytes followed by `missing` bytes cut by snaplen. */
+static void emit_data(struct reasm *r, int dir, const uint8_t *p, size_t len,
+		      uint32_t missing)
+{
+	if (len) {
+		r->st.delivered[dir] += len;
+		r->d[dir].next += (uint32_t)len;
+		r->sink.data(r->ctx, dir, p, len);
+	}
+	if (missing) {
+		r->st.anomalies |= ANOM_SNAPLEN;
+		emit_gap(r, dir, missing);
+		r->st.anomalies |= ANOM_SNAPLEN;
+	}
+}
+
+/* Delivers the part of a held segment beyond next. */
+static void emit_held(struct reasm *r, int dir, struct seg *s)
+{
+	struct rdir *d = &r->d[dir];
+	uint32_t end = s->seq + s->len + s->missing;
+	if (sdiff(end, d->next) <= 0)
+		return;
+	uint32_t off = d->next - s->seq;
+	if (off < s->len)
+		emit_data(r, dir, s->data + off, s->len - off, s->missing);
+	else
+		emit_gap(r, dir, end - d->next);
+}
+
+static void check_closed(struct rdir *d)
+{
+	if (d->fin && !d->held && sdiff(d->next, d->fin_seq) >= 0)
+		d->closed = 1;
+}
+
+/* Delivers held segments that are now in order; skips a hole the peer has
+ * acknowledged (sent, but not captured). */
+static void drain(struct reasm *r, int dir)
+{
+	struct rdir *d = &r->d[dir];
+	while (d->held) {
+		struct seg *s = d->held;
+		if (sdiff(s->seq, d->next) > 0) {
+			if (!d->ack_valid || sdiff(d->peer_ack, d->next) <= 0)
+				break;
+			uint32_t to = sdiff(d->peer_ack, s->seq) < 0 ? d->peer_ack : s->seq;
+			emit_gap(r, dir, to - d->next);
+			continue;
+		}
+		d->held = s->next;
+		emit_held(r, dir, s);
+		seg_release(r, d, s);
+	}
+	check_closed(d);
+}
+
+/* Gives up on the first hole: declares it a gap and delivers what follows. */
+static void skip_hole(struct reasm *r, int dir)
+{
+	struct rdir *d = &r->d[dir];
+	if (d->held && sdiff(d->held->seq, d->next) > 0)
+		emit_gap(r, dir, d->held->seq - d->next);
+	drain(r, dir);
+}
+
+static void flush_dir(struct reasm *r, int dir)
+{
+	while (r->d[dir].held)
+		skip_hole(r, dir);
+}
+
+static int overlap_mismatch(const struct seg *a, const struct seg *b)
+{
+	/* a starts at or before b; compare the captured bytes both hold */
+	uint32_t off = b->seq - a->seq;
+	if (sdiff(b->seq, a->seq) < 0 || off >= a->len)
+		return 0;
+	uint32_t n = a->len - off < b->len ? a->len - off : b->len;
+	return memcmp(a->data + off, b->data, n) != 0;
+}
+
+static void hold_insert(struct reasm *r, struct rdir *d, struct seg *n)
+{
+	struct seg **pp = &d->held;
+	struct seg *prev = NULL;
+	while (*pp && sdiff((*pp)->seq, n->seq) <= 0) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if ((prev && overlap_mismatch(prev, n)) || (*pp && overlap_mismatch(n, *pp)))
+		r->st.anomalies |= ANOM_OVERLAP_MISMATCH;
+	n->next = *pp;
+	*pp = n;
+	d->held_bytes += n->len;
+	d->held_segs++;
+	r->budget->used += n->len;
+}
+
+static int hold_has_room(const struct reasm *r, const struct rdir *d, size_t len)
+{
+	return d->held_segs < REASM_SEGS_MAX && d->held_bytes + len <= r->dir_cap &&
+	       r->budget->used + len <= r->budget->cap;
+}
+
+/* Keeps an out-of-order segment; when the caps say no, stops waiting for
+ * the hole and delivers around it. */
+static void hold(struct reasm *r, int dir, uint32_t seq, const uint8_t *p, size_t caplen,
+		 size_t wirelen)
+{
+	struct rdir *d = &r->d[dir];
+	struct seg *s = NULL;
+	if (hold_has_room(r, d, caplen))
+		s = malloc(sizeof *s + caplen);
+	if (!s) {
+		r->st.anomalies |= ANOM_REASM_OVERFLOW;
+		r->budget->overflows++;
+		flush_dir(r, dir);
+		if (sdiff(seq, d->next) > 0)
+			emit_gap(r, dir, seq - d->next);
+		uint32_t off = d->next - seq;
+		if (sdiff(seq + (uint32_t)wirelen, d->next) > 0 && off < caplen)
+			emit_data(r, dir, p + off, caplen - off, (uint32_t)(wirelen - caplen));
+		return;
+	}
+	s->seq = seq;
+	s->len = (uint32_t)caplen;
+	s->missing = (uint32_t)(wirelen - caplen);
+	memcpy(s->data, p, caplen);
+	hold_insert(r, d, s);
+}
+
+static void insert(struct reasm *r, int dir, uint32_t seq, const uint8_t *p, size_t caplen,
+		   size_t wirelen)
+{
+	struct rdir *d = &r->d[dir];
+	uint32_t end = seq + (uint32_t)wirelen;
+	if (sdiff(end, d->next) <= 0) {
+		r->st.retransmitted++;
+		return;
+	}
+	if (sdiff(seq, d->next) < 0) {
+		uint32_t off = d->next - seq;
+		p += off < caplen ? off : caplen;
+		caplen = off < caplen ? caplen - off : 0;
+		wirelen -= off;
+		seq = d->next;
+	}
+	if (seq == d->next)
+		emit_data(r, dir, p, caplen, (uint32_t)(wirelen - caplen));
+	else
+		hold(r, dir, seq, p, caplen, wirelen);
+}
+
+/* Starts a direction: from its SYN, from the peer's SYN-ACK, or mid-stream
+ * from its first data. */
+static void start_dir(struct reasm *r, int dir, uint32_t next, int from_syn)
+{
+	struct rdir *d = &r->d[dir];
+	if (d->started)
+		return;
+	d->started = 1;
+	d->next = next;
+	if (!from_syn && !r->d[!dir].started)
+		r->midstream = 1;
+}
+
+/* The other side acknowledged ack for direction dir. */
+static void note_ack(struct reasm *r, int dir, uint32_t ack)
+{
+	struct rdir *d = &r->d[dir];
+	if (!d->ack_valid || sdiff(ack, d->peer_ack) > 0) {
+		d->peer_ack = ack;
+		d->ack_valid = 1;
+	}
+	if (d->started && d->held)
+		drain(r, dir);
+}
+
+void reasm_segment(struct reasm *r, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
+		   const uint8_t *payload, size_t caplen, size_t wirelen)
+{
+	struct rdir *d = &r->d[dir & 1];
+	dir &= 1;
+	if ((flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+		start_dir(r, !dir, ack, 1); /* the SYN-ACK tells the client's ISN */
+	if (flags & TCP_ACK)
+		note_ack(r, !dir, ack);
+	if (flags & TCP_SYN) {
+		start_dir(r, dir, seq + 1, 1);
+		seq += 1;
+	}
+	if (!d->started) {
+		if (wirelen == 0 && !(flags & TCP_FIN))
+			return;
+		start_dir(r, dir, seq, 0);
+	}
+	if (wirelen > 0)
+		insert(r, dir, seq, payload, caplen, wirelen);
+	if ((flags & TCP_FIN) && !d->fin) {
+		d->fin = 1;
+		d->fin_seq = seq + (uint32_t)wirelen;
+	}
+	drain(r, dir);
+}
+
+void reasm_flush(struct reasm *r)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		struct rdir *d = &r->d[dir];
+		flush_dir(r, dir);
+		uint32_t to = d->fin ? d->fin_seq : d->peer_ack;
+		/* bytes the peer acknowledged but we never saw (1 may be a FIN) */
+		if (d->started && d->ack_valid && sdiff(d->peer_ack, d->next) > 1 &&
+		    sdiff(to, d->next) > 0)
+			emit_gap(r, dir, to - d->next);
+	}
+}
+
+int reasm_closed(const struct reasm *r)
+{
+	return r->d[0].closed && r->d[1].closed;
+}
+
+int reasm_midstream(const struct reasm *r)
+{
+	return r->midstream;
+}
+
+const struct reasm_stats *reasm_stats(const struct reasm *r)
+{
+	return &r->st;
+}

@@ -1,0 +1,239 @@
+#include "pipeline.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../capture/decode.h"
+#include "../dissect/classify.h"
+#include "../dissect/session.h"
+
+struct pipeline {
+	struct pipeline_opts o;
+	struct port_map ports;
+	struct flow_table *ft;
+	struct store *st;
+	struct classifier *cls;
+	struct pipeline_counters c;
+	int failed;
+};
+
+/* Per-connection state handed to the flow table. */
+struct conn {
+	struct pipeline *pl;
+	struct sess *sess;
+	struct classifier_flow *cf; /* only on ports that need classifying */
+	enum classify_verdict verdict;
+};
+
+/* ---- flow callbacks -------------------------------------------------------- */
+
+static int is_server_port(void *ctx, uint16_t port)
+{
+	struct pipeline *pl = ctx;
+	return pl->ports.kind[port] != PORT_NONE;
+}
+
+static void *conn_open(void *ctx, const struct flow_info *fi)
+{
+	struct pipeline *pl = ctx;
+	struct conn *c = calloc(1, sizeof *c);
+	enum port_kind kind = pl->ports.kind[fi->server_port];
+	if (!c)
+		return NULL;
+	c->pl = pl;
+	c->verdict = CLASSIFY_SMTP;
+	if (kind == PORT_NONE) {
+		c->verdict = CLASSIFY_PENDING;
+		c->cf = classifier_flow_new();
+	}
+	c->sess = sess_new(kind == PORT_TLS ? SESS_PORT_TLS : SESS_PORT_SMTP, fi->midstream);
+	if (!c->sess || (kind == PORT_NONE && !c->cf)) {
+		classifier_flow_free(c->cf);
+		sess_free(c->sess);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void conn_packet(void *ctx, void *user, int dir, const struct tcp_packet *pkt,
+			double ts)
+{
+	struct pipeline *pl = ctx;
+	struct conn *c = user;
+	(void)dir;
+	if (c->verdict == CLASSIFY_PENDING)
+		c->verdict = classifier_packet(pl->cls, c->cf, pkt->l3, pkt->l3_len,
+					       pkt->wirelen > 0, ts);
+}
+
+static void conn_data(void *user, int dir, const uint8_t *p, size_t len)
+{
+	struct conn *c = user;
+	sess_data(c->sess, dir, p, len);
+}
+
+static void conn_gap(void *user, int dir, uint64_t len)
+{
+	struct conn *c = user;
+	sess_gap(c->sess, dir, len);
+}
+
+static int conn_done(void *user)
+{
+	struct conn *c = user;
+	return c->verdict == CLASSIFY_OTHER || sess_done(c->sess);
+}
+
+static void format_addr(char *out, int family, const uint8_t *a)
+{
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, REC_ADDR_MAX))
+		out[0] = '\0';
+}
+
+static void build_record(struct session_record *r, const struct conn *c,
+			 const struct flow_info *fi, enum end_reason why)
+{
+	session_record_init(r);
+	format_addr(r->client_ip, fi->family, fi->client);
+	format_addr(r->server_ip, fi->family, fi->server);
+	r->client_port = fi->client_port;
+	r->server_port = fi->server_port;
+	r->ts_start = fi->first_ts;
+	r->ts_end = fi->last_ts;
+	r->packets = fi->packets;
+	r->bytes_c2s = fi->payload[DIR_C2S];
+	r->bytes_s2c = fi->payload[DIR_S2C];
+	r->end_reason = why;
+	r->anomalies = fi->anomalies;
+	if (fi->midstream)
+		r->anomalies |= ANOM_MIDSTREAM;
+	if (fi->payload[DIR_S2C] == 0)
+		r->anomalies |= ANOM_CLIENT_ONLY;
+	if (fi->payload[DIR_C2S] == 0)
+		r->anomalies |= ANOM_SERVER_ONLY;
+	sess_result(c->sess, r);
+}
+
+static void conn_close(void *ctx, void *user, const struct flow_info *fi, enum end_reason why)
+{
+	struct pipeline *pl = ctx;
+	struct conn *c = user;
+	struct session_record r;
+	if (c->verdict == CLASSIFY_PENDING)
+		c->verdict = classifier_finish(pl->cls, c->cf);
+	if (fi->payload[0] + fi->payload[1] == 0) {
+		pl->c.without_payload++;
+	} else if (c->verdict == CLASSIFY_OTHER) {
+		pl->c.classified_away++;
+	} else if (!pl->failed) {
+		build_record(&r, c, fi, why);
+		if (store_add(pl->st, &r) < 0)
+			pl->failed = 1;
+		else
+			pl->c.sessions++;
+	}
+	classifier_flow_free(c->cf);
+	sess_free(c->sess);
+	free(c);
+}
+
+static const struct flow_callbacks callbacks = {
+	is_server_port, conn_open, conn_packet, conn_data, conn_gap, conn_done, conn_close,
+};
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st)
+{
+	struct pipeline *pl = calloc(1, sizeof *pl);
+	if (!pl)
+		return NULL;
+	pl->o = *o;
+	pl->ports = *o->ports;
+	pl->st = st;
+	pl->ft = flow_table_new(&o->limits, &callbacks, pl);
+	if (o->classify)
+		pl->cls = classifier_new();
+	if (!pl->ft || (o->classify && !pl->cls)) {
+		flow_table_free(pl->ft);
+		classifier_free(pl->cls);
+		free(pl);
+		return NULL;
+	}
+	return pl;
+}
+
+int pipeline_finish(struct pipeline *pl, enum end_reason reason)
+{
+	flow_table_end_all(pl->ft, reason);
+	return pl->failed ? -1 : 0;
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+	if (!pl)
+		return;
+	flow_table_free(pl->ft);
+	classifier_free(pl->cls);
+	free(pl);
+}
+
+int pipeline_failed(const struct pipeline *pl)
+{
+	return pl->failed;
+}
+
+const struct pipeline_counters *pipeline_counters(const struct pipeline *pl)
+{
+	return &pl->c;
+}
+
+const struct flow_stats *pipeline_flow_stats(const struct pipeline *pl)
+{
+	return flow_table_stats(pl->ft);
+}
+
+/* ---- packets ---------------------------------------------------------------- */
+
+static void count_decode_error(struct pipeline_counters *c, int rc)
+{
+	if (rc == DECODE_NOT_TCP)
+		c->non_tcp++;
+	else if (rc == DECODE_TRUNCATED)
+		c->truncated++;
+	else if (rc == DECODE_FRAGMENT)
+		c->fragments++;
+	else
+		c->decode_errors++;
+}
+
+void pipeline_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
+{
+	struct pipeline *pl = ctx;
+	struct tcp_packet t;
+	pl->c.packets++;
+	pl->c.bytes += wirelen;
+	int rc = decode_packet(pl->o.linktype, p, caplen, &t);
+	if (rc < 0) {
+		count_decode_error(&pl->c, rc);
+		return;
+	}
+	if (!pl->o.classify && pl->ports.kind[t.sport] == PORT_NONE &&
+	    pl->ports.kind[t.dport] == PORT_NONE) {
+		pl->c.other_ports++;
+		return;
+	}
+	flow_table_packet(pl->ft, &t, ts);
+}
+
+void pipeline_tick(void *ctx, double now)
+{
+	struct pipeline *pl = ctx;
+	if (pl->o.live)
+		flow_table_expire(pl->ft, now);
+	if (store_tick(pl->st, now) < 0)
+		pl->failed = 1;
+}

@@ -1,0 +1,54 @@
+/* The capture pipeline: frame -> TCP segment -> flow -> reassembled bytes
+ * -> session dissection -> session record -> store. */
+#ifndef SMTPTLS_PIPELINE_H
+#define SMTPTLS_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/flow.h"
+#include "../store/store.h"
+#include "ports.h"
+
+struct pipeline_opts {
+	const struct port_map *ports;
+	int classify;            /* nDPI looks for SMTP on other ports */
+	struct flow_limits limits;
+	int linktype;
+	int live;                /* idle flows expire by the wall clock too */
+};
+
+struct pipeline_counters {
+	uint64_t packets, bytes;
+	uint64_t decode_errors;   /* malformed headers, unknown link types */
+	uint64_t truncated;       /* headers cut by the snapshot length */
+	uint64_t non_tcp;
+	uint64_t fragments;
+	uint64_t other_ports;     /* TCP not on a watched port */
+	uint64_t sessions;        /* rows written */
+	uint64_t without_payload; /* connections that carried no byte */
+	uint64_t classified_away; /* classified as not SMTP */
+};
+
+struct pipeline;
+
+/* The store is borrowed: the caller opens and closes it. */
+struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st);
+
+/* Ends every open connection, writing its row. Returns -1 if any row
+ * could not be written (see store_error). */
+int pipeline_finish(struct pipeline *pl, enum end_reason reason);
+
+/* Frees (ending, and writing, any connection still open). NULL is fine. */
+void pipeline_free(struct pipeline *pl);
+
+void pipeline_packet(void *pl, double ts, const uint8_t *p, size_t caplen, size_t wirelen);
+void pipeline_tick(void *pl, double now);
+
+/* 1 once a store write failed: the run should stop. */
+int pipeline_failed(const struct pipeline *pl);
+
+const struct pipeline_counters *pipeline_counters(const struct pipeline *pl);
+const struct flow_stats *pipeline_flow_stats(const struct pipeline *pl);
+
+#endif

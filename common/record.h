@@ -1,0 +1,112 @@
+/* Value types that cross module boundaries: the session record written to
+ * the store, its enums and anomaly flags, and the parser feed contract. */
+#ifndef SMTPTLS_RECORD_H
+#define SMTPTLS_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REC_ADDR_MAX 46  /* INET6_ADDRSTRLEN */
+#define REC_NAME_MAX 256 /* host names, SNI: sanitised and truncated to this */
+#define REC_ALPN_MAX 128
+
+/* Directions of a connection. */
+enum { DIR_C2S = 0, DIR_S2C = 1 };
+
+/* How a session tried to protect itself. */
+enum transport {
+	TRANSPORT_UNKNOWN = 0, /* neither SMTP nor a TLS hello recognised */
+	TRANSPORT_PLAINTEXT,   /* SMTP, no STARTTLS accepted */
+	TRANSPORT_STARTTLS,    /* server answered 2xx to STARTTLS */
+	TRANSPORT_IMPLICIT_TLS /* TLS from the first byte */
+};
+
+/* Why the flow holding a session ended. */
+enum end_reason {
+	END_FIN = 0,  /* both sides sent FIN */
+	END_RST,      /* a reset */
+	END_IDLE,     /* no packet for the idle timeout */
+	END_EOF,      /* end of capture file or live capture stopped */
+	END_EVICTED,  /* flow table full: oldest flow pushed out */
+};
+
+/* Anomalies: one bit each, stored as a comma-separated list of names. */
+enum anomaly {
+	ANOM_MIDSTREAM = 1u << 0,        /* no SYN seen: picked up mid-stream */
+	ANOM_GAP = 1u << 1,              /* bytes missing in a direction */
+	ANOM_SNAPLEN = 1u << 2,          /* packets truncated by the snapshot length */
+	ANOM_NO_TLS_AFTER_220 = 1u << 3, /* STARTTLS got 2xx but no TLS followed */
+	ANOM_CLIENT_ONLY = 1u << 4,      /* only client-to-server bytes seen */
+	ANOM_SERVER_ONLY = 1u << 5,      /* only server-to-client bytes seen */
+	ANOM_LONG_LINE = 1u << 6,        /* an SMTP line beyond the line cap */
+	ANOM_TLS_MALFORMED = 1u << 7,    /* a TLS record or hello failed to parse */
+	ANOM_HANDSHAKE_TOO_BIG = 1u << 8,/* a handshake message beyond its cap */
+	ANOM_PIPELINE_OVERFLOW = 1u << 9,/* more pending commands than tracked */
+	ANOM_PLAINTEXT_ON_TLS = 1u << 10,/* TLS hello answered with plaintext SMTP */
+	ANOM_REASM_OVERFLOW = 1u << 11,  /* reassembly buffer cap hit, data skipped */
+	ANOM_OVERLAP_MISMATCH = 1u << 12,/* overlapping TCP segments disagree */
+	ANOM_PLAINTEXT_AFTER_STARTTLS = 1u << 13, /* clear data after STARTTLS, before TLS */
+	ANOM_NOT_SMTP = 1u << 14,        /* bytes that are not SMTP on an SMTP port */
+	ANOM_EVICTED = 1u << 15,         /* flow evicted: the table was full */
+};
+#define ANOM_COUNT 16
+
+/* Name of one anomaly bit, or NULL. */
+const char *anomaly_name(uint32_t bit);
+/* Writes the comma-separated names of the set bits; returns 0, or -1 if
+ * the buffer was too small (output truncated at a name boundary). */
+int anomalies_format(uint32_t bits, char *out, size_t cap);
+/* Parses one name back to its bit; 0 if unknown. */
+uint32_t anomaly_from_name(const char *name, size_t len);
+
+const char *transport_name(enum transport t);
+const char *end_reason_name(enum end_reason r);
+
+/* One row of the sessions table. Integers that may be unknown use -1. */
+struct session_record {
+	char client_ip[REC_ADDR_MAX];
+	char server_ip[REC_ADDR_MAX];
+	uint16_t client_port, server_port;
+	double ts_start, ts_end;
+	enum transport transport;
+	int starttls_offered;     /* -1 no EHLO reply seen, else 0/1 */
+	int starttls_sent;        /* 0/1 */
+	int starttls_reply;       /* -1 none, else the reply code */
+	int tls_version;          /* -1 none, else negotiated code (0x0303...) */
+	int client_version_max;   /* -1 no ClientHello, else highest offered */
+	int cipher_suite;         /* -1 none */
+	char sni[REC_NAME_MAX];
+	char alpn[REC_ALPN_MAX];  /* server-selected */
+	char alpn_offered[REC_ALPN_MAX];
+	int client_hello;         /* 0/1: a ClientHello was parsed */
+	int hello_retry;          /* 0/1 */
+	int resumed;              /* 0/1 */
+	int tls_established;      /* 0/1: encrypted records flowed both ways */
+	int tls_alert;            /* -1 none, else level*256 + description */
+	unsigned plaintext_transactions;
+	unsigned plaintext_rcpts;
+	int cleartext_auth;       /* 0/1 */
+	char auth_mechanism[32];
+	char server_name[REC_NAME_MAX];
+	char ehlo_name[REC_NAME_MAX];
+	uint64_t packets, bytes_c2s, bytes_s2c;
+	enum end_reason end_reason;
+	uint32_t anomalies;
+};
+
+/* Sets every field to its "unknown" value. */
+void session_record_init(struct session_record *r);
+
+/* The parser feed contract (see dissect/): how much of the buffer was
+ * consumed and what the caller should do next. consumed <= len always. */
+enum feed_status {
+	FEED_MORE = 0, /* all input consumed; give more when it comes */
+	FEED_HANDOFF,  /* stopped: the next protocol starts at p[consumed] */
+	FEED_DONE,     /* this parser wants no more input on this direction */
+};
+struct feed_result {
+	enum feed_status status;
+	size_t consumed;
+};
+
+#endif

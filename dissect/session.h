@@ -1,0 +1,36 @@
+/* One SMTP session's dissection: routes each direction's reassembled bytes
+ * to the SMTP parser or the TLS parser, decides the transport from the
+ * first bytes (never from the port alone) and produces the session facts. */
+#ifndef SMTPTLS_SESSION_H
+#define SMTPTLS_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/record.h"
+
+/* What the port promises; the bytes decide. */
+enum sess_port_kind {
+	SESS_PORT_SMTP = 0, /* 25, 587: SMTP, STARTTLS possible */
+	SESS_PORT_TLS,      /* 465: TLS from the first byte */
+};
+
+struct sess;
+
+struct sess *sess_new(enum sess_port_kind kind, int midstream);
+void sess_free(struct sess *s);
+
+/* Bytes of one direction: 0 client to server, 1 server to client. */
+void sess_data(struct sess *s, int dir, const uint8_t *p, size_t len);
+void sess_gap(struct sess *s, int dir, uint64_t len);
+
+/* 1 once both directions need no more bytes (TLS established, or both
+ * sides dead): the caller may stop delivering. */
+int sess_done(const struct sess *s);
+
+/* Fills the dissection fields of a record (transport, STARTTLS, TLS, SMTP
+ * counts, names) and ORs in its anomalies; leaves addresses, times and
+ * byte counts to the caller. */
+void sess_result(const struct sess *s, struct session_record *r);
+
+#endif

@@ -1,0 +1,524 @@
+#include "smtp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/text.h"
+#include "tls.h"
+
+enum smtp_cmd {
+	CMD_NONE = 0, CMD_OTHER, CMD_HELO, CMD_EHLO, CMD_MAIL, CMD_RCPT,
+	CMD_DATA, CMD_DATA_END, CMD_BDAT, CMD_AUTH, CMD_STARTTLS, CMD_QUIT,
+};
+
+/* How the client's next bytes are framed. One transition function,
+ * client_enter(), changes it. */
+enum client_mode {
+	CLIENT_COMMAND = 0, /* command lines */
+	CLIENT_AUTH,        /* SASL continuation lines until AUTH's final reply */
+	CLIENT_BODY,        /* DATA content up to CRLF.CRLF */
+	CLIENT_BDAT,        /* a BDAT chunk of known size */
+};
+
+/* Where the DATA end-of-body scanner stands. */
+enum body_state { BODY_BOL = 0, BODY_MID, BODY_DOT, BODY_DOT_CR };
+
+enum starttls_state { TLS_NOT_ASKED = 0, TLS_ASKED, TLS_ACCEPTED, TLS_REFUSED };
+
+struct line_buf {
+	uint8_t *buf;
+	size_t len, cap;
+	int cut;        /* the line exceeded SMTP_LINE_MAX */
+};
+
+/* The reply being collected (multi-line replies end on "NNN "). */
+struct reply_acc {
+	int code;
+	unsigned lines;
+	uint32_t caps;
+	char first_word[REC_NAME_MAX];
+};
+
+struct smtp {
+	struct line_buf lb[2];
+	enum client_mode mode;
+	enum body_state body;
+	uint64_t bdat_left;
+	uint8_t queue[SMTP_PIPELINE_MAX];
+	unsigned q_head, q_len;
+	struct reply_acc reply;
+	enum starttls_state tls;
+	int midstream;
+	struct smtp_facts f;
+};
+
+struct smtp *smtp_new(int midstream)
+{
+	struct smtp *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->midstream = midstream;
+	s->f.greeting_code = -1;
+	s->f.starttls_offered = -1;
+	s->f.starttls_reply = -1;
+	return s;
+}
+
+void smtp_free(struct smtp *s)
+{
+	if (!s)
+		return;
+	free(s->lb[0].buf);
+	free(s->lb[1].buf);
+	free(s);
+}
+
+const struct smtp_facts *smtp_facts(const struct smtp *s)
+{
+	return &s->f;
+}
+
+static void client_enter(struct smtp *s, enum client_mode mode)
+{
+	s->mode = mode;
+	if (mode == CLIENT_BODY)
+		s->body = BODY_BOL;
+}
+
+/* ---- pending command queue -------------------------------------------- */
+
+static void queue_push(struct smtp *s, enum smtp_cmd c)
+{
+	if (s->q_len == SMTP_PIPELINE_MAX) {
+		s->f.anomalies |= ANOM_PIPELINE_OVERFLOW;
+		return;
+	}
+	s->queue[(s->q_head + s->q_len++) % SMTP_PIPELINE_MAX] = (uint8_t)c;
+}
+
+static enum smtp_cmd queue_peek(const struct smtp *s)
+{
+	return s->q_len ? (enum smtp_cmd)s->queue[s->q_head] : CMD_NONE;
+}
+
+static void queue_pop(struct smtp *s)
+{
+	if (s->q_len) {
+		s->q_head = (s->q_head + 1) % SMTP_PIPELINE_MAX;
+		s->q_len--;
+	}
+}
+
+static void queue_replace_head(struct smtp *s, enum smtp_cmd c)
+{
+	if (s->q_len)
+		s->queue[s->q_head] = (uint8_t)c;
+}
+
+/* ---- small text helpers ----------------------------------------------- */
+
+/* The first space-delimited word of p[0..n): sets *w and returns its length. */
+static size_t first_word(const uint8_t *p, size_t n, const uint8_t **w)
+{
+	size_t i = 0, start;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	start = i;
+	while (i < n && p[i] != ' ' && p[i] != '\t')
+		i++;
+	*w = p + start;
+	return i - start;
+}
+
+static int parse_u64(const uint8_t *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 19)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- client commands -------------------------------------------------- */
+
+static void on_helo(struct smtp *s, const uint8_t *arg, size_t n)
+{
+	const uint8_t *w;
+	size_t wl = first_word(arg, n, &w);
+	if (s->f.ehlo_name[0] == '\0')
+		text_sanitize(s->f.ehlo_name, sizeof s->f.ehlo_name, w, wl);
+}
+
+static void on_mail(struct smtp *s, const uint8_t *arg, size_t n)
+{
+	(void)arg, (void)n;
+	s->f.mail_cmds++;
+}
+
+static void on_rcpt(struct smtp *s, const uint8_t *arg, size_t n)
+{
+	(void)arg, (void)n;
+	s->f.rcpt_cmds++;
+}
+
+static void on_data(struct smtp *s, const uint8_t *arg, size_t n)
+{
+	(void)arg, (void)n;
+	s->f.data_cmds++;
+	client_enter(s, CLIENT_BODY); /* a 354 is assumed until a refusal */
+}
+
+static void on_bdat(struct smtp *s, const uint8_t *arg, size_t n)
+{
+	const uint8_t *w;
+	size_t wl = first_word(arg, n, &w);
+	uint64_t size;
+	s->f.bdat_cmds++;
+	if (parse_u64(w, wl, &size) < 0) {
+		s->f.bad_lines[0]++;
+		return;
+	}
+	if (size > 0) {
+		s->bdat_left = size;
+		client_enter(s, CLIENT_BDAT);
+	}
+}
+
+static void on_auth(struct smtp *s, const uint8_t *arg, size_t n)
+{
+	const uint8_t *w;
+	size_t wl = first_word(arg, n, &w);
+	s->f.auth_sent = 1;
+	if (s->f.auth_mech[0] == '\0')
+		text_sanitize(s->f.auth_mech, sizeof s->f.auth_mech, w, wl);
+	client_enter(s, CLIENT_AUTH);
+}
+
+static void on_starttls(struct smtp *s, const uint8_t *arg, size_t n)
+{
+	(void)arg, (void)n;
+	s->f.starttls_sent = 1;
+	if (s->tls != TLS_ACCEPTED)
+		s->tls = TLS_ASKED;
+}
+
+struct command {
+	const char *verb;
+	enum smtp_cmd cmd;
+	void (*on_command)(struct smtp *s, const uint8_t *arg, size_t n);
+};
+
+static const struct command commands[] = {
+	{"EHLO", CMD_EHLO, on_helo},     {"HELO", CMD_HELO, on_helo},
+	{"LHLO", CMD_EHLO, on_helo},     {"MAIL", CMD_MAIL, on_mail},
+	{"RCPT", CMD_RCPT, on_rcpt},     {"DATA", CMD_DATA, on_data},
+	{"BDAT", CMD_BDAT, on_bdat},     {"AUTH", CMD_AUTH, on_auth},
+	{"STARTTLS", CMD_STARTTLS, on_starttls},
+	{"QUIT", CMD_QUIT, NULL},        {"RSET", CMD_OTHER, NULL},
+	{"NOOP", CMD_OTHER, NULL},       {"VRFY", CMD_OTHER, NULL},
+	{"EXPN", CMD_OTHER, NULL},       {"HELP", CMD_OTHER, NULL},
+	{"ETRN", CMD_OTHER, NULL},       {"ATRN", CMD_OTHER, NULL},
+	{"TURN", CMD_OTHER, NULL},       {"XCLIENT", CMD_OTHER, NULL},
+	{"XFORWARD", CMD_OTHER, NULL},   {"SEND", CMD_OTHER, NULL},
+	{"SOML", CMD_OTHER, NULL},       {"SAML", CMD_OTHER, NULL},
+};
+
+static const struct command *command_find(const uint8_t *verb, size_t n)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (text_ieq(verb, n, commands[i].verb))
+			return &commands[i];
+	return NULL;
+}
+
+static void client_line(struct smtp *s, const uint8_t *line, size_t n)
+{
+	if (s->mode == CLIENT_AUTH)
+		return; /* a SASL response: credentials, never kept */
+	size_t vl = 0;
+	while (vl < n && line[vl] != ' ')
+		vl++;
+	const struct command *c = command_find(line, vl);
+	if (!c) {
+		s->f.bad_lines[0]++;
+		return;
+	}
+	if (s->tls == TLS_ACCEPTED || (s->tls == TLS_ASKED && c->cmd != CMD_STARTTLS))
+		s->f.clear_after_starttls++;
+	s->f.commands++;
+	queue_push(s, c->cmd);
+	if (c->on_command)
+		c->on_command(s, line + vl, n - vl);
+}
+
+/* ---- server replies ----------------------------------------------------- */
+
+struct capability {
+	const char *keyword;
+	uint32_t bit;
+};
+
+static const struct capability capabilities[] = {
+	{"STARTTLS", SMTP_CAP_STARTTLS},     {"PIPELINING", SMTP_CAP_PIPELINING},
+	{"CHUNKING", SMTP_CAP_CHUNKING},     {"AUTH", SMTP_CAP_AUTH},
+	{"SIZE", SMTP_CAP_SIZE},             {"8BITMIME", SMTP_CAP_8BITMIME},
+	{"SMTPUTF8", SMTP_CAP_SMTPUTF8},     {"REQUIRETLS", SMTP_CAP_REQUIRETLS},
+};
+
+static uint32_t capability_bit(const uint8_t *w, size_t n)
+{
+	size_t x = 0;
+	for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++)
+		if (text_ieq(w, n, capabilities[i].keyword))
+			return capabilities[i].bit;
+	if (n > 1 && n <= 16) { /* "XXXXXXXA": a middlebox overwrote it */
+		while (x < n && (w[x] == 'X' || w[x] == 'x'))
+			x++;
+		if (x + 1 >= n)
+			return SMTP_CAP_MANGLED;
+	}
+	return 0;
+}
+
+static void on_greeting(struct smtp *s, const struct reply_acc *r)
+{
+	s->f.greeting_code = r->code;
+	memcpy(s->f.server_name, r->first_word, sizeof s->f.server_name);
+}
+
+/* Any reply to EHLO says whether STARTTLS was offered: a refusal (500)
+ * offers nothing. */
+static void on_ehlo_reply(struct smtp *s, const struct reply_acc *r)
+{
+	if (r->code == 250) {
+		s->f.ehlo_replies++;
+		s->f.caps |= r->caps;
+	}
+	if (s->f.starttls_offered < 1)
+		s->f.starttls_offered = r->code == 250 && (r->caps & SMTP_CAP_STARTTLS);
+}
+
+static void on_starttls_reply(struct smtp *s, const struct reply_acc *r)
+{
+	s->f.starttls_reply = r->code;
+	if (r->code >= 200 && r->code < 300) {
+		s->tls = TLS_ACCEPTED;
+	} else {
+		s->tls = TLS_REFUSED;
+		s->f.clear_after_starttls = 0; /* going on in clear is legitimate */
+	}
+}
+
+/* The first reply is the greeting, unless the connection was picked up
+ * mid-stream, where only a 220 before any command is taken as one. */
+static int is_greeting(const struct smtp *s, enum smtp_cmd head, int code)
+{
+	if (s->midstream)
+		return head == CMD_NONE && s->f.commands == 0 && code == 220;
+	return head == CMD_NONE || code == 220 || code == 421 || code == 554;
+}
+
+/* Applies a complete reply to the command at the head of the queue. */
+static void dispatch_reply(struct smtp *s, const struct reply_acc *r)
+{
+	enum smtp_cmd c = queue_peek(s);
+	if (s->f.replies == 1 && is_greeting(s, c, r->code)) {
+		on_greeting(s, r);
+		return;
+	}
+	if (s->tls == TLS_ACCEPTED)
+		s->f.clear_after_starttls++;
+	if (c == CMD_AUTH && r->code == 334)
+		return; /* the client sends a continuation line next */
+	if (c == CMD_DATA && r->code == 354) {
+		queue_replace_head(s, CMD_DATA_END);
+		return;
+	}
+	queue_pop(s);
+	if (c == CMD_EHLO)
+		on_ehlo_reply(s, r);
+	else if (c == CMD_STARTTLS)
+		on_starttls_reply(s, r);
+	else if (c == CMD_AUTH || ((c == CMD_DATA || c == CMD_DATA_END) &&
+				   s->mode == CLIENT_BODY))
+		client_enter(s, CLIENT_COMMAND); /* AUTH over; DATA refused or resync */
+}
+
+static int reply_code(const uint8_t *line, size_t n)
+{
+	if (n < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
+	    line[1] > '9' || line[2] < '0' || line[2] > '9')
+		return -1;
+	if (n > 3 && line[3] != ' ' && line[3] != '-')
+		return -1;
+	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+static void server_line(struct smtp *s, const uint8_t *line, size_t n)
+{
+	struct reply_acc *r = &s->reply;
+	int code = reply_code(line, n);
+	const uint8_t *w;
+	if (code < 0) {
+		s->f.bad_lines[1]++;
+		return;
+	}
+	size_t wl = first_word(line + (n > 3 ? 4 : 3), n > 3 ? n - 4 : 0, &w);
+	if (r->lines == 0) {
+		r->code = code;
+		r->caps = 0;
+		text_sanitize(r->first_word, sizeof r->first_word, w, wl);
+	} else {
+		r->caps |= capability_bit(w, wl);
+	}
+	r->lines++;
+	if (n > 3 && line[3] == '-')
+		return;
+	s->f.replies++;
+	dispatch_reply(s, r);
+	r->lines = 0;
+}
+
+/* ---- framing ---------------------------------------------------------- */
+
+static void process_line(struct smtp *s, int dir, const uint8_t *line, size_t n)
+{
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (dir == 0)
+		client_line(s, line, n);
+	else
+		server_line(s, line, n);
+}
+
+static int line_append(struct line_buf *b, const uint8_t *p, size_t n)
+{
+	if (b->len + n > SMTP_LINE_MAX) {
+		n = SMTP_LINE_MAX - b->len;
+		b->cut = 1;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		while (cap < b->len + n)
+			cap *= 2;
+		if (cap > SMTP_LINE_MAX)
+			cap = SMTP_LINE_MAX;
+		uint8_t *nb = realloc(b->buf, cap);
+		if (!nb)
+			return -1;
+		b->buf = nb;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+/* Consumes one line (or the start of one) from p[0..n); returns bytes used. */
+static size_t line_step(struct smtp *s, int dir, const uint8_t *p, size_t n)
+{
+	struct line_buf *b = &s->lb[dir];
+	const uint8_t *lf = memchr(p, '\n', n);
+	size_t take = lf ? (size_t)(lf - p) + 1 : n;
+	if (lf && b->len == 0) {
+		process_line(s, dir, p, take - 1); /* whole line in place */
+		return take;
+	}
+	if (line_append(b, p, lf ? take - 1 : take) < 0)
+		b->cut = 1;
+	if (lf) {
+		if (b->cut)
+			s->f.anomalies |= ANOM_LONG_LINE;
+		process_line(s, dir, b->buf, b->len);
+		b->len = 0;
+		b->cut = 0;
+	}
+	return take;
+}
+
+/* Scans DATA content for the terminating CRLF "." CRLF; returns bytes used. */
+static size_t body_scan(struct smtp *s, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = p[i++];
+		if (s->body == BODY_MID) {
+			const uint8_t *lf = memchr(p + i - 1, '\n', n - (i - 1));
+			if (!lf)
+				return n;
+			i = (size_t)(lf - p) + 1;
+			s->body = BODY_BOL;
+		} else if (s->body == BODY_BOL) {
+			s->body = c == '.' ? BODY_DOT : c == '\n' ? BODY_BOL : BODY_MID;
+		} else if (s->body == BODY_DOT && c == '\r') {
+			s->body = BODY_DOT_CR;
+		} else if (c == '\n') { /* ".\n" or ".\r\n": end of data */
+			client_enter(s, CLIENT_COMMAND);
+			return i;
+		} else {
+			s->body = BODY_MID;
+		}
+	}
+	return n;
+}
+
+static size_t bdat_skip(struct smtp *s, size_t n)
+{
+	size_t take = s->bdat_left < n ? (size_t)s->bdat_left : n;
+	s->bdat_left -= take;
+	if (s->bdat_left == 0)
+		client_enter(s, CLIENT_COMMAND);
+	return take;
+}
+
+static int tls_may_start(const struct smtp *s, int dir, const uint8_t *p, size_t n)
+{
+	if (s->lb[dir].len > 0)
+		return 0; /* not at a line start */
+	if (dir == 0 && s->mode != CLIENT_COMMAND && s->mode != CLIENT_AUTH)
+		return 0;
+	return tls_looks_like_start(p, n);
+}
+
+struct feed_result smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t len)
+{
+	struct feed_result res = {FEED_MORE, 0};
+	dir &= 1;
+	while (res.consumed < len) {
+		const uint8_t *q = p + res.consumed;
+		size_t n = len - res.consumed;
+		if (dir == 0 && s->mode == CLIENT_BODY) {
+			res.consumed += body_scan(s, q, n);
+		} else if (dir == 0 && s->mode == CLIENT_BDAT) {
+			res.consumed += bdat_skip(s, n);
+		} else if (tls_may_start(s, dir, q, n)) {
+			res.status = FEED_HANDOFF;
+			return res;
+		} else {
+			res.consumed += line_step(s, dir, q, n);
+		}
+	}
+	return res;
+}
+
+void smtp_gap(struct smtp *s, int dir, uint64_t len)
+{
+	struct line_buf *b = &s->lb[dir & 1];
+	if ((dir & 1) == 0 && s->mode == CLIENT_BODY) {
+		s->body = BODY_MID;
+		return;
+	}
+	if ((dir & 1) == 0 && s->mode == CLIENT_BDAT && len < s->bdat_left) {
+		s->bdat_left -= len;
+		return;
+	}
+	if ((dir & 1) == 0 && s->mode == CLIENT_BDAT)
+		client_enter(s, CLIENT_COMMAND);
+	b->len = 0; /* segments carry whole lines as a rule: start afresh */
+	b->cut = 0;
+}

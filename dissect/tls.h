@@ -1,0 +1,59 @@
+/* TLS record layer and hello parser, incremental per direction.
+ *
+ * tls_feed() takes the reassembled bytes of one direction (0 client to
+ * server, 1 server to client) in pieces of any size, reassembles records
+ * and handshake messages across pieces and records, and parses the
+ * ClientHello and ServerHello (through HelloRetryRequest). It never reads
+ * past len; every input-driven size is capped and a cap hit is recorded as
+ * an anomaly. */
+#ifndef SMTPTLS_TLS_H
+#define SMTPTLS_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/record.h"
+
+#define TLS_HANDSHAKE_MAX (64 * 1024) /* largest handshake message buffered */
+
+struct tls_facts {
+	int client_hellos;      /* ClientHellos parsed (2 after an HRR) */
+	int client_version;     /* legacy_version of the first, -1 none */
+	int client_version_max; /* highest offered incl. supported_versions */
+	int sslv2_hello;        /* the client used an SSLv2-format hello */
+	unsigned suites_offered;
+	char sni[REC_NAME_MAX];
+	char alpn_offered[REC_ALPN_MAX];
+	int server_hello;       /* the final ServerHello was parsed */
+	int version;            /* negotiated, -1 none */
+	int cipher;             /* -1 none */
+	char alpn[REC_ALPN_MAX];
+	int hello_retry;
+	int resumed;
+	int key_share_group;    /* from the ServerHello key_share, -1 none */
+	int established;        /* application data seen in both directions */
+	int alert;              /* first clear alert: level << 8 | desc, -1 */
+	uint64_t records[2];    /* records seen per direction */
+	uint32_t anomalies;     /* enum anomaly bits */
+};
+
+struct tls;
+
+struct tls *tls_new(void);
+void tls_free(struct tls *t);
+
+/* Consumes bytes of one direction. Returns FEED_MORE when all was taken,
+ * FEED_DONE when this direction needs nothing more (handshake over, or
+ * framing lost); consumed says how much was looked at. */
+struct feed_result tls_feed(struct tls *t, int dir, const uint8_t *p, size_t len);
+
+/* len bytes of one direction were lost. */
+void tls_gap(struct tls *t, int dir, uint64_t len);
+
+/* 1 if the bytes could start a TLS stream (a record header or an SSLv2
+ * hello), judged from the first byte only. */
+int tls_looks_like_start(const uint8_t *p, size_t len);
+
+const struct tls_facts *tls_facts(const struct tls *t);
+
+#endif

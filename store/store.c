@@ -1,0 +1,424 @@
+#define _POSIX_C_SOURCE 200809L
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../dissect/ciphers.h"
+
+/* How a column's value comes out of a session_record. */
+enum col_kind {
+	COL_TEXT,        /* char array; empty is NULL */
+	COL_INT,         /* int; -1 is NULL */
+	COL_BOOL,        /* int 0/1 */
+	COL_TLS_FLAG,    /* int 0/1; NULL when no TLS hello was seen */
+	COL_UINT,        /* unsigned */
+	COL_U16,
+	COL_U64,
+	COL_REAL,
+	COL_TRANSPORT,
+	COL_VERSION,     /* int code -> "TLSv1.2" */
+	COL_CIPHER_NAME, /* int code -> IANA name */
+	COL_END_REASON,
+	COL_ANOMALIES,
+};
+
+struct column {
+	const char *name;
+	const char *sql_type;
+	enum col_kind kind;
+	size_t off;
+};
+
+#define C(name, type, kind, field) {name, type, kind, offsetof(struct session_record, field)}
+
+/* The sessions table, in order: the CREATE TABLE and the INSERT are both
+ * made from this list. */
+static const struct column columns[] = {
+	C("client_ip", "TEXT NOT NULL", COL_TEXT, client_ip),
+	C("client_port", "INTEGER NOT NULL", COL_U16, client_port),
+	C("server_ip", "TEXT NOT NULL", COL_TEXT, server_ip),
+	C("server_port", "INTEGER NOT NULL", COL_U16, server_port),
+	C("ts_start", "REAL NOT NULL", COL_REAL, ts_start),
+	C("ts_end", "REAL NOT NULL", COL_REAL, ts_end),
+	C("transport", "TEXT NOT NULL", COL_TRANSPORT, transport),
+	C("starttls_offered", "INTEGER", COL_INT, starttls_offered),
+	C("starttls_sent", "INTEGER NOT NULL", COL_BOOL, starttls_sent),
+	C("starttls_reply", "INTEGER", COL_INT, starttls_reply),
+	C("tls_version", "TEXT", COL_VERSION, tls_version),
+	C("tls_version_code", "INTEGER", COL_INT, tls_version),
+	C("cipher_suite", "INTEGER", COL_INT, cipher_suite),
+	C("cipher_name", "TEXT", COL_CIPHER_NAME, cipher_suite),
+	C("sni", "TEXT", COL_TEXT, sni),
+	C("alpn", "TEXT", COL_TEXT, alpn),
+	C("alpn_offered", "TEXT", COL_TEXT, alpn_offered),
+	C("client_hello", "INTEGER NOT NULL", COL_BOOL, client_hello),
+	C("client_max_version", "TEXT", COL_VERSION, client_version_max),
+	C("hello_retry", "INTEGER", COL_TLS_FLAG, hello_retry),
+	C("resumed", "INTEGER", COL_TLS_FLAG, resumed),
+	C("tls_established", "INTEGER", COL_TLS_FLAG, tls_established),
+	C("tls_alert", "INTEGER", COL_INT, tls_alert),
+	C("plaintext_transactions", "INTEGER NOT NULL", COL_UINT, plaintext_transactions),
+	C("plaintext_rcpts", "INTEGER NOT NULL", COL_UINT, plaintext_rcpts),
+	C("cleartext_auth", "INTEGER NOT NULL", COL_BOOL, cleartext_auth),
+	C("auth_mechanism", "TEXT", COL_TEXT, auth_mechanism),
+	C("server_name", "TEXT", COL_TEXT, server_name),
+	C("ehlo_name", "TEXT", COL_TEXT, ehlo_name),
+	C("packets", "INTEGER NOT NULL", COL_U64, packets),
+	C("bytes_c2s", "INTEGER NOT NULL", COL_U64, bytes_c2s),
+	C("bytes_s2c", "INTEGER NOT NULL", COL_U64, bytes_s2c),
+	C("end_reason", "TEXT NOT NULL", COL_END_REASON, end_reason),
+	C("anomalies", "TEXT", COL_ANOMALIES, anomalies),
+};
+#define NCOLUMNS (sizeof columns / sizeof columns[0])
+
+static const char runs_schema[] =
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" source TEXT NOT NULL, source_kind TEXT NOT NULL, filter TEXT, ports TEXT,"
+	" started REAL NOT NULL, ended REAL,"
+	" packets INTEGER, bytes INTEGER, dropped_kernel INTEGER, dropped_iface INTEGER,"
+	" flows INTEGER, flows_evicted INTEGER, flows_timed_out INTEGER,"
+	" flows_without_payload INTEGER, sessions INTEGER,"
+	" decode_errors INTEGER, truncated_packets INTEGER, non_tcp_packets INTEGER,"
+	" fragments INTEGER, reassembly_overflows INTEGER,"
+	" version TEXT NOT NULL);";
+
+static const char runs_update[] =
+	"UPDATE runs SET ended=?, packets=?, bytes=?, dropped_kernel=?, dropped_iface=?,"
+	" flows=?, flows_evicted=?, flows_timed_out=?, flows_without_payload=?, sessions=?,"
+	" decode_errors=?, truncated_packets=?, non_tcp_packets=?, fragments=?,"
+	" reassembly_overflows=? WHERE id=?;";
+
+static const char indexes[] =
+	"CREATE INDEX sessions_ts ON sessions(ts_start);"
+	"CREATE INDEX sessions_server ON sessions(server_ip, server_port);"
+	"CREATE INDEX sessions_run ON sessions(run_id);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *insert;
+	char path[512];
+	char err[768];
+	int64_t run_id;
+	int in_tx;
+	unsigned pending;
+	double tx_started;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int fail(struct store *st, const char *what)
+{
+	snprintf(st->err, sizeof st->err, "database '%s': %s: %s", st->path, what,
+		 st->db ? sqlite3_errmsg(st->db) : "cannot allocate");
+	return -1;
+}
+
+static int exec(struct store *st, const char *sql, const char *what)
+{
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(st, what);
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+static char *sessions_schema(void)
+{
+	size_t cap = 4096, used = 0;
+	char *sql = malloc(cap);
+	if (!sql)
+		return NULL;
+	used += (size_t)snprintf(sql, cap,
+		"CREATE TABLE sessions (id INTEGER PRIMARY KEY,"
+		" run_id INTEGER REFERENCES runs(id)");
+	for (size_t i = 0; i < NCOLUMNS && used < cap; i++)
+		used += (size_t)snprintf(sql + used, cap - used, ", %s %s", columns[i].name,
+					 columns[i].sql_type);
+	if (used + 3 >= cap) {
+		free(sql);
+		return NULL;
+	}
+	memcpy(sql + used, ");", 3);
+	return sql;
+}
+
+static int create_schema(struct store *st)
+{
+	char *sessions = sessions_schema();
+	char version[64];
+	int rc = sessions ? 0 : fail(st, "building the schema");
+	snprintf(version, sizeof version, "PRAGMA user_version=%d;", STORE_SCHEMA_VERSION);
+	if (rc == 0)
+		rc = exec(st, "BEGIN;", "starting the schema");
+	if (rc == 0)
+		rc = exec(st, runs_schema, "creating table runs");
+	if (rc == 0)
+		rc = exec(st, sessions, "creating table sessions");
+	if (rc == 0)
+		rc = exec(st, indexes, "creating indexes");
+	if (rc == 0)
+		rc = exec(st, version, "setting the schema version");
+	if (rc == 0)
+		rc = exec(st, "COMMIT;", "committing the schema");
+	else
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+	free(sessions);
+	return rc;
+}
+
+static int query_int(struct store *st, const char *sql, int *out)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return fail(st, "reading the schema");
+	int rc = sqlite3_step(s);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, "reading the schema");
+}
+
+static int check_schema(struct store *st)
+{
+	int version, tables;
+	if (query_int(st, "PRAGMA user_version;", &version) < 0 ||
+	    query_int(st, "SELECT count(*) FROM sqlite_master;", &tables) < 0)
+		return -1;
+	if (version == 0 && tables == 0)
+		return create_schema(st);
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (version == 0) {
+		snprintf(st->err, sizeof st->err,
+			 "database '%s' is not an smtptls database (it has other tables)",
+			 st->path);
+		return -1;
+	}
+	snprintf(st->err, sizeof st->err,
+		 "database '%s' has schema version %d; this smtptls writes version %d",
+		 st->path, version, STORE_SCHEMA_VERSION);
+	return -1;
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+static int prepare_insert(struct store *st)
+{
+	char sql[2048];
+	size_t used = (size_t)snprintf(sql, sizeof sql, "INSERT INTO sessions (run_id");
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, ", %s", columns[i].name);
+	used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES (?");
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, ", ?");
+	snprintf(sql + used, sizeof sql - used, ");");
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->insert, NULL))
+		return fail(st, "preparing the insert");
+	return 0;
+}
+
+static int configure(struct store *st)
+{
+	int defensive = 1;
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, defensive, NULL);
+	if (exec(st, "PRAGMA journal_mode=WAL;", "enabling WAL") < 0 ||
+	    exec(st, "PRAGMA synchronous=NORMAL;", "setting synchronous") < 0 ||
+	    exec(st, "PRAGMA foreign_keys=ON;", "enabling foreign keys") < 0)
+		return -1;
+	return 0;
+}
+
+int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof *st);
+	int rc;
+	*out = NULL;
+	if (!st) {
+		snprintf(err, errlen, "database '%s': out of memory", path);
+		return -1;
+	}
+	snprintf(st->path, sizeof st->path, "%s", path);
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	rc = rc == SQLITE_OK ? 0 : fail(st, "cannot open");
+	if (rc == 0)
+		rc = configure(st);
+	if (rc == 0)
+		rc = check_schema(st);
+	if (rc == 0)
+		rc = prepare_insert(st);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", st->err);
+		store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+int store_close(struct store *st)
+{
+	int rc = 0;
+	if (!st)
+		return 0;
+	if (st->db)
+		rc = store_commit(st);
+	sqlite3_finalize(st->insert);
+	sqlite3_close(st->db);
+	free(st);
+	return rc;
+}
+
+const char *store_error(const struct store *st)
+{
+	return st->err;
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static int begin(struct store *st)
+{
+	if (st->in_tx)
+		return 0;
+	if (exec(st, "BEGIN;", "starting a transaction") < 0)
+		return -1;
+	st->in_tx = 1;
+	st->pending = 0;
+	st->tx_started = wall_now();
+	return 0;
+}
+
+int store_commit(struct store *st)
+{
+	if (!st->in_tx)
+		return 0;
+	st->in_tx = 0;
+	if (exec(st, "COMMIT;", "committing") < 0) {
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int store_tick(struct store *st, double now)
+{
+	if (st->in_tx && now - st->tx_started >= STORE_BATCH_SECONDS)
+		return store_commit(st);
+	return 0;
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+static int bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
+{
+	if (!t || !*t)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+}
+
+static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
+		       const struct session_record *r)
+{
+	const char *base = (const char *)r + c->off;
+	int v;
+	char anomalies[512];
+	const struct cipher_info *ci;
+	int tls_seen = r->client_hello || r->tls_version >= 0;
+	switch (c->kind) {
+	case COL_TEXT: return bind_text_or_null(s, i, base);
+	case COL_INT: memcpy(&v, base, sizeof v); return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int(s, i, v);
+	case COL_BOOL: memcpy(&v, base, sizeof v); return sqlite3_bind_int(s, i, v != 0);
+	case COL_TLS_FLAG: memcpy(&v, base, sizeof v); return tls_seen ? sqlite3_bind_int(s, i, v != 0) : sqlite3_bind_null(s, i);
+	case COL_UINT: return sqlite3_bind_int64(s, i, *(const unsigned *)(const void *)base);
+	case COL_U16: return sqlite3_bind_int(s, i, *(const uint16_t *)(const void *)base);
+	case COL_U64: return sqlite3_bind_int64(s, i, (sqlite3_int64)*(const uint64_t *)(const void *)base);
+	case COL_REAL: return sqlite3_bind_double(s, i, *(const double *)(const void *)base);
+	case COL_TRANSPORT: return sqlite3_bind_text(s, i, transport_name(r->transport), -1, SQLITE_STATIC);
+	case COL_VERSION: memcpy(&v, base, sizeof v); return bind_text_or_null(s, i, v < 0 ? NULL : tls_version_name(v));
+	case COL_CIPHER_NAME: ci = r->cipher_suite < 0 ? NULL : cipher_lookup((uint16_t)r->cipher_suite); return bind_text_or_null(s, i, ci ? ci->name : NULL);
+	case COL_END_REASON: return sqlite3_bind_text(s, i, end_reason_name(r->end_reason), -1, SQLITE_STATIC);
+	case COL_ANOMALIES: anomalies_format(r->anomalies, anomalies, sizeof anomalies); return bind_text_or_null(s, i, anomalies);
+	}
+	return SQLITE_MISUSE;
+}
+
+int store_add(struct store *st, const struct session_record *r)
+{
+	sqlite3_stmt *s = st->insert;
+	int rc = begin(st);
+	if (rc < 0)
+		return -1;
+	rc = sqlite3_bind_int64(s, 1, st->run_id);
+	for (size_t i = 0; i < NCOLUMNS && rc == SQLITE_OK; i++)
+		rc = bind_column(s, (int)i + 2, &columns[i], r);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_OK)
+		return fail(st, "writing a session");
+	if (++st->pending >= STORE_BATCH_ROWS)
+		return store_commit(st);
+	return store_tick(st, wall_now());
+}
+
+/* ---- runs ----------------------------------------------------------------- */
+
+int store_begin_run(struct store *st, const struct run_info *ri)
+{
+	sqlite3_stmt *s;
+	const char *vals[] = {ri->source, ri->source_kind, ri->filter, ri->ports};
+	if (store_commit(st) < 0 ||
+	    sqlite3_prepare_v2(st->db,
+			       "INSERT INTO runs (source, source_kind, filter, ports, started,"
+			       " version) VALUES (?, ?, ?, ?, ?, ?);",
+			       -1, &s, NULL) != SQLITE_OK)
+		return fail(st, "recording the run");
+	for (int i = 0; i < 4; i++)
+		bind_text_or_null(s, i + 1, vals[i]);
+	sqlite3_bind_double(s, 5, ri->started);
+	sqlite3_bind_text(s, 6, ri->version, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, "recording the run");
+	st->run_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static void bind_count(sqlite3_stmt *s, int i, uint64_t v)
+{
+	if (v == UINT64_MAX)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+int store_end_run(struct store *st, const struct run_totals *t)
+{
+	sqlite3_stmt *s;
+	const uint64_t vals[] = {t->packets, t->bytes, t->dropped_kernel, t->dropped_iface,
+				 t->flows, t->flows_evicted, t->flows_timed_out,
+				 t->flows_without_payload, t->sessions, t->decode_errors,
+				 t->truncated_packets, t->non_tcp_packets, t->fragments,
+				 t->reasm_overflows};
+	int n = (int)(sizeof vals / sizeof vals[0]);
+	if (store_commit(st) < 0 ||
+	    sqlite3_prepare_v2(st->db, runs_update, -1, &s, NULL) != SQLITE_OK)
+		return fail(st, "finishing the run");
+	sqlite3_bind_double(s, 1, t->ended);
+	for (int i = 0; i < n; i++)
+		bind_count(s, i + 2, vals[i]);
+	sqlite3_bind_int64(s, n + 2, st->run_id);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : fail(st, "finishing the run");
+}

@@ -1,0 +1,52 @@
+/* The session database: SQLite, WAL, one row per session, written in
+ * batched transactions with statements prepared once. Schema versioned
+ * through PRAGMA user_version. */
+#ifndef SMTPTLS_STORE_H
+#define SMTPTLS_STORE_H
+
+#include <stdint.h>
+
+#include "../common/record.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BATCH_ROWS 10000   /* rows per transaction at most */
+#define STORE_BATCH_SECONDS 1.0  /* a transaction is committed within this */
+
+struct run_info {
+	const char *source;      /* file or interface name */
+	const char *source_kind; /* "file" or "interface" */
+	const char *filter;      /* BPF expression or NULL */
+	const char *ports;       /* the port map in use */
+	double started;
+	const char *version;
+};
+
+struct run_totals {
+	double ended;
+	uint64_t packets, bytes;
+	uint64_t dropped_kernel, dropped_iface; /* -1 (UINT64_MAX) unknown */
+	uint64_t flows, flows_evicted, flows_timed_out, flows_without_payload;
+	uint64_t sessions;
+	uint64_t decode_errors, truncated_packets, non_tcp_packets, fragments;
+	uint64_t reasm_overflows;
+};
+
+struct store;
+
+/* Opens or creates the database; on failure writes a message naming the
+ * path into err and returns a negative code. */
+int store_open(struct store **out, const char *path, char *err, size_t errlen);
+/* Commits what is pending and closes. NULL is fine. */
+int store_close(struct store *st);
+
+int store_begin_run(struct store *st, const struct run_info *ri);
+int store_add(struct store *st, const struct session_record *r);
+/* Commits the open transaction if it is older than STORE_BATCH_SECONDS. */
+int store_tick(struct store *st, double now);
+int store_commit(struct store *st);
+int store_end_run(struct store *st, const struct run_totals *t);
+
+/* The last error, naming the database. */
+const char *store_error(const struct store *st);
+
+#endif
