@@ -1,0 +1,71 @@
+#!/bin/bash
+# Command-line contract: exit statuses (0 ok, 1 runtime error, 2 usage
+# error) and error messages that name the file, interface or database.
+# usage: cli.sh SMTPTLS CORPUS_DIR
+set -u
+bin=$1
+corpus=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+n=0
+
+# expect STATUS PATTERN -- ARGS...: runs smtptls ARGS, checks the exit status
+# and that stdout+stderr match the extended regular expression PATTERN.
+expect() {
+  local want=$1 pattern=$2
+  shift 3
+  n=$((n + 1))
+  out=$("$bin" "$@" 2>&1)
+  got=$?
+  if [ "$got" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL: smtptls $*: exit $got (want $want), output:"
+    sed 's/^/    /' <<<"$out"
+    fails=$((fails + 1))
+  fi
+}
+
+expect 0 'usage: smtptls capture' -- --help
+expect 0 'usage: smtptls capture' -- capture --help
+expect 0 '^smtptls [0-9]+\.[0-9]+\.[0-9]+$' -- --version
+expect 2 'usage' --
+expect 2 "unknown command 'frobnicate'" -- frobnicate
+expect 2 'exactly one of -r FILE or -i IFACE' -- capture --db "$tmp/a.db"
+expect 2 'exactly one of -r FILE or -i IFACE' -- capture -r x -i y
+expect 2 "invalid port entry '70000'" -- capture -r x --ports 70000
+expect 2 "invalid port entry '25/imap'" -- capture -r x --ports 25/imap
+expect 2 "invalid number 'lots'" -- capture -r x --max-flows lots
+expect 2 'unrecognized option' -- capture -r x --no-such-option
+expect 1 "cannot read '$tmp/missing.pcap': .*No such file" -- capture -r "$tmp/missing.pcap" --db "$tmp/a.db"
+expect 1 "cannot read '$tmp': it is a directory" -- capture -r "$tmp" --db "$tmp/a.db"
+printf 'not a capture file at all' > "$tmp/junk.pcap"
+expect 1 "cannot read '$tmp/junk.pcap'" -- capture -r "$tmp/junk.pcap" --db "$tmp/a.db"
+: > "$tmp/empty.pcap"
+expect 1 "cannot read '$tmp/empty.pcap'" -- capture -r "$tmp/empty.pcap" --db "$tmp/a.db"
+expect 1 "interface 'no-such-if0'" -- capture -i no-such-if0 --db "$tmp/a.db"
+expect 1 "database '$tmp/missing.db'" -- report --db "$tmp/missing.db"
+expect 2 "unexpected argument 'extra'" -- report --db "$tmp/a.db" extra
+
+if [ -d "$corpus" ]; then
+  pcap=$corpus/ndpi/smtp.pcap
+  expect 2 "invalid filter expression 'tcp port banana'" -- capture -r "$pcap" --db "$tmp/b.db" tcp port banana
+  expect 0 '1 sessions written' -- capture -r "$pcap" --db "$tmp/b.db" tcp port 25
+  expect 0 '0 sessions written' -- capture -r "$pcap" --db "$tmp/c.db" tcp port 26
+  expect 0 '0 sessions written' -- capture -r "$pcap" --db "$tmp/d.db" --ports =2525
+  expect 0 'Sessions +1' -- report --db "$tmp/b.db"
+  # a capture cut in the middle of a record: the error names the file, and the
+  # sessions read before the damage are kept
+  head -c 12000 "$pcap" > "$tmp/cut.pcap"
+  expect 1 "$tmp/cut.pcap: truncated" -- capture -r "$tmp/cut.pcap" --db "$tmp/e.db"
+  expect 0 'Sessions +1' -- report --db "$tmp/e.db"
+  # captures append to the database
+  expect 0 '1 sessions written' -- capture -r "$pcap" --db "$tmp/b.db"
+  expect 0 'Sessions +2' -- report --db "$tmp/b.db"
+  printf 'SQLite format 3\0garbage' > "$tmp/bad.db"
+  expect 1 "database '$tmp/bad.db'" -- capture -r "$pcap" --db "$tmp/bad.db"
+else
+  echo "corpus checks skipped: $corpus not found"
+fi
+
+echo "cli: $n checks, $fails failed"
+[ "$fails" -eq 0 ]

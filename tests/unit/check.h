@@ -1,0 +1,61 @@
+/* A minimal test harness: CHECK macros count and report failures with
+ * their location; check_done() prints the tally and gives the exit code.
+ * Header-only so every test program is one .c file. */
+#ifndef SMTPTLS_CHECK_H
+#define SMTPTLS_CHECK_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static int check_count, check_failed;
+
+static inline int check_report(int ok, const char *file, int line, const char *what)
+{
+	check_count++;
+	if (!ok) {
+		check_failed++;
+		fprintf(stderr, "FAIL %s:%d: %s\n", file, line, what);
+	}
+	return ok;
+}
+
+#define CHECK(cond) check_report(!!(cond), __FILE__, __LINE__, #cond)
+
+#define CHECK_INT(got, want)                                                          \
+	do {                                                                          \
+		long long g_ = (long long)(got), w_ = (long long)(want);              \
+		if (!check_report(g_ == w_, __FILE__, __LINE__, #got " == " #want))   \
+			fprintf(stderr, "     got %lld, want %lld\n", g_, w_);        \
+	} while (0)
+
+#define CHECK_STR(got, want)                                                          \
+	do {                                                                          \
+		const char *g_ = (got), *w_ = (want);                                 \
+		int ok_ = g_ && w_ ? strcmp(g_, w_) == 0 : g_ == w_;                  \
+		if (!check_report(ok_, __FILE__, __LINE__, #got " == " #want))        \
+			fprintf(stderr, "     got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)", \
+				w_ ? w_ : "(null)");                                  \
+	} while (0)
+
+/* Prints the tally; returns the process exit status. */
+static inline int check_done(const char *name)
+{
+	printf("%s: %d checks, %d failed\n", name, check_count, check_failed);
+	return check_failed ? 1 : 0;
+}
+
+/* Splitting helper: calls feed(ctx, piece, n) for buf cut at `at`. */
+typedef void (*check_feed_fn)(void *ctx, const uint8_t *p, size_t n);
+static inline void check_feed_split(check_feed_fn feed, void *ctx, const uint8_t *buf,
+				    size_t len, size_t at)
+{
+	if (at > len)
+		at = len;
+	if (at > 0)
+		feed(ctx, buf, at);
+	if (len - at > 0)
+		feed(ctx, buf + at, len - at);
+}
+
+#endif
