@@ -19,6 +19,7 @@ static const char *const anomaly_names[ANOM_COUNT] = {
 	"plaintext_after_starttls",
 	"not_smtp",
 	"evicted",
+	"capability_mangled",
 };
 
 const char *anomaly_name(uint32_t bit)

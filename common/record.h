@@ -48,8 +48,9 @@ enum anomaly {
 	ANOM_PLAINTEXT_AFTER_STARTTLS = 1u << 13, /* clear data after STARTTLS, before TLS */
 	ANOM_NOT_SMTP = 1u << 14,        /* bytes that are not SMTP on an SMTP port */
 	ANOM_EVICTED = 1u << 15,         /* flow evicted: the table was full */
+	ANOM_CAPABILITY_MANGLED = 1u << 16, /* an EHLO keyword overwritten (XXXXXXXA) */
 };
-#define ANOM_COUNT 16
+#define ANOM_COUNT 17
 
 /* Name of one anomaly bit, or NULL. */
 const char *anomaly_name(uint32_t bit);
@@ -89,6 +90,7 @@ struct session_record {
 	char auth_mechanism[32];
 	char server_name[REC_NAME_MAX];
 	char ehlo_name[REC_NAME_MAX];
+	char ehlo_keywords[REC_NAME_MAX]; /* the first EHLO reply's keywords */
 	uint64_t packets, bytes_c2s, bytes_s2c;
 	enum end_reason end_reason;
 	uint32_t anomalies;

@@ -135,6 +135,7 @@ static void copy_smtp(struct session_record *r, const struct smtp_facts *sf)
 	memcpy(r->auth_mechanism, sf->auth_mech, sizeof r->auth_mechanism);
 	memcpy(r->server_name, sf->server_name, sizeof r->server_name);
 	memcpy(r->ehlo_name, sf->ehlo_name, sizeof r->ehlo_name);
+	memcpy(r->ehlo_keywords, sf->keywords, sizeof r->ehlo_keywords);
 	r->anomalies |= sf->anomalies;
 }
 

@@ -37,6 +37,8 @@ struct reply_acc {
 	unsigned lines;
 	uint32_t caps;
 	char first_word[REC_NAME_MAX];
+	char keywords[REC_NAME_MAX];
+	size_t keywords_len;
 };
 
 struct smtp {
@@ -296,8 +298,11 @@ static void on_greeting(struct smtp *s, const struct reply_acc *r)
 static void on_ehlo_reply(struct smtp *s, const struct reply_acc *r)
 {
 	if (r->code == 250) {
-		s->f.ehlo_replies++;
+		if (s->f.ehlo_replies++ == 0)
+			memcpy(s->f.keywords, r->keywords, sizeof s->f.keywords);
 		s->f.caps |= r->caps;
+		if (r->caps & SMTP_CAP_MANGLED)
+			s->f.anomalies |= ANOM_CAPABILITY_MANGLED;
 	}
 	if (s->f.starttls_offered < 1)
 		s->f.starttls_offered = r->code == 250 && (r->caps & SMTP_CAP_STARTTLS);
@@ -359,6 +364,20 @@ static int reply_code(const uint8_t *line, size_t n)
 	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 }
 
+/* Appends an EHLO keyword to the reply's list while it fits whole. */
+static void add_keyword(struct reply_acc *r, const uint8_t *w, size_t n)
+{
+	char word[64];
+	size_t wl = text_sanitize(word, sizeof word, w, n);
+	size_t need = wl + (r->keywords_len ? 1 : 0);
+	if (wl == 0 || r->keywords_len + need + 1 > sizeof r->keywords)
+		return;
+	if (r->keywords_len)
+		r->keywords[r->keywords_len++] = ',';
+	memcpy(r->keywords + r->keywords_len, word, wl + 1);
+	r->keywords_len += wl;
+}
+
 static void server_line(struct smtp *s, const uint8_t *line, size_t n)
 {
 	struct reply_acc *r = &s->reply;
@@ -372,9 +391,12 @@ static void server_line(struct smtp *s, const uint8_t *line, size_t n)
 	if (r->lines == 0) {
 		r->code = code;
 		r->caps = 0;
+		r->keywords_len = 0;
+		r->keywords[0] = '\0';
 		text_sanitize(r->first_word, sizeof r->first_word, w, wl);
 	} else {
 		r->caps |= capability_bit(w, wl);
+		add_keyword(r, w, wl);
 	}
 	r->lines++;
 	if (n > 3 && line[3] == '-')

@@ -45,6 +45,8 @@ struct smtp_facts {
 	int auth_sent;
 	char auth_mech[32];
 	uint32_t caps;                /* enum smtp_cap, union over EHLO replies */
+	char keywords[REC_NAME_MAX];  /* the first 250 EHLO reply's keywords, comma
+				       * separated, as sent (no parameters) */
 	unsigned commands;            /* recognised client commands */
 	unsigned replies;             /* well-formed server replies */
 	unsigned bad_lines[2];        /* lines that are not SMTP, per direction */

@@ -68,6 +68,7 @@ static const struct column columns[] = {
 	C("auth_mechanism", "TEXT", COL_TEXT, auth_mechanism),
 	C("server_name", "TEXT", COL_TEXT, server_name),
 	C("ehlo_name", "TEXT", COL_TEXT, ehlo_name),
+	C("ehlo_keywords", "TEXT", COL_TEXT, ehlo_keywords),
 	C("packets", "INTEGER NOT NULL", COL_U64, packets),
 	C("bytes_c2s", "INTEGER NOT NULL", COL_U64, bytes_c2s),
 	C("bytes_s2c", "INTEGER NOT NULL", COL_U64, bytes_s2c),
