@@ -83,6 +83,7 @@ void session_record_init(struct session_record *r)
 	r->tls_version = -1;
 	r->client_version_max = -1;
 	r->cipher_suite = -1;
+	r->kx_group = -1;
 	r->tls_alert = -1;
 	r->end_reason = END_EOF;
 }

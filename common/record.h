@@ -76,6 +76,7 @@ struct session_record {
 	int tls_version;          /* -1 none, else negotiated code (0x0303...) */
 	int client_version_max;   /* -1 no ClientHello, else highest offered */
 	int cipher_suite;         /* -1 none */
+	int kx_group;             /* key-exchange group code, -1 unknown */
 	char sni[REC_NAME_MAX];
 	char alpn[REC_ALPN_MAX];  /* server-selected */
 	char alpn_offered[REC_ALPN_MAX];

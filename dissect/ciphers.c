@@ -60,3 +60,51 @@ int tls_version_rank(int version)
 	const struct version_info *vi = version_find(version);
 	return vi ? vi->rank : 0;
 }
+
+struct group_info {
+	int code;
+	const char *name;
+	int pq;
+};
+
+/* IANA TLS Supported Groups registry, the values seen in practice. */
+static const struct group_info groups[] = {
+	{0x0017, "secp256r1", 0},
+	{0x0018, "secp384r1", 0},
+	{0x0019, "secp521r1", 0},
+	{0x001a, "brainpoolP256r1", 0},
+	{0x001b, "brainpoolP384r1", 0},
+	{0x001c, "brainpoolP512r1", 0},
+	{0x001d, "x25519", 0},
+	{0x001e, "x448", 0},
+	{0x001f, "brainpoolP256r1tls13", 0},
+	{0x0020, "brainpoolP384r1tls13", 0},
+	{0x0021, "brainpoolP512r1tls13", 0},
+	{0x0100, "ffdhe2048", 0},
+	{0x0101, "ffdhe3072", 0},
+	{0x0102, "ffdhe4096", 0},
+	{0x0103, "ffdhe6144", 0},
+	{0x0104, "ffdhe8192", 0},
+	{0x0200, "MLKEM512", 1},
+	{0x0201, "MLKEM768", 1},
+	{0x0202, "MLKEM1024", 1},
+	{0x11eb, "SecP256r1MLKEM768", 1},
+	{0x11ec, "X25519MLKEM768", 1},
+	{0x11ed, "SecP384r1MLKEM1024", 1},
+	{0x6399, "X25519Kyber768Draft00", 1},
+	{0x639a, "SecP256r1Kyber768Draft00", 1},
+};
+
+const char *tls_group_name(int group, int *pq)
+{
+	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+		if (groups[i].code == group) {
+			if (pq)
+				*pq = groups[i].pq;
+			return groups[i].name;
+		}
+	}
+	if (pq)
+		*pq = 0;
+	return NULL;
+}

@@ -32,6 +32,10 @@ int tls_is_grease(uint16_t v);
  * TLS 1.3 drafts (0x7fxx) and Facebook's Fizz (0xfb1a) map to "TLSv1.3". */
 const char *tls_version_name(int version);
 
+/* Name of a key-exchange group (IANA TLS Supported Groups), NULL if
+ * unknown; *pq set to 1 for post-quantum hybrids and ML-KEM. */
+const char *tls_group_name(int group, int *pq);
+
 /* Orders versions for "highest offered": returns a rank, 0 if unknown. */
 int tls_version_rank(int version);
 

@@ -152,6 +152,7 @@ static void copy_tls(struct session_record *r, const struct tls_facts *tf)
 		return;
 	r->tls_version = tf->version;
 	r->cipher_suite = tf->cipher;
+	r->kx_group = tf->key_share_group;
 	memcpy(r->alpn, tf->alpn, sizeof r->alpn);
 	r->resumed = tf->resumed;
 	r->tls_established = tf->established;

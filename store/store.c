@@ -23,6 +23,7 @@ enum col_kind {
 	COL_TRANSPORT,
 	COL_VERSION,     /* int code -> "TLSv1.2" */
 	COL_CIPHER_NAME, /* int code -> IANA name */
+	COL_GROUP_NAME,  /* int code -> IANA group name */
 	COL_END_REASON,
 	COL_ANOMALIES,
 };
@@ -53,6 +54,8 @@ static const struct column columns[] = {
 	C("tls_version_code", "INTEGER", COL_INT, tls_version),
 	C("cipher_suite", "INTEGER", COL_INT, cipher_suite),
 	C("cipher_name", "TEXT", COL_CIPHER_NAME, cipher_suite),
+	C("kx_group", "TEXT", COL_GROUP_NAME, kx_group),
+	C("kx_group_code", "INTEGER", COL_INT, kx_group),
 	C("sni", "TEXT", COL_TEXT, sni),
 	C("alpn", "TEXT", COL_TEXT, alpn),
 	C("alpn_offered", "TEXT", COL_TEXT, alpn_offered),
@@ -345,6 +348,7 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	case COL_TRANSPORT: return sqlite3_bind_text(s, i, transport_name(r->transport), -1, SQLITE_STATIC);
 	case COL_VERSION: memcpy(&v, base, sizeof v); return bind_text_or_null(s, i, v < 0 ? NULL : tls_version_name(v));
 	case COL_CIPHER_NAME: ci = r->cipher_suite < 0 ? NULL : cipher_lookup((uint16_t)r->cipher_suite); return bind_text_or_null(s, i, ci ? ci->name : NULL);
+	case COL_GROUP_NAME: memcpy(&v, base, sizeof v); return bind_text_or_null(s, i, v < 0 ? NULL : tls_group_name(v, NULL));
 	case COL_END_REASON: return sqlite3_bind_text(s, i, end_reason_name(r->end_reason), -1, SQLITE_STATIC);
 	case COL_ANOMALIES: anomalies_format(r->anomalies, anomalies, sizeof anomalies); return bind_text_or_null(s, i, anomalies);
 	}
