@@ -60,8 +60,11 @@ static int inner_ethertype(const uint8_t *p, size_t len, uint16_t type, uint16_t
 			break;
 		}
 	}
-	if (type == ETH_BY_VERSION && *off < len)
+	if (type == ETH_BY_VERSION) {
+		if (*off >= len)
+			return DECODE_TRUNCATED; /* cut after the MPLS labels */
 		type = (p[*off] >> 4) == 6 ? ETH_IPV6 : ETH_IPV4;
+	}
 	*proto = type;
 	return 0;
 }
@@ -126,13 +129,13 @@ static int link_ipv6(const uint8_t *p, size_t len, uint16_t *proto, size_t *off)
 	return 0;
 }
 
-struct link_type {
+struct link_decoder {
 	int linktype;
 	link_fn decode;
 };
 
 /* DLT_ values as libpcap reports them (and LINKTYPE_ values it passes on). */
-static const struct link_type link_types[] = {
+static const struct link_decoder link_types[] = {
 	{0, link_null},      /* DLT_NULL */
 	{1, link_ethernet},  /* DLT_EN10MB */
 	{12, link_raw},      /* DLT_RAW */
@@ -145,17 +148,17 @@ static const struct link_type link_types[] = {
 	{276, link_sll2},    /* DLT_LINUX_SLL2 */
 };
 
-static link_fn link_find(int linktype)
+const struct link_decoder *decode_link(int linktype)
 {
 	for (size_t i = 0; i < sizeof link_types / sizeof link_types[0]; i++)
 		if (link_types[i].linktype == linktype)
-			return link_types[i].decode;
+			return &link_types[i];
 	return NULL;
 }
 
 int decode_linktype_supported(int linktype)
 {
-	return link_find(linktype) != NULL;
+	return decode_link(linktype) != NULL;
 }
 
 /* Fills addresses and returns the TCP header offset within p, the IP
@@ -244,13 +247,18 @@ static int tcp_header(const uint8_t *p, size_t len, size_t ip_payload, struct tc
 
 int decode_packet(int linktype, const uint8_t *p, size_t caplen, struct tcp_packet *out)
 {
-	link_fn link = link_find(linktype);
+	return decode_frame(decode_link(linktype), p, caplen, out);
+}
+
+int decode_frame(const struct link_decoder *link, const uint8_t *p, size_t caplen,
+		 struct tcp_packet *out)
+{
 	uint16_t proto = 0;
 	size_t off = 0, ip_payload = 0;
 	int rc;
 	if (!link)
 		return DECODE_BAD_LINKTYPE;
-	if ((rc = link(p, caplen, &proto, &off)) < 0)
+	if ((rc = link->decode(p, caplen, &proto, &off)) < 0)
 		return rc;
 	if (proto != ETH_IPV4 && proto != ETH_IPV6)
 		return DECODE_NOT_TCP;

@@ -33,10 +33,21 @@ struct tcp_packet {
 	size_t l3_len;           /* captured bytes from the IP header on */
 };
 
-/* 1 if the link type (a DLT_/LINKTYPE_ value) is decoded. */
-int decode_linktype_supported(int linktype);
+/* A link-layer decoder, looked up once per capture. */
+struct link_decoder;
 
-/* Decodes one frame; 0 and *out filled, or a negative enum decode_status. */
+/* The decoder for a link type (a DLT_/LINKTYPE_ value), or NULL. */
+const struct link_decoder *decode_link(int linktype);
+
+/* Decodes one frame; 0 and *out filled, or a negative enum decode_status.
+ * A NULL link gives DECODE_BAD_LINKTYPE. */
+int decode_frame(const struct link_decoder *link, const uint8_t *p, size_t caplen,
+		 struct tcp_packet *out);
+
+/* The same, looking the link type up each time. */
 int decode_packet(int linktype, const uint8_t *p, size_t caplen, struct tcp_packet *out);
+
+/* 1 if the link type is decoded. */
+int decode_linktype_supported(int linktype);
 
 #endif

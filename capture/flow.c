@@ -21,6 +21,7 @@ struct flow {
 	int client_end;          /* which key endpoint is the client */
 	int closed;              /* ended; lingering to absorb late packets */
 	int fin[2];
+	double lru_ts;           /* when last moved to the LRU tail */
 	struct flow_table *ft;
 	struct reasm *reasm;     /* NULL once the caller needs no more bytes */
 	void *user;
@@ -160,6 +161,20 @@ static void lru_append(struct flow_table *ft, struct flow *f)
 	ft->lru_tail = f;
 }
 
+/* Moves a flow to the LRU tail at most once per LRU_GRANULARITY seconds
+ * of packet time: the order is exact to that granularity, which delays an
+ * idle time-out by at most as much, and saves relinking on every packet. */
+#define LRU_GRANULARITY 1.0
+
+static void lru_touch(struct flow_table *ft, struct flow *f, double ts)
+{
+	if (ts - f->lru_ts < LRU_GRANULARITY)
+		return;
+	f->lru_ts = ts;
+	lru_unlink(ft, f);
+	lru_append(ft, f);
+}
+
 static void hash_unlink(struct flow_table *ft, struct flow *f)
 {
 	struct flow **pp = &ft->buckets[f->hash & (ft->nbuckets - 1)];
@@ -193,6 +208,7 @@ static void drop_reasm(struct flow *f)
 	f->info.anomalies |= rs->anomalies;
 	reasm_free(f->reasm);
 	f->reasm = NULL;
+	f->ft->st.buffered = f->ft->budget.used; /* its held bytes are gone */
 }
 
 /* Ends the connection: delivers what is held, hands the flow to the caller. */
@@ -269,6 +285,7 @@ static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k,
 	f->key = *k;
 	f->hash = h;
 	f->ft = ft;
+	f->lru_ts = ts;
 	f->client_end = client_end(ft, p, src_end);
 	fill_info(f, p, ts);
 	f->user = ft->cb.open(ft->ctx, &f->info);
@@ -312,7 +329,7 @@ static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tc
 	if (f->reasm) {
 		reasm_segment(f->reasm, dir, p->seq, p->ack, p->flags, p->payload, p->caplen,
 			      p->wirelen);
-		if (ft->cb.done && ft->cb.done(f->user))
+		if (p->wirelen && ft->cb.done && ft->cb.done(f->user))
 			drop_reasm(f); /* nothing more to learn from the bytes */
 	}
 	ft->st.buffered = ft->budget.used;
@@ -334,8 +351,7 @@ static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
 		return NULL;
 	}
 	f->info.last_ts = ts > f->info.last_ts ? ts : f->info.last_ts;
-	lru_unlink(ft, f);
-	lru_append(ft, f);
+	lru_touch(ft, f, ts);
 	return f;
 }
 
@@ -357,8 +373,7 @@ void flow_table_packet(struct flow_table *ft, const struct tcp_packet *p, double
 	if (!f && !(f = create_flow(ft, &k, h, p, src_end, ts)))
 		return;
 	int dir = src_end == f->client_end ? DIR_C2S : DIR_S2C;
-	lru_unlink(ft, f);
-	lru_append(ft, f);
+	lru_touch(ft, f, ts);
 	account(f, dir, p, ts);
 	if (ft->cb.packet)
 		ft->cb.packet(ft->ctx, f->user, dir, p, ts);

@@ -162,26 +162,35 @@ static void flush_dir(struct reasm *r, int dir)
 		skip_hole(r, dir);
 }
 
-static int overlap_mismatch(const struct seg *a, const struct seg *b)
+/* Makes the captured bytes n shares with held segments equal to the held
+ * copies (the first copy seen wins); 1 if any of them differed. */
+static int take_held_bytes(const struct rdir *d, struct seg *n)
 {
-	/* a starts at or before b; compare the captured bytes both hold */
-	uint32_t off = b->seq - a->seq;
-	if (sdiff(b->seq, a->seq) < 0 || off >= a->len)
-		return 0;
-	uint32_t n = a->len - off < b->len ? a->len - off : b->len;
-	return memcmp(a->data + off, b->data, n) != 0;
+	int differ = 0;
+	uint32_t n_end = n->seq + n->len;
+	for (const struct seg *s = d->held; s && sdiff(s->seq, n_end) < 0; s = s->next) {
+		uint32_t s_end = s->seq + s->len;
+		uint32_t lo = sdiff(s->seq, n->seq) > 0 ? s->seq : n->seq;
+		uint32_t hi = sdiff(s_end, n_end) < 0 ? s_end : n_end;
+		if (sdiff(hi, lo) <= 0)
+			continue;
+		uint8_t *mine = n->data + (lo - n->seq);
+		const uint8_t *first = s->data + (lo - s->seq);
+		if (memcmp(mine, first, hi - lo) != 0) {
+			differ = 1;
+			memcpy(mine, first, hi - lo);
+		}
+	}
+	return differ;
 }
 
 static void hold_insert(struct reasm *r, struct rdir *d, struct seg *n)
 {
 	struct seg **pp = &d->held;
-	struct seg *prev = NULL;
-	while (*pp && sdiff((*pp)->seq, n->seq) <= 0) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	if ((prev && overlap_mismatch(prev, n)) || (*pp && overlap_mismatch(n, *pp)))
+	if (take_held_bytes(d, n))
 		r->st.anomalies |= ANOM_OVERLAP_MISMATCH;
+	while (*pp && sdiff((*pp)->seq, n->seq) <= 0)
+		pp = &(*pp)->next;
 	n->next = *pp;
 	*pp = n;
 	d->held_bytes += n->len;
@@ -195,37 +204,45 @@ static int hold_has_room(const struct reasm *r, const struct rdir *d, size_t len
 	       r->budget->used + len <= r->budget->cap;
 }
 
-/* Keeps an out-of-order segment; when the caps say no, stops waiting for
- * the hole and delivers around it. */
+/* No room to hold a segment at seq (beyond next): gives up on the first
+ * hole, the one before the earliest of the held data and the segment. */
+static void skip_for(struct reasm *r, int dir, uint32_t seq)
+{
+	struct rdir *d = &r->d[dir];
+	r->st.anomalies |= ANOM_REASM_OVERFLOW;
+	r->budget->overflows++;
+	if (d->held && sdiff(d->held->seq, seq) < 0)
+		skip_hole(r, dir);
+	else
+		emit_gap(r, dir, seq - d->next);
+}
+
+/* Keeps a segment until the bytes before it are delivered; one at next
+ * waits only for the drain that follows (held data may overlap it). */
 static void hold(struct reasm *r, int dir, uint32_t seq, const uint8_t *p, size_t caplen,
 		 size_t wirelen)
 {
-	struct rdir *d = &r->d[dir];
-	struct seg *s = NULL;
-	if (hold_has_room(r, d, caplen))
-		s = malloc(sizeof *s + caplen);
+	struct seg *s = malloc(sizeof *s + caplen);
 	if (!s) {
 		r->st.anomalies |= ANOM_REASM_OVERFLOW;
 		r->budget->overflows++;
-		flush_dir(r, dir);
-		if (sdiff(seq, d->next) > 0)
-			emit_gap(r, dir, seq - d->next);
-		uint32_t off = d->next - seq;
-		if (sdiff(seq + (uint32_t)wirelen, d->next) > 0 && off < caplen)
-			emit_data(r, dir, p + off, caplen - off, (uint32_t)(wirelen - caplen));
-		return;
+		if (seq == r->d[dir].next)
+			emit_data(r, dir, p, caplen, (uint32_t)(wirelen - caplen));
+		return; /* else the hole is declared by an ack or the flush */
 	}
 	s->seq = seq;
 	s->len = (uint32_t)caplen;
 	s->missing = (uint32_t)(wirelen - caplen);
 	memcpy(s->data, p, caplen);
-	hold_insert(r, d, s);
+	hold_insert(r, &r->d[dir], s);
 }
 
 static void insert(struct reasm *r, int dir, uint32_t seq, const uint8_t *p, size_t caplen,
 		   size_t wirelen)
 {
 	struct rdir *d = &r->d[dir];
+	while (sdiff(seq, d->next) > 0 && !hold_has_room(r, d, caplen))
+		skip_for(r, dir, seq);
 	uint32_t end = seq + (uint32_t)wirelen;
 	if (sdiff(end, d->next) <= 0) {
 		r->st.retransmitted++;
@@ -238,7 +255,7 @@ static void insert(struct reasm *r, int dir, uint32_t seq, const uint8_t *p, siz
 		wirelen -= off;
 		seq = d->next;
 	}
-	if (seq == d->next)
+	if (seq == d->next && !d->held)
 		emit_data(r, dir, p, caplen, (uint32_t)(wirelen - caplen));
 	else
 		hold(r, dir, seq, p, caplen, wirelen);

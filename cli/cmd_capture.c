@@ -12,6 +12,9 @@
 #include "commands.h"
 #include "pipeline.h"
 #include "ports.h"
+#include "privileges.h"
+#include "progress.h"
+#include "workers.h"
 
 struct capture_args {
 	struct source_opts src;
@@ -19,9 +22,65 @@ struct capture_args {
 	struct port_map ports;
 	int classify;
 	int quiet;
+	unsigned threads;
+	const char *user;        /* -Z: drop privileges to this user */
 	struct flow_limits limits;
 	char filter[4096];
 };
+
+/* The pipeline, run in line or on worker threads, behind one face. */
+struct engine {
+	void *ctx;
+	source_packet_fn packet;
+	source_tick_fn tick;
+	int (*finish)(void *ctx, enum end_reason reason);
+	void (*counters)(void *ctx, struct pipeline_counters *c, struct flow_stats *fs);
+	void (*free)(void *ctx);
+};
+
+static int inline_finish(void *ctx, enum end_reason reason)
+{
+	return pipeline_finish(ctx, reason);
+}
+
+static void inline_counters(void *ctx, struct pipeline_counters *c, struct flow_stats *fs)
+{
+	*c = *pipeline_counters(ctx);
+	*fs = *pipeline_flow_stats(ctx);
+}
+
+static void inline_free(void *ctx)
+{
+	pipeline_free(ctx);
+}
+
+static int threaded_finish(void *ctx, enum end_reason reason)
+{
+	return workers_finish(ctx, reason);
+}
+
+static void threaded_counters(void *ctx, struct pipeline_counters *c, struct flow_stats *fs)
+{
+	workers_counters(ctx, c, fs);
+}
+
+static void threaded_free(void *ctx)
+{
+	workers_free(ctx);
+}
+
+static int engine_start(struct engine *e, unsigned threads, const struct pipeline_opts *po,
+			struct store *st)
+{
+	if (threads > 1) {
+		*e = (struct engine){workers_new(threads, po, st), workers_packet, workers_tick,
+				     threaded_finish, threaded_counters, threaded_free};
+	} else {
+		*e = (struct engine){pipeline_new(po, st), pipeline_packet, pipeline_tick,
+				     inline_finish, inline_counters, inline_free};
+	}
+	return e->ctx ? 0 : -1;
+}
 
 static struct source *active_source;
 
@@ -76,6 +135,7 @@ static const struct option capture_options[] = {
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"snaplen", required_argument, NULL, OPT_SNAPLEN},
 	{"buffer-size", required_argument, NULL, OPT_BUFSIZE},
+	{"threads", required_argument, NULL, OPT_THREADS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -103,6 +163,11 @@ static int capture_number(struct capture_args *a, int opt, const char *arg)
 			return -1;
 		a->src.snaplen = (int)v;
 		return 0;
+	case OPT_THREADS:
+		if (parse_number(arg, 1, WORKERS_MAX, &v) < 0)
+			return -1;
+		a->threads = (unsigned)v;
+		return 0;
 	default: /* OPT_BUFSIZE */
 		if (parse_number(arg, 1, 4096, &v) < 0)
 			return -1;
@@ -118,6 +183,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 	case 'r': a->src.file = arg; return 0;
 	case 'i': a->src.iface = arg; return 0;
 	case 'q': a->quiet = 1; return 0;
+	case 'Z': a->user = arg; return 0;
 	case OPT_DB: a->db = arg; return 0;
 	case OPT_CLASSIFY: a->classify = 1; return 0;
 	case OPT_HELP: print_usage(stdout); exit(EXIT_OK);
@@ -127,7 +193,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 		usage_error("--ports: %s", err);
 		return -1;
 	case OPT_MAX_FLOWS: case OPT_MAX_BUFFER: case OPT_IDLE: case OPT_SNAPLEN:
-	case OPT_BUFSIZE:
+	case OPT_BUFSIZE: case OPT_THREADS:
 		if (capture_number(a, opt, arg) == 0)
 			return 0;
 		usage_error("invalid number '%s'", arg);
@@ -148,7 +214,8 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	a->src.promisc = 1;
 	ports_default(&a->ports);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "r:i:q", capture_options, NULL)) != -1)
+	a->threads = 1;
+	while ((opt = getopt_long(argc, argv, "r:i:qZ:", capture_options, NULL)) != -1)
 		if (opt == '?' || capture_option(a, opt, optarg) < 0)
 			return -1;
 	if (!a->src.file == !a->src.iface) {
@@ -169,11 +236,14 @@ static double wall_clock(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void fill_totals(struct run_totals *t, const struct pipeline *pl,
+static void fill_totals(struct run_totals *t, const struct engine *e,
 			const struct source_stats *ss)
 {
-	const struct pipeline_counters *c = pipeline_counters(pl);
-	const struct flow_stats *fs = pipeline_flow_stats(pl);
+	struct pipeline_counters cs;
+	struct flow_stats fss;
+	const struct pipeline_counters *c = &cs;
+	const struct flow_stats *fs = &fss;
+	e->counters(e->ctx, &cs, &fss);
 	memset(t, 0, sizeof *t);
 	t->ended = wall_clock();
 	t->packets = c->packets;
@@ -190,6 +260,8 @@ static void fill_totals(struct run_totals *t, const struct pipeline *pl,
 	t->non_tcp_packets = c->non_tcp;
 	t->fragments = c->fragments;
 	t->reasm_overflows = fs->reasm_overflows;
+	t->peak_flows = fs->peak_active;
+	t->peak_buffered = fs->peak_buffered;
 }
 
 static void print_summary(const struct capture_args *a, const struct run_totals *t,
@@ -207,31 +279,43 @@ static void print_summary(const struct capture_args *a, const struct run_totals 
 	fputc('\n', stderr);
 }
 
+/* Reads the source into the engine, showing progress on a terminal. */
+static int feed_engine(struct capture_args *a, struct source *src, struct engine *e,
+		       char *err, size_t errlen)
+{
+	struct progress *pr = a->quiet ? NULL : progress_new(src, e->packet, e->ctx);
+	active_source = src;
+	int rc = pr ? source_run(src, progress_packet, e->tick, pr, err, errlen)
+		    : source_run(src, e->packet, e->tick, e->ctx, err, errlen);
+	active_source = NULL;
+	progress_free(pr);
+	return rc;
+}
+
 /* Reads the source into the pipeline; returns the exit status. */
 static int run_capture(struct capture_args *a, struct source *src, struct store *st)
 {
 	char err[1024] = "", ports[1024];
 	struct source_stats ss;
 	struct run_totals totals;
+	struct engine e;
 	ports_format(&a->ports, ports, sizeof ports);
 	struct run_info ri = {source_name(src), source_is_live(src) ? "interface" : "file",
 			      a->src.filter, ports, wall_clock(), SMTPTLS_VERSION};
 	struct pipeline_opts po = {&a->ports, a->classify, a->limits, source_linktype(src),
 				   source_is_live(src)};
-	struct pipeline *pl = store_begin_run(st, &ri) == 0 ? pipeline_new(&po, st) : NULL;
-	if (!pl) {
-		fprintf(stderr, "smtptls: %s\n", store_error(st));
+	if (store_begin_run(st, &ri) < 0 || engine_start(&e, a->threads, &po, st) < 0) {
+		fprintf(stderr, "smtptls: %s\n", store_error(st)[0] ? store_error(st)
+								    : "cannot start the pipeline");
 		return EXIT_RUNTIME;
 	}
-	active_source = src;
-	int rc = source_run(src, pipeline_packet, pipeline_tick, pl, err, sizeof err);
-	active_source = NULL;
+	int rc = feed_engine(a, src, &e, err, sizeof err);
 	if (rc < 0) /* what was read before the damage is still written */
 		fprintf(stderr, "smtptls: %s\n", err);
-	int stored = pipeline_finish(pl, END_EOF);
+	int stored = e.finish(e.ctx, END_EOF);
 	source_stats(src, &ss);
-	fill_totals(&totals, pl, &ss);
-	pipeline_free(pl);
+	fill_totals(&totals, &e, &ss);
+	e.free(e.ctx);
 	if (stored == 0)
 		stored = store_end_run(st, &totals);
 	if (stored < 0)
@@ -254,8 +338,10 @@ int cmd_capture(int argc, char **argv)
 		fprintf(stderr, "smtptls: %s\n", err);
 		return rc == SOURCE_EFILTER ? EXIT_USAGE : EXIT_RUNTIME;
 	}
-	if (store_open(&st, a.db, err, sizeof err) < 0) {
+	if (store_open(&st, a.db, err, sizeof err) < 0 ||
+	    (a.user && privileges_drop(a.user, a.db, err, sizeof err) < 0)) {
 		fprintf(stderr, "smtptls: %s\n", err);
+		store_close(st);
 		source_close(src);
 		return EXIT_RUNTIME;
 	}

@@ -23,7 +23,10 @@ static const char usage_text[] =
 	"  --idle-timeout SEC   end a connection after SEC seconds without packets (300)\n"
 	"  --snaplen N          live: bytes kept per packet (default 262144)\n"
 	"  --buffer-size MIB    live: kernel capture buffer (default 64)\n"
-	"  -q, --quiet          no summary line on standard error\n"
+	"  --threads N          N worker threads, each owning a share of the connections\n"
+	"  -Z USER              drop privileges to USER once the interface and the\n"
+	"                       database are open\n"
+	"  -q, --quiet          no progress bar, no summary line on standard error\n"
 	"\n"
 	"report   prints the encrypted share of the sessions in the database and what\n"
 	"         stands behind it.\n";

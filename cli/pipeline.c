@@ -11,6 +11,7 @@
 
 struct pipeline {
 	struct pipeline_opts o;
+	const struct link_decoder *link;
 	struct port_map ports;
 	struct flow_table *ft;
 	struct store *st;
@@ -87,9 +88,26 @@ static int conn_done(void *user)
 	return c->verdict == CLASSIFY_OTHER || sess_done(c->sess);
 }
 
+/* Dotted quad without printf (inet_ntop formats through sprintf). */
+static void format_ipv4(char *out, const uint8_t *a)
+{
+	char *o = out;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = i < 3 ? '.' : '\0';
+	}
+}
+
 static void format_addr(char *out, int family, const uint8_t *a)
 {
-	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, REC_ADDR_MAX))
+	if (family == 4)
+		format_ipv4(out, a);
+	else if (!inet_ntop(AF_INET6, a, out, REC_ADDR_MAX))
 		out[0] = '\0';
 }
 
@@ -152,9 +170,13 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st)
 	if (!pl)
 		return NULL;
 	pl->o = *o;
+	pl->link = decode_link(o->linktype);
 	pl->ports = *o->ports;
 	pl->st = st;
-	pl->ft = flow_table_new(&o->limits, &callbacks, pl);
+	struct flow_callbacks cb = callbacks;
+	if (!o->classify)
+		cb.packet = NULL; /* nothing to do per packet but reassemble */
+	pl->ft = flow_table_new(&o->limits, &cb, pl);
 	if (o->classify)
 		pl->cls = classifier_new();
 	if (!pl->ft || (o->classify && !pl->cls)) {
@@ -216,7 +238,7 @@ void pipeline_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size
 	struct tcp_packet t;
 	pl->c.packets++;
 	pl->c.bytes += wirelen;
-	int rc = decode_packet(pl->o.linktype, p, caplen, &t);
+	int rc = decode_frame(pl->link, p, caplen, &t);
 	if (rc < 0) {
 		count_decode_error(&pl->c, rc);
 		return;

@@ -230,10 +230,24 @@ static const struct command commands[] = {
 	{"SOML", CMD_OTHER, NULL},       {"SAML", CMD_OTHER, NULL},
 };
 
+/* Upper-cases a keyword of at most cap - 1 bytes into out; 0 if longer. */
+static size_t upper_word(char *out, size_t cap, const uint8_t *w, size_t n)
+{
+	if (n == 0 || n >= cap)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(w[i] >= 'a' && w[i] <= 'z' ? w[i] - 32 : w[i]);
+	out[n] = '\0';
+	return n;
+}
+
 static const struct command *command_find(const uint8_t *verb, size_t n)
 {
+	char up[12];
+	if (!upper_word(up, sizeof up, verb, n))
+		return NULL;
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (text_ieq(verb, n, commands[i].verb))
+		if (commands[i].verb[0] == up[0] && strcmp(commands[i].verb, up) == 0)
 			return &commands[i];
 	return NULL;
 }
@@ -274,10 +288,12 @@ static const struct capability capabilities[] = {
 
 static uint32_t capability_bit(const uint8_t *w, size_t n)
 {
+	char up[16];
 	size_t x = 0;
-	for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++)
-		if (text_ieq(w, n, capabilities[i].keyword))
-			return capabilities[i].bit;
+	if (upper_word(up, sizeof up, w, n))
+		for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++)
+			if (strcmp(capabilities[i].keyword, up) == 0)
+				return capabilities[i].bit;
 	if (n > 1 && n <= 16) { /* "XXXXXXXA": a middlebox overwrote it */
 		while (x < n && (w[x] == 'X' || w[x] == 'x'))
 			x++;
@@ -393,10 +409,13 @@ static void server_line(struct smtp *s, const uint8_t *line, size_t n)
 		r->caps = 0;
 		r->keywords_len = 0;
 		r->keywords[0] = '\0';
-		text_sanitize(r->first_word, sizeof r->first_word, w, wl);
-	} else {
+		r->first_word[0] = '\0';
+		if (s->f.replies == 0) /* only a greeting's host name is kept */
+			text_sanitize(r->first_word, sizeof r->first_word, w, wl);
+	} else if (queue_peek(s) == CMD_EHLO) {
 		r->caps |= capability_bit(w, wl);
-		add_keyword(r, w, wl);
+		if (s->f.ehlo_replies == 0)
+			add_keyword(r, w, wl);
 	}
 	r->lines++;
 	if (n > 3 && line[3] == '-')
@@ -447,8 +466,11 @@ static size_t line_step(struct smtp *s, int dir, const uint8_t *p, size_t n)
 	struct line_buf *b = &s->lb[dir];
 	const uint8_t *lf = memchr(p, '\n', n);
 	size_t take = lf ? (size_t)(lf - p) + 1 : n;
-	if (lf && b->len == 0) {
-		process_line(s, dir, p, take - 1); /* whole line in place */
+	if (lf && b->len == 0) { /* whole line in place, cut as if buffered */
+		size_t n_line = take - 1 > SMTP_LINE_MAX ? SMTP_LINE_MAX : take - 1;
+		if (n_line < take - 1)
+			s->f.anomalies |= ANOM_LONG_LINE;
+		process_line(s, dir, p, n_line);
 		return take;
 	}
 	if (line_append(b, p, lf ? take - 1 : take) < 0)

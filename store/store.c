@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -89,20 +90,29 @@ static const char runs_schema[] =
 	" flows INTEGER, flows_evicted INTEGER, flows_timed_out INTEGER,"
 	" flows_without_payload INTEGER, sessions INTEGER,"
 	" decode_errors INTEGER, truncated_packets INTEGER, non_tcp_packets INTEGER,"
-	" fragments INTEGER, reassembly_overflows INTEGER,"
+	" fragments INTEGER, reassembly_overflows INTEGER, peak_flows INTEGER,"
+	" peak_buffered INTEGER,"
 	" version TEXT NOT NULL);";
 
 static const char runs_update[] =
 	"UPDATE runs SET ended=?, packets=?, bytes=?, dropped_kernel=?, dropped_iface=?,"
 	" flows=?, flows_evicted=?, flows_timed_out=?, flows_without_payload=?, sessions=?,"
 	" decode_errors=?, truncated_packets=?, non_tcp_packets=?, fragments=?,"
-	" reassembly_overflows=? WHERE id=?;";
+	" reassembly_overflows=?, peak_flows=?, peak_buffered=? WHERE id=?;";
 
-static const char indexes[] =
-	"CREATE INDEX sessions_ts ON sessions(ts_start);"
-	"CREATE INDEX sessions_server ON sessions(server_ip, server_port);"
-	"CREATE INDEX sessions_run ON sessions(run_id);";
+/* Reports aggregate over all rows (full scans); only time ranges gain from
+ * an index, and every index costs each insert. */
+static const char indexes[] = "CREATE INDEX sessions_ts ON sessions(ts_start);";
 
+#define RING_CAP 1024 /* records queued for the writer thread */
+#define BATCH_MAX 128 /* records the writer takes at once */
+
+/* Rows are written by a writer thread: store_add() queues a copy and
+ * returns; the writer inserts in transactions of up to STORE_BATCH_ROWS
+ * rows, committed at least every STORE_BATCH_SECONDS. Every other call
+ * waits until the writer is idle and then uses the connection itself,
+ * holding the lock, so the connection is never used by two threads at
+ * once. */
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *insert;
@@ -112,6 +122,16 @@ struct store {
 	int in_tx;
 	unsigned pending;
 	double tx_started;
+	pthread_t writer;
+	int writer_running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;     /* to the writer: rows queued, or stop */
+	pthread_cond_t idle;     /* from the writer: room in the ring / idle */
+	struct session_record *ring;
+	size_t head, count;
+	int busy;                /* the writer is inserting a batch */
+	int stop;
+	int failed;
 };
 
 static double wall_now(void)
@@ -132,6 +152,10 @@ static int exec(struct store *st, const char *sql, const char *what)
 {
 	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(st, what);
 }
+
+static int commit_now(struct store *st);
+static int start_writer(struct store *st);
+static void stop_writer(struct store *st);
 
 /* ---- schema -------------------------------------------------------------- */
 
@@ -251,7 +275,8 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(st->path, sizeof st->path, "%s", path);
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	rc = rc == SQLITE_OK ? 0 : fail(st, "cannot open");
 	if (rc == 0)
 		rc = configure(st);
@@ -259,6 +284,8 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		rc = check_schema(st);
 	if (rc == 0)
 		rc = prepare_insert(st);
+	if (rc == 0)
+		rc = start_writer(st);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", st->err);
 		store_close(st);
@@ -273,10 +300,17 @@ int store_close(struct store *st)
 	int rc = 0;
 	if (!st)
 		return 0;
+	stop_writer(st);
 	if (st->db)
-		rc = store_commit(st);
+		rc = commit_now(st);
 	sqlite3_finalize(st->insert);
 	sqlite3_close(st->db);
+	if (st->ring) {
+		pthread_mutex_destroy(&st->lock);
+		pthread_cond_destroy(&st->wake);
+		pthread_cond_destroy(&st->idle);
+	}
+	free(st->ring);
 	free(st);
 	return rc;
 }
@@ -300,7 +334,7 @@ static int begin(struct store *st)
 	return 0;
 }
 
-int store_commit(struct store *st)
+static int commit_now(struct store *st)
 {
 	if (!st->in_tx)
 		return 0;
@@ -312,10 +346,10 @@ int store_commit(struct store *st)
 	return 0;
 }
 
-int store_tick(struct store *st, double now)
+static int tick_now(struct store *st, double now)
 {
 	if (st->in_tx && now - st->tx_started >= STORE_BATCH_SECONDS)
-		return store_commit(st);
+		return commit_now(st);
 	return 0;
 }
 
@@ -325,7 +359,7 @@ static int bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
 {
 	if (!t || !*t)
 		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+	return sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
 }
 
 static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
@@ -337,7 +371,7 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	const struct cipher_info *ci;
 	int tls_seen = r->client_hello || r->tls_version >= 0;
 	switch (c->kind) {
-	case COL_TEXT: return bind_text_or_null(s, i, base);
+	case COL_TEXT: return bind_text_or_null(s, i, base); /* lives until the step */
 	case COL_INT: memcpy(&v, base, sizeof v); return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int(s, i, v);
 	case COL_BOOL: memcpy(&v, base, sizeof v); return sqlite3_bind_int(s, i, v != 0);
 	case COL_TLS_FLAG: memcpy(&v, base, sizeof v); return tls_seen ? sqlite3_bind_int(s, i, v != 0) : sqlite3_bind_null(s, i);
@@ -350,12 +384,12 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	case COL_CIPHER_NAME: ci = r->cipher_suite < 0 ? NULL : cipher_lookup((uint16_t)r->cipher_suite); return bind_text_or_null(s, i, ci ? ci->name : NULL);
 	case COL_GROUP_NAME: memcpy(&v, base, sizeof v); return bind_text_or_null(s, i, v < 0 ? NULL : tls_group_name(v, NULL));
 	case COL_END_REASON: return sqlite3_bind_text(s, i, end_reason_name(r->end_reason), -1, SQLITE_STATIC);
-	case COL_ANOMALIES: anomalies_format(r->anomalies, anomalies, sizeof anomalies); return bind_text_or_null(s, i, anomalies);
+	case COL_ANOMALIES: anomalies_format(r->anomalies, anomalies, sizeof anomalies); return anomalies[0] ? sqlite3_bind_text(s, i, anomalies, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
 	}
 	return SQLITE_MISUSE;
 }
 
-int store_add(struct store *st, const struct session_record *r)
+static int insert_row(struct store *st, const struct session_record *r)
 {
 	sqlite3_stmt *s = st->insert;
 	int rc = begin(st);
@@ -371,17 +405,149 @@ int store_add(struct store *st, const struct session_record *r)
 	if (rc != SQLITE_OK)
 		return fail(st, "writing a session");
 	if (++st->pending >= STORE_BATCH_ROWS)
-		return store_commit(st);
-	return store_tick(st, wall_now());
+		return commit_now(st);
+	return 0;
+}
+
+/* ---- the writer thread ------------------------------------------------------ */
+
+static int write_batch(struct store *st, const struct session_record *batch, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (insert_row(st, &batch[i]) < 0)
+			return -1;
+	return tick_now(st, wall_now());
+}
+
+/* Takes up to BATCH_MAX queued records into batch; called locked. */
+static size_t take_batch(struct store *st, struct session_record *batch)
+{
+	size_t n = 0;
+	while (st->count > 0 && n < BATCH_MAX) {
+		batch[n++] = st->ring[st->head];
+		st->head = (st->head + 1) % RING_CAP;
+		st->count--;
+	}
+	return n;
+}
+
+static void wait_for_work(struct store *st)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000 * 1000;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&st->wake, &st->lock, &until);
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *st = arg;
+	struct session_record *batch = malloc(BATCH_MAX * sizeof *batch);
+	pthread_mutex_lock(&st->lock);
+	st->failed |= batch == NULL;
+	while (!st->stop || st->count > 0) {
+		size_t n = batch ? take_batch(st, batch) : 0;
+		if (n == 0) {
+			if (!st->failed && tick_now(st, wall_now()) < 0)
+				st->failed = 1;
+			pthread_cond_broadcast(&st->idle);
+			if (!st->stop)
+				wait_for_work(st);
+			continue;
+		}
+		st->busy = 1;
+		pthread_mutex_unlock(&st->lock);
+		int rc = st->failed ? -1 : write_batch(st, batch, n);
+		pthread_mutex_lock(&st->lock);
+		st->busy = 0;
+		st->failed |= rc < 0;
+		pthread_cond_broadcast(&st->idle);
+	}
+	pthread_cond_broadcast(&st->idle);
+	pthread_mutex_unlock(&st->lock);
+	free(batch);
+	return NULL;
+}
+
+static int start_writer(struct store *st)
+{
+	st->ring = malloc(RING_CAP * sizeof *st->ring);
+	if (!st->ring)
+		return fail(st, "allocating the write queue");
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->wake, NULL);
+	pthread_cond_init(&st->idle, NULL);
+	if (pthread_create(&st->writer, NULL, writer_main, st) != 0)
+		return fail(st, "starting the writer thread");
+	st->writer_running = 1;
+	return 0;
+}
+
+static void stop_writer(struct store *st)
+{
+	if (!st->writer_running)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->stop = 1;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	pthread_join(st->writer, NULL);
+	st->writer_running = 0;
+}
+
+/* Waits until every queued record is written; returns locked. */
+static void lock_idle(struct store *st)
+{
+	pthread_mutex_lock(&st->lock);
+	while (st->writer_running && (st->count > 0 || st->busy)) {
+		pthread_cond_signal(&st->wake);
+		pthread_cond_wait(&st->idle, &st->lock);
+	}
+}
+
+int store_add(struct store *st, const struct session_record *r)
+{
+	pthread_mutex_lock(&st->lock);
+	while (st->count == RING_CAP && !st->failed)
+		pthread_cond_wait(&st->idle, &st->lock);
+	int failed = st->failed;
+	if (!failed) {
+		st->ring[(st->head + st->count) % RING_CAP] = *r;
+		if (++st->count == BATCH_MAX) /* stragglers: the writer's 100 ms wake-up */
+			pthread_cond_signal(&st->wake);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return failed ? -1 : 0;
+}
+
+int store_commit(struct store *st)
+{
+	lock_idle(st);
+	int rc = st->failed ? -1 : commit_now(st);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int store_tick(struct store *st, double now)
+{
+	(void)now; /* the writer commits on time by itself */
+	pthread_mutex_lock(&st->lock);
+	int rc = st->failed ? -1 : 0;
+	pthread_mutex_unlock(&st->lock);
+	return rc;
 }
 
 /* ---- runs ----------------------------------------------------------------- */
 
-int store_begin_run(struct store *st, const struct run_info *ri)
+static int begin_run_now(struct store *st, const struct run_info *ri)
 {
 	sqlite3_stmt *s;
 	const char *vals[] = {ri->source, ri->source_kind, ri->filter, ri->ports};
-	if (store_commit(st) < 0 ||
+	if (commit_now(st) < 0 ||
 	    sqlite3_prepare_v2(st->db,
 			       "INSERT INTO runs (source, source_kind, filter, ports, started,"
 			       " version) VALUES (?, ?, ?, ?, ?, ?);",
@@ -407,16 +573,16 @@ static void bind_count(sqlite3_stmt *s, int i, uint64_t v)
 		sqlite3_bind_int64(s, i, (sqlite3_int64)v);
 }
 
-int store_end_run(struct store *st, const struct run_totals *t)
+static int end_run_now(struct store *st, const struct run_totals *t)
 {
 	sqlite3_stmt *s;
 	const uint64_t vals[] = {t->packets, t->bytes, t->dropped_kernel, t->dropped_iface,
 				 t->flows, t->flows_evicted, t->flows_timed_out,
 				 t->flows_without_payload, t->sessions, t->decode_errors,
 				 t->truncated_packets, t->non_tcp_packets, t->fragments,
-				 t->reasm_overflows};
+				 t->reasm_overflows, t->peak_flows, t->peak_buffered};
 	int n = (int)(sizeof vals / sizeof vals[0]);
-	if (store_commit(st) < 0 ||
+	if (commit_now(st) < 0 ||
 	    sqlite3_prepare_v2(st->db, runs_update, -1, &s, NULL) != SQLITE_OK)
 		return fail(st, "finishing the run");
 	sqlite3_bind_double(s, 1, t->ended);
@@ -426,4 +592,20 @@ int store_end_run(struct store *st, const struct run_totals *t)
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : fail(st, "finishing the run");
+}
+
+int store_begin_run(struct store *st, const struct run_info *ri)
+{
+	lock_idle(st);
+	int rc = st->failed ? -1 : begin_run_now(st, ri);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int store_end_run(struct store *st, const struct run_totals *t)
+{
+	lock_idle(st);
+	int rc = st->failed ? -1 : end_run_now(st, t);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
 }

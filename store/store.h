@@ -29,6 +29,7 @@ struct run_totals {
 	uint64_t sessions;
 	uint64_t decode_errors, truncated_packets, non_tcp_packets, fragments;
 	uint64_t reasm_overflows;
+	uint64_t peak_flows, peak_buffered; /* connections open, bytes held */
 };
 
 struct store;

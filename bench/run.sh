@@ -1,0 +1,121 @@
+#!/bin/bash
+# The benchmark: builds large captures from the recorded sessions in
+# tests/data (bench/gen), then times, on the same file, smtptls capture -r
+# (one thread and --threads 2), the floor (an empty pcap_loop), ndpiReader
+# and tshark (on a slice), and checks smtptls's rows (session and encrypted
+# counts from the recorded truth times the copies made).
+#
+#   bench/run.sh [OUT_DIR]      (default bench/out; needs build/ and sqlite3)
+#
+# Captures: big.pcap (about 3 M packets, 108 k sessions, 2,000 open at a
+# time) and open.pcap (60 k sessions, nearly all open at once).
+set -u
+cd "$(dirname "$0")/.."
+out=${1:-bench/out}
+mkdir -p "$out"
+b=build
+smtptls=${SMTPTLS:-$b/smtptls}
+measure=$b/bench/measure
+for f in "$smtptls" "$measure" "$b/bench/gen" "$b/bench/floor"; do
+  [ -x "$f" ] || { echo "run: $f missing: meson compile -C build first" >&2; exit 1; }
+done
+d=tests/data
+# templates: short sessions of every kind; a file listed twice is used twice as often
+big_t="$d/starttls-tls13.pcap $d/starttls-tls13.pcap $d/offered-not-used.pcap
+  $d/no-starttls.pcap $d/refused-454.pcap $d/bdat.pcap $d/cleartext-auth.pcap
+  $d/cleartext-auth.pcap $d/implicit-465.pcap $d/starttls-tls10.pcap
+  $d/starttls-tls12.pcap $d/ipv6.pcap $d/submission-587.pcap"
+open_t="$d/starttls-tls13.pcap $d/offered-not-used.pcap $d/refused-454.pcap
+  $d/implicit-465.pcap $d/starttls-tls12.pcap"
+
+# expected NAME.gen -> "sessions encrypted" from the truth and the copies made
+expected() {
+  local sessions=0 encrypted=0 t c r e
+  while read -r _ t c; do
+    t=$(basename "$t")
+    r=$(sqlite3 :memory: "select json_extract(readfile('$d/truth.json'), '\$.captures.\"$t\".rows')")
+    e=$(sqlite3 :memory: "select count(*) from json_each(readfile('$d/truth.json'),
+         '\$.captures.\"$t\".sessions') where json_extract(value, '\$.tls_version') is not null")
+    sessions=$((sessions + c * r))
+    encrypted=$((encrypted + c * e))
+  done < <(grep '^template' "$1")
+  echo "$sessions $encrypted"
+}
+
+generate() { # NAME COPIES CONCURRENT STRETCH TEMPLATES...
+  local name=$1 n=$2 c=$3 s=$4
+  shift 4
+  if [ ! -f "$out/$name.pcap" ] || [ ! -f "$out/$name.gen" ]; then
+    echo "generating $out/$name.pcap ..."
+    $b/bench/gen -o "$out/$name.pcap" -n "$n" -c "$c" -s "$s" "$@" > "$out/$name.gen" || exit 1
+  fi
+}
+
+generate big 94000 2000 1 $big_t
+generate open 60000 60000 100 $open_t
+
+# run LABEL -- COMMAND...: prints "wall_s maxrss_kib"
+run() {
+  local label=$1
+  shift 2
+  local line
+  line=$("$measure" -- "$@" 2>&1 >/dev/null | grep '^wall_s=' | tail -1)
+  local wall rss status
+  wall=$(sed 's/.*wall_s=\([0-9.]*\).*/\1/' <<<"$line")
+  rss=$(sed 's/.*maxrss_kib=\([0-9]*\).*/\1/' <<<"$line")
+  status=$(sed 's/.*status=\([-0-9]*\).*/\1/' <<<"$line")
+  [ "$status" = 0 ] || echo "run: $label exited $status" >&2
+  echo "$wall $rss"
+}
+
+printf '%s\n' "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+printf '%s\n' "smtptls $($smtptls --version | cut -d' ' -f2), $(ndpiReader -h 2>&1 | grep -m1 -o 'nDPI v[0-9.]*' || echo 'ndpiReader absent'), $(tshark -v 2>/dev/null | head -1)"
+fails=0
+for name in big open; do
+  f=$out/$name.pcap
+  packets=$(grep '^packets' "$out/$name.gen" | cut -d' ' -f2)
+  read -r want_s want_e < <(expected "$out/$name.gen")
+  echo
+  echo "== $f: $packets packets, $want_s sessions expected ($want_e encrypted)"
+  cat "$f" > /dev/null # warm the page cache: every tool reads from memory
+  read -r floor_w floor_r < <(run floor -- $b/bench/floor "$f")
+  rm -f "$out/$name.db"*
+  read -r one_w one_r < <(run smtptls -- "$smtptls" capture -q -r "$f" --db "$out/$name.db")
+  got=$(sqlite3 "$out/$name.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
+  bytes=$(sqlite3 "$out/$name.db" "select bytes from runs order by id desc limit 1")
+  rm -f "$out/$name.t2.db"*
+  read -r two_w two_r < <(run threads -- "$smtptls" capture -q --threads 2 -r "$f" --db "$out/$name.t2.db")
+  got2=$(sqlite3 "$out/$name.t2.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
+  ndpi_w=- ndpi_r=-
+  if command -v ndpiReader >/dev/null; then
+    read -r ndpi_w ndpi_r < <(run ndpi -- ndpiReader -q -i "$f")
+  fi
+  printf '%-26s %8s %10s %8s %9s %8s\n' tool wall_s Mpkt/s Gbit/s RSS_MiB x_floor
+  line() { # LABEL WALL RSS [PACKETS]
+    local p=${4:-$packets}
+    awk -v l="$1" -v w="$2" -v r="$3" -v p="$p" -v by="$bytes" -v fl="$floor_w" -v tot="$packets" \
+      'BEGIN { if (w == "-") { printf "%-26s %8s\n", l, "-"; exit }
+               printf "%-26s %8.3f %10.2f %8.2f %9.1f %8.2f\n", l, w, p / w / 1e6,
+                      by * (p / tot) * 8 / w / 1e9, r / 1024, (w * tot / p) / fl }'
+  }
+  line "floor (empty pcap_loop)" "$floor_w" "$floor_r"
+  line "smtptls, 1 thread" "$one_w" "$one_r"
+  line "smtptls --threads 2" "$two_w" "$two_r"
+  line "ndpiReader" "$ndpi_w" "$ndpi_r"
+  if command -v tshark >/dev/null && [ "$name" = big ]; then
+    editcap -r "$f" "$out/slice.pcap" 1-100000 2>/dev/null
+    read -r ts_w ts_r < <(run tshark -- tshark -n -r "$out/slice.pcap" -Y 'smtp or tls.handshake' -T fields -e frame.number)
+    line "tshark (100k-packet slice)" "$ts_w" "$ts_r" 100000
+  fi
+  for g in "$got" "$got2"; do
+    if [ "$g" != "$want_s $want_e" ] && [ "$g" != "$want_s $want_e.0" ]; then
+      echo "ROWS WRONG: got sessions/encrypted $g, want $want_s $want_e"
+      fails=$((fails + 1))
+    fi
+  done
+  echo "rows: $got (1 thread), $got2 (2 threads): sessions, encrypted"
+  sqlite3 "$out/$name.db" "select 'peak: ' || peak_flows || ' flows open at once, ' ||
+    round(peak_buffered / 1048576.0, 2) || ' MiB held for reassembly; evicted ' || flows_evicted
+    from runs order by id desc limit 1"
+done
+exit $((fails > 0))

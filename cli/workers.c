@@ -1,0 +1,346 @@
+#include "workers.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../capture/decode.h"
+
+/* A single-producer single-consumer byte ring of frames. Entries are
+ * 8-byte aligned: a header, then the frame. A writer that would cross the
+ * end writes a WRAP entry (or leaves under a header's worth) and starts
+ * again at 0. Each side sleeps on the condition variable when it cannot
+ * go on, after announcing it in an atomic flag the other side checks. */
+enum entry_kind { ENTRY_PACKET = 1, ENTRY_TICK, ENTRY_WRAP, ENTRY_END };
+
+struct entry {
+	uint32_t kind;
+	uint32_t caplen;
+	uint32_t wirelen;
+	uint32_t reason;
+	double ts;
+};
+
+struct ring {
+	uint8_t *buf;
+	size_t cap;
+	_Atomic size_t head;  /* bytes consumed */
+	_Atomic size_t tail;  /* bytes produced */
+	_Atomic int consumer_sleeping;
+	_Atomic int producer_sleeping;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+struct worker {
+	pthread_t thread;
+	struct ring ring;
+	struct pipeline *pl;
+	int started;
+	int result;
+};
+
+struct workers {
+	unsigned n;
+	struct worker w[WORKERS_MAX];
+	struct pipeline_opts o;
+	struct port_map ports;
+	const struct link_decoder *link;
+	struct pipeline_counters front; /* frames dropped before dispatch */
+	struct pipeline_counters sum;
+	struct flow_stats flows;
+};
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static void timed_wait(struct ring *r)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 10 * 1000 * 1000;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&r->cond, &r->lock, &until);
+}
+
+static void wake(struct ring *r, _Atomic int *sleeping)
+{
+	if (atomic_load(sleeping)) {
+		pthread_mutex_lock(&r->lock);
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+/* Producer: waits until total bytes are free. */
+static void wait_room(struct ring *r, size_t total)
+{
+	while (r->cap - (atomic_load(&r->tail) - atomic_load(&r->head)) < total) {
+		pthread_mutex_lock(&r->lock);
+		atomic_store(&r->producer_sleeping, 1);
+		if (r->cap - (atomic_load(&r->tail) - atomic_load(&r->head)) < total)
+			timed_wait(r);
+		atomic_store(&r->producer_sleeping, 0);
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+static void ring_put(struct ring *r, const struct entry *e, const uint8_t *data)
+{
+	size_t need = align8(sizeof *e + e->caplen);
+	size_t tail = atomic_load(&r->tail);
+	size_t pos = tail & (r->cap - 1);
+	size_t skip = pos + need > r->cap ? r->cap - pos : 0;
+	wait_room(r, skip + need);
+	if (skip >= sizeof *e) {
+		struct entry wrap = {ENTRY_WRAP, 0, 0, 0, 0};
+		memcpy(r->buf + pos, &wrap, sizeof wrap);
+	}
+	pos = (pos + skip) & (r->cap - 1);
+	memcpy(r->buf + pos, e, sizeof *e);
+	if (e->caplen)
+		memcpy(r->buf + pos + sizeof *e, data, e->caplen);
+	atomic_store(&r->tail, tail + skip + need);
+	wake(r, &r->consumer_sleeping);
+}
+
+/* Consumer: the next entry, waiting for one; *used gets its size. */
+static const struct entry *ring_get(struct ring *r, size_t *used)
+{
+	for (;;) {
+		size_t head = atomic_load(&r->head);
+		if (head == atomic_load(&r->tail)) {
+			pthread_mutex_lock(&r->lock);
+			atomic_store(&r->consumer_sleeping, 1);
+			if (head == atomic_load(&r->tail))
+				timed_wait(r);
+			atomic_store(&r->consumer_sleeping, 0);
+			pthread_mutex_unlock(&r->lock);
+			continue;
+		}
+		size_t pos = head & (r->cap - 1);
+		const struct entry *e = (const struct entry *)(const void *)(r->buf + pos);
+		if (r->cap - pos < sizeof *e || e->kind == ENTRY_WRAP) {
+			atomic_store(&r->head, head + (r->cap - pos));
+			continue;
+		}
+		*used = align8(sizeof *e + e->caplen);
+		return e;
+	}
+}
+
+static void ring_release(struct ring *r, size_t used)
+{
+	atomic_store(&r->head, atomic_load(&r->head) + used);
+	wake(r, &r->producer_sleeping);
+}
+
+/* ---- worker threads ------------------------------------------------------ */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (;;) {
+		size_t used;
+		const struct entry *e = ring_get(&w->ring, &used);
+		if (e->kind == ENTRY_PACKET)
+			pipeline_packet(w->pl, e->ts, (const uint8_t *)(e + 1), e->caplen,
+					e->wirelen);
+		else if (e->kind == ENTRY_TICK)
+			pipeline_tick(w->pl, e->ts);
+		if (e->kind == ENTRY_END) {
+			w->result = pipeline_finish(w->pl, (enum end_reason)e->reason);
+			ring_release(&w->ring, used);
+			return NULL;
+		}
+		ring_release(&w->ring, used);
+	}
+}
+
+static int worker_start(struct worker *w, const struct pipeline_opts *o, struct store *st)
+{
+	w->ring.cap = WORKERS_RING_BYTES;
+	w->ring.buf = malloc(w->ring.cap);
+	if (!w->ring.buf)
+		return -1;
+	pthread_mutex_init(&w->ring.lock, NULL);
+	pthread_cond_init(&w->ring.cond, NULL);
+	w->pl = pipeline_new(o, st);
+	if (!w->pl)
+		return -1;
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return -1;
+	w->started = 1;
+	return 0;
+}
+
+struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct store *st)
+{
+	struct workers *ws = calloc(1, sizeof *ws);
+	struct pipeline_opts per = *o;
+	if (!ws || n == 0 || n > WORKERS_MAX) {
+		free(ws);
+		return NULL;
+	}
+	ws->n = n;
+	ws->o = *o;
+	ws->ports = *o->ports;
+	ws->link = decode_link(o->linktype);
+	per.limits.max_flows = o->limits.max_flows / n ? o->limits.max_flows / n : 1;
+	per.limits.max_buffered = o->limits.max_buffered / n;
+	for (unsigned i = 0; i < n; i++) {
+		if (worker_start(&ws->w[i], &per, st) < 0) {
+			workers_finish(ws, END_EOF);
+			workers_free(ws);
+			return NULL;
+		}
+	}
+	return ws;
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static uint32_t mix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return h;
+}
+
+uint32_t workers_flow_hash(const struct tcp_packet *t)
+{
+	uint32_t x = (uint32_t)(t->sport ^ t->dport);
+	for (int i = 0; i < 16; i += 4) {
+		uint32_t a, b;
+		memcpy(&a, t->src + i, 4);
+		memcpy(&b, t->dst + i, 4);
+		x = mix32(x ^ a ^ b); /* XOR: the same from either side */
+	}
+	return mix32(x);
+}
+
+static int count_dropped(struct workers *ws, int rc, const struct tcp_packet *t)
+{
+	struct pipeline_counters *c = &ws->front;
+	if (rc == DECODE_NOT_TCP)
+		c->non_tcp++;
+	else if (rc == DECODE_TRUNCATED)
+		c->truncated++;
+	else if (rc == DECODE_FRAGMENT)
+		c->fragments++;
+	else if (rc < 0)
+		c->decode_errors++;
+	else if (!ws->o.classify && ws->ports.kind[t->sport] == PORT_NONE &&
+		 ws->ports.kind[t->dport] == PORT_NONE)
+		c->other_ports++;
+	else
+		return 0;
+	return 1;
+}
+
+void workers_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
+{
+	struct workers *ws = ctx;
+	struct tcp_packet t;
+	ws->front.packets++;
+	ws->front.bytes += wirelen;
+	int rc = decode_frame(ws->link, p, caplen, &t);
+	if (count_dropped(ws, rc, &t))
+		return;
+	struct worker *w = &ws->w[workers_flow_hash(&t) % ws->n];
+	struct entry e = {ENTRY_PACKET, (uint32_t)caplen, (uint32_t)wirelen, 0, ts};
+	ring_put(&w->ring, &e, p);
+}
+
+void workers_tick(void *ctx, double now)
+{
+	struct workers *ws = ctx;
+	struct entry e = {ENTRY_TICK, 0, 0, 0, now};
+	for (unsigned i = 0; i < ws->n; i++)
+		ring_put(&ws->w[i].ring, &e, NULL);
+}
+
+/* ---- the end ------------------------------------------------------------------ */
+
+static void add_counters(struct pipeline_counters *to, const struct pipeline_counters *c)
+{
+	to->decode_errors += c->decode_errors;
+	to->truncated += c->truncated;
+	to->non_tcp += c->non_tcp;
+	to->fragments += c->fragments;
+	to->other_ports += c->other_ports;
+	to->sessions += c->sessions;
+	to->without_payload += c->without_payload;
+	to->classified_away += c->classified_away;
+}
+
+static void add_flow_stats(struct flow_stats *to, const struct flow_stats *f)
+{
+	to->created += f->created;
+	to->evicted += f->evicted;
+	to->timed_out += f->timed_out;
+	to->ignored_packets += f->ignored_packets;
+	to->reasm_overflows += f->reasm_overflows;
+	to->peak_active += f->peak_active;
+	to->peak_buffered += f->peak_buffered;
+}
+
+int workers_finish(struct workers *ws, enum end_reason reason)
+{
+	int rc = 0;
+	struct entry e = {ENTRY_END, 0, 0, (uint32_t)reason, 0};
+	ws->sum = ws->front;
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+		if (!w->started)
+			continue;
+		ring_put(&w->ring, &e, NULL);
+		pthread_join(w->thread, NULL);
+		w->started = 0;
+		rc |= w->result;
+		add_counters(&ws->sum, pipeline_counters(w->pl));
+		add_flow_stats(&ws->flows, pipeline_flow_stats(w->pl));
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+int workers_failed(const struct workers *ws)
+{
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].pl && pipeline_failed(ws->w[i].pl))
+			return 1;
+	return 0;
+}
+
+void workers_counters(const struct workers *ws, struct pipeline_counters *c,
+		      struct flow_stats *fs)
+{
+	*c = ws->sum;
+	*fs = ws->flows;
+}
+
+void workers_free(struct workers *ws)
+{
+	if (!ws)
+		return;
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+		pipeline_free(w->pl);
+		if (w->ring.buf) {
+			pthread_mutex_destroy(&w->ring.lock);
+			pthread_cond_destroy(&w->ring.cond);
+		}
+		free(w->ring.buf);
+	}
+	free(ws);
+}

@@ -1,0 +1,40 @@
+/* The pipeline on several threads: the reading thread decodes each frame
+ * far enough to hash its connection (symmetrically, so both directions go
+ * to the same place) and hands it to the worker that owns that hash; each
+ * worker runs its own pipeline (flow table, dissectors) and writes to the
+ * shared store. A connection is seen by exactly one worker, so the rows
+ * are those a single thread writes. */
+#ifndef SMTPTLS_WORKERS_H
+#define SMTPTLS_WORKERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline.h"
+
+#define WORKERS_MAX 64
+#define WORKERS_RING_BYTES (16u << 20) /* frames queued per worker */
+
+struct workers;
+
+/* Starts n worker threads, each with a pipeline made from o. */
+struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct store *st);
+
+/* The source callbacks (same shapes as pipeline_packet / pipeline_tick). */
+void workers_packet(void *w, double ts, const uint8_t *p, size_t caplen, size_t wirelen);
+void workers_tick(void *w, double now);
+
+/* Ends every connection in every worker, waits for the threads, and sums
+ * their counters. Returns -1 if a row could not be written. */
+int workers_finish(struct workers *w, enum end_reason reason);
+
+int workers_failed(const struct workers *w);
+void workers_counters(const struct workers *w, struct pipeline_counters *c,
+		      struct flow_stats *fs);
+
+void workers_free(struct workers *w);
+
+/* The symmetric hash of a frame's TCP connection; 0 if not TCP. */
+uint32_t workers_flow_hash(const struct tcp_packet *t);
+
+#endif
