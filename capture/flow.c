@@ -85,34 +85,69 @@ static int make_key(const struct tcp_packet *p, struct flow_key *k)
 	return src_first ? 0 : 1;
 }
 
-static uint32_t key_hash(const struct flow_key *k)
+static uint32_t mix32(uint32_t h)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ k->family;
-	uint64_t w[4];
-	memcpy(w, k->addr, sizeof w);
-	for (int i = 0; i < 4; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 33;
-	}
-	h ^= (uint64_t)k->port[0] << 16 | k->port[1];
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	return (uint32_t)h;
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return h;
 }
 
-static int key_eq(const struct flow_key *a, const struct flow_key *b)
+static uint32_t endpoint_hash(const uint8_t *addr, int words, uint16_t port)
 {
-	return a->family == b->family && a->port[0] == b->port[0] &&
-	       a->port[1] == b->port[1] && memcmp(a->addr, b->addr, sizeof a->addr) == 0;
+	uint32_t x = port;
+	for (int i = 0; i < words; i++) {
+		uint32_t w;
+		memcpy(&w, addr + 4 * i, 4);
+		x = mix32(x ^ w);
+	}
+	return mix32(x + 0x9e3779b9U);
+}
+
+/* The sum of the two endpoints' hashes: the same from either end, and as
+ * strong as each (an XOR of the raw fields would collide on structure). */
+uint32_t flow_packet_hash(const struct tcp_packet *p)
+{
+	int words = p->family == 4 ? 1 : 4;
+	return endpoint_hash(p->src, words, p->sport) + endpoint_hash(p->dst, words, p->dport);
+}
+
+static int addr_eq(const uint8_t *a, const uint8_t *b, int family)
+{
+	uint64_t x[2], y[2];
+	if (family == 4)
+		return memcmp(a, b, 4) == 0; /* a fixed size: compiled inline */
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* 1 if the packet belongs to f; *src_end says which key endpoint sent it. */
+static int packet_matches(const struct flow *f, const struct tcp_packet *p, int *src_end)
+{
+	const struct flow_key *k = &f->key;
+	if (k->family != p->family)
+		return 0;
+	for (int e = 0; e < 2; e++) {
+		if (k->port[e] == p->sport && k->port[!e] == p->dport &&
+		    addr_eq(k->addr[e], p->src, p->family) &&
+		    addr_eq(k->addr[!e], p->dst, p->family)) {
+			*src_end = e;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* ---- hash table and LRU list ------------------------------------------ */
 
-static struct flow *lookup(struct flow_table *ft, const struct flow_key *k, uint32_t h)
+static struct flow *lookup(struct flow_table *ft, const struct tcp_packet *p, uint32_t h,
+			   int *src_end)
 {
 	for (struct flow *f = ft->buckets[h & (ft->nbuckets - 1)]; f; f = f->hnext)
-		if (f->hash == h && key_eq(&f->key, k))
+		if (f->hash == h && packet_matches(f, p, src_end))
 			return f;
 	return NULL;
 }
@@ -236,9 +271,17 @@ static void remove_flow(struct flow_table *ft, struct flow *f)
 	free(f);
 }
 
+#define EVICT_LOOKAHEAD 8 /* LRU entries searched for an ended flow to drop */
+
+/* Makes room: an ended (lingering) flow near the LRU head goes first, for
+ * free; else the least recently seen open flow is ended. */
 static void evict_oldest(struct flow_table *ft)
 {
 	struct flow *f = ft->lru_head;
+	for (int i = 0; f && !f->closed && i < EVICT_LOOKAHEAD; i++)
+		f = f->lru_next;
+	if (!f || !f->closed)
+		f = ft->lru_head;
 	if (!f)
 		return;
 	if (!f->closed) {
@@ -342,6 +385,14 @@ static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tc
 		end_flow(ft, f, END_FIN);
 }
 
+/* A SYN without ACK on a connection that already carried data: the
+ * addresses and ports were reused for a new connection. */
+static int is_new_connection(const struct flow *f, const struct tcp_packet *p)
+{
+	return (p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+	       f->info.payload[DIR_C2S] + f->info.payload[DIR_S2C] > 0;
+}
+
 /* A packet for a flow that has ended: a SYN starts the tuple afresh. */
 static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
 				  const struct tcp_packet *p, double ts)
@@ -358,20 +409,28 @@ static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
 void flow_table_packet(struct flow_table *ft, const struct tcp_packet *p, double ts)
 {
 	struct flow_key k;
-	int src_end = make_key(p, &k);
-	uint32_t h = key_hash(&k);
+	int src_end = 0;
+	uint32_t h = flow_packet_hash(p);
 	if (ts > ft->now)
 		ft->now = ts;
 	flow_table_expire(ft, ft->now);
-	struct flow *f = lookup(ft, &k, h);
+	struct flow *f = lookup(ft, p, h, &src_end);
+	if (f && !f->closed && is_new_connection(f, p)) {
+		end_flow(ft, f, END_REUSED);
+		remove_flow(ft, f);
+		f = NULL;
+	}
 	if (f && f->closed && (f = reopen_if_new(ft, f, p, ts)) != NULL)
 		return; /* a late packet of an ended connection */
 	if (!f && !(p->flags & TCP_SYN) && p->wirelen == 0) {
 		ft->st.ignored_packets++;
 		return; /* a stray ACK/RST/FIN starts nothing */
 	}
-	if (!f && !(f = create_flow(ft, &k, h, p, src_end, ts)))
-		return;
+	if (!f) {
+		src_end = make_key(p, &k);
+		if (!(f = create_flow(ft, &k, h, p, src_end, ts)))
+			return;
+	}
 	int dir = src_end == f->client_end ? DIR_C2S : DIR_S2C;
 	lru_touch(ft, f, ts);
 	account(f, dir, p, ts);

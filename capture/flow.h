@@ -71,6 +71,9 @@ void flow_table_free(struct flow_table *ft);
 
 void flow_table_packet(struct flow_table *ft, const struct tcp_packet *pkt, double ts);
 
+/* The hash of a packet's connection, the same for both directions. */
+uint32_t flow_packet_hash(const struct tcp_packet *pkt);
+
 /* Ends flows idle since before now - idle_timeout. */
 void flow_table_expire(struct flow_table *ft, double now);
 

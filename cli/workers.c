@@ -207,28 +207,6 @@ struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct st
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-static uint32_t mix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352dU;
-	h ^= h >> 15;
-	h *= 0x846ca68bU;
-	h ^= h >> 16;
-	return h;
-}
-
-uint32_t workers_flow_hash(const struct tcp_packet *t)
-{
-	uint32_t x = (uint32_t)(t->sport ^ t->dport);
-	for (int i = 0; i < 16; i += 4) {
-		uint32_t a, b;
-		memcpy(&a, t->src + i, 4);
-		memcpy(&b, t->dst + i, 4);
-		x = mix32(x ^ a ^ b); /* XOR: the same from either side */
-	}
-	return mix32(x);
-}
-
 static int count_dropped(struct workers *ws, int rc, const struct tcp_packet *t)
 {
 	struct pipeline_counters *c = &ws->front;
@@ -257,7 +235,8 @@ void workers_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_
 	int rc = decode_frame(ws->link, p, caplen, &t);
 	if (count_dropped(ws, rc, &t))
 		return;
-	struct worker *w = &ws->w[workers_flow_hash(&t) % ws->n];
+	/* high bits: the flow table's buckets use the low ones */
+	struct worker *w = &ws->w[(flow_packet_hash(&t) >> 16) % ws->n];
 	struct entry e = {ENTRY_PACKET, (uint32_t)caplen, (uint32_t)wirelen, 0, ts};
 	ring_put(&w->ring, &e, p);
 }

@@ -34,7 +34,4 @@ void workers_counters(const struct workers *w, struct pipeline_counters *c,
 
 void workers_free(struct workers *w);
 
-/* The symmetric hash of a frame's TCP connection; 0 if not TCP. */
-uint32_t workers_flow_hash(const struct tcp_packet *t);
-
 #endif

@@ -70,7 +70,7 @@ const char *transport_name(enum transport t)
 
 const char *end_reason_name(enum end_reason r)
 {
-	static const char *const names[] = {"fin", "rst", "idle", "eof", "evicted"};
+	static const char *const names[] = {"fin", "rst", "idle", "eof", "evicted", "reused"};
 	return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "eof";
 }
 

@@ -28,6 +28,7 @@ enum end_reason {
 	END_IDLE,     /* no packet for the idle timeout */
 	END_EOF,      /* end of capture file or live capture stopped */
 	END_EVICTED,  /* flow table full: oldest flow pushed out */
+	END_REUSED,   /* a new connection took the same addresses and ports */
 };
 
 /* Anomalies: one bit each, stored as a comma-separated list of names. */

@@ -32,7 +32,7 @@ struct fake {
 	struct user **users;
 	size_t nusers, cap;
 	int opens, closes, double_closes, late;
-	int reasons[END_EVICTED + 1];
+	int reasons[END_REUSED + 1];
 };
 
 static int fk_is_server_port(void *ctx, uint16_t port)
@@ -509,6 +509,31 @@ static void test_reuse(void)
 	fake_free(&fk);
 }
 
+/* A new SYN on a connection that carried data and never ended: the tuple
+ * was reused; the old connection ends as such, the new one starts clean. */
+static void test_reuse_open(void)
+{
+	struct fake fk;
+	struct flow_table *ft = table(&fk, &lim_default);
+	struct ep c = ep4(0x0a000001, 40000), s = ep4(0x0a000002, 25);
+	handshake(ft, &c, &s, 1);
+	pkt(ft, &s, &c, PA, SISN + 1, CISN + 1, "220 old\r\n", 1.5);
+	pkt(ft, &c, &s, TCP_SYN, 500000, 0, NULL, 2);
+	pkt(ft, &c, &s, TCP_SYN, 500000, 0, NULL, 2.05); /* its retransmission */
+	CHECK_INT(fk.opens, 2);
+	CHECK_INT(fk.closes, 1);
+	CHECK_INT(user_n(&fk, 1)->why, END_REUSED);
+	CHECK_STR(user_n(&fk, 1)->out[DIR_S2C], "220 old\r\n");
+	pkt(ft, &s, &c, TCP_SYN | TCP_ACK, 800000, 500001, NULL, 2.1);
+	pkt(ft, &s, &c, PA, 800001, 500001, "220 new\r\n", 2.2);
+	CHECK_INT(fk.opens, 2);
+	CHECK_STR(user_n(&fk, 2)->out[DIR_S2C], "220 new\r\n");
+	CHECK_INT(user_n(&fk, 2)->open_fi.midstream, 0);
+	flow_table_free(ft);
+	CHECK_INT(fk.double_closes, 0);
+	fake_free(&fk);
+}
+
 /* Data after the linger ran out starts a new, mid-stream flow. */
 static void test_after_linger(void)
 {
@@ -617,6 +642,31 @@ static void test_evict_lingering(void)
 	CHECK_INT(flow_table_stats(ft)->active, 2);
 	flow_table_free(ft);
 	CHECK_INT(fk.closes, 3);
+	CHECK_INT(fk.reasons[END_EVICTED], 0);
+	fake_free(&fk);
+}
+
+/* Room is made by dropping an ended, lingering flow near the LRU head
+ * before ending an open one. */
+static void test_evict_prefers_ended(void)
+{
+	struct fake fk;
+	struct flow_limits lim = lim_default;
+	lim.max_flows = 3;
+	lim.idle_timeout = 1000;
+	lim.closed_linger = 100;
+	struct flow_table *ft = table(&fk, &lim);
+	struct ep s = ep4(0x0a000002, 25), a = ep4(0x0a000010, 1), b = ep4(0x0a000011, 2),
+		  c = ep4(0x0a000012, 3), d = ep4(0x0a000013, 4);
+	pkt(ft, &a, &s, TCP_SYN, 1, 0, NULL, 10); /* open, least recently seen */
+	pkt(ft, &b, &s, TCP_SYN, 1, 0, NULL, 20);
+	pkt(ft, &b, &s, TCP_RST, 2, 0, NULL, 21); /* ended, lingering */
+	pkt(ft, &c, &s, TCP_SYN, 1, 0, NULL, 30);
+	pkt(ft, &d, &s, TCP_SYN, 1, 0, NULL, 40);
+	CHECK_INT(flow_table_stats(ft)->evicted, 0);
+	CHECK_INT(user_n(&fk, 1)->closes, 0);
+	CHECK_INT(flow_table_stats(ft)->active, 3);
+	flow_table_free(ft);
 	CHECK_INT(fk.reasons[END_EVICTED], 0);
 	fake_free(&fk);
 }
@@ -890,10 +940,12 @@ int main(void)
 	test_fin();
 	test_fin_after_hole();
 	test_reuse();
+	test_reuse_open();
 	test_after_linger();
 	test_idle();
 	test_evict();
 	test_evict_lingering();
+	test_evict_prefers_ended();
 	test_syn_flood();
 	test_buffered();
 	test_budget();
