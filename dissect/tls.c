@@ -9,8 +9,8 @@
 
 enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23,
        REC_HEARTBEAT = 24, REC_SSL2 = 0x80 };
-enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_SSL2_CLIENT_HELLO = 0x101,
-       HS_SSL2_SERVER_HELLO = 0x104 };
+enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_NEW_SESSION_TICKET = 4,
+       HS_SSL2_CLIENT_HELLO = 0x101, HS_SSL2_SERVER_HELLO = 0x104 };
 #define TLS_RECORD_MAX (16384 + 2048)
 
 /* Record framing state of one direction. */
@@ -167,14 +167,16 @@ static void walk_extensions(struct tls *t, struct rd *r, const struct ext_handle
 	if (rd_left(r) == 0)
 		return; /* no extensions block: allowed before TLS 1.2 */
 	struct rd exts = rd_vec16(r);
+	int bad = 0;
 	while (rd_left(&exts) >= 4) {
 		uint16_t type = rd_u16(&exts);
 		struct rd body = rd_vec16(&exts);
 		for (size_t i = 0; i < n && !exts.err; i++)
 			if (tab[i].type == type)
 				tab[i].fn(t, &body);
+		bad |= body.err; /* a vector longer than its extension */
 	}
-	if (exts.err || r->err)
+	if (bad || exts.err || r->err)
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
 }
 
@@ -202,24 +204,33 @@ static void parse_client_hello(struct tls *t, const uint8_t *p, size_t len)
 	walk_extensions(t, &r, ch_exts, sizeof ch_exts / sizeof ch_exts[0]);
 }
 
+/* A 2-byte value, or -1 if the body is too short. */
+static int u16_or_none(struct rd *r)
+{
+	uint16_t v = rd_u16(r);
+	return r->err ? -1 : v;
+}
+
 static void sh_extensions(struct tls *t, struct rd *r, struct sh_ext *x)
 {
 	if (rd_left(r) == 0)
 		return;
 	struct rd exts = rd_vec16(r);
+	int bad = 0;
 	while (rd_left(&exts) >= 4) {
 		uint16_t type = rd_u16(&exts);
 		struct rd body = rd_vec16(&exts);
 		if (type == 43)
-			x->version = rd_u16(&body);
+			x->version = u16_or_none(&body);
 		else if (type == 51)
-			x->group = rd_u16(&body);
+			x->group = u16_or_none(&body);
 		else if (type == 41)
 			x->psk = 1;
 		else if (type == 16)
 			alpn_join(x->alpn, sizeof x->alpn, &body, 1);
+		bad |= body.err;
 	}
-	if (exts.err)
+	if (bad || exts.err)
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
 }
 
@@ -326,7 +337,8 @@ static void hs_message_done(struct tls *t, int dir)
 {
 	struct tls_dir *d = &t->d[dir];
 	const struct msg_handler *h = msg_handler_find(dir, d->hs_type);
-	if (dir == 1 && t->await_after_sh && d->hs_type != HS_SERVER_HELLO)
+	if (dir == 1 && t->await_after_sh && d->hs_type != HS_SERVER_HELLO &&
+	    d->hs_type != HS_NEW_SESSION_TICKET) /* RFC 5077 3.1: may precede the CCS */
 		t->await_after_sh = 0; /* Certificate etc.: a full handshake */
 	if (h && d->hs_keep)
 		h->fn(t, d->hs_buf, d->hs_len);

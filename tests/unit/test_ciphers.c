@@ -1,0 +1,166 @@
+/* Unit tests for dissect/ciphers.c: the IANA cipher suite table, GREASE
+ * and protocol version names.
+ *
+ * The names below are the IANA registry's; while writing this test they
+ * were also checked against `openssl ciphers -V -stdname
+ * 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'` (OpenSSL 3.0.19): all 158 suites
+ * OpenSSL knows carry the same name in dissect/data/tls-cipher-suites.csv. */
+#include <stddef.h>
+
+#include "../../dissect/ciphers.h"
+#include "check.h"
+
+#define FS CIPHER_FS
+#define AEAD CIPHER_AEAD
+#define CBC CIPHER_CBC
+#define WEAK CIPHER_WEAK
+#define NUL CIPHER_NULL
+#define EXP CIPHER_EXPORT
+#define ANON CIPHER_ANON
+#define T13 CIPHER_TLS13
+#define SCSV CIPHER_SCSV
+
+struct cipher_case {
+	uint16_t code;
+	const char *name; /* NULL: not assigned */
+	unsigned flags;
+};
+
+static const struct cipher_case cipher_cases[] = {
+	{0x0000, "TLS_NULL_WITH_NULL_NULL", NUL | WEAK},
+	{0x0001, "TLS_RSA_WITH_NULL_MD5", NUL | WEAK},
+	{0x0003, "TLS_RSA_EXPORT_WITH_RC4_40_MD5", EXP | WEAK},
+	{0x0004, "TLS_RSA_WITH_RC4_128_MD5", WEAK},
+	{0x0005, "TLS_RSA_WITH_RC4_128_SHA", WEAK},
+	{0x0007, "TLS_RSA_WITH_IDEA_CBC_SHA", CBC | WEAK},
+	{0x0009, "TLS_RSA_WITH_DES_CBC_SHA", CBC | WEAK},
+	{0x000A, "TLS_RSA_WITH_3DES_EDE_CBC_SHA", CBC | WEAK},
+	{0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA", CBC},
+	{0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", FS | CBC},
+	{0x0034, "TLS_DH_anon_WITH_AES_128_CBC_SHA", ANON | WEAK | CBC},
+	{0x008C, "TLS_PSK_WITH_AES_128_CBC_SHA", CBC},
+	{0x00AA, "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256", FS | AEAD},
+	{0x00FF, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV", SCSV},
+	{0x1301, "TLS_AES_128_GCM_SHA256", T13 | FS | AEAD},
+	{0x1302, "TLS_AES_256_GCM_SHA384", T13 | FS | AEAD},
+	{0x1303, "TLS_CHACHA20_POLY1305_SHA256", T13 | FS | AEAD},
+	{0x1304, "TLS_AES_128_CCM_SHA256", T13 | FS | AEAD},
+	{0x1306, "TLS_AEGIS_256_SHA384", T13 | FS | AEAD},
+	{0x5600, "TLS_FALLBACK_SCSV", SCSV},
+	{0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", FS | CBC},
+	{0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", FS | AEAD},
+	{0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", FS | AEAD},
+	{0xC0B4, "TLS_SHA256_SHA256", T13 | FS | NUL | WEAK}, /* RFC 9150: integrity only */
+	{0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", FS | AEAD},
+	/* not assigned */
+	{0x0A0A, NULL, 0}, /* GREASE */
+	{0xFAFA, NULL, 0},
+	{0x0100, NULL, 0},
+	{0x1308, NULL, 0},
+	{0x5601, NULL, 0},
+	{0xFFFF, NULL, 0},
+};
+
+static void test_lookup_table(void)
+{
+	for (size_t i = 0; i < sizeof cipher_cases / sizeof cipher_cases[0]; i++) {
+		const struct cipher_case *c = &cipher_cases[i];
+		const struct cipher_info *ci = cipher_lookup(c->code);
+		if (!c->name) {
+			if (ci)
+				fprintf(stderr, "     0x%04x found as %s\n", c->code, ci->name);
+			CHECK(ci == NULL);
+			continue;
+		}
+		if (!CHECK(ci != NULL)) {
+			fprintf(stderr, "     0x%04x not found\n", c->code);
+			continue;
+		}
+		CHECK_INT(ci->code, c->code);
+		CHECK_STR(ci->name, c->name);
+		if (ci->flags != c->flags)
+			fprintf(stderr, "     %s\n", c->name);
+		CHECK_INT(ci->flags, c->flags);
+	}
+}
+
+/* Every code point: a hit is the entry asked for, and the binary search
+ * finds all 352 rows of dissect/data/tls-cipher-suites.csv (a row out of
+ * order would be missed). No weak suite is AEAD, no TLS 1.3 suite lacks FS. */
+static void test_lookup_all(void)
+{
+	unsigned found = 0, wrong = 0, odd_flags = 0;
+	for (uint32_t code = 0; code <= 0xffff; code++) {
+		const struct cipher_info *ci = cipher_lookup((uint16_t)code);
+		if (!ci)
+			continue;
+		found++;
+		if (ci->code != code || !ci->name || ci->name[0] == '\0')
+			wrong++;
+		if ((ci->flags & AEAD) && (ci->flags & (CBC | NUL)))
+			odd_flags++;
+		if ((ci->flags & T13) && !(ci->flags & FS))
+			odd_flags++;
+		if ((ci->flags & (NUL | EXP | ANON)) && !(ci->flags & WEAK))
+			odd_flags++;
+	}
+	CHECK_INT(found, 352);
+	CHECK_INT(wrong, 0);
+	CHECK_INT(odd_flags, 0);
+}
+
+static void test_grease(void)
+{
+	unsigned n = 0;
+	for (uint32_t v = 0; v <= 0xffff; v++)
+		n += (unsigned)tls_is_grease((uint16_t)v);
+	CHECK_INT(n, 16);
+	for (unsigned i = 0; i < 16; i++)
+		CHECK_INT(tls_is_grease((uint16_t)(0x0a0a + i * 0x1010)), 1);
+	CHECK_INT(tls_is_grease(0xdada), 1);
+	CHECK_INT(tls_is_grease(0x0a1a), 0);
+	CHECK_INT(tls_is_grease(0x0b0b), 0);
+	CHECK_INT(tls_is_grease(0x0a0b), 0);
+	CHECK_INT(tls_is_grease(0x0000), 0);
+	CHECK_INT(tls_is_grease(0x0303), 0);
+}
+
+struct version_case {
+	int code;
+	const char *name;
+	int rank;
+};
+
+static const struct version_case version_cases[] = {
+	{0x0002, "SSLv2", 1},   {0x0300, "SSLv3", 2},   {0x0301, "TLSv1.0", 3},
+	{0x0302, "TLSv1.1", 4}, {0x0303, "TLSv1.2", 5}, {0x0304, "TLSv1.3", 6},
+	{0x7f1c, "TLSv1.3", 6}, /* draft 28 */
+	{0x7f12, "TLSv1.3", 6}, /* draft 18 */
+	{0xfb1a, "TLSv1.3", 6}, /* Facebook Fizz */
+	{0x0305, NULL, 0},      {0x0200, NULL, 0},      {0xfeff, NULL, 0}, /* DTLS 1.0 */
+	{0xfefd, NULL, 0},      {0x0a0a, NULL, 0},      {0x0000, NULL, 0},
+	{-1, NULL, 0},
+};
+
+static void test_versions(void)
+{
+	for (size_t i = 0; i < sizeof version_cases / sizeof version_cases[0]; i++) {
+		const struct version_case *c = &version_cases[i];
+		if (!CHECK(tls_version_name(c->code) == c->name ||
+			   (c->name && tls_version_name(c->code) &&
+			    strcmp(tls_version_name(c->code), c->name) == 0)))
+			fprintf(stderr, "     0x%04x: got %s, want %s\n", c->code,
+				tls_version_name(c->code) ? tls_version_name(c->code) : "NULL",
+				c->name ? c->name : "NULL");
+		CHECK_INT(tls_version_rank(c->code), c->rank);
+	}
+}
+
+int main(void)
+{
+	test_lookup_table();
+	test_lookup_all();
+	test_grease();
+	test_versions();
+	return check_done("ciphers");
+}

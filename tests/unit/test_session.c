@@ -1,0 +1,496 @@
+/* Unit tests for dissect/session.c: the transport decision, the hand-off
+ * from SMTP to TLS, session anomalies and the record it fills.
+ *
+ * Each case is a list of steps (client or server bytes, or a gap) fed to
+ * sess_data()/sess_gap(); the record from sess_result() and sess_done()
+ * are written as one line (only fields that differ from
+ * session_record_init()) and compared with the expected line. Every case
+ * is replayed with each step cut in two at every byte and with every step
+ * fed one byte at a time; each replay must give the same line. Pieces are
+ * copied to buffers of exactly their size (ASan sees over-reads). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/record.h"
+#include "../../dissect/session.h"
+#include "check.h"
+
+/* ---- real bytes ------------------------------------------------------------ */
+
+/* tests/data/starttls-tls13.pcap (Postfix, 127.0.0.1:57610 -> :25), client
+ * after STARTTLS: ClientHello, TLS 1.3, SNI mx1.smtptls.test */
+static const char pf13_client_hello[] =
+	"1603010200010001fc0303e7f80adae44af7764ac4b35a547bc47c39067a099e"
+	"ef518b96a44eb5fca21ea0200e3964862ccf6466859f03c8e821e3adc52e9846"
+	"af9a7406e300f0cc597e961d003e130213031301c02cc030009fcca9cca8ccaa"
+	"c02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d"
+	"009c003d003c0035002f00ff010001750000001500130000106d78312e736d74"
+	"70746c732e74657374000b000403000102000a00160014001d0017001e001900"
+	"1801000101010201030104002300000016000000170000000d002a0028040305"
+	"030603080708080809080a080b08040805080604010501060103030301030204"
+	"0205020602002b0009080304030303020301002d00020101003300260024001d"
+	"0020ec6f22f367904b3effe4c4f4851e656974aef0bd5ef8808f69e3eb85ac39"
+	"e265001500bf0000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000";
+
+/* same stream, server after its 220: ServerHello (TLS 1.3, 0x1302, x25519),
+ * CCS, first encrypted record */
+static const char pf13_server_tls[] =
+	"160303007a020000760303da3934d73739129cb07a4f3665900ac1445b552e64"
+	"d15938eb262e235840b2d1200e3964862ccf6466859f03c8e821e3adc52e9846"
+	"af9a7406e300f0cc597e961d130200002e002b0002030400330024001d002089"
+	"7aec3700c98e5bd44092c717d1dee6df8327fcd2ce19349a856684997e314c14"
+	"0303000101170303001707c4e2962468328dcf85b6c56aa020629d8ee3b70d1a"
+	"c4";
+
+/* same stream, client: CCS, first encrypted record */
+static const char pf13_client_finish[] =
+	"14030300010117030300459bdac5a674f4a184002ca74b5cffe33f22feeef91f"
+	"a80f0dbc4967a2951db88881fa656fe28c89718616c9e7c00573031d9f1c5c81"
+	"299a4a0488420a163adb95b54e8b89a0";
+
+/* nDPI smtps.pcapng (62.43.36.99:37682 -> 21.65.95.132:465): the ClientHello
+ * the server answered with a plaintext banner */
+static const char smtps_client_hello[] =
+	"1603010200010001fc0303bb4bf0db882ca2c59a56e9c3e1ac925928c3e69861"
+	"36bf818656baa6ebce132b0000acc030c02cc028c024c014c00a00a500a300a1"
+	"009f006b006a0069006800390038003700360088008700860085c032c02ec02a"
+	"c026c00fc005009d003d00350084c02fc02bc027c023c013c00900a400a200a0"
+	"009e00670040003f003e0033003200310030009a009900980097004500440043"
+	"0042c031c02dc029c025c00ec004009c003c002f009600410007c011c007c00c"
+	"c00200050004c012c008001600130010000dc00dc003000a00ff01000127000b"
+	"000403000102000a001c001a00170019001c001b0018001a0016000e000d000b"
+	"000c0009000a00230000000d0020001e06010602060305010502050304010402"
+	"0403030103020303020102020203000f000101001500ce000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000"
+	"0000000000";
+
+/* nDPI smtp-starttls.pcap stream 1 (IPv6, VLAN 125, Postfix on port 25):
+ * ClientHello, SNI dovecot.weberlab.de */
+static const char ch_tls12[] =
+	"16030100b1010000ad0303512ced441054d9fba9f6dfbf82caeaf461183d0f24"
+	"53d063ef1c96d44c1db23300001ec02bc02fcca9cca8c02cc030c00ac009c013"
+	"c01400330039002f0035000a01000066000000180016000013646f7665636f74"
+	"2e77656265726c61622e646500170000ff01000100000a000a0008001d001700"
+	"180019000b0002010000230000000500050100000000ff030000000d00180016"
+	"04030503060308040805080604010501060102030201";
+
+/* same stream: ServerHello TLS 1.2, 0xc02f */
+static const char sh_tls12[] =
+	"160303003d020000390303e351b3050b055e22e9d0fd1093949fd2fc725e7848"
+	"705b0c1929202acc79837100c02f000011ff01000100000b0004030001020023"
+	"0000";
+
+/* ---- cases ----------------------------------------------------------------- */
+
+struct step {
+	int dir;
+	const uint8_t *p; /* NULL: a gap of gap bytes */
+	size_t n;
+	uint64_t gap;
+};
+
+#define MAX_STEPS 24
+
+static struct scase {
+	const char *name;
+	enum sess_port_kind kind;
+	int midstream;
+	struct step st[MAX_STEPS];
+	size_t n;
+	uint8_t arena[16384];
+	size_t used;
+} sc;
+
+static void sc_begin(const char *name, enum sess_port_kind kind, int midstream)
+{
+	sc.name = name;
+	sc.kind = kind;
+	sc.midstream = midstream;
+	sc.n = 0;
+	sc.used = 0;
+}
+
+static void sc_bytes(int dir, const void *p, size_t n)
+{
+	struct step st = {dir, sc.arena + sc.used, n, 0};
+	memcpy(sc.arena + sc.used, p, n);
+	sc.used += n;
+	sc.st[sc.n++] = st;
+}
+
+static void sc_str(int dir, const char *s)
+{
+	sc_bytes(dir, s, strlen(s));
+}
+
+static void sc_hex(int dir, const char *hex)
+{
+	struct step st = {dir, sc.arena + sc.used, 0, 0};
+	for (; hex[0] && hex[1]; hex += 2) {
+		unsigned v;
+		sscanf(hex, "%2x", &v);
+		sc.arena[sc.used++] = (uint8_t)v;
+		st.n++;
+	}
+	sc.st[sc.n++] = st;
+}
+
+static void sc_gap(int dir, uint64_t n)
+{
+	struct step st = {dir, NULL, 0, n};
+	sc.st[sc.n++] = st;
+}
+
+/* ---- describing the record --------------------------------------------------- */
+
+static void add(char *out, size_t cap, const char *fmt, ...)
+{
+	size_t used = strlen(out);
+	va_list ap;
+	if (used > 0 && used + 1 < cap)
+		out[used++] = ' ', out[used] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(out + used, cap - used, fmt, ap);
+	va_end(ap);
+}
+
+static void describe_tls(const struct session_record *r, char *out, size_t cap)
+{
+	if (r->tls_version != -1)
+		add(out, cap, "v=0x%04x", r->tls_version);
+	if (r->client_version_max != -1)
+		add(out, cap, "cvmax=0x%04x", r->client_version_max);
+	if (r->cipher_suite != -1)
+		add(out, cap, "cipher=0x%04x", r->cipher_suite);
+	if (r->kx_group != -1)
+		add(out, cap, "group=%d", r->kx_group);
+	if (r->sni[0])
+		add(out, cap, "sni=%s", r->sni);
+	if (r->alpn[0])
+		add(out, cap, "alpn=%s", r->alpn);
+	if (r->alpn_offered[0])
+		add(out, cap, "alpn_offered=%s", r->alpn_offered);
+	if (r->client_hello)
+		add(out, cap, "ch=%d", r->client_hello);
+	if (r->hello_retry)
+		add(out, cap, "hrr=%d", r->hello_retry);
+	if (r->resumed)
+		add(out, cap, "resumed=%d", r->resumed);
+	if (r->tls_established)
+		add(out, cap, "established=%d", r->tls_established);
+	if (r->tls_alert != -1)
+		add(out, cap, "alert=0x%04x", r->tls_alert);
+}
+
+static void describe_smtp(const struct session_record *r, char *out, size_t cap)
+{
+	if (r->starttls_offered != -1)
+		add(out, cap, "offered=%d", r->starttls_offered);
+	if (r->starttls_sent)
+		add(out, cap, "sent=%d", r->starttls_sent);
+	if (r->starttls_reply != -1)
+		add(out, cap, "reply=%d", r->starttls_reply);
+	if (r->plaintext_transactions)
+		add(out, cap, "mail=%u", r->plaintext_transactions);
+	if (r->plaintext_rcpts)
+		add(out, cap, "rcpt=%u", r->plaintext_rcpts);
+	if (r->cleartext_auth)
+		add(out, cap, "auth=%d", r->cleartext_auth);
+	if (r->auth_mechanism[0])
+		add(out, cap, "mech=%s", r->auth_mechanism);
+	if (r->server_name[0])
+		add(out, cap, "server=%s", r->server_name);
+	if (r->ehlo_name[0])
+		add(out, cap, "ehlo=%s", r->ehlo_name);
+	if (r->ehlo_keywords[0])
+		add(out, cap, "kw=%s", r->ehlo_keywords);
+}
+
+static void describe(const struct sess *s, char *out, size_t cap)
+{
+	struct session_record r;
+	char anoms[512];
+	session_record_init(&r);
+	sess_result(s, &r);
+	out[0] = '\0';
+	add(out, cap, "transport=%s", transport_name(r.transport));
+	describe_smtp(&r, out, cap);
+	describe_tls(&r, out, cap);
+	if (sess_done(s))
+		add(out, cap, "done=1");
+	if (r.anomalies) {
+		anomalies_format(r.anomalies, anoms, sizeof anoms);
+		add(out, cap, "anom=%s", anoms);
+	}
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+struct feed_ctx {
+	struct sess *s;
+	int dir;
+};
+
+static void feed_piece(void *ctx, const uint8_t *p, size_t n)
+{
+	struct feed_ctx *fc = ctx;
+	uint8_t *copy = malloc(n);
+	memcpy(copy, p, n);
+	sess_data(fc->s, fc->dir, copy, n);
+	free(copy);
+}
+
+enum split_mode { FEED_WHOLE, FEED_CUT, FEED_BYTES };
+
+static void run_case(enum split_mode mode, size_t cut_step, size_t at, char *out, size_t cap)
+{
+	struct sess *s = sess_new(sc.kind, sc.midstream);
+	for (size_t i = 0; i < sc.n; i++) {
+		const struct step *st = &sc.st[i];
+		struct feed_ctx fc = {s, st->dir};
+		if (!st->p) {
+			sess_gap(s, st->dir, st->gap);
+		} else if (mode == FEED_BYTES) {
+			for (size_t k = 0; k < st->n; k++)
+				feed_piece(&fc, st->p + k, 1);
+		} else {
+			size_t cut = mode == FEED_CUT && i == cut_step ? at : st->n;
+			check_feed_split(feed_piece, &fc, st->p, st->n, cut);
+		}
+	}
+	describe(s, out, cap);
+	sess_free(s);
+}
+
+static void sc_check(const char *want)
+{
+	char whole[2048], got[2048];
+	unsigned mismatches = 0;
+	int before = check_failed;
+	run_case(FEED_WHOLE, 0, 0, whole, sizeof whole);
+	CHECK_STR(whole, want);
+	for (size_t i = 0; i < sc.n; i++) {
+		for (size_t at = 1; at < sc.st[i].n; at++) {
+			run_case(FEED_CUT, i, at, got, sizeof got);
+			if (strcmp(got, whole) != 0 && mismatches++ == 0)
+				fprintf(stderr, "     step %zu cut at %zu:\n     got  %s\n     want %s\n",
+					i, at, got, whole);
+		}
+	}
+	CHECK_INT(mismatches, 0);
+	run_case(FEED_BYTES, 0, 0, got, sizeof got);
+	CHECK_STR(got, whole);
+	if (check_failed != before)
+		fprintf(stderr, "     in case \"%s\"\n", sc.name);
+}
+
+/* ---- cases -------------------------------------------------------------------- */
+
+#define GREET "220 mx.example.org ESMTP\r\n"
+
+static void test_plaintext(void)
+{
+	sc_begin("plaintext SMTP", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(0, "EHLO client.example.net\r\n");
+	sc_str(1, "250-mx.example.org\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
+	sc_str(0, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+	sc_str(1, "235 2.7.0 ok\r\n");
+	sc_str(0, "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@rcpt.example>\r\n"
+		  "RCPT TO:<carol@rcpt.example>\r\nDATA\r\n");
+	sc_str(1, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	sc_str(0, "\x16\x03 not TLS inside a body\r\n.\r\nQUIT\r\n");
+	sc_str(1, "250 queued\r\n221 bye\r\n");
+	sc_check("transport=plaintext offered=0 mail=1 rcpt=2 auth=1 mech=PLAIN "
+		 "server=mx.example.org ehlo=client.example.net kw=PIPELINING,AUTH");
+
+	sc_begin("STARTTLS refused with 454, then plaintext", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(0, "EHLO client.example.net\r\n");
+	sc_str(1, "250-mx.example.org\r\n250 STARTTLS\r\n");
+	sc_str(0, "STARTTLS\r\n");
+	sc_str(1, "454 4.7.0 TLS not available\r\n");
+	sc_str(0, "MAIL FROM:<alice@sender.example>\r\n");
+	sc_str(1, "250 ok\r\n");
+	sc_check("transport=plaintext offered=1 sent=1 reply=454 mail=1 server=mx.example.org "
+		 "ehlo=client.example.net kw=STARTTLS");
+
+	sc_begin("server only", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET "250-mx.example.org\r\n250 STARTTLS\r\n");
+	sc_check("transport=plaintext server=mx.example.org");
+
+	sc_begin("client only", SESS_PORT_SMTP, 0);
+	sc_str(0, "EHLO client.example.net\r\nMAIL FROM:<alice@sender.example>\r\n");
+	sc_check("transport=plaintext mail=1 ehlo=client.example.net");
+}
+
+/* The SMTP part of tests/data/starttls-tls13.pcap, in sending order. */
+static void postfix_dialogue(void)
+{
+	sc_str(1, "220 mx1.smtptls.test ESMTP Postfix (Debian/GNU)\r\n");
+	sc_str(0, "EHLO client01.smtptls.test\r\n");
+	sc_str(1, "250-mx1.smtptls.test\r\n250-PIPELINING\r\n250-SIZE 20480000\r\n250-VRFY\r\n"
+		  "250-ETRN\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+		  "250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
+	sc_str(0, "STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+}
+
+#define PF_KW "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN," \
+	      "SMTPUTF8,CHUNKING"
+
+static void test_starttls(void)
+{
+	sc_begin("STARTTLS, TLS 1.3, established (Postfix, real bytes)", SESS_PORT_SMTP, 0);
+	postfix_dialogue();
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, pf13_server_tls);
+	sc_hex(0, pf13_client_finish);
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx1.smtptls.test "
+		 "ehlo=client01.smtptls.test " PF_KW " v=0x0304 cvmax=0x0304 cipher=0x1302 "
+		 "group=29 sni=mx1.smtptls.test ch=1 established=1 done=1");
+
+	sc_begin("STARTTLS, TLS 1.2 hellos only (smtp-starttls stream 1)", SESS_PORT_SMTP, 0);
+	sc_str(1, "220 jw-vm08-int-dns.webernetz.net ESMTP Postfix (Ubuntu)\r\n");
+	sc_str(0, "EHLO [IPv6:2003:de:2016:125:fc36:8317:4e86:cb72]\r\n");
+	sc_str(1, "250-jw-vm08-int-dns.webernetz.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+		  "250-VRFY\r\n250-ETRN\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n"
+		  "250-8BITMIME\r\n250 DSN\r\n");
+	sc_str(0, "STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+	sc_hex(0, ch_tls12);
+	sc_hex(1, sh_tls12);
+	sc_check("transport=starttls offered=1 sent=1 reply=220 "
+		 "server=jw-vm08-int-dns.webernetz.net "
+		 "ehlo=[IPv6:2003:de:2016:125:fc36:8317:4e86:cb72] "
+		 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN "
+		 "v=0x0303 cvmax=0x0303 cipher=0xc02f sni=dovecot.weberlab.de ch=1");
+
+	/* The 220 was not captured: TLS after STARTTLS still says starttls. */
+	sc_begin("client only: STARTTLS then a ClientHello", SESS_PORT_SMTP, 1);
+	sc_str(0, "EHLO client.example.net\r\nSTARTTLS\r\n");
+	sc_hex(0, ch_tls12);
+	sc_check("transport=starttls sent=1 ehlo=client.example.net cvmax=0x0303 "
+		 "sni=dovecot.weberlab.de ch=1");
+
+	/* As in arkime smtp-decrypted.pcap. */
+	sc_begin("STARTTLS 220, no TLS follows", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(0, "EHLO transit-mta\r\n");
+	sc_str(1, "250-mx.example.org\r\n250 STARTTLS\r\n");
+	sc_str(0, "STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 SMTP server ready\r\n");
+	sc_str(0, "EHLO transit-mta\r\nMAIL FROM:<alice@sender.example>\r\n");
+	sc_str(1, "250 mx.example.org\r\n250 ok\r\n");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 mail=1 server=mx.example.org "
+		 "ehlo=transit-mta kw=STARTTLS anom=no_tls_after_220,plaintext_after_starttls");
+
+	sc_begin("STARTTLS 220, then silence", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(0, "STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+	sc_check("transport=starttls sent=1 reply=220 server=mx.example.org "
+		 "anom=no_tls_after_220");
+}
+
+static void test_implicit(void)
+{
+	sc_begin("implicit TLS on 465", SESS_PORT_TLS, 0);
+	sc_hex(0, ch_tls12);
+	sc_hex(1, sh_tls12);
+	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "sni=dovecot.weberlab.de ch=1");
+
+	/* As in certgrep sess_smtps.pcapng: a ClientHello on 587. */
+	sc_begin("implicit TLS on an SMTP port", SESS_PORT_SMTP, 0);
+	sc_hex(0, ch_tls12);
+	sc_hex(1, sh_tls12);
+	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "sni=dovecot.weberlab.de ch=1");
+
+	sc_begin("mid-stream TLS records on 465", SESS_PORT_TLS, 1);
+	sc_hex(0, "1703030005aabbccddee");
+	sc_hex(1, "1703030004a1a2a3a4");
+	sc_check("transport=implicit_tls");
+
+	sc_begin("mid-stream TLS records on an SMTP port", SESS_PORT_SMTP, 1);
+	sc_hex(0, "1703030005aabbccddee");
+	sc_hex(1, "1703030004a1a2a3a4");
+	sc_check("transport=unknown anom=not_smtp");
+
+	/* nDPI smtps.pcapng: the server on 465 speaks plain SMTP. */
+	sc_begin("ClientHello answered by a plaintext banner", SESS_PORT_TLS, 0);
+	sc_hex(0, smtps_client_hello);
+	sc_str(1, "220-gator4223.hostgator.com ESMTP Exim 4.93 #2 Fri, 05 Mar 2021 04:01:45 -0600"
+		  "\r\n220-We do not authorize the use of this system to transport unsolicited,"
+		  "\r\n220 and/or bulk e-mail.\r\n");
+	sc_check("transport=implicit_tls server=gator4223.hostgator.com cvmax=0x0303 ch=1 "
+		 "anom=plaintext_reply_to_tls");
+}
+
+static void test_unknown(void)
+{
+	sc_begin("HTTP on an SMTP port", SESS_PORT_SMTP, 0);
+	sc_str(0, "GET / HTTP/1.1\r\nHost: mx.example.org\r\n\r\n");
+	sc_str(1, "HTTP/1.1 400 Bad Request\r\n\r\n");
+	sc_check("transport=unknown anom=not_smtp");
+
+	sc_begin("binary garbage", SESS_PORT_SMTP, 0);
+	sc_hex(0, "16000000ff00112233");
+	sc_hex(1, "8000000000");
+	sc_check("transport=unknown done=1 anom=tls_malformed,not_smtp");
+
+	sc_begin("nothing at all", SESS_PORT_SMTP, 0);
+	sc_check("transport=unknown");
+}
+
+static void test_gaps(void)
+{
+	sc_begin("gap in the SMTP dialogue", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(0, "MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@rcpt.example>\r\nDATA\r\n");
+	sc_str(1, "250 ok\r\n250 ok\r\n354 go\r\n");
+	sc_str(0, "Subject: x\r\n\r\n");
+	sc_gap(0, 3000);
+	sc_str(1, "250 queued\r\n");
+	sc_str(0, "MAIL FROM:<alice@sender.example>\r\n");
+	sc_check("transport=plaintext mail=2 rcpt=1 server=mx.example.org");
+
+	sc_begin("gap beyond a TLS record: that side is done", SESS_PORT_TLS, 0);
+	sc_hex(0, ch_tls12);
+	sc_gap(0, 100);
+	sc_hex(0, "1703030005aabbccddee");
+	sc_hex(1, sh_tls12);
+	sc_gap(1, 7);
+	sc_hex(1, "1703030004a1a2a3a4");
+	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "sni=dovecot.weberlab.de ch=1 done=1");
+
+	sc_begin("gap before anything", SESS_PORT_SMTP, 1);
+	sc_gap(0, 10);
+	sc_gap(1, 10);
+	sc_str(1, "250 ok\r\n");
+	sc_check("transport=plaintext");
+}
+
+int main(void)
+{
+	test_plaintext();
+	test_starttls();
+	test_implicit();
+	test_unknown();
+	test_gaps();
+	return check_done("session");
+}
