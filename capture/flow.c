@@ -21,6 +21,7 @@ struct flow {
 	int client_end;          /* which key endpoint is the client */
 	int closed;              /* ended; lingering to absorb late packets */
 	int fin[2];
+	uint8_t seen[2];         /* a packet came in this direction */
 	double lru_ts;           /* when last moved to the LRU tail */
 	struct flow_table *ft;
 	struct reasm *reasm;     /* NULL once the caller needs no more bytes */
@@ -271,17 +272,32 @@ static void remove_flow(struct flow_table *ft, struct flow *f)
 	free(f);
 }
 
-#define EVICT_LOOKAHEAD 8 /* LRU entries searched for an ended flow to drop */
+#define EVICT_LOOKAHEAD 16 /* LRU entries searched for a cheap flow to drop */
 
-/* Makes room: an ended (lingering) flow near the LRU head goes first, for
- * free; else the least recently seen open flow is ended. */
+/* What losing a flow costs: an ended, lingering one nothing; one that
+ * only ever sent one way without a byte (a SYN flood's) least; one whose
+ * handshake was answered a session to come; one with bytes a session. */
+static int eviction_cost(const struct flow *f)
+{
+	if (f->closed)
+		return 0;
+	if (f->info.payload[DIR_C2S] + f->info.payload[DIR_S2C] > 0)
+		return 3;
+	return f->seen[0] && f->seen[1] ? 2 : 1;
+}
+
+/* Makes room: of the flows nearest the LRU head, the cheapest goes (the
+ * oldest among equals), so a flood of empty connections pushes out its
+ * own kind before the sessions around it. */
 static void evict_oldest(struct flow_table *ft)
 {
-	struct flow *f = ft->lru_head;
-	for (int i = 0; f && !f->closed && i < EVICT_LOOKAHEAD; i++)
+	struct flow *f = ft->lru_head, *pick = f;
+	for (int i = 0; f && i < EVICT_LOOKAHEAD && eviction_cost(pick) > 0; i++) {
+		if (eviction_cost(f) < eviction_cost(pick))
+			pick = f;
 		f = f->lru_next;
-	if (!f || !f->closed)
-		f = ft->lru_head;
+	}
+	f = pick;
 	if (!f)
 		return;
 	if (!f->closed) {
@@ -358,6 +374,7 @@ static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k,
 static void account(struct flow *f, int dir, const struct tcp_packet *p, double ts)
 {
 	f->info.packets++;
+	f->seen[dir] = 1;
 	f->info.payload[dir] += p->wirelen;
 	if (ts > f->info.last_ts)
 		f->info.last_ts = ts;

@@ -9,6 +9,7 @@
 
 #include "../capture/source.h"
 #include "../store/store.h"
+#include "anon.h"
 #include "commands.h"
 #include "pipeline.h"
 #include "ports.h"
@@ -24,6 +25,8 @@ struct capture_args {
 	int quiet;
 	unsigned threads;
 	const char *user;        /* -Z: drop privileges to this user */
+	const char *anon_keyfile;
+	uint8_t anon_key[ANON_KEY_BYTES];
 	struct flow_limits limits;
 	char filter[4096];
 };
@@ -136,6 +139,7 @@ static const struct option capture_options[] = {
 	{"snaplen", required_argument, NULL, OPT_SNAPLEN},
 	{"buffer-size", required_argument, NULL, OPT_BUFSIZE},
 	{"threads", required_argument, NULL, OPT_THREADS},
+	{"anonymize", required_argument, NULL, OPT_ANONYMIZE},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -186,6 +190,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 	case 'Z': a->user = arg; return 0;
 	case OPT_DB: a->db = arg; return 0;
 	case OPT_CLASSIFY: a->classify = 1; return 0;
+	case OPT_ANONYMIZE: a->anon_keyfile = arg; return 0;
 	case OPT_HELP: print_usage(stdout); exit(EXIT_OK);
 	case OPT_PORTS:
 		if (ports_parse(&a->ports, arg, err, sizeof err) == 0)
@@ -303,7 +308,7 @@ static int run_capture(struct capture_args *a, struct source *src, struct store 
 	struct run_info ri = {source_name(src), source_is_live(src) ? "interface" : "file",
 			      a->src.filter, ports, wall_clock(), SMTPTLS_VERSION};
 	struct pipeline_opts po = {&a->ports, a->classify, a->limits, source_linktype(src),
-				   source_is_live(src)};
+				   source_is_live(src), a->anon_keyfile ? a->anon_key : NULL};
 	if (store_begin_run(st, &ri) < 0 || engine_start(&e, a->threads, &po, st) < 0) {
 		fprintf(stderr, "smtptls: %s\n", store_error(st)[0] ? store_error(st)
 								    : "cannot start the pipeline");
@@ -333,6 +338,10 @@ int cmd_capture(int argc, char **argv)
 	struct store *st = NULL;
 	if (parse_capture(&a, argc, argv) < 0)
 		return EXIT_USAGE;
+	if (a.anon_keyfile && anon_read_key(a.anon_keyfile, a.anon_key, err, sizeof err) < 0) {
+		fprintf(stderr, "smtptls: %s\n", err);
+		return EXIT_RUNTIME;
+	}
 	int rc = source_open(&src, &a.src, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);

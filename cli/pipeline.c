@@ -8,6 +8,7 @@
 #include "../capture/decode.h"
 #include "../dissect/classify.h"
 #include "../dissect/session.h"
+#include "anon.h"
 
 struct pipeline {
 	struct pipeline_opts o;
@@ -16,6 +17,7 @@ struct pipeline {
 	struct flow_table *ft;
 	struct store *st;
 	struct classifier *cls;
+	struct anon *anon;
 	struct pipeline_counters c;
 	int failed;
 };
@@ -111,12 +113,26 @@ static void format_addr(char *out, int family, const uint8_t *a)
 		out[0] = '\0';
 }
 
-static void build_record(struct session_record *r, const struct conn *c,
+/* Addresses, and address literals the peers wrote (EHLO [192.0.2.1], an
+ * IP as SNI or greeting name), replaced by their anonymised forms. */
+static void anonymize(struct anon *a, struct session_record *r, const struct flow_info *fi)
+{
+	uint8_t client[16], server[16];
+	memcpy(client, fi->client, 16);
+	memcpy(server, fi->server, 16);
+	anon_addr(a, fi->family, client);
+	anon_addr(a, fi->family, server);
+	format_addr(r->client_ip, fi->family, client);
+	format_addr(r->server_ip, fi->family, server);
+	anon_literal(a, r->ehlo_name, sizeof r->ehlo_name);
+	anon_literal(a, r->server_name, sizeof r->server_name);
+	anon_literal(a, r->sni, sizeof r->sni);
+}
+
+static void build_record(struct pipeline *pl, struct session_record *r, const struct conn *c,
 			 const struct flow_info *fi, enum end_reason why)
 {
 	session_record_init(r);
-	format_addr(r->client_ip, fi->family, fi->client);
-	format_addr(r->server_ip, fi->family, fi->server);
 	r->client_port = fi->client_port;
 	r->server_port = fi->server_port;
 	r->ts_start = fi->first_ts;
@@ -133,6 +149,12 @@ static void build_record(struct session_record *r, const struct conn *c,
 	if (fi->payload[DIR_C2S] == 0)
 		r->anomalies |= ANOM_SERVER_ONLY;
 	sess_result(c->sess, r);
+	if (pl->anon) {
+		anonymize(pl->anon, r, fi);
+	} else {
+		format_addr(r->client_ip, fi->family, fi->client);
+		format_addr(r->server_ip, fi->family, fi->server);
+	}
 }
 
 static void conn_close(void *ctx, void *user, const struct flow_info *fi, enum end_reason why)
@@ -147,8 +169,8 @@ static void conn_close(void *ctx, void *user, const struct flow_info *fi, enum e
 	} else if (c->verdict == CLASSIFY_OTHER) {
 		pl->c.classified_away++;
 	} else if (!pl->failed) {
-		build_record(&r, c, fi, why);
-		if (store_add(pl->st, &r) < 0)
+		build_record(pl, &r, c, fi, why);
+		if (pl->st && store_add(pl->st, &r) < 0)
 			pl->failed = 1;
 		else
 			pl->c.sessions++;
@@ -179,9 +201,12 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st)
 	pl->ft = flow_table_new(&o->limits, &cb, pl);
 	if (o->classify)
 		pl->cls = classifier_new();
-	if (!pl->ft || (o->classify && !pl->cls)) {
+	if (o->anon_key)
+		pl->anon = anon_new(o->anon_key);
+	if (!pl->ft || (o->classify && !pl->cls) || (o->anon_key && !pl->anon)) {
 		flow_table_free(pl->ft);
 		classifier_free(pl->cls);
+		anon_free(pl->anon);
 		free(pl);
 		return NULL;
 	}
@@ -200,6 +225,7 @@ void pipeline_free(struct pipeline *pl)
 		return;
 	flow_table_free(pl->ft);
 	classifier_free(pl->cls);
+	anon_free(pl->anon);
 	free(pl);
 }
 
@@ -236,6 +262,8 @@ void pipeline_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size
 {
 	struct pipeline *pl = ctx;
 	struct tcp_packet t;
+	if (pl->failed)
+		return; /* rows can no longer be written: the run is ending */
 	pl->c.packets++;
 	pl->c.bytes += wirelen;
 	int rc = decode_frame(pl->link, p, caplen, &t);

@@ -16,6 +16,7 @@ struct pipeline_opts {
 	struct flow_limits limits;
 	int linktype;
 	int live;                /* idle flows expire by the wall clock too */
+	const uint8_t *anon_key; /* ANON_KEY_BYTES: anonymise addresses; or NULL */
 };
 
 struct pipeline_counters {
@@ -32,7 +33,8 @@ struct pipeline_counters {
 
 struct pipeline;
 
-/* The store is borrowed: the caller opens and closes it. */
+/* The store is borrowed: the caller opens and closes it. With a NULL store
+ * records are built and counted but not written (the fuzz target). */
 struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st);
 
 /* Ends every open connection, writing its row. Returns -1 if any row

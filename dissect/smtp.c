@@ -475,9 +475,9 @@ static size_t line_step(struct smtp *s, int dir, const uint8_t *p, size_t n)
 	}
 	if (line_append(b, p, lf ? take - 1 : take) < 0)
 		b->cut = 1;
+	if (b->cut) /* flagged at once: the line may never end */
+		s->f.anomalies |= ANOM_LONG_LINE;
 	if (lf) {
-		if (b->cut)
-			s->f.anomalies |= ANOM_LONG_LINE;
 		process_line(s, dir, b->buf, b->len);
 		b->len = 0;
 		b->cut = 0;

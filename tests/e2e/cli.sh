@@ -63,6 +63,12 @@ if [ -d "$corpus" ]; then
   expect 0 'Sessions +2' -- report --db "$tmp/b.db"
   printf 'SQLite format 3\0garbage' > "$tmp/bad.db"
   expect 1 "database '$tmp/bad.db'" -- capture -r "$pcap" --db "$tmp/bad.db"
+  # --classify: nDPI finds SMTP on port 2525 and nothing in IMAP, POP3, TLS on 443
+  expect 0 '4 sessions written' -- capture --classify -r "$corpus/arkime/smtp-decrypted.pcap" --db "$tmp/f.db"
+  expect 0 '1 sessions written' -- capture --classify -r "$corpus/ndpi/emotet.pcap" --db "$tmp/g.db"
+  for f in ndpi/imap-starttls.pcap ndpi/pop3_stls.pcap ndpi/imaps.pcap; do
+    expect 0 '0 sessions written' -- capture --classify -r "$corpus/$f" --db "$tmp/h.db"
+  done
 else
   echo "corpus checks skipped: $corpus not found"
 fi
