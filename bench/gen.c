@@ -268,7 +268,13 @@ int main(int argc, char **argv)
 	pcap_dump_close(dump);
 	pcap_close(dead);
 	printf("packets %zu\n", ne);
-	for (int i = 0; i < nt; i++)
+	for (int i = 0; i < nt; i++) {
 		printf("template %s %u\n", t[i].path, t[i].copies);
+		for (size_t j = 0; j < t[i].n; j++)
+			free(t[i].pkts[j].data);
+		free(t[i].pkts);
+	}
+	free(t);
+	free(ev);
 	return 0;
 }

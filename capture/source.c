@@ -233,13 +233,29 @@ static double stamp(const struct source *s, const struct pcap_pkthdr *h)
 	return (double)h->ts.tv_sec + h->ts.tv_usec / (s->nano ? 1e9 : 1e6);
 }
 
-/* Drops the pages already read, so memory does not grow with the file. */
+/* Maps in the window ahead of the reader at once: one call instead of a
+ * page fault per page (ignored where the kernel predates it). */
+static void populate_ahead(struct mapped *m, size_t from)
+{
+#ifdef MADV_POPULATE_READ
+	if (from < m->size) {
+		size_t n = m->size - from < MAP_RELEASE_STEP ? m->size - from : MAP_RELEASE_STEP;
+		madvise((void *)(m->base + from), n, MADV_POPULATE_READ);
+	}
+#else
+	(void)m, (void)from;
+#endif
+}
+
+/* Drops the pages already read, so memory does not grow with the file,
+ * and maps in the next window. */
 static void release_behind(struct mapped *m)
 {
 	size_t upto = m->off & ~(size_t)(MAP_RELEASE_STEP - 1);
 	if (upto > m->released) {
 		madvise((void *)(m->base + m->released), upto - m->released, MADV_DONTNEED);
 		m->released = upto;
+		populate_ahead(m, upto + MAP_RELEASE_STEP);
 	}
 }
 
@@ -249,6 +265,8 @@ static int run_mapped(struct source *s, source_packet_fn fn, void *ctx, char *er
 {
 	struct mapped *m = &s->map;
 	struct pcap_pkthdr h;
+	populate_ahead(m, 0);
+	populate_ahead(m, MAP_RELEASE_STEP);
 	while (!s->stop && m->off < m->size) {
 		if (m->size - m->off < 16) {
 			snprintf(err, errlen, "%s: truncated dump file; tried to read 16 header "

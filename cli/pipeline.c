@@ -246,16 +246,23 @@ const struct flow_stats *pipeline_flow_stats(const struct pipeline *pl)
 
 /* ---- packets ---------------------------------------------------------------- */
 
-static void count_decode_error(struct pipeline_counters *c, int rc)
+int pipeline_skip(struct pipeline_counters *c, const struct port_map *ports, int classify,
+		  int decode_rc, const struct tcp_packet *t)
 {
-	if (rc == DECODE_NOT_TCP)
+	if (decode_rc == DECODE_NOT_TCP)
 		c->non_tcp++;
-	else if (rc == DECODE_TRUNCATED)
+	else if (decode_rc == DECODE_TRUNCATED)
 		c->truncated++;
-	else if (rc == DECODE_FRAGMENT)
+	else if (decode_rc == DECODE_FRAGMENT)
 		c->fragments++;
-	else
+	else if (decode_rc < 0)
 		c->decode_errors++;
+	else if (!classify && ports->kind[t->sport] == PORT_NONE &&
+		 ports->kind[t->dport] == PORT_NONE)
+		c->other_ports++;
+	else
+		return 0;
+	return 1;
 }
 
 void pipeline_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
@@ -267,16 +274,8 @@ void pipeline_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size
 	pl->c.packets++;
 	pl->c.bytes += wirelen;
 	int rc = decode_frame(pl->link, p, caplen, &t);
-	if (rc < 0) {
-		count_decode_error(&pl->c, rc);
-		return;
-	}
-	if (!pl->o.classify && pl->ports.kind[t.sport] == PORT_NONE &&
-	    pl->ports.kind[t.dport] == PORT_NONE) {
-		pl->c.other_ports++;
-		return;
-	}
-	flow_table_packet(pl->ft, &t, ts);
+	if (!pipeline_skip(&pl->c, &pl->ports, pl->o.classify, rc, &t))
+		flow_table_packet(pl->ft, &t, ts);
 }
 
 void pipeline_tick(void *ctx, double now)

@@ -45,6 +45,11 @@ int pipeline_finish(struct pipeline *pl, enum end_reason reason);
 void pipeline_free(struct pipeline *pl);
 
 void pipeline_packet(void *pl, double ts, const uint8_t *p, size_t caplen, size_t wirelen);
+
+/* 1 (and counted in c) if a decoded frame goes no further: not TCP, not
+ * decodable, or on no watched port (unless classifying). */
+int pipeline_skip(struct pipeline_counters *c, const struct port_map *ports, int classify,
+		  int decode_rc, const struct tcp_packet *t);
 void pipeline_tick(void *pl, double now);
 
 /* 1 once a store write failed: the run should stop. */

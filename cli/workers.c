@@ -4,9 +4,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../capture/decode.h"
+#include "../common/wait.h"
 
 /* A single-producer single-consumer byte ring of frames. Entries are
  * 8-byte aligned: a header, then the frame. A writer that would cross the
@@ -60,14 +60,7 @@ static size_t align8(size_t n)
 
 static void timed_wait(struct ring *r)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += 10 * 1000 * 1000;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&r->cond, &r->lock, &until);
+	cond_wait_ms(&r->cond, &r->lock, 10);
 }
 
 static void wake(struct ring *r, _Atomic int *sleeping)
@@ -207,25 +200,6 @@ struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct st
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-static int count_dropped(struct workers *ws, int rc, const struct tcp_packet *t)
-{
-	struct pipeline_counters *c = &ws->front;
-	if (rc == DECODE_NOT_TCP)
-		c->non_tcp++;
-	else if (rc == DECODE_TRUNCATED)
-		c->truncated++;
-	else if (rc == DECODE_FRAGMENT)
-		c->fragments++;
-	else if (rc < 0)
-		c->decode_errors++;
-	else if (!ws->o.classify && ws->ports.kind[t->sport] == PORT_NONE &&
-		 ws->ports.kind[t->dport] == PORT_NONE)
-		c->other_ports++;
-	else
-		return 0;
-	return 1;
-}
-
 void workers_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
 {
 	struct workers *ws = ctx;
@@ -233,7 +207,7 @@ void workers_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_
 	ws->front.packets++;
 	ws->front.bytes += wirelen;
 	int rc = decode_frame(ws->link, p, caplen, &t);
-	if (count_dropped(ws, rc, &t))
+	if (pipeline_skip(&ws->front, &ws->ports, ws->o.classify, rc, &t))
 		return;
 	/* high bits: the flow table's buckets use the low ones */
 	struct worker *w = &ws->w[(flow_packet_hash(&t) >> 16) % ws->n];

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/wait.h"
 #include "../dissect/ciphers.h"
 
 /* How a column's value comes out of a session_record. */
@@ -433,14 +434,7 @@ static size_t take_batch(struct store *st, struct session_record *batch)
 
 static void wait_for_work(struct store *st)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += 100 * 1000 * 1000;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&st->wake, &st->lock, &until);
+	cond_wait_ms(&st->wake, &st->lock, 100);
 }
 
 static void *writer_main(void *arg)

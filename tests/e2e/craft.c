@@ -226,5 +226,9 @@ int main(int argc, char **argv)
 	pcap_dump_close(out);
 	pcap_close(dead);
 	printf("%ld syns, %zu honest packets\n", syns, hs.n);
+	for (size_t i = 0; i < hs.n; i++)
+		free(hs.data[i]);
+	free(hs.data);
+	free(hs.h);
 	return 0;
 }

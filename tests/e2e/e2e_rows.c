@@ -265,15 +265,18 @@ int main(int argc, char **argv)
 	int rc = run_capture(argv[1], pcap, db, argc - 5, argv + 5);
 	if (rc != 0) {
 		fprintf(stderr, "%s: smtptls capture exited %d\n", argv[4], rc);
+		free((char *)c.truth);
 		return 1;
 	}
 	if (sqlite3_open_v2(db, &c.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    check_rows(&c) < 0) {
 		fprintf(stderr, "%s: cannot check the database %s\n", argv[4], db);
+		free((char *)c.truth);
 		return 1;
 	}
 	check_sessions(&c);
 	sqlite3_close(c.db);
+	free((char *)c.truth);
 	printf("%s: %s\n", argv[4], c.failures ? "MISMATCH" : "all rows as expected");
 	if (!c.failures) {
 		char wal[64], shm[64];

@@ -1,0 +1,19 @@
+/* Waiting on a condition variable for at most a number of milliseconds. */
+#ifndef SMTPTLS_WAIT_H
+#define SMTPTLS_WAIT_H
+
+#include <pthread.h>
+#include <time.h>
+
+/* Waits on cond (mutex held) until signalled or ms milliseconds pass. */
+static inline void cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, long ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += ms * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(cond, mutex, &until);
+}
+
+#endif
