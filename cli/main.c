@@ -6,7 +6,12 @@
 static const char usage_text[] =
 	"usage: smtptls capture (-r FILE | -i IFACE) [--db PATH] [--ports SPEC] [options]\n"
 	"                       [BPF EXPRESSION...]\n"
-	"       smtptls report [--db PATH]\n"
+	"       smtptls report [--db PATH] [--format text|csv|json|html] [--since T]\n"
+	"                      [--until T] [--by hour|day|week] [--port P]\n"
+	"                      [--server ADDR] [--top N]\n"
+	"       smtptls export [--db PATH] [--format jsonl|csv] [--since T] [--until T]\n"
+	"                      [--port P] [--server ADDR]\n"
+	"       smtptls merge [--tolerance SEC] OUT.db IN.db...\n"
 	"       smtptls --help | --version\n"
 	"\n"
 	"capture  follows SMTP sessions in a capture file (pcap or pcapng) or on a live\n"
@@ -32,7 +37,26 @@ static const char usage_text[] =
 	"  -q, --quiet          no progress bar, no summary line on standard error\n"
 	"\n"
 	"report   prints the encrypted share of the sessions in the database and what\n"
-	"         stands behind it.\n";
+	"         stands behind it: per port, TLS versions and ciphers, STARTTLS, the\n"
+	"         servers worst first, downgrade evidence, and a time series.\n"
+	"  --db PATH            database, opened read-only (default smtptls.db)\n"
+	"  --format F           text (default), csv, json or html (a self-contained page)\n"
+	"  --since T, --until T sessions that started from T, and before T: ISO 8601\n"
+	"                       (2026-11-22, 2026-11-22T21:48:00Z, ...+02:00; UTC when no\n"
+	"                       offset is given) or epoch seconds\n"
+	"  --by hour|day|week   time-series buckets, UTC (default: from the time span)\n"
+	"  --port P[,P...]      sessions to these server ports (repeatable)\n"
+	"  --server ADDR        sessions to this server address or banner name\n"
+	"  --top N              rows per ranked list (text and html: 25; csv and json:\n"
+	"                       all); 0 lists all\n"
+	"\n"
+	"export   writes the session rows that pass the same filters, oldest first:\n"
+	"         --format jsonl (default; one JSON object per line) or csv.\n"
+	"\n"
+	"merge    adds the sessions and runs of each IN.db to OUT.db (created if absent).\n"
+	"         A session seen by several sensors is kept once: same client and server\n"
+	"         address and port, starts at most SEC seconds apart (--tolerance,\n"
+	"         default 1). Where runs came from is kept in the table run_origins.\n";
 
 void print_usage(FILE *out)
 {
@@ -64,6 +88,10 @@ int main(int argc, char **argv)
 		return cmd_capture(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "merge"))
+		return cmd_merge(argc - 1, argv + 1);
 	usage_error("unknown command '%s'", argv[1]);
 	return EXIT_USAGE;
 }

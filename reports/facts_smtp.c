@@ -1,0 +1,243 @@
+/* The SMTP side: STARTTLS offered, used, refused (by reply code), AUTH in
+ * clear (by mechanism), and the sessions with anomalies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "facts.h"
+
+#define MAX_ANOMALY_NAMES 64
+#define ANOMALY_NAME_MAX 48
+
+static const struct rcol starttls_cols[] = {
+	{"item", "", RCOL_NOTEXT | RCOL_KEY},
+	{"what", "", 0},
+	{"sessions", "sessions", RCOL_NUM},
+	{"of", "of", RCOL_NUM},
+	{"sessions_pct", "%", RCOL_PCT},
+	{"denominator", "denominator", RCOL_NOTEXT},
+};
+
+static const struct rcol code_cols[] = {
+	{"code", "reply", 0},
+	{"sessions", "sessions", RCOL_NUM},
+	{"sessions_pct", "%", RCOL_PCT},
+};
+
+static const struct rcol auth_cols[] = {
+	{"mechanism", "mechanism", RCOL_WIRE},
+	{"sessions", "sessions", RCOL_NUM},
+	{"sessions_pct", "%", RCOL_PCT},
+};
+
+static const struct rcol anomaly_cols[] = {
+	{"anomaly", "anomaly", 0},
+	{"sessions", "sessions", RCOL_NUM},
+	{"sessions_pct", "%", RCOL_PCT},
+};
+
+/* ---- STARTTLS and AUTH, with the denominator of each line ---------------- */
+
+enum { S_KNOWN, S_EHLO, S_OFFERED, S_NOT_USED, S_SENT, S_REFUSED, S_NO_TLS, S_AUTH, S_N };
+
+static const char starttls_sql[] =
+	"SELECT sum(" RDB_KNOWN "), sum(starttls_offered IS NOT NULL), sum(starttls_offered = 1),"
+	" sum(starttls_offered = 1 AND starttls_sent = 0), sum(starttls_sent = 1),"
+	" sum(starttls_sent = 1 AND starttls_reply IS NOT NULL"
+	"     AND starttls_reply NOT BETWEEN 200 AND 299),"
+	" sum(transport = 'starttls' AND tls_version IS NULL AND client_hello = 0),"
+	" sum(cleartext_auth = 1)"
+	" FROM sessions WHERE" RDB_FILTER ";";
+
+static const struct {
+	const char *key, *what;
+	int part, whole;
+	const char *denominator;
+} starttls_rows[] = {
+	{"ehlo_reply", "EHLO reply seen", S_EHLO, S_KNOWN, "sessions with SMTP or TLS seen"},
+	{"offered", "STARTTLS offered", S_OFFERED, S_EHLO, "sessions with an EHLO reply"},
+	{"offered_not_used", "offered but not used", S_NOT_USED, S_OFFERED,
+	 "sessions where STARTTLS was offered"},
+	{"sent", "STARTTLS sent", S_SENT, S_KNOWN, "sessions with SMTP or TLS seen"},
+	{"refused", "STARTTLS refused (not 2xx)", S_REFUSED, S_SENT,
+	 "sessions where STARTTLS was sent"},
+	{"accepted_no_tls", "STARTTLS accepted, no TLS", S_NO_TLS, S_SENT,
+	 "sessions where STARTTLS was sent"},
+	{"cleartext_auth", "AUTH sent in clear", S_AUTH, S_KNOWN, "sessions with SMTP or TLS seen"},
+};
+
+static int read_counts(void *arg, sqlite3_stmt *s)
+{
+	int64_t *c = arg;
+	for (int i = 0; i < S_N; i++)
+		c[i] = sqlite3_column_int64(s, i);
+	return 0;
+}
+
+static int build_starttls(struct rdb *db, struct rmodel *m)
+{
+	int64_t c[S_N] = {0};
+	struct rtable *t = facts_table(db, m, "starttls", starttls_cols, NCOLS(starttls_cols));
+	if (!t || rdb_each(db, starttls_sql, read_counts, c) < 0)
+		return -1;
+	if (rtable_title(t, "STARTTLS and AUTH") < 0 ||
+	    rtable_note(t, "each line names its denominator (of)") < 0)
+		return rdb_oom(db);
+	for (size_t i = 0; i < NCOLS(starttls_rows); i++) {
+		long row = rtable_row(t);
+		int64_t part = c[starttls_rows[i].part], whole = c[starttls_rows[i].whole];
+		if (row < 0 || rtable_text(t, row, "item", starttls_rows[i].key) < 0 ||
+		    rtable_text(t, row, "what", starttls_rows[i].what) < 0 ||
+		    rtable_text(t, row, "denominator", starttls_rows[i].denominator) < 0)
+			return rdb_oom(db);
+		rtable_int(t, row, "sessions", part);
+		rtable_int(t, row, "of", whole);
+		rtable_pct(t, row, "sessions_pct", part, whole);
+	}
+	return 0;
+}
+
+/* ---- counted lists ------------------------------------------------------- */
+
+struct list {
+	struct rtable *t;
+	const char *key;
+	int64_t whole;
+};
+
+static int add_counted(void *arg, sqlite3_stmt *s)
+{
+	struct list *l = arg;
+	long row = rtable_row(l->t);
+	int64_t n = sqlite3_column_int64(s, 1);
+	if (row < 0)
+		return -1;
+	if (sqlite3_column_type(s, 0) == SQLITE_INTEGER)
+		rtable_int(l->t, row, l->key, sqlite3_column_int64(s, 0));
+	else if (rtable_text(l->t, row, l->key, (const char *)sqlite3_column_text(s, 0)) < 0)
+		return -1;
+	rtable_int(l->t, row, "sessions", n);
+	rtable_pct(l->t, row, "sessions_pct", n, l->whole);
+	return 0;
+}
+
+static int build_refused(struct rdb *db, struct rmodel *m)
+{
+	struct list l = {facts_table(db, m, "starttls_refused", code_cols, NCOLS(code_cols)),
+			 "code", 0};
+	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM sessions WHERE" RDB_FILTER
+				   "AND starttls_sent = 1 AND starttls_reply IS NOT NULL"
+				   " AND starttls_reply NOT BETWEEN 200 AND 299;", &l.whole) < 0)
+		return -1;
+	if (rtable_title(l.t, "STARTTLS refused, by reply code") < 0 ||
+	    rtable_note(l.t, "of %lld sessions where STARTTLS was refused", (long long)l.whole) < 0)
+		return rdb_oom(db);
+	return rdb_each(db, "SELECT starttls_reply, count(*) FROM sessions WHERE" RDB_FILTER
+			    "AND starttls_sent = 1 AND starttls_reply IS NOT NULL"
+			    " AND starttls_reply NOT BETWEEN 200 AND 299"
+			    " GROUP BY 1 ORDER BY 2 DESC, 1;", add_counted, &l);
+}
+
+static int build_auth(struct rdb *db, struct rmodel *m)
+{
+	struct list l = {facts_table(db, m, "cleartext_auth", auth_cols, NCOLS(auth_cols)),
+			 "mechanism", 0};
+	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM sessions WHERE" RDB_FILTER
+				   "AND cleartext_auth = 1;", &l.whole) < 0)
+		return -1;
+	if (rtable_title(l.t, "AUTH sent in clear, by mechanism") < 0 ||
+	    rtable_note(l.t, "of %lld sessions with AUTH in clear", (long long)l.whole) < 0)
+		return rdb_oom(db);
+	return rdb_each(db, "SELECT coalesce(auth_mechanism, '(not seen)'), count(*)"
+			    " FROM sessions WHERE" RDB_FILTER "AND cleartext_auth = 1"
+			    " GROUP BY 1 ORDER BY 2 DESC, 1;", add_counted, &l);
+}
+
+/* ---- anomalies: counted by name, names the database holds included ------- */
+
+struct anomaly_count {
+	char name[ANOMALY_NAME_MAX];
+	int64_t n;
+};
+
+struct anomalies {
+	struct anomaly_count a[MAX_ANOMALY_NAMES];
+	size_t n;
+	int64_t any;
+};
+
+static void count_name(struct anomalies *an, const char *name, size_t len, int64_t n)
+{
+	size_t i;
+	if (len == 0 || len >= ANOMALY_NAME_MAX)
+		return;
+	for (i = 0; i < an->n; i++)
+		if (strlen(an->a[i].name) == len && !memcmp(an->a[i].name, name, len))
+			break;
+	if (i == an->n) {
+		if (an->n == MAX_ANOMALY_NAMES)
+			return;
+		memcpy(an->a[i].name, name, len);
+		an->a[an->n++].name[len] = '\0';
+	}
+	an->a[i].n += n;
+}
+
+static int add_anomalies(void *arg, sqlite3_stmt *s)
+{
+	struct anomalies *an = arg;
+	const char *list = (const char *)sqlite3_column_text(s, 0);
+	int64_t n = sqlite3_column_int64(s, 1);
+	an->any += n;
+	while (list && *list) {
+		size_t len = strcspn(list, ",");
+		count_name(an, list, len, n);
+		list += len + (list[len] == ',');
+	}
+	return 0;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct anomaly_count *x = a, *y = b;
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+static int anomaly_row(struct rtable *t, const char *name, int64_t n, int64_t whole)
+{
+	long row = rtable_row(t);
+	if (row < 0 || rtable_text(t, row, "anomaly", name) < 0)
+		return -1;
+	rtable_int(t, row, "sessions", n);
+	rtable_pct(t, row, "sessions_pct", n, whole);
+	return 0;
+}
+
+static int build_anomalies(struct rdb *db, struct rmodel *m)
+{
+	struct anomalies an;
+	struct rtable *t = facts_table(db, m, "anomalies", anomaly_cols, NCOLS(anomaly_cols));
+	memset(&an, 0, sizeof an);
+	if (!t || rdb_each(db, "SELECT anomalies, count(*) FROM sessions WHERE" RDB_FILTER
+			       "AND anomalies IS NOT NULL GROUP BY 1;", add_anomalies, &an) < 0)
+		return -1;
+	qsort(an.a, an.n, sizeof an.a[0], by_count);
+	if (rtable_title(t, "Sessions with anomalies") < 0 ||
+	    rtable_note(t, "of all %lld sessions, unknown ones included; a session can have"
+			   " several", (long long)m->meta.sessions) < 0 ||
+	    anomaly_row(t, "(any)", an.any, m->meta.sessions) < 0)
+		return rdb_oom(db);
+	for (size_t i = 0; i < an.n; i++)
+		if (anomaly_row(t, an.a[i].name, an.a[i].n, m->meta.sessions) < 0)
+			return rdb_oom(db);
+	return 0;
+}
+
+int facts_smtp(struct rdb *db, struct rmodel *m)
+{
+	if (build_starttls(db, m) < 0 || build_refused(db, m) < 0 || build_auth(db, m) < 0 ||
+	    build_anomalies(db, m) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,69 @@
+#!/bin/bash
+# The HTML report in headless Chromium: it renders (a screenshot with
+# content), it needs nothing from the network, and strings from the wire
+# stay text. The hostile strings arrive the way an attacker would send
+# them: no-starttls.pcap with the client's EHLO name overwritten as
+# "<script>xx=1</script>" and the server's banner name as
+# "<b>x</b><i>y</i>" (same lengths, so the TCP stream stays intact); an
+# SNI with an <img onerror> is written into the database directly.
+# Skipped (77) without chromium (Debian package chromium).
+# usage: html.sh SMTPTLS DATA_DIR
+set -u
+bin=$1
+data=$2
+browser=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$browser" ] || { echo "skipped: chromium not installed"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+perl -0777 -pe 's/client07\.smtptls\.test/<script>xx=1<\/script>/g; s/mx2\.smtptls\.test/<b>x<\/b><i>y<\/i>/g' \
+  "$data/no-starttls.pcap" >"$tmp/hostile.pcap"
+db=$tmp/h.db
+cap "$db" starttls-tls13.pcap starttls-tls12.pcap implicit-465.pcap offered-not-used.pcap \
+  refused-454.pcap "$tmp/hostile.pcap"
+sqlite3 "$db" "UPDATE sessions SET sni = '\"><img src=x onerror=alert(1)>' WHERE client_port = 57610;"
+eq "hostile EHLO stored" "$(sql "$db" "SELECT count(*) FROM sessions WHERE ehlo_name = '<script>xx=1</script>'")" 1
+eq "hostile banner stored" "$(sql "$db" "SELECT count(*) FROM sessions WHERE server_name = '<b>x</b><i>y</i>'")" 1
+
+page=$tmp/report.html
+"$bin" report --db "$db" --format html >"$page"
+eq "html exit" "$?" 0
+html=$(cat "$page")
+hasnt "no script element" "$html" '<script'
+hasnt "no img element" "$html" '<img'
+hasnt "no injected markup" "$html" '<b>x</b>'
+has "EHLO name as text" "$html" '&lt;script&gt;xx=1&lt;/script&gt;'
+has "banner as text" "$html" '&lt;b&gt;x&lt;/b&gt;&lt;i&gt;y&lt;/i&gt;'
+has "SNI as text" "$html" '&quot;&gt;&lt;img src=x onerror=alert\(1\)&gt;'
+has "no fetching" "$html" "Content-Security-Policy\" content=\"default-src 'none'"
+eq "no external address" "$(grep -oE '(https?:)?//[^" ]+' "$page" | grep -v '^http://www.w3.org/2000/svg$' | head -3)" ""
+has "headline" "$html" '<div class="big">50\.0%</div>'
+has "three charts at least" "$(grep -c '<svg xmlns' "$page")" '^[3-9]$'
+
+# headless Chromium: the DOM it builds, and a screenshot
+run_browser() {
+  timeout 120 "$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --disable-sync --no-first-run --disable-extensions \
+    --user-data-dir="$tmp/profile-$1" "${@:2}" "file://$page" 2>>"$tmp/browser.log"
+}
+dom=$(run_browser dom --dump-dom)
+eq "dump-dom exit" "$?" 0
+hasnt "DOM: no script element" "$dom" '<script'
+hasnt "DOM: no img element" "$dom" '<img'
+has "DOM: EHLO name is text" "$dom" '&lt;script&gt;xx=1&lt;/script&gt;'
+has "DOM: title unchanged" "$dom" "<title>smtptls report: $db</title>"
+has "DOM: charts" "$dom" '<svg'
+has "DOM: servers table" "$dom" '<td>127\.0\.0\.2:25</td>'
+run_browser shot --screenshot="$tmp/shot.png" --window-size=1200,1600 >/dev/null
+eq "screenshot written" "$(head -c 8 "$tmp/shot.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" 89504e470d0a1a0a
+size=$(stat -c %s "$tmp/shot.png" 2>/dev/null || echo 0)
+n=$((n + 1))
+if [ "$size" -lt 30000 ]; then
+  echo "FAIL: screenshot is $size bytes: blank page?"
+  fails=$((fails + 1))
+fi
+[ -n "${SMTPTLS_KEEP_SCREENSHOT:-}" ] && cp "$tmp/shot.png" "$page" "$SMTPTLS_KEEP_SCREENSHOT"/
+[ "$fails" -eq 0 ] || sed 's/^/    browser: /' "$tmp/browser.log" | tail -5
+
+finish html

@@ -1,0 +1,102 @@
+# Shared by the report tests: checks that count and report, captures, and
+# reading JSON (report output, truth.json) with the sqlite3 shell.
+# The caller sets: bin (smtptls), data (tests/data), tmp (a fresh folder).
+
+fails=0
+n=0
+
+# eq WHAT GOT WANT
+eq() {
+  n=$((n + 1))
+  if [ "$2" != "$3" ]; then
+    echo "FAIL: $1: got '$2', want '$3'"
+    fails=$((fails + 1))
+  fi
+}
+
+# has WHAT TEXT ERE: TEXT matches the extended regular expression.
+has() {
+  n=$((n + 1))
+  if ! grep -qE -- "$3" <<<"$2"; then
+    echo "FAIL: $1: no line matches /$3/ in:"
+    sed 's/^/    /' <<<"$2" | head -40
+    fails=$((fails + 1))
+  fi
+}
+
+# hasnt WHAT TEXT ERE
+hasnt() {
+  n=$((n + 1))
+  if grep -qE -- "$3" <<<"$2"; then
+    echo "FAIL: $1: a line matches /$3/:"
+    grep -E -- "$3" <<<"$2" | head -5 | sed 's/^/    /'
+    fails=$((fails + 1))
+  fi
+}
+
+# status WHAT WANT CMD...: the exit status of CMD.
+status() {
+  local what=$1 want=$2
+  shift 2
+  "$@" >"$tmp/status.out" 2>&1
+  eq "$what (exit status)" "$?" "$want"
+}
+
+# cap DB CAPTURE...: captures each file (tests/data names or paths) into DB.
+cap() {
+  local db=$1 f
+  shift
+  for f in "$@"; do
+    [ -f "$f" ] || f=$data/$f
+    if ! "$bin" capture -q -r "$f" --db "$db"; then
+      echo "FAIL: capture of $f into $db"
+      fails=$((fails + 1))
+    fi
+  done
+}
+
+# sql DB QUERY: one value (or lines) from a database.
+sql() {
+  sqlite3 -batch -noheader "$1" "$2"
+}
+
+# js FILE PATH: a value of a JSON file ('' for null).
+js() {
+  sqlite3 -batch :memory: "SELECT json_extract(readfile('$1'), '$2');"
+}
+
+# row FILE SECTION KEYCOL KEY COL: column COL of the row of a report
+# section whose KEYCOL is KEY.
+row() {
+  sqlite3 -batch :memory: "SELECT json_extract(r.value, '\$.$5')
+    FROM json_each(readfile('$1'), '\$.sections.$2.rows') r
+    WHERE CAST(json_extract(r.value, '\$.$3') AS TEXT) = '$4';"
+}
+
+# rows FILE SECTION: the number of rows of a report section.
+rows() {
+  sqlite3 -batch :memory: "SELECT json_array_length(readfile('$1'), '\$.sections.$2.rows');"
+}
+
+# truth_table DB CAPTURE...: table t(capture, v) of the truth's sessions
+# of these captures, one row each (as many times as the capture is listed).
+truth_table() {
+  local db=$1 c
+  shift
+  sqlite3 -batch "$db" "CREATE TABLE IF NOT EXISTS t (capture TEXT, v TEXT);"
+  for c in "$@"; do
+    sqlite3 -batch "$db" "INSERT INTO t SELECT c.key, s.value
+      FROM json_each(readfile('$data/truth.json'), '\$.captures') c,
+           json_each(c.value, '\$.sessions') s WHERE c.key = '$c';"
+  done
+}
+
+# pct PART WHOLE: the percentage as the report prints it.
+pct() {
+  sqlite3 -batch :memory: "SELECT printf('%.1f', 100.0 * $1 / $2);"
+}
+
+finish() {
+  echo "$1: $n checks, $fails failed"
+  [ "$fails" -eq 0 ]
+}
