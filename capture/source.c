@@ -19,14 +19,18 @@
  * every packet through stdio (that copy is most of libpcap's own cost). */
 #define MAP_RELEASE_STEP (16u << 20) /* pages behind the reader dropped in steps */
 
+struct cursor {
+	size_t off;            /* next record header */
+	size_t released;       /* bytes before this are dropped from memory */
+};
+
 struct mapped {
 	const uint8_t *base;
 	size_t size;
-	size_t off;            /* next record header */
-	size_t released;       /* bytes before this are dropped from memory */
 	int swapped;           /* written on a host of the other byte order */
 	double frac;           /* 1e6: microsecond stamps, 1e9: nanosecond */
 	uint32_t max_caplen;
+	struct cursor cur;     /* source_run's; other readers bring their own */
 };
 
 struct source {
@@ -103,7 +107,7 @@ static void map_classic_pcap(struct source *s, const char *file)
 		return;
 	madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
 	uint32_t snap = rd32(hdr + 16, swapped);
-	s->map = (struct mapped){.base = base, .size = (size_t)st.st_size, .off = 24,
+	s->map = (struct mapped){.base = base, .size = (size_t)st.st_size, .cur = {24, 0},
 				 .swapped = swapped,
 				 .frac = magic == 0xa1b23c4d || magic == 0x4d3cb2a1 ? 1e9 : 1e6,
 				 .max_caplen = snap > 262144 ? snap : 262144};
@@ -248,46 +252,47 @@ static void populate_ahead(struct mapped *m, size_t from)
 }
 
 /* Drops the pages already read, so memory does not grow with the file,
- * and maps in the next window. */
-static void release_behind(struct mapped *m)
+ * and maps in the next window. (Another reader of the same mapping that is
+ * behind faults them in again from the page cache.) */
+static void release_behind(struct mapped *m, struct cursor *c)
 {
-	size_t upto = m->off & ~(size_t)(MAP_RELEASE_STEP - 1);
-	if (upto > m->released) {
-		madvise((void *)(m->base + m->released), upto - m->released, MADV_DONTNEED);
-		m->released = upto;
+	size_t upto = c->off & ~(size_t)(MAP_RELEASE_STEP - 1);
+	if (upto > c->released) {
+		madvise((void *)(m->base + c->released), upto - c->released, MADV_DONTNEED);
+		c->released = upto;
 		populate_ahead(m, upto + MAP_RELEASE_STEP);
 	}
 }
 
 /* Walks the mapped records; the same checks and messages as libpcap. */
-static int run_mapped(struct source *s, source_packet_fn fn, void *ctx, char *err,
-		      size_t errlen)
+static int run_mapped(struct source *s, struct cursor *c, source_packet_fn fn, void *ctx,
+		      char *err, size_t errlen)
 {
 	struct mapped *m = &s->map;
 	struct pcap_pkthdr h;
-	populate_ahead(m, 0);
-	populate_ahead(m, MAP_RELEASE_STEP);
-	while (!s->stop && m->off < m->size) {
-		if (m->size - m->off < 16) {
+	populate_ahead(m, c->off);
+	populate_ahead(m, c->off + MAP_RELEASE_STEP);
+	while (!s->stop && c->off < m->size) {
+		if (m->size - c->off < 16) {
 			snprintf(err, errlen, "%s: truncated dump file; tried to read 16 header "
-				 "bytes, only got %zu", s->name, m->size - m->off);
+				 "bytes, only got %zu", s->name, m->size - c->off);
 			return -1;
 		}
-		const uint8_t *r = m->base + m->off;
+		const uint8_t *r = m->base + c->off;
 		uint32_t caplen = rd32(r + 8, m->swapped), len = rd32(r + 12, m->swapped);
 		if (caplen > m->max_caplen) {
 			snprintf(err, errlen, "%s: invalid packet capture length %u, bigger than "
 				 "maximum of %u", s->name, caplen, m->max_caplen);
 			return -1;
 		}
-		if (m->size - m->off - 16 < caplen) {
+		if (m->size - c->off - 16 < caplen) {
 			snprintf(err, errlen, "%s: truncated dump file; tried to read %u captured "
-				 "bytes, only got %zu", s->name, caplen, m->size - m->off - 16);
+				 "bytes, only got %zu", s->name, caplen, m->size - c->off - 16);
 			return -1;
 		}
-		m->off += 16 + (size_t)caplen;
-		if (m->off - m->released >= MAP_RELEASE_STEP)
-			release_behind(m);
+		c->off += 16 + (size_t)caplen;
+		if (c->off - c->released >= MAP_RELEASE_STEP)
+			release_behind(m, c);
 		h.caplen = caplen;
 		h.len = len;
 		if (s->have_prog && !pcap_offline_filter(&s->prog, &h, r + 16))
@@ -302,7 +307,7 @@ static int run_file(struct source *s, source_packet_fn fn, void *ctx, char *err,
 		    size_t errlen)
 {
 	if (s->map.base)
-		return run_mapped(s, fn, ctx, err, errlen);
+		return run_mapped(s, &s->map.cur, fn, ctx, err, errlen);
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = 0;
@@ -355,7 +360,7 @@ int source_run(struct source *s, source_packet_fn fn, source_tick_fn tick, void 
 
 void source_progress(const struct source *s, uint64_t *done, uint64_t *total)
 {
-	long pos = s->map.base ? (long)s->map.off : s->file ? ftell(s->file) : -1;
+	long pos = s->map.base ? (long)s->map.cur.off : s->file ? ftell(s->file) : -1;
 	*done = pos > 0 ? (uint64_t)pos : 0;
 	*total = s->file_size;
 }
@@ -370,4 +375,20 @@ void source_stats(struct source *s, struct source_stats *st)
 	st->dropped_kernel = ps.ps_drop;
 	st->dropped_iface = ps.ps_ifdrop;
 	st->valid = 1;
+}
+
+int source_can_share(const struct source *s)
+{
+	return s->map.base != NULL;
+}
+
+int source_run_shared(struct source *s, source_packet_fn fn, void *ctx, char *err,
+		      size_t errlen)
+{
+	struct cursor c = {24, 0};
+	if (!s->map.base) {
+		snprintf(err, errlen, "%s: cannot be read by several threads", s->name);
+		return -1;
+	}
+	return run_mapped(s, &c, fn, ctx, err, errlen);
 }

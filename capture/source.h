@@ -47,6 +47,16 @@ int source_is_live(const struct source *s);
 int source_run(struct source *s, source_packet_fn fn, source_tick_fn tick, void *ctx,
 	       char *err, size_t errlen);
 
+/* 1 if several threads may each read the whole source at once (a capture
+ * file mapped into memory). */
+int source_can_share(const struct source *s);
+
+/* Reads the whole shared source from its start with a cursor of its own;
+ * several threads may do this at once (one of them may use source_run,
+ * whose position the progress bar follows). */
+int source_run_shared(struct source *s, source_packet_fn fn, void *ctx, char *err,
+		      size_t errlen);
+
 /* Asks source_run to return; safe to call from a signal handler. */
 void source_stop(struct source *s);
 

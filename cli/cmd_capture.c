@@ -34,6 +34,7 @@ struct capture_args {
 /* The pipeline, run in line or on worker threads, behind one face. */
 struct engine {
 	void *ctx;
+	int shared;              /* workers read the source themselves */
 	source_packet_fn packet;
 	source_tick_fn tick;
 	int (*finish)(void *ctx, enum end_reason reason);
@@ -72,14 +73,19 @@ static void threaded_free(void *ctx)
 	workers_free(ctx);
 }
 
+/* One thread; several reading a mapped file each; or several fed by a
+ * dispatching thread (live, pcapng, standard input). */
 static int engine_start(struct engine *e, unsigned threads, const struct pipeline_opts *po,
-			struct store *st)
+			struct store *st, struct source *src)
 {
-	if (threads > 1) {
-		*e = (struct engine){workers_new(threads, po, st), workers_packet, workers_tick,
+	if (threads > 1 && source_can_share(src)) {
+		*e = (struct engine){workers_new_shared(threads, po, st, src), 1, NULL, NULL,
+				     threaded_finish, threaded_counters, threaded_free};
+	} else if (threads > 1) {
+		*e = (struct engine){workers_new(threads, po, st), 0, workers_packet, workers_tick,
 				     threaded_finish, threaded_counters, threaded_free};
 	} else {
-		*e = (struct engine){pipeline_new(po, st), pipeline_packet, pipeline_tick,
+		*e = (struct engine){pipeline_new(po, st), 0, pipeline_packet, pipeline_tick,
 				     inline_finish, inline_counters, inline_free};
 	}
 	return e->ctx ? 0 : -1;
@@ -288,6 +294,12 @@ static void print_summary(const struct capture_args *a, const struct run_totals 
 static int feed_engine(struct capture_args *a, struct source *src, struct engine *e,
 		       char *err, size_t errlen)
 {
+	if (e->shared) {
+		active_source = src;
+		int rc = workers_run_shared(e->ctx, err, errlen);
+		active_source = NULL;
+		return rc;
+	}
 	struct progress *pr = a->quiet ? NULL : progress_new(src, e->packet, e->ctx);
 	active_source = src;
 	int rc = pr ? source_run(src, progress_packet, e->tick, pr, err, errlen)
@@ -308,8 +320,8 @@ static int run_capture(struct capture_args *a, struct source *src, struct store 
 	struct run_info ri = {source_name(src), source_is_live(src) ? "interface" : "file",
 			      a->src.filter, ports, wall_clock(), SMTPTLS_VERSION};
 	struct pipeline_opts po = {&a->ports, a->classify, a->limits, source_linktype(src),
-				   source_is_live(src), a->anon_keyfile ? a->anon_key : NULL};
-	if (store_begin_run(st, &ri) < 0 || engine_start(&e, a->threads, &po, st) < 0) {
+				   source_is_live(src), a->anon_keyfile ? a->anon_key : NULL, 0, 0};
+	if (store_begin_run(st, &ri) < 0 || engine_start(&e, a->threads, &po, st, src) < 0) {
 		fprintf(stderr, "smtptls: %s\n", store_error(st)[0] ? store_error(st)
 								    : "cannot start the pipeline");
 		return EXIT_RUNTIME;

@@ -47,12 +47,16 @@ static void *conn_open(void *ctx, const struct flow_info *fi)
 		return NULL;
 	c->pl = pl;
 	c->verdict = CLASSIFY_SMTP;
-	if (kind == PORT_NONE) {
+	if (kind == PORT_NONE && pl->cls) {
 		c->verdict = CLASSIFY_PENDING;
 		c->cf = classifier_flow_new();
+	} else if (kind == PORT_NONE) {
+		/* the watched port is the client's (a SYN from port 25 to
+		 * elsewhere): not a session to an SMTP server; followed, not kept */
+		c->verdict = CLASSIFY_OTHER;
 	}
 	c->sess = sess_new(kind == PORT_TLS ? SESS_PORT_TLS : SESS_PORT_SMTP, fi->midstream);
-	if (!c->sess || (kind == PORT_NONE && !c->cf)) {
+	if (!c->sess || (c->verdict == CLASSIFY_PENDING && !c->cf)) {
 		classifier_flow_free(c->cf);
 		sess_free(c->sess);
 		free(c);
@@ -265,16 +269,27 @@ int pipeline_skip(struct pipeline_counters *c, const struct port_map *ports, int
 	return 1;
 }
 
+unsigned pipeline_shard_of(const struct tcp_packet *t, unsigned shards)
+{
+	return shards > 1 ? (flow_packet_hash(t) >> 16) % shards : 0;
+}
+
 void pipeline_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
 {
 	struct pipeline *pl = ctx;
 	struct tcp_packet t;
+	struct pipeline_counters uncounted;
+	int counting = pl->o.shard == 0; /* a frame is counted once */
 	if (pl->failed)
 		return; /* rows can no longer be written: the run is ending */
-	pl->c.packets++;
-	pl->c.bytes += wirelen;
+	if (counting) {
+		pl->c.packets++;
+		pl->c.bytes += wirelen;
+	}
 	int rc = decode_frame(pl->link, p, caplen, &t);
-	if (!pipeline_skip(&pl->c, &pl->ports, pl->o.classify, rc, &t))
+	if (pipeline_skip(counting ? &pl->c : &uncounted, &pl->ports, pl->o.classify, rc, &t))
+		return;
+	if (pipeline_shard_of(&t, pl->o.shards) == pl->o.shard)
 		flow_table_packet(pl->ft, &t, ts);
 }
 

@@ -17,7 +17,15 @@ struct pipeline_opts {
 	int linktype;
 	int live;                /* idle flows expire by the wall clock too */
 	const uint8_t *anon_key; /* ANON_KEY_BYTES: anonymise addresses; or NULL */
+	unsigned shard, shards;  /* when several pipelines read the same frames:
+				  * this one takes the connections whose hash
+				  * falls to shard, and only shard 0 counts
+				  * frames; 0, 0 (or 0, 1) when alone */
 };
+
+/* Which of shards a connection belongs to (the flow hash's high bits: the
+ * flow table's buckets use the low ones). */
+unsigned pipeline_shard_of(const struct tcp_packet *t, unsigned shards);
 
 struct pipeline_counters {
 	uint64_t packets, bytes;

@@ -2,10 +2,12 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../capture/decode.h"
+#include "../capture/source.h"
 #include "../common/wait.h"
 
 /* A single-producer single-consumer byte ring of frames. Entries are
@@ -40,6 +42,8 @@ struct worker {
 	struct pipeline *pl;
 	int started;
 	int result;
+	struct source *src;      /* shared mode: the source this worker reads */
+	char err[512];
 };
 
 struct workers {
@@ -48,6 +52,7 @@ struct workers {
 	struct pipeline_opts o;
 	struct port_map ports;
 	const struct link_decoder *link;
+	int shared;              /* every worker reads the whole source */
 	struct pipeline_counters front; /* frames dropped before dispatch */
 	struct pipeline_counters sum;
 	struct flow_stats flows;
@@ -204,13 +209,13 @@ void workers_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_
 {
 	struct workers *ws = ctx;
 	struct tcp_packet t;
-	ws->front.packets++;
-	ws->front.bytes += wirelen;
 	int rc = decode_frame(ws->link, p, caplen, &t);
-	if (pipeline_skip(&ws->front, &ws->ports, ws->o.classify, rc, &t))
+	if (pipeline_skip(&ws->front, &ws->ports, ws->o.classify, rc, &t)) {
+		ws->front.packets++; /* the workers count the frames they get */
+		ws->front.bytes += wirelen;
 		return;
-	/* high bits: the flow table's buckets use the low ones */
-	struct worker *w = &ws->w[(flow_packet_hash(&t) >> 16) % ws->n];
+	}
+	struct worker *w = &ws->w[pipeline_shard_of(&t, ws->n)];
 	struct entry e = {ENTRY_PACKET, (uint32_t)caplen, (uint32_t)wirelen, 0, ts};
 	ring_put(&w->ring, &e, p);
 }
@@ -227,6 +232,8 @@ void workers_tick(void *ctx, double now)
 
 static void add_counters(struct pipeline_counters *to, const struct pipeline_counters *c)
 {
+	to->packets += c->packets;
+	to->bytes += c->bytes;
 	to->decode_errors += c->decode_errors;
 	to->truncated += c->truncated;
 	to->non_tcp += c->non_tcp;
@@ -255,16 +262,78 @@ int workers_finish(struct workers *ws, enum end_reason reason)
 	ws->sum = ws->front;
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
-		if (!w->started)
+		if (ws->shared && w->pl) {
+			w->result = pipeline_finish(w->pl, reason);
+		} else if (w->started) {
+			ring_put(&w->ring, &e, NULL);
+			pthread_join(w->thread, NULL);
+			w->started = 0;
+		} else {
 			continue;
-		ring_put(&w->ring, &e, NULL);
-		pthread_join(w->thread, NULL);
-		w->started = 0;
+		}
 		rc |= w->result;
 		add_counters(&ws->sum, pipeline_counters(w->pl));
 		add_flow_stats(&ws->flows, pipeline_flow_stats(w->pl));
 	}
 	return rc < 0 ? -1 : 0;
+}
+
+/* ---- shared reading ------------------------------------------------------------- */
+
+struct workers *workers_new_shared(unsigned n, const struct pipeline_opts *o, struct store *st,
+				   struct source *src)
+{
+	struct workers *ws = calloc(1, sizeof *ws);
+	struct pipeline_opts per = *o;
+	if (!ws || n < 2 || n > WORKERS_MAX || !source_can_share(src)) {
+		free(ws);
+		return NULL;
+	}
+	ws->n = n;
+	ws->shared = 1;
+	per.limits.max_flows = o->limits.max_flows / n ? o->limits.max_flows / n : 1;
+	per.limits.max_buffered = o->limits.max_buffered / n;
+	per.shards = n;
+	for (unsigned i = 0; i < n; i++) {
+		per.shard = i;
+		ws->w[i].src = src;
+		if (!(ws->w[i].pl = pipeline_new(&per, st))) {
+			workers_free(ws);
+			return NULL;
+		}
+	}
+	return ws;
+}
+
+static void *shared_main(void *arg)
+{
+	struct worker *w = arg;
+	w->result = source_run_shared(w->src, pipeline_packet, w->pl, w->err, sizeof w->err);
+	return NULL;
+}
+
+int workers_run_shared(struct workers *ws, char *err, size_t errlen)
+{
+	int rc = 0;
+	for (unsigned i = 1; i < ws->n; i++)
+		ws->w[i].started = pthread_create(&ws->w[i].thread, NULL, shared_main, &ws->w[i]) == 0;
+	shared_main(&ws->w[0]); /* this thread is worker 0 */
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+		if (i > 0 && !w->started) {
+			snprintf(err, errlen, "cannot start worker thread %u", i);
+			rc = -1;
+			continue;
+		}
+		if (i > 0)
+			pthread_join(w->thread, NULL);
+		w->started = 0;
+		if (w->result < 0 && rc == 0) {
+			snprintf(err, errlen, "%s", w->err);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 int workers_failed(const struct workers *ws)

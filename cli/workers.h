@@ -29,6 +29,17 @@ void workers_tick(void *w, double now);
 int workers_finish(struct workers *w, enum end_reason reason);
 
 int workers_failed(const struct workers *w);
+
+struct source;
+
+/* The other way, for a source several threads can read at once (a capture
+ * file mapped into memory): every worker reads every frame from the
+ * mapping and keeps the connections of its shard; nothing is copied or
+ * handed over. workers_run_shared reads the whole source (this thread is
+ * worker 0) and returns 0, or -1 with a message; then workers_finish. */
+struct workers *workers_new_shared(unsigned n, const struct pipeline_opts *o, struct store *st,
+				   struct source *src);
+int workers_run_shared(struct workers *w, char *err, size_t errlen);
 void workers_counters(const struct workers *w, struct pipeline_counters *c,
 		      struct flow_stats *fs);
 

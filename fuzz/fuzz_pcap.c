@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct source_opts so = {.file = path};
 	if (source_open(&src, &so, err, sizeof err) == 0) {
 		struct flow_limits lim = {1000, 1u << 20, 64u << 10, 300.0, 5.0};
-		struct pipeline_opts po = {&ports, 0, lim, source_linktype(src), 0, NULL};
+		struct pipeline_opts po = {&ports, 0, lim, source_linktype(src), 0, NULL, 0, 0};
 		struct pipeline *pl = pipeline_new(&po, NULL);
 		if (pl) {
 			source_run(src, pipeline_packet, NULL, pl, err, sizeof err);
