@@ -20,6 +20,8 @@ static const char *const anomaly_names[ANOM_COUNT] = {
 	"not_smtp",
 	"evicted",
 	"capability_mangled",
+	"cert_malformed",
+	"cert_names_capped",
 };
 
 const char *anomaly_name(uint32_t bit)
@@ -74,6 +76,13 @@ const char *end_reason_name(enum end_reason r)
 	return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "eof";
 }
 
+const char *tls_outcome_name(enum tls_outcome o)
+{
+	static const char *const names[] = {NULL, "established", "refused", "failed",
+					    "no_server_hello", "incomplete", "no_tls_after_220"};
+	return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : NULL;
+}
+
 void session_record_init(struct session_record *r)
 {
 	memset(r, 0, sizeof *r);
@@ -85,5 +94,11 @@ void session_record_init(struct session_record *r)
 	r->cipher_suite = -1;
 	r->kx_group = -1;
 	r->tls_alert = -1;
+	r->tls_alert_from = -1;
+	r->kx_dh_bits = -1;
+	r->forward_secrecy = r->aead = r->weak_cipher = -1;
+	r->client_offered_tls13 = r->client_suites = r->client_offered_weak = -1;
+	r->server_chose_weak = r->server_declined_fs = -1;
+	r->cert.key_bits = r->cert.self_signed = r->cert.expired = r->cert.name_match = -1;
 	r->end_reason = END_EOF;
 }

@@ -9,6 +9,9 @@
 #define REC_ADDR_MAX 46  /* INET6_ADDRSTRLEN */
 #define REC_NAME_MAX 256 /* host names, SNI: sanitised and truncated to this */
 #define REC_ALPN_MAX 128
+#define REC_CERT_NAME_MAX 128 /* certificate CN, issuer CN and O */
+#define REC_SANS_MAX 256      /* subjectAltName list, comma separated, capped */
+#define REC_FP_MAX 40         /* JA3, JA3S (32 hex digits), JA4 (36 characters) */
 
 /* Directions of a connection. */
 enum { DIR_C2S = 0, DIR_S2C = 1 };
@@ -50,8 +53,10 @@ enum anomaly {
 	ANOM_NOT_SMTP = 1u << 14,        /* bytes that are not SMTP on an SMTP port */
 	ANOM_EVICTED = 1u << 15,         /* flow evicted: the table was full */
 	ANOM_CAPABILITY_MANGLED = 1u << 16, /* an EHLO keyword overwritten (XXXXXXXA) */
+	ANOM_CERT_MALFORMED = 1u << 17,  /* the leaf certificate failed to parse */
+	ANOM_CERT_NAMES_CAPPED = 1u << 18, /* more subjectAltNames than kept */
 };
-#define ANOM_COUNT 17
+#define ANOM_COUNT 19
 
 /* Name of one anomaly bit, or NULL. */
 const char *anomaly_name(uint32_t bit);
@@ -61,8 +66,39 @@ int anomalies_format(uint32_t bits, char *out, size_t cap);
 /* Parses one name back to its bit; 0 if unknown. */
 uint32_t anomaly_from_name(const char *name, size_t len);
 
+/* How the TLS handshake ended; NONE when no TLS was attempted. */
+enum tls_outcome {
+	OUTCOME_NONE = 0,
+	OUTCOME_ESTABLISHED,      /* encrypted records flowed both ways */
+	OUTCOME_REFUSED,          /* an alert instead of a ServerHello */
+	OUTCOME_FAILED,           /* a ServerHello, then an alert */
+	OUTCOME_NO_SERVER_HELLO,  /* a ClientHello, then neither ServerHello nor alert */
+	OUTCOME_INCOMPLETE,       /* a ServerHello, no alert, not established */
+	OUTCOME_NO_TLS_AFTER_220, /* STARTTLS answered 2xx, no TLS hello followed */
+};
+
 const char *transport_name(enum transport t);
 const char *end_reason_name(enum end_reason r);
+/* NULL for OUTCOME_NONE. */
+const char *tls_outcome_name(enum tls_outcome o);
+
+/* The leaf certificate of a TLS <= 1.2 handshake (sent in clear). Strings
+ * are sanitised like host names; unknown integers are -1. */
+struct rec_cert {
+	int present;              /* 0/1: a leaf certificate was parsed */
+	char subject_cn[REC_CERT_NAME_MAX];
+	char sans[REC_SANS_MAX];  /* DNS names and IP addresses, comma separated */
+	char issuer_cn[REC_CERT_NAME_MAX];
+	char issuer_org[REC_CERT_NAME_MAX];
+	int64_t not_before, not_after; /* epoch seconds (UTC) */
+	char key_type[32];        /* RSA, RSA-PSS, EC, Ed25519, Ed448, DSA or the OID */
+	int key_bits;             /* RSA modulus, EC curve, DSA prime; -1 unknown */
+	char sig_alg[48];         /* OpenSSL's name (sha256WithRSAEncryption) or the OID */
+	int self_signed;          /* issuer name == subject name; -1 no certificate */
+	int expired;              /* not_after before the session's start; -1 unknown */
+	int name_match;           /* greeting host name matches (RFC 6125); -1 unknown */
+	char sha256[65];          /* SHA-256 of the DER, lowercase hex */
+};
 
 /* One row of the sessions table. Integers that may be unknown use -1. */
 struct session_record {
@@ -86,6 +122,22 @@ struct session_record {
 	int resumed;              /* 0/1 */
 	int tls_established;      /* 0/1: encrypted records flowed both ways */
 	int tls_alert;            /* -1 none, else level*256 + description */
+	int tls_alert_from;       /* -1 none, DIR_C2S or DIR_S2C: who sent tls_alert */
+	enum tls_outcome tls_outcome;
+	int kx_dh_bits;           /* -1, else the DHE prime size (TLS <= 1.2) */
+	int forward_secrecy;      /* -1 unknown, else 0/1 (negotiated suite) */
+	int aead;                 /* -1 unknown, else 0/1 */
+	int weak_cipher;          /* -1 unknown, else 0/1 */
+	int sslv2_hello;          /* 0/1: the ClientHello was in SSLv2 format */
+	int client_offered_tls13; /* -1 no ClientHello, else 0/1 */
+	int client_suites;        /* -1, else suites offered (no GREASE, no SCSV) */
+	int client_offered_weak;  /* -1, else 0/1 */
+	int server_chose_weak;    /* -1, else 0/1: a weak suite although a strong was offered */
+	int server_declined_fs;   /* -1, else 0/1: no forward secrecy although offered */
+	char ja3[REC_FP_MAX];
+	char ja3s[REC_FP_MAX];
+	char ja4[REC_FP_MAX];
+	struct rec_cert cert;
 	unsigned plaintext_transactions;
 	unsigned plaintext_rcpts;
 	int cleartext_auth;       /* 0/1 */

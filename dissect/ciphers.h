@@ -16,10 +16,20 @@ enum cipher_flag {
 	CIPHER_SCSV = 1u << 8,   /* a signalling value, not a suite */
 };
 
+/* What a TLS <= 1.2 ServerKeyExchange carries for the suite. */
+enum cipher_ske {
+	CIPHER_SKE_NONE = 0, /* no ServerKeyExchange, or not an ephemeral key */
+	CIPHER_SKE_ECDH,     /* ECParameters (named_curve 3, group) + point */
+	CIPHER_SKE_DH,       /* dh_p, dh_g, dh_Ys */
+	CIPHER_SKE_PSK_ECDH, /* psk_identity_hint, then as ECDH */
+	CIPHER_SKE_PSK_DH,   /* psk_identity_hint, then as DH */
+};
+
 struct cipher_info {
 	uint16_t code;
 	const char *name; /* IANA name */
 	unsigned flags;   /* enum cipher_flag */
+	enum cipher_ske ske;
 };
 
 /* The registry entry for a code point, or NULL if unassigned. */
@@ -35,6 +45,10 @@ const char *tls_version_name(int version);
 /* Name of a key-exchange group (IANA TLS Supported Groups), NULL if
  * unknown; *pq set to 1 for post-quantum hybrids and ML-KEM. */
 const char *tls_group_name(int group, int *pq);
+
+/* Name of a TLS alert description (IANA TLS Alerts registry,
+ * "handshake_failure"), NULL if unassigned. */
+const char *tls_alert_name(int desc);
 
 /* Orders versions for "highest offered": returns a rank, 0 if unknown. */
 int tls_version_rank(int version);

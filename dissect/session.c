@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ciphers.h"
 #include "smtp.h"
 #include "tls.h"
 
@@ -141,6 +142,66 @@ static void copy_smtp(struct session_record *r, const struct smtp_facts *sf)
 	r->anomalies |= sf->anomalies;
 }
 
+static int is_tls13(int version)
+{
+	return tls_version_rank(version) >= tls_version_rank(0x0304);
+}
+
+/* What the client offered: only with a ClientHello. */
+static void copy_offer(struct session_record *r, const struct tls_facts *tf)
+{
+	if (tf->client_hellos == 0)
+		return;
+	r->client_offered_tls13 = is_tls13(tf->client_version_max);
+	r->client_suites = (int)tf->client_suites;
+	r->client_offered_weak = tf->offered_weak;
+	r->sslv2_hello = tf->sslv2_hello;
+	memcpy(r->ja3, tf->ja3, sizeof r->ja3);
+	memcpy(r->ja4, tf->ja4, sizeof r->ja4);
+}
+
+/* The negotiated suite judged from the registry; a TLS 1.3 handshake
+ * without a key share (psk_ke resumption) has no forward secrecy. Blame
+ * goes to the server when the client offered better. */
+static void judge_cipher(struct session_record *r, const struct tls_facts *tf)
+{
+	const struct cipher_info *ci = tf->cipher >= 0 ? cipher_lookup((uint16_t)tf->cipher) : NULL;
+	if (!ci || (ci->flags & CIPHER_SCSV))
+		return;
+	r->forward_secrecy = (ci->flags & CIPHER_FS) &&
+			     !(is_tls13(tf->version) && tf->key_share_group < 0);
+	r->aead = (ci->flags & CIPHER_AEAD) != 0;
+	r->weak_cipher = (ci->flags & CIPHER_WEAK) != 0;
+	if (tf->client_hellos == 0)
+		return;
+	r->server_chose_weak = r->weak_cipher && tf->offered_strong;
+	r->server_declined_fs = !r->forward_secrecy && tf->offered_fs;
+}
+
+/* A close_notify does not count as a failure. */
+static enum tls_outcome outcome(const struct tls_facts *tf)
+{
+	int alert = tf->alert >= 0 && (tf->alert & 0xff) != 0;
+	if (tf->established)
+		return OUTCOME_ESTABLISHED;
+	if (tf->server_hello)
+		return alert ? OUTCOME_FAILED : OUTCOME_INCOMPLETE;
+	if (alert)
+		return OUTCOME_REFUSED;
+	return tf->client_hellos > 0 ? OUTCOME_NO_SERVER_HELLO : OUTCOME_NONE;
+}
+
+/* The leaf certificate, judged at the session's start time against the
+ * host name of the 220 greeting. */
+static void copy_cert(struct session_record *r, const struct tls_facts *tf)
+{
+	if (!tf->cert.rec.present)
+		return;
+	r->cert = tf->cert.rec;
+	r->cert.expired = r->ts_start > 0 ? r->ts_start > (double)r->cert.not_after : -1;
+	r->cert.name_match = x509_name_match(&tf->cert, r->server_name);
+}
+
 static void copy_tls(struct session_record *r, const struct tls_facts *tf)
 {
 	r->client_hello = tf->client_hellos > 0;
@@ -149,15 +210,22 @@ static void copy_tls(struct session_record *r, const struct tls_facts *tf)
 	memcpy(r->alpn_offered, tf->alpn_offered, sizeof r->alpn_offered);
 	r->hello_retry = tf->hello_retry;
 	r->tls_alert = tf->alert;
+	r->tls_alert_from = tf->alert_dir;
+	r->tls_outcome = outcome(tf);
 	r->anomalies |= tf->anomalies;
+	copy_offer(r, tf);
+	copy_cert(r, tf);
 	if (!tf->server_hello)
 		return;
 	r->tls_version = tf->version;
 	r->cipher_suite = tf->cipher;
 	r->kx_group = tf->key_share_group;
+	r->kx_dh_bits = tf->dh_bits;
 	memcpy(r->alpn, tf->alpn, sizeof r->alpn);
+	memcpy(r->ja3s, tf->ja3s, sizeof r->ja3s);
 	r->resumed = tf->resumed;
 	r->tls_established = tf->established;
+	judge_cipher(r, tf);
 }
 
 static uint32_t session_anomalies(const struct sess *s, const struct smtp_facts *sf,
@@ -185,4 +253,6 @@ void sess_result(const struct sess *s, struct session_record *r)
 	if (tf)
 		copy_tls(r, tf);
 	r->anomalies |= session_anomalies(s, sf, r->transport);
+	if ((r->anomalies & ANOM_NO_TLS_AFTER_220) && r->tls_outcome == OUTCOME_NONE)
+		r->tls_outcome = OUTCOME_NO_TLS_AFTER_220;
 }

@@ -5,11 +5,13 @@
 
 #include "../common/text.h"
 #include "ciphers.h"
+#include "fingerprint.h"
 #include "rd.h"
 
 enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23,
        REC_HEARTBEAT = 24, REC_SSL2 = 0x80 };
 enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_NEW_SESSION_TICKET = 4,
+       HS_CERTIFICATE = 11, HS_SERVER_KEY_EXCHANGE = 12,
        HS_SSL2_CLIENT_HELLO = 0x101, HS_SSL2_SERVER_HELLO = 0x104 };
 #define TLS_RECORD_MAX (16384 + 2048)
 
@@ -31,6 +33,7 @@ struct tls_dir {
 	int hs_type;
 	uint32_t hs_len, hs_have;
 	int hs_keep;           /* buffering this message for parsing */
+	uint32_t hs_keep_len;  /* bytes of it buffered (a prefix if capped) */
 	uint8_t *hs_buf;
 	size_t hs_cap;
 	uint8_t alert[2];
@@ -61,7 +64,10 @@ struct tls *tls_new(void)
 	t->f.version = -1;
 	t->f.cipher = -1;
 	t->f.key_share_group = -1;
+	t->f.dh_bits = -1;
 	t->f.alert = -1;
+	t->f.alert_dir = -1;
+	x509_init(&t->f.cert);
 	return t;
 }
 
@@ -182,6 +188,26 @@ static void walk_extensions(struct tls *t, struct rd *r, const struct ext_handle
 
 /* ---- hello messages -------------------------------------------------- */
 
+/* One offered suite: counted and judged from the registry. */
+static void note_offer(struct tls *t, uint16_t code)
+{
+	const struct cipher_info *ci = cipher_lookup(code);
+	if (tls_is_grease(code) || (ci && (ci->flags & CIPHER_SCSV)))
+		return;
+	t->f.client_suites++;
+	if (!ci)
+		return;
+	t->f.offered_weak |= (ci->flags & CIPHER_WEAK) != 0;
+	t->f.offered_strong |= !(ci->flags & CIPHER_WEAK);
+	t->f.offered_fs |= (ci->flags & CIPHER_FS) != 0;
+}
+
+static void note_offers(struct tls *t, struct rd suites)
+{
+	while (rd_left(&suites) >= 2)
+		note_offer(t, rd_u16(&suites));
+}
+
 static void parse_client_hello(struct tls *t, const uint8_t *p, size_t len)
 {
 	struct rd r = rd_init(p, len);
@@ -199,9 +225,12 @@ static void parse_client_hello(struct tls *t, const uint8_t *p, size_t len)
 	t->f.client_version = legacy;
 	note_offered_version(t, legacy);
 	t->f.suites_offered = (unsigned)(suites.len / 2);
+	note_offers(t, suites);
 	memcpy(t->client_sid, sid.p, sid.len);
 	t->client_sid_len = (uint8_t)sid.len;
 	walk_extensions(t, &r, ch_exts, sizeof ch_exts / sizeof ch_exts[0]);
+	fp_ja3(p, len, t->f.ja3, sizeof t->f.ja3);
+	fp_ja4(p, len, t->f.ja4, sizeof t->f.ja4);
 }
 
 /* A 2-byte value, or -1 if the body is too short. */
@@ -276,9 +305,27 @@ static void parse_server_hello(struct tls *t, const uint8_t *p, size_t len)
 		return;
 	}
 	apply_server_hello(t, legacy, cipher, &sid, &x);
+	fp_ja3s(p, len, t->f.ja3s, sizeof t->f.ja3s);
 }
 
-/* SSLv2 CLIENT-HELLO (message type 1): version at offset 1. */
+/* SSLv2 cipher specs are 3 bytes: 0x00 and a TLS suite, or one of the
+ * SSLv2 ciphers (RC4, RC2, IDEA, DES, 3DES: all weak). */
+static void note_ssl2_offers(struct tls *t, struct rd specs)
+{
+	while (rd_left(&specs) >= 3) {
+		uint8_t kind = rd_u8(&specs);
+		uint16_t code = rd_u16(&specs);
+		if (kind == 0) {
+			note_offer(t, code);
+		} else {
+			t->f.client_suites++;
+			t->f.offered_weak = 1;
+		}
+	}
+}
+
+/* SSLv2 CLIENT-HELLO (message type 1): version, the lengths of the cipher
+ * specs, session id and challenge, then the specs. */
 static void parse_ssl2_client_hello(struct tls *t, const uint8_t *p, size_t len)
 {
 	struct rd r = rd_init(p, len);
@@ -294,13 +341,93 @@ static void parse_ssl2_client_hello(struct tls *t, const uint8_t *p, size_t len)
 	t->f.client_version = version;
 	t->f.suites_offered = specs / 3;
 	note_offered_version(t, version);
+	rd_skip(&r, 4); /* session id and challenge lengths */
+	note_ssl2_offers(t, rd_sub(&r, specs));
+	if (r.err)
+		t->f.anomalies |= ANOM_TLS_MALFORMED;
 }
 
-/* SSLv2 SERVER-HELLO (message type 4): version at offset 3. */
+/* ---- the server's certificate and key exchange ------------------------- */
+
+/* The leaf of a DER certificate list entry. */
+static void keep_leaf(struct tls *t, const uint8_t *der, size_t len)
+{
+	if (t->f.cert.rec.present)
+		return;
+	if (x509_parse(der, len, &t->f.cert) < 0) {
+		t->f.anomalies |= ANOM_CERT_MALFORMED;
+		return;
+	}
+	fp_sha256_hex(der, len, t->f.cert.rec.sha256);
+	if (t->f.cert.names_capped)
+		t->f.anomalies |= ANOM_CERT_NAMES_CAPPED;
+}
+
+/* Certificate (TLS <= 1.2): certificate_list<0..2^24-1> of
+ * ASN.1Cert<1..2^24-1>; p may be a prefix of a longer message. */
+static void parse_certificate(struct tls *t, const uint8_t *p, size_t len)
+{
+	struct rd r = rd_init(p, len);
+	rd_u24(&r); /* the list's length: the message may have been cut */
+	if (rd_left(&r) == 0)
+		return; /* an empty list */
+	uint32_t n = rd_u24(&r);
+	const uint8_t *der = rd_bytes(&r, n);
+	if (der)
+		keep_leaf(t, der, n);
+	else if (t->d[1].hs_len > len)
+		t->f.anomalies |= ANOM_HANDSHAKE_TOO_BIG; /* the leaf beyond the cap */
+	else
+		t->f.anomalies |= ANOM_TLS_MALFORMED;
+}
+
+/* Bits of an unsigned big-endian number. */
+static int number_bits(const struct rd *v)
+{
+	size_t i = 0;
+	while (i < v->len && v->p[i] == 0)
+		i++;
+	if (i == v->len)
+		return 0;
+	int bits = (int)(v->len - i) * 8;
+	for (uint8_t top = v->p[i]; !(top & 0x80); top = (uint8_t)(top << 1))
+		bits--;
+	return bits;
+}
+
+/* ServerKeyExchange (TLS <= 1.2): the named curve of ECDHE (ECParameters:
+ * curve_type 3 named_curve, then the group) or the size of the DHE prime,
+ * after a PSK identity hint for the PSK suites. */
+static void parse_server_key_exchange(struct tls *t, const uint8_t *p, size_t len)
+{
+	const struct cipher_info *ci = t->f.cipher >= 0 ? cipher_lookup((uint16_t)t->f.cipher) : NULL;
+	struct rd r = rd_init(p, len);
+	if (!ci || ci->ske == CIPHER_SKE_NONE)
+		return;
+	if (ci->ske == CIPHER_SKE_PSK_ECDH || ci->ske == CIPHER_SKE_PSK_DH)
+		rd_vec16(&r); /* psk_identity_hint */
+	if (ci->ske == CIPHER_SKE_ECDH || ci->ske == CIPHER_SKE_PSK_ECDH) {
+		uint8_t curve_type = rd_u8(&r);
+		uint16_t group = rd_u16(&r);
+		if (!r.err && curve_type == 3)
+			t->f.key_share_group = group;
+	} else {
+		struct rd prime = rd_vec16(&r);
+		if (!r.err)
+			t->f.dh_bits = number_bits(&prime);
+	}
+	if (r.err)
+		t->f.anomalies |= ANOM_TLS_MALFORMED;
+}
+
+/* SSLv2 SERVER-HELLO (message type 4): session-id-hit, certificate type,
+ * version, certificate length, cipher specs length, connection id length,
+ * then the certificate (type 1: X.509). */
 static void parse_ssl2_server_hello(struct tls *t, const uint8_t *p, size_t len)
 {
 	struct rd r = rd_init(p, len);
-	rd_skip(&r, 3);
+	rd_skip(&r, 2);
+	uint8_t cert_type = rd_u8(&r);
 	uint16_t version = rd_u16(&r);
 	if (r.err) {
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
@@ -308,19 +435,29 @@ static void parse_ssl2_server_hello(struct tls *t, const uint8_t *p, size_t len)
 	}
 	t->f.server_hello = 1;
 	t->f.version = version;
+	uint16_t cert_len = rd_u16(&r);
+	rd_skip(&r, 4);
+	const uint8_t *der = rd_bytes(&r, cert_len);
+	if (der && cert_type == 1 && cert_len > 0)
+		keep_leaf(t, der, cert_len);
+	else if (r.err)
+		t->f.anomalies |= ANOM_TLS_MALFORMED;
 }
 
 struct msg_handler {
 	int dir;
 	int type;
 	void (*fn)(struct tls *t, const uint8_t *p, size_t len);
+	int prefix_ok; /* beyond TLS_HANDSHAKE_MAX: parse the first bytes */
 };
 
 static const struct msg_handler msg_handlers[] = {
-	{0, HS_CLIENT_HELLO, parse_client_hello},
-	{1, HS_SERVER_HELLO, parse_server_hello},
-	{0, HS_SSL2_CLIENT_HELLO, parse_ssl2_client_hello},
-	{1, HS_SSL2_SERVER_HELLO, parse_ssl2_server_hello},
+	{0, HS_CLIENT_HELLO, parse_client_hello, 0},
+	{1, HS_SERVER_HELLO, parse_server_hello, 0},
+	{1, HS_CERTIFICATE, parse_certificate, 1},
+	{1, HS_SERVER_KEY_EXCHANGE, parse_server_key_exchange, 0},
+	{0, HS_SSL2_CLIENT_HELLO, parse_ssl2_client_hello, 0},
+	{1, HS_SSL2_SERVER_HELLO, parse_ssl2_server_hello, 0},
 };
 
 static const struct msg_handler *msg_handler_find(int dir, int type)
@@ -341,7 +478,7 @@ static void hs_message_done(struct tls *t, int dir)
 	    d->hs_type != HS_NEW_SESSION_TICKET) /* RFC 5077 3.1: may precede the CCS */
 		t->await_after_sh = 0; /* Certificate etc.: a full handshake */
 	if (h && d->hs_keep)
-		h->fn(t, d->hs_buf, d->hs_len);
+		h->fn(t, d->hs_buf, d->hs_len < d->hs_keep_len ? d->hs_len : d->hs_keep_len);
 	d->hs_hdr_len = 0;
 	d->hs_keep = 0;
 }
@@ -362,15 +499,19 @@ static int hs_reserve(struct tls_dir *d, size_t len)
 static void hs_begin(struct tls *t, int dir, int type, uint32_t len)
 {
 	struct tls_dir *d = &t->d[dir];
+	const struct msg_handler *h = msg_handler_find(dir, type);
 	d->hs_type = type;
 	d->hs_len = len;
 	d->hs_have = 0;
-	d->hs_keep = msg_handler_find(dir, type) != NULL;
-	if (d->hs_keep && len > TLS_HANDSHAKE_MAX) {
-		t->f.anomalies |= ANOM_HANDSHAKE_TOO_BIG;
-		d->hs_keep = 0;
+	d->hs_keep = h != NULL;
+	d->hs_keep_len = len;
+	if (h && len > TLS_HANDSHAKE_MAX) {
+		d->hs_keep_len = TLS_HANDSHAKE_MAX;
+		d->hs_keep = h->prefix_ok;
+		if (!h->prefix_ok)
+			t->f.anomalies |= ANOM_HANDSHAKE_TOO_BIG;
 	}
-	if (d->hs_keep && hs_reserve(d, len) < 0)
+	if (d->hs_keep && hs_reserve(d, d->hs_keep_len) < 0)
 		d->hs_keep = 0;
 }
 
@@ -389,8 +530,10 @@ static void hs_feed(struct tls *t, int dir, const uint8_t *p, size_t n)
 			size_t take = d->hs_len - d->hs_have;
 			if (take > n)
 				take = n;
-			if (d->hs_keep)
-				memcpy(d->hs_buf + d->hs_have, p, take);
+			if (d->hs_keep && d->hs_have < d->hs_keep_len)
+				memcpy(d->hs_buf + d->hs_have, p,
+				       take < d->hs_keep_len - d->hs_have ? take
+									 : d->hs_keep_len - d->hs_have);
 			d->hs_have += (uint32_t)take;
 			p += take;
 			n -= take;
@@ -436,6 +579,7 @@ static void record_end(struct tls *t, int dir)
 		d->hs_keep = 0;
 	} else if (d->type == REC_ALERT && d->alert_len == 2 && t->f.alert < 0) {
 		t->f.alert = d->alert[0] << 8 | d->alert[1];
+		t->f.alert_dir = dir;
 	} else if (d->type == REC_CCS) {
 		if (dir == 1 && t->await_after_sh)
 			t->f.resumed = 1; /* CCS straight after the hello */

@@ -3,9 +3,11 @@
  * tls_feed() takes the reassembled bytes of one direction (0 client to
  * server, 1 server to client) in pieces of any size, reassembles records
  * and handshake messages across pieces and records, and parses the
- * ClientHello and ServerHello (through HelloRetryRequest). It never reads
- * past len; every input-driven size is capped and a cap hit is recorded as
- * an anomaly. */
+ * ClientHello and ServerHello (through HelloRetryRequest), and in TLS <= 1.2
+ * the server's Certificate (the leaf, through x509.c) and ServerKeyExchange
+ * (the ephemeral group or DH size). Hellos are fingerprinted (JA3, JA3S,
+ * JA4). It never reads past len; every input-driven size is capped and a
+ * cap hit is recorded as an anomaly. */
 #ifndef SMTPTLS_TLS_H
 #define SMTPTLS_TLS_H
 
@@ -13,8 +15,11 @@
 #include <stdint.h>
 
 #include "../common/record.h"
+#include "x509.h"
 
-#define TLS_HANDSHAKE_MAX (64 * 1024) /* largest handshake message buffered */
+/* Largest handshake message buffered. A longer Certificate message is
+ * buffered up to this size: the leaf certificate comes first. */
+#define TLS_HANDSHAKE_MAX (64 * 1024)
 
 struct tls_facts {
 	int client_hellos;      /* ClientHellos parsed (2 after an HRR) */
@@ -22,6 +27,12 @@ struct tls_facts {
 	int client_version_max; /* highest offered incl. supported_versions */
 	int sslv2_hello;        /* the client used an SSLv2-format hello */
 	unsigned suites_offered;
+	unsigned client_suites; /* suites offered, GREASE and SCSVs not counted */
+	int offered_weak;       /* a CIPHER_WEAK suite was offered */
+	int offered_strong;     /* a known suite that is not weak was offered */
+	int offered_fs;         /* a forward-secret suite was offered */
+	char ja3[REC_FP_MAX];   /* of the first ClientHello */
+	char ja4[REC_FP_MAX];
 	char sni[REC_NAME_MAX];
 	char alpn_offered[REC_ALPN_MAX];
 	int server_hello;       /* the final ServerHello was parsed */
@@ -30,9 +41,14 @@ struct tls_facts {
 	char alpn[REC_ALPN_MAX];
 	int hello_retry;
 	int resumed;
-	int key_share_group;    /* from the ServerHello key_share, -1 none */
+	char ja3s[REC_FP_MAX];  /* of the final ServerHello */
+	int key_share_group;    /* TLS 1.3 ServerHello key_share, or the TLS <= 1.2
+				 * ServerKeyExchange named curve; -1 none */
+	int dh_bits;            /* TLS <= 1.2 DHE: prime size in bits, -1 */
 	int established;        /* application data seen in both directions */
 	int alert;              /* first clear alert: level << 8 | desc, -1 */
+	int alert_dir;          /* who sent it: 0 client, 1 server, -1 */
+	struct x509_cert cert;  /* the server's leaf (TLS <= 1.2, SSLv2) */
 	uint64_t records[2];    /* records seen per direction */
 	uint32_t anomalies;     /* enum anomaly bits */
 };

@@ -28,6 +28,11 @@ enum col_kind {
 	COL_GROUP_NAME,  /* int code -> IANA group name */
 	COL_END_REASON,
 	COL_ANOMALIES,
+	COL_ALERT_NAME,  /* int level*256+desc -> IANA description name */
+	COL_DIR,         /* int -1/0/1 -> NULL, "client", "server" */
+	COL_OUTCOME,     /* enum tls_outcome -> name, NULL for none */
+	COL_GROUP_PQ,    /* int group code -> 0/1 post-quantum, NULL unknown */
+	COL_CERT_TIME,   /* int64_t epoch; NULL without a certificate */
 };
 
 struct column {
@@ -79,6 +84,37 @@ static const struct column columns[] = {
 	C("bytes_s2c", "INTEGER NOT NULL", COL_U64, bytes_s2c),
 	C("end_reason", "TEXT NOT NULL", COL_END_REASON, end_reason),
 	C("anomalies", "TEXT", COL_ANOMALIES, anomalies),
+	/* TLS depth: outcome, key exchange, judgement, offer, fingerprints, certificate */
+	C("tls_alert_name", "TEXT", COL_ALERT_NAME, tls_alert),
+	C("tls_alert_from", "TEXT", COL_DIR, tls_alert_from),
+	C("tls_outcome", "TEXT", COL_OUTCOME, tls_outcome),
+	C("kx_pq", "INTEGER", COL_GROUP_PQ, kx_group),
+	C("kx_dh_bits", "INTEGER", COL_INT, kx_dh_bits),
+	C("forward_secrecy", "INTEGER", COL_INT, forward_secrecy),
+	C("aead", "INTEGER", COL_INT, aead),
+	C("weak_cipher", "INTEGER", COL_INT, weak_cipher),
+	C("sslv2_hello", "INTEGER", COL_TLS_FLAG, sslv2_hello),
+	C("client_offered_tls13", "INTEGER", COL_INT, client_offered_tls13),
+	C("client_suites", "INTEGER", COL_INT, client_suites),
+	C("client_offered_weak", "INTEGER", COL_INT, client_offered_weak),
+	C("server_chose_weak", "INTEGER", COL_INT, server_chose_weak),
+	C("server_declined_fs", "INTEGER", COL_INT, server_declined_fs),
+	C("ja3", "TEXT", COL_TEXT, ja3),
+	C("ja3s", "TEXT", COL_TEXT, ja3s),
+	C("ja4", "TEXT", COL_TEXT, ja4),
+	C("cert_subject_cn", "TEXT", COL_TEXT, cert.subject_cn),
+	C("cert_sans", "TEXT", COL_TEXT, cert.sans),
+	C("cert_issuer_cn", "TEXT", COL_TEXT, cert.issuer_cn),
+	C("cert_issuer_org", "TEXT", COL_TEXT, cert.issuer_org),
+	C("cert_not_before", "INTEGER", COL_CERT_TIME, cert.not_before),
+	C("cert_not_after", "INTEGER", COL_CERT_TIME, cert.not_after),
+	C("cert_key_type", "TEXT", COL_TEXT, cert.key_type),
+	C("cert_key_bits", "INTEGER", COL_INT, cert.key_bits),
+	C("cert_sig_alg", "TEXT", COL_TEXT, cert.sig_alg),
+	C("cert_self_signed", "INTEGER", COL_INT, cert.self_signed),
+	C("cert_expired", "INTEGER", COL_INT, cert.expired),
+	C("cert_name_match", "INTEGER", COL_INT, cert.name_match),
+	C("cert_sha256", "TEXT", COL_TEXT, cert.sha256),
 };
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
@@ -162,7 +198,7 @@ static void stop_writer(struct store *st);
 
 static char *sessions_schema(void)
 {
-	size_t cap = 4096, used = 0;
+	size_t cap = 8192, used = 0;
 	char *sql = malloc(cap);
 	if (!sql)
 		return NULL;
@@ -215,6 +251,39 @@ static int query_int(struct store *st, const char *sql, int *out)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, "reading the schema");
 }
 
+/* A version-1 database written before the last columns were appended
+ * gets them added (all of them may be NULL), so old and new rows share
+ * one table. Column names and types are the constants above. */
+static int column_missing(struct store *st, const char *name, int *missing)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM pragma_table_info('sessions')"
+				       " WHERE name = ?1;", -1, &s, NULL) != SQLITE_OK)
+		return fail(st, "reading the schema");
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	*missing = rc == SQLITE_ROW && sqlite3_column_int(s, 0) == 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : fail(st, "reading the schema");
+}
+
+static int add_missing_columns(struct store *st)
+{
+	char sql[256];
+	int missing;
+	for (size_t i = 0; i < NCOLUMNS; i++) {
+		if (column_missing(st, columns[i].name, &missing) < 0)
+			return -1;
+		if (!missing)
+			continue;
+		snprintf(sql, sizeof sql, "ALTER TABLE sessions ADD COLUMN %s %s;", columns[i].name,
+			 columns[i].sql_type);
+		if (exec(st, sql, "adding a column") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int check_schema(struct store *st)
 {
 	int version, tables;
@@ -224,7 +293,7 @@ static int check_schema(struct store *st)
 	if (version == 0 && tables == 0)
 		return create_schema(st);
 	if (version == STORE_SCHEMA_VERSION)
-		return 0;
+		return add_missing_columns(st);
 	if (version == 0) {
 		snprintf(st->err, sizeof st->err,
 			 "database '%s' is not an smtptls database (it has other tables)",
@@ -241,13 +310,16 @@ static int check_schema(struct store *st)
 
 static int prepare_insert(struct store *st)
 {
-	char sql[2048];
+	char sql[4096];
 	size_t used = (size_t)snprintf(sql, sizeof sql, "INSERT INTO sessions (run_id");
-	for (size_t i = 0; i < NCOLUMNS; i++)
+	for (size_t i = 0; i < NCOLUMNS && used < sizeof sql; i++)
 		used += (size_t)snprintf(sql + used, sizeof sql - used, ", %s", columns[i].name);
-	used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES (?");
-	for (size_t i = 0; i < NCOLUMNS; i++)
+	if (used < sizeof sql)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES (?");
+	for (size_t i = 0; i < NCOLUMNS && used < sizeof sql; i++)
 		used += (size_t)snprintf(sql + used, sizeof sql - used, ", ?");
+	if (used + 3 > sizeof sql)
+		return fail(st, "building the insert");
 	snprintf(sql + used, sizeof sql - used, ");");
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->insert, NULL))
 		return fail(st, "preparing the insert");
@@ -363,6 +435,16 @@ static int bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
 	return sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
 }
 
+/* 1 for a post-quantum (hybrid) group, 0 for a classical one, NULL when
+ * the group is unknown. */
+static int bind_group_pq(sqlite3_stmt *s, int i, int group)
+{
+	int pq;
+	if (group < 0 || !tls_group_name(group, &pq))
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_int(s, i, pq);
+}
+
 static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 		       const struct session_record *r)
 {
@@ -371,6 +453,7 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	char anomalies[512];
 	const struct cipher_info *ci;
 	int tls_seen = r->client_hello || r->tls_version >= 0;
+	int64_t t64;
 	switch (c->kind) {
 	case COL_TEXT: return bind_text_or_null(s, i, base); /* lives until the step */
 	case COL_INT: memcpy(&v, base, sizeof v); return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int(s, i, v);
@@ -386,6 +469,11 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	case COL_GROUP_NAME: memcpy(&v, base, sizeof v); return bind_text_or_null(s, i, v < 0 ? NULL : tls_group_name(v, NULL));
 	case COL_END_REASON: return sqlite3_bind_text(s, i, end_reason_name(r->end_reason), -1, SQLITE_STATIC);
 	case COL_ANOMALIES: anomalies_format(r->anomalies, anomalies, sizeof anomalies); return anomalies[0] ? sqlite3_bind_text(s, i, anomalies, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+	case COL_ALERT_NAME: memcpy(&v, base, sizeof v); return bind_text_or_null(s, i, v < 0 ? NULL : tls_alert_name(v & 0xff));
+	case COL_DIR: memcpy(&v, base, sizeof v); return bind_text_or_null(s, i, v < 0 ? NULL : v == DIR_C2S ? "client" : "server");
+	case COL_OUTCOME: return bind_text_or_null(s, i, tls_outcome_name(r->tls_outcome));
+	case COL_GROUP_PQ: memcpy(&v, base, sizeof v); return bind_group_pq(s, i, v);
+	case COL_CERT_TIME: memcpy(&t64, base, sizeof t64); return r->cert.present ? sqlite3_bind_int64(s, i, t64) : sqlite3_bind_null(s, i);
 	}
 	return SQLITE_MISUSE;
 }

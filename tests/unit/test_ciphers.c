@@ -156,11 +156,68 @@ static void test_versions(void)
 	}
 }
 
+/* The ServerKeyExchange shape of each key exchange family. */
+static void test_ske(void)
+{
+	static const struct {
+		uint16_t code;
+		enum cipher_ske ske;
+	} cases[] = {
+		{0x002F, CIPHER_SKE_NONE},     /* RSA */
+		{0x0033, CIPHER_SKE_DH},       /* DHE_RSA */
+		{0x0014, CIPHER_SKE_DH},       /* DHE_RSA_EXPORT */
+		{0x0034, CIPHER_SKE_DH},       /* DH_anon */
+		{0x0030, CIPHER_SKE_NONE},     /* DH_DSS: static DH in the certificate */
+		{0x00AA, CIPHER_SKE_PSK_DH},   /* DHE_PSK */
+		{0xC0AA, CIPHER_SKE_PSK_DH},   /* PSK_DHE */
+		{0x008C, CIPHER_SKE_NONE},     /* PSK: only a hint */
+		{0xC02F, CIPHER_SKE_ECDH},     /* ECDHE_RSA */
+		{0xC02B, CIPHER_SKE_ECDH},     /* ECDHE_ECDSA */
+		{0xC018, CIPHER_SKE_ECDH},     /* ECDH_anon */
+		{0xC004, CIPHER_SKE_NONE},     /* ECDH_ECDSA: static */
+		{0xC035, CIPHER_SKE_PSK_ECDH}, /* ECDHE_PSK */
+		{0x1301, CIPHER_SKE_NONE},     /* TLS 1.3 */
+		{0x00FF, CIPHER_SKE_NONE},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct cipher_info *ci = cipher_lookup(cases[i].code);
+		if (CHECK(ci != NULL))
+			CHECK_INT(ci->ske, cases[i].ske);
+	}
+}
+
+static void test_groups_alerts(void)
+{
+	int pq = -1;
+	CHECK_STR(tls_group_name(0x11ec, &pq), "X25519MLKEM768");
+	CHECK_INT(pq, 1);
+	CHECK_STR(tls_group_name(0x11eb, &pq), "SecP256r1MLKEM768");
+	CHECK_INT(pq, 1);
+	CHECK_STR(tls_group_name(0x6399, &pq), "X25519Kyber768Draft00");
+	CHECK_INT(pq, 1);
+	CHECK_STR(tls_group_name(0x001d, &pq), "x25519");
+	CHECK_INT(pq, 0);
+	CHECK_STR(tls_group_name(0x0016, &pq), "secp256k1");
+	CHECK_STR(tls_group_name(0x0100, &pq), "ffdhe2048");
+	CHECK(tls_group_name(0x0a0a, &pq) == NULL);
+	CHECK_INT(pq, 0);
+	CHECK(tls_group_name(-1, NULL) == NULL);
+	CHECK_STR(tls_alert_name(0), "close_notify");
+	CHECK_STR(tls_alert_name(40), "handshake_failure");
+	CHECK_STR(tls_alert_name(70), "protocol_version");
+	CHECK_STR(tls_alert_name(71), "insufficient_security");
+	CHECK_STR(tls_alert_name(112), "unrecognized_name");
+	CHECK(tls_alert_name(1) == NULL);
+	CHECK(tls_alert_name(255) == NULL);
+}
+
 int main(void)
 {
 	test_lookup_table();
 	test_lookup_all();
 	test_grease();
 	test_versions();
+	test_ske();
+	test_groups_alerts();
 	return check_done("ciphers");
 }

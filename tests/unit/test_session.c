@@ -92,6 +92,57 @@ static const char sh_tls12[] =
 	"705b0c1929202acc79837100c02f000011ff01000100000b0004030001020023"
 	"0000";
 
+/* same stream: the server's flight (ServerHello, Certificate of the
+ * self-signed jw-vm08-int-dns, ServerKeyExchange secp256r1, ServerHelloDone) */
+static const char flight_tls12[] =
+	"160303003d020000390303e351b3050b055e22e9d0fd1093949fd2fc725e7848"
+	"705b0c1929202acc79837100c02f000011ff01000100000b0004030001020023"
+	"000016030302d20b0002ce0002cb0002c8308202c4308201aca0030201020209"
+	"00909dbf6b2a9d4f52300d06092a864886f70d01010b0500301a311830160603"
+	"5504030c0f6a772d766d30382d696e742d646e73301e170d3136303831363039"
+	"333331395a170d3236303831343039333331395a301a3118301606035504030c"
+	"0f6a772d766d30382d696e742d646e7330820122300d06092a864886f70d0101"
+	"0105000382010f003082010a0282010100d2144b547722c7454feaedac3238d4"
+	"6973178be768edd191c858ae4566c72099e25e272fd90c0e41e73f544d1ba183"
+	"050383a24ab174974e12d632408078317b1591caf1631483e06d1deaf79c7aac"
+	"74acb8f53c3fe5151d26afb7c005b591e486b40e6c8051edf081e77b81a10a6a"
+	"fb2bf185e334f58e83833f649be20ae58ff2f83a7ed8b014c87e95851e0d51c7"
+	"27c518791915b48ce3dc9c47e9a87349a2b19cac789b8a27a2abbec6c4390221"
+	"111110469b67c4db0c9beec705e618d6b88918e5726ee1fe7f8cd1b9a3850907"
+	"aebf89a2310cbd1576268da1cc67db51804095b2848eb87972e573e0ebdc05a3"
+	"113ee5768b39cd25c0c5062bf11068c9e90203010001a30d300b30090603551d"
+	"1304023000300d06092a864886f70d01010b05000382010100ab745f5ae99db8"
+	"583f3e411e4a0303b5b3be92bb7e5b1d1fb66268e3bacad3040afafbc8a62628"
+	"4246e5dd82253f7939a27d9e27a6f6e075570a6e532dcdd97abc2825f1781c60"
+	"f7be68dd7c949569fabae41f1538d32ca2429f48644fdebc3fde99783088c4c6"
+	"4405ba140c80f78890506ac8cd7e6e1cca2abbfe33d90bd091b96e63b332ab74"
+	"50061140500e55c1aee8c27e8aad4e09a27cace1b688690df70f512a2a157e8a"
+	"76c05e85b5fb14ea5c31b4d2e3956feff51c44492601b48e28a31c6ac80227a3"
+	"0785e1fa7751a35d9a55cc2bb2247a4f00638d6c794c6f0358ef921dc58ac108"
+	"d7b632dc7c1a6e02baf4ae3c34d2bcf22ab2b770f1b68a8ade160303014d0c00"
+	"014903001741046f97a507e2c3aa6eedafa0b1ae9dd7c10209e1fb4bc30e37db"
+	"618f9f789d96c0ba55d9b6c9b1b3ef84a840e45ed6a18798f494bdb94d1834d5"
+	"f634a4e3c99a4604010100b792ef3af931bd7cb771f3ec2fcd4601b1249f9d1b"
+	"b6893fa2b4a19ddcfe7669336cefac8724422c8be08b8152afe7aca7818ead6a"
+	"9d9990d3dfef74c7c2c6cca84e5127e5cfcce54b97418a2869fe411ae65667ff"
+	"a4fda2a3dffb6cb095d9e18cdb530db71c34a354c0c0a8a96b45e73d90cd8060"
+	"b707b0e6ee1e43a12c2152b2e6ea679d9cb10fad7bf7c9d6a33e79101f67eef6"
+	"65addf681fecdb1c86ce203331686007cf9c7c1ea3bfe0260477478a7d786cab"
+	"b0ce5c6a04360a5db9b9c8223bce93fe6746f966cfb0cc88f4a8d75743af11c5"
+	"ce3af7b4785e0c6d5c009e0073750053b7a067c33b7824fca2093b8ad136c5f8"
+	"dbc957e4970a391ce98f3116030300040e000000";
+
+/* smtp-starttls.pcap stream 0 (Google, 2013): ClientHello offering 29
+ * suites (AES, DHE among them), ServerHello choosing RC4-SHA */
+static const char ch_tls10[] =
+	"160301006b01000067030152bb75e44e872de2ee0fb3d4bb5ba46ef845fb548e"
+	"37525b9523bb8ef8036add00003a00390038008800870035008400160013000a"
+	"00330032009a009900450044002f009600410005000400150012000900140011"
+	"00080006000300ff0100000400230000";
+static const char sh_tls10[] =
+	"160301003502000031030152bb75e4011709be91579d37359d812e8879690351"
+	"7fd14be241a133cdc55647000005000009ff0100010000230000";
+
 /* ---- cases ----------------------------------------------------------------- */
 
 struct step {
@@ -109,7 +160,7 @@ static struct scase {
 	int midstream;
 	struct step st[MAX_STEPS];
 	size_t n;
-	uint8_t arena[16384];
+	uint8_t arena[32768];
 	size_t used;
 } sc;
 
@@ -218,11 +269,40 @@ static void describe_smtp(const struct session_record *r, char *out, size_t cap)
 		add(out, cap, "kw=%s", r->ehlo_keywords);
 }
 
+/* Set by the TLS depth cases: describe() adds the judgement, the offer,
+ * the outcome and the certificate; ts_start is the session's start. */
+static int depth;
+static double ts_start;
+
+static void describe_depth(const struct session_record *r, char *out, size_t cap)
+{
+	if (r->tls_outcome != OUTCOME_NONE)
+		add(out, cap, "outcome=%s", tls_outcome_name(r->tls_outcome));
+	if (r->tls_alert_from != -1)
+		add(out, cap, "alert_from=%d", r->tls_alert_from);
+	if (r->forward_secrecy != -1)
+		add(out, cap, "fs=%d aead=%d weak=%d", r->forward_secrecy, r->aead, r->weak_cipher);
+	if (r->client_suites != -1)
+		add(out, cap, "offer=tls13:%d/suites:%d/weak:%d", r->client_offered_tls13,
+		    r->client_suites, r->client_offered_weak);
+	if (r->server_chose_weak != -1)
+		add(out, cap, "chose_weak=%d declined_fs=%d", r->server_chose_weak,
+		    r->server_declined_fs);
+	if (r->kx_dh_bits != -1)
+		add(out, cap, "dh=%d", r->kx_dh_bits);
+	if (r->ja3[0] || r->ja3s[0] || r->ja4[0])
+		add(out, cap, "fp=%d%d%d", r->ja3[0] != 0, r->ja3s[0] != 0, r->ja4[0] != 0);
+	if (r->cert.present)
+		add(out, cap, "cert=%s self=%d expired=%d match=%d", r->cert.subject_cn,
+		    r->cert.self_signed, r->cert.expired, r->cert.name_match);
+}
+
 static void describe(const struct sess *s, char *out, size_t cap)
 {
 	struct session_record r;
 	char anoms[512];
 	session_record_init(&r);
+	r.ts_start = ts_start;
 	sess_result(s, &r);
 	out[0] = '\0';
 	add(out, cap, "transport=%s", transport_name(r.transport));
@@ -234,6 +314,8 @@ static void describe(const struct sess *s, char *out, size_t cap)
 		anomalies_format(r.anomalies, anoms, sizeof anoms);
 		add(out, cap, "anom=%s", anoms);
 	}
+	if (depth)
+		describe_depth(&r, out, cap);
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -485,6 +567,132 @@ static void test_gaps(void)
 	sc_check("transport=plaintext");
 }
 
+/* ---- TLS depth: judgement, offer, outcome, certificate ------------------------ */
+
+static void starttls_dialogue(const char *greeting_name)
+{
+	char greet[128];
+	snprintf(greet, sizeof greet, "220 %s ESMTP\r\n", greeting_name);
+	sc_str(1, greet);
+	sc_str(0, "EHLO client.example.net\r\n");
+	sc_str(1, "250-mx\r\n250 STARTTLS\r\n");
+	sc_str(0, "STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+}
+
+#define SMTP_PART "transport=starttls offered=1 sent=1 reply=220 "
+
+static void test_depth_judgement(void)
+{
+	depth = 1;
+	ts_start = 1600000000; /* 2020-09-13 */
+	sc_begin("TLS 1.2 ECDHE-GCM, certificate valid and matching", SESS_PORT_SMTP, 0);
+	starttls_dialogue("jw-vm08-int-dns");
+	sc_hex(0, ch_tls12);
+	sc_hex(1, flight_tls12);
+	sc_check(SMTP_PART "server=jw-vm08-int-dns ehlo=client.example.net kw=STARTTLS "
+		 "v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 sni=dovecot.weberlab.de ch=1 "
+		 "outcome=incomplete fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 "
+		 "chose_weak=0 declined_fs=0 fp=111 cert=jw-vm08-int-dns self=1 expired=0 match=1");
+
+	ts_start = 1800000000; /* 2027-01-15: after notAfter 2026-08-14 */
+	sc_begin("the same certificate expired, another greeting name", SESS_PORT_SMTP, 0);
+	starttls_dialogue("mx.webernetz.net");
+	sc_hex(0, ch_tls12);
+	sc_hex(1, flight_tls12);
+	sc_check(SMTP_PART "server=mx.webernetz.net ehlo=client.example.net kw=STARTTLS "
+		 "v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 sni=dovecot.weberlab.de ch=1 "
+		 "outcome=incomplete fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 "
+		 "chose_weak=0 declined_fs=0 fp=111 cert=jw-vm08-int-dns self=1 expired=1 match=0");
+
+	ts_start = 0; /* no capture time: expiry unknown */
+	sc_begin("Google 2013: RC4 chosen from an offer with AES and DHE", SESS_PORT_SMTP, 0);
+	starttls_dialogue("mx.google.com");
+	sc_hex(0, ch_tls10);
+	sc_hex(1, sh_tls10);
+	sc_check(SMTP_PART "server=mx.google.com ehlo=client.example.net kw=STARTTLS "
+		 "v=0x0301 cvmax=0x0301 cipher=0x0005 ch=1 outcome=incomplete fs=0 aead=0 weak=1 "
+		 "offer=tls13:0/suites:28/weak:1 chose_weak=1 declined_fs=1 fp=111");
+
+	sc_begin("TLS 1.3 established: key share, forward secret", SESS_PORT_SMTP, 0);
+	postfix_dialogue();
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, pf13_server_tls);
+	sc_hex(0, pf13_client_finish);
+	sc_check(SMTP_PART "server=mx1.smtptls.test ehlo=client01.smtptls.test " PF_KW
+		 " v=0x0304 cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 "
+		 "established=1 done=1 outcome=established fs=1 aead=1 weak=0 "
+		 "offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=0 fp=111");
+
+	/* psk_ke: a TLS 1.3 ServerHello with pre_shared_key and no key_share */
+	sc_begin("TLS 1.3 resumption without a key share: not forward secret", SESS_PORT_TLS, 0);
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, "1603030038020000340303"
+		  "2222222222222222222222222222222222222222222222222222222222222222"
+		  "00" "1302" "00" "000c" "002b00020304" "002900020000");
+	sc_check("transport=implicit_tls v=0x0304 cvmax=0x0304 cipher=0x1302 "
+		 "sni=mx1.smtptls.test ch=1 resumed=1 outcome=incomplete fs=0 aead=1 weak=0 "
+		 "offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=1 fp=111");
+	depth = 0;
+}
+
+static void test_depth_outcome(void)
+{
+	depth = 1;
+	sc_begin("refused: protocol_version instead of a ServerHello", SESS_PORT_SMTP, 0);
+	starttls_dialogue("mx.example.org");
+	sc_hex(0, ch_tls10);
+	sc_hex(1, "15030100020246");
+	sc_check(SMTP_PART "server=mx.example.org ehlo=client.example.net kw=STARTTLS "
+		 "cvmax=0x0301 ch=1 alert=0x0246 outcome=refused alert_from=1 "
+		 "offer=tls13:0/suites:28/weak:1 fp=101");
+
+	sc_begin("failed: the client rejects the certificate", SESS_PORT_SMTP, 0);
+	starttls_dialogue("jw-vm08-int-dns");
+	sc_hex(0, ch_tls12);
+	sc_hex(1, flight_tls12);
+	sc_hex(0, "1503030002022a");
+	sc_check(SMTP_PART "server=jw-vm08-int-dns ehlo=client.example.net kw=STARTTLS "
+		 "v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 sni=dovecot.weberlab.de ch=1 "
+		 "alert=0x022a outcome=failed alert_from=0 fs=1 aead=1 weak=0 "
+		 "offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 fp=111 "
+		 "cert=jw-vm08-int-dns self=1 expired=-1 match=1");
+
+	sc_begin("a close_notify is no failure", SESS_PORT_TLS, 0);
+	sc_hex(0, ch_tls12);
+	sc_hex(1, sh_tls12);
+	sc_hex(1, "15030300020100");
+	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "sni=dovecot.weberlab.de ch=1 alert=0x0100 outcome=incomplete alert_from=1 "
+		 "fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 "
+		 "fp=111");
+
+	sc_begin("no TLS after 220", SESS_PORT_SMTP, 0);
+	starttls_dialogue("mx.example.org");
+	sc_check(SMTP_PART "server=mx.example.org ehlo=client.example.net kw=STARTTLS "
+		 "anom=no_tls_after_220 outcome=no_tls_after_220");
+
+	sc_begin("a ClientHello answered in plaintext", SESS_PORT_TLS, 0);
+	sc_hex(0, smtps_client_hello);
+	sc_str(1, "220 mx.example.org ESMTP\r\n");
+	sc_check("transport=implicit_tls server=mx.example.org cvmax=0x0303 ch=1 "
+		 "anom=plaintext_reply_to_tls outcome=no_server_hello "
+		 "offer=tls13:0/suites:85/weak:1 fp=101");
+
+	sc_begin("SSLv2-format ClientHello", SESS_PORT_TLS, 0);
+	sc_hex(0, "802e" "01" "0301" "0015" "0000" "0010"
+		  "010080" "030080" "070080" "000005" "000004" "00000a" "000035"
+		  "00112233445566778899aabbccddeeff");
+	sc_check("transport=implicit_tls cvmax=0x0301 ch=1 outcome=no_server_hello "
+		 "offer=tls13:0/suites:7/weak:1");
+
+	sc_begin("plaintext: no outcome, no judgement", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(0, "QUIT\r\n");
+	sc_check("transport=plaintext server=mx.example.org");
+	depth = 0;
+}
+
 int main(void)
 {
 	test_plaintext();
@@ -492,5 +700,7 @@ int main(void)
 	test_implicit();
 	test_unknown();
 	test_gaps();
+	test_depth_judgement();
+	test_depth_outcome();
 	return check_done("session");
 }

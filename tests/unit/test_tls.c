@@ -190,10 +190,53 @@ static const char sh_res12[] =
 	"c2cd3c444f574e47524401204640b9ea58e76c9cd507f9ac2e7e40aefc68f218"
 	"dff8769c0607f676438ce404c030000009ff0100010000170000";
 
+/* nDPI smtp-starttls.pcap, stream 1: the server's whole first flight in one
+ * segment, four records: ServerHello (as sh_tls12), Certificate (one
+ * self-signed RSA-2048 certificate, CN jw-vm08-int-dns, 712 bytes from
+ * offset 81), ServerKeyExchange (ECDHE, named_curve secp256r1) and
+ * ServerHelloDone. */
+static const char flight_tls12[] =
+	"160303003d020000390303e351b3050b055e22e9d0fd1093949fd2fc725e7848"
+	"705b0c1929202acc79837100c02f000011ff01000100000b0004030001020023"
+	"000016030302d20b0002ce0002cb0002c8308202c4308201aca0030201020209"
+	"00909dbf6b2a9d4f52300d06092a864886f70d01010b0500301a311830160603"
+	"5504030c0f6a772d766d30382d696e742d646e73301e170d3136303831363039"
+	"333331395a170d3236303831343039333331395a301a3118301606035504030c"
+	"0f6a772d766d30382d696e742d646e7330820122300d06092a864886f70d0101"
+	"0105000382010f003082010a0282010100d2144b547722c7454feaedac3238d4"
+	"6973178be768edd191c858ae4566c72099e25e272fd90c0e41e73f544d1ba183"
+	"050383a24ab174974e12d632408078317b1591caf1631483e06d1deaf79c7aac"
+	"74acb8f53c3fe5151d26afb7c005b591e486b40e6c8051edf081e77b81a10a6a"
+	"fb2bf185e334f58e83833f649be20ae58ff2f83a7ed8b014c87e95851e0d51c7"
+	"27c518791915b48ce3dc9c47e9a87349a2b19cac789b8a27a2abbec6c4390221"
+	"111110469b67c4db0c9beec705e618d6b88918e5726ee1fe7f8cd1b9a3850907"
+	"aebf89a2310cbd1576268da1cc67db51804095b2848eb87972e573e0ebdc05a3"
+	"113ee5768b39cd25c0c5062bf11068c9e90203010001a30d300b30090603551d"
+	"1304023000300d06092a864886f70d01010b05000382010100ab745f5ae99db8"
+	"583f3e411e4a0303b5b3be92bb7e5b1d1fb66268e3bacad3040afafbc8a62628"
+	"4246e5dd82253f7939a27d9e27a6f6e075570a6e532dcdd97abc2825f1781c60"
+	"f7be68dd7c949569fabae41f1538d32ca2429f48644fdebc3fde99783088c4c6"
+	"4405ba140c80f78890506ac8cd7e6e1cca2abbfe33d90bd091b96e63b332ab74"
+	"50061140500e55c1aee8c27e8aad4e09a27cace1b688690df70f512a2a157e8a"
+	"76c05e85b5fb14ea5c31b4d2e3956feff51c44492601b48e28a31c6ac80227a3"
+	"0785e1fa7751a35d9a55cc2bb2247a4f00638d6c794c6f0358ef921dc58ac108"
+	"d7b632dc7c1a6e02baf4ae3c34d2bcf22ab2b770f1b68a8ade160303014d0c00"
+	"014903001741046f97a507e2c3aa6eedafa0b1ae9dd7c10209e1fb4bc30e37db"
+	"618f9f789d96c0ba55d9b6c9b1b3ef84a840e45ed6a18798f494bdb94d1834d5"
+	"f634a4e3c99a4604010100b792ef3af931bd7cb771f3ec2fcd4601b1249f9d1b"
+	"b6893fa2b4a19ddcfe7669336cefac8724422c8be08b8152afe7aca7818ead6a"
+	"9d9990d3dfef74c7c2c6cca84e5127e5cfcce54b97418a2869fe411ae65667ff"
+	"a4fda2a3dffb6cb095d9e18cdb530db71c34a354c0c0a8a96b45e73d90cd8060"
+	"b707b0e6ee1e43a12c2152b2e6ea679d9cb10fad7bf7c9d6a33e79101f67eef6"
+	"65addf681fecdb1c86ce203331686007cf9c7c1ea3bfe0260477478a7d786cab"
+	"b0ce5c6a04360a5db9b9c8223bce93fe6746f966cfb0cc88f4a8d75743af11c5"
+	"ce3af7b4785e0c6d5c009e0073750053b7a067c33b7824fca2093b8ad136c5f8"
+	"dbc957e4970a391ce98f3116030300040e000000";
+
 /* ---- a byte writer for synthetic records ------------------------------------ */
 
 struct buf {
-	uint8_t b[40000];
+	uint8_t b[160000];
 	size_t n;
 	size_t open_at[8];
 	int open_width[8];
@@ -400,7 +443,7 @@ static struct tcase {
 	const char *name;
 	struct step st[MAX_STEPS];
 	size_t n;
-	uint8_t arena[65536];
+	uint8_t arena[262144];
 	size_t used;
 } tc;
 
@@ -451,6 +494,32 @@ static void add(char *out, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Set by the cases of the TLS depth facts (offers, fingerprints, key
+ * exchange, certificate, alert sender): describe_facts() adds them. */
+static int depth;
+
+static void describe_depth(const struct tls_facts *f, char *out, size_t cap)
+{
+	const struct rec_cert *c = &f->cert.rec;
+	if (f->client_hellos)
+		add(out, cap, "offer=%u/weak%d/strong%d/fs%d", f->client_suites, f->offered_weak,
+		    f->offered_strong, f->offered_fs);
+	if (f->ja3[0])
+		add(out, cap, "ja3=%s", f->ja3);
+	if (f->ja4[0])
+		add(out, cap, "ja4=%s", f->ja4);
+	if (f->ja3s[0])
+		add(out, cap, "ja3s=%s", f->ja3s);
+	if (f->dh_bits != -1)
+		add(out, cap, "dh=%d", f->dh_bits);
+	if (f->alert_dir != -1)
+		add(out, cap, "alert_from=%d", f->alert_dir);
+	if (c->present)
+		add(out, cap, "cert=%s|%s|%s|%s|%s/%d|%s|self%d|%lld-%lld|%.8s", c->subject_cn, c->sans,
+		    c->issuer_cn, c->issuer_org, c->key_type, c->key_bits, c->sig_alg, c->self_signed,
+		    (long long)c->not_before, (long long)c->not_after, c->sha256);
+}
+
 static void describe_facts(const struct tls_facts *f, char *out, size_t cap)
 {
 	out[0] = '\0';
@@ -491,6 +560,8 @@ static void describe_facts(const struct tls_facts *f, char *out, size_t cap)
 	for (unsigned i = 0; i < 32; i++)
 		if (f->anomalies & (1u << i))
 			add(out, cap, "anom=%s", anomaly_name(1u << i) ? anomaly_name(1u << i) : "?");
+	if (depth)
+		describe_depth(f, out, cap);
 }
 
 struct run {
@@ -553,7 +624,7 @@ static void run_case(enum split_mode mode, size_t cut_step, size_t at, char *out
 
 static void tc_check(const char *want)
 {
-	char whole[1024], got[1024];
+	char whole[2048], got[2048];
 	unsigned contract, bad_contract = 0, mismatches = 0;
 	int before = check_failed;
 	run_case(FEED_WHOLE, 0, 0, whole, sizeof whole, &contract);
@@ -578,6 +649,16 @@ static void tc_check(const char *want)
 }
 
 #define CCS "140303000101"
+/* JA3S of synthetic ServerHellos: MD5 of "771,<suite>,<extensions>",
+ * computed apart with Python's hashlib. */
+#define JA3S_DHE "ba19ac8de15a2b9bdfa3c72948bc8489"     /* 771,158, */
+#define JA3S_DHE51 "d5c9284656137d77a10acc694c71088d"   /* 771,51, */
+#define JA3S_PSK "889a427e42aa70375f2e5050d7b54013"     /* 771,49205, */
+#define JA3S_ANON "0fad7108bca58012cedd20fd6afb7a6e"    /* 771,49176, */
+#define JA3S_C02F "174e7e4992a63f6d419626d97363adb8"    /* 771,49199, */
+#define JA3S_RSA "5397c414a9ebeaff1bf18b70ca22eaa0"     /* 771,47, */
+#define JA3S_MLKEM "f4febc55ea12b31ae17cfb7e614afda8"   /* 771,4865,43-51 */
+#define JA3S_PSK13 "2253c82f03b621c5144709b393fde2c9"   /* 771,4866,43-51-41 */
 
 /* ---- real hellos ---------------------------------------------------------------- */
 
@@ -771,8 +852,8 @@ static void test_hrr_synthetic(void)
 static void server_full_flight(struct buf *b)
 {
 	b_record(b, 22);
-	handshake_msg(b, 11, 300, 0x30); /* Certificate */
-	handshake_msg(b, 12, 100, 0x31); /* ServerKeyExchange */
+	handshake_msg(b, 11, 3, 0x00);   /* Certificate: an empty list */
+	handshake_msg(b, 12, 100, 0x31); /* ServerKeyExchange: not a named curve */
 	handshake_msg(b, 14, 0, 0);      /* ServerHelloDone */
 	tc_buf(1, b);
 }
@@ -909,7 +990,7 @@ static void test_record_layer(void)
 	tc_begin("ServerHello, Certificate, ServerHelloDone in one record");
 	b_record(b, 22);
 	b_mem(b, msg, real_message(msg, sh_tls12));
-	handshake_msg(b, 11, 500, 0x30);
+	handshake_msg(b, 11, 3, 0x00);
 	handshake_msg(b, 14, 0, 0);
 	tc_buf(1, b);
 	tc_hex(1, CCS);
@@ -1019,7 +1100,7 @@ static void test_established(void)
 	record_raw(b, 23, 30, 0xc2);
 	tc_buf(0, b);
 	tc_check("ch=1 cv=0x0303 cvmax=0x0303 suites=15 sni=dovecot.weberlab.de sh=1 v=0x0303 "
-		 "cipher=0xc02f established=1 rec=5/5 done=C@343,S@569");
+		 "cipher=0xc02f established=1 rec=5/5 done=C@343,S@272");
 
 	tc_begin("TLS 1.3 established (Postfix hrr.pcap and application data)");
 	tc_hex(0, ch_hrr1);
@@ -1235,6 +1316,273 @@ static void test_contract(void)
 	tls_free(NULL);
 }
 
+/* ---- TLS depth: offers, fingerprints, key exchange, certificate ---------------- */
+
+/* The certificate inside flight_tls12. */
+static size_t flight_cert(uint8_t *out)
+{
+	uint8_t f[2048];
+	size_t n = hex_decode(f, flight_tls12);
+	(void)n;
+	memcpy(out, f + 81, 712);
+	return 712;
+}
+
+/* A ServerKeyExchange record for a TLS 1.2 suite: body given in hex. */
+static void ske_record(struct buf *b, const char *body_hex)
+{
+	b_record(b, 22);
+	b_u8(b, 12);
+	b_open(b, 3);
+	b_hex(b, body_hex);
+	b_close_all(b);
+}
+
+/* JA3 and JA3S of nDPI's captures: nDPI's published values (stream 0) and
+ * tshark 4.0's (stream 1). JA4: tshark has none; the values come from an
+ * independent Python implementation of the JA4 specification over tshark's
+ * decoded fields (tests/data/record/make_truth_tls.py). */
+static void test_depth_real(void)
+{
+	depth = 1;
+	tc_begin("nDPI stream 0: offers, JA3 and JA3S as published by nDPI");
+	tc_hex(0, ch_tls10);
+	tc_hex(1, sh_tls10);
+	tc_check("ch=1 cv=0x0301 cvmax=0x0301 suites=29 sh=1 v=0x0301 cipher=0x0005 rec=1/1 "
+		 "offer=28/weak1/strong1/fs1 ja3=fab507fe132c544e8a0eb7c394affeae "
+		 "ja4=t10i290100_cdba58456bdf_e78b541c01a9 ja3s=6b96cf9c27b0223177b0e9f135fe4899");
+
+	tc_begin("nDPI stream 1: the server's flight, certificate and ECDHE curve");
+	tc_hex(0, ch_tls12);
+	tc_hex(1, flight_tls12);
+	tc_check("ch=1 cv=0x0303 cvmax=0x0303 suites=15 sni=dovecot.weberlab.de sh=1 v=0x0303 "
+		 "cipher=0xc02f group=23 rec=1/4 offer=15/weak1/strong1/fs1 "
+		 "ja3=7b38238e17474b8f6d113523bb5a8dd9 ja4=t12d150900_073e58a039a6_b44afb9f0e6a "
+		 "ja3s=ccc514751b175866924439bdbb5bba34 "
+		 "cert=jw-vm08-int-dns||jw-vm08-int-dns||RSA/2048|sha256WithRSAEncryption|self1|"
+		 "1471339999-1786699999|f1fe9ce4");
+	depth = 0;
+}
+
+static void test_server_key_exchange(void)
+{
+	struct buf *b = calloc(1, sizeof *b);
+	char prime[2 * 256 + 1];
+	depth = 1;
+
+	tc_begin("DHE: a 2048-bit prime");
+	memset(prime, 'f', sizeof prime - 1);
+	prime[sizeof prime - 1] = '\0';
+	sh_begin(b, 0x0303, NULL, 0, 0, 0x009e);
+	tc_buf(1, b);
+	b_record(b, 22);
+	b_u8(b, 12);
+	b_open(b, 3);
+	b_u16(b, 256);
+	b_hex(b, prime);
+	b_hex(b, "000102" "000102"); /* g, Ys */
+	b_close_all(b);
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0303 cipher=0x009e rec=0/2 ja3s=" JA3S_DHE " dh=2048");
+
+	tc_begin("DHE: a 1023-bit prime with a leading zero byte");
+	sh_begin(b, 0x0303, NULL, 0, 0, 0x0033);
+	tc_buf(1, b);
+	b_record(b, 22);
+	b_u8(b, 12);
+	b_open(b, 3);
+	b_u16(b, 129);
+	b_hex(b, "007f");
+	b_fill(b, 0xee, 127);
+	b_hex(b, "000102000102");
+	b_close_all(b);
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0303 cipher=0x0033 rec=0/2 ja3s=" JA3S_DHE51 " dh=1023");
+
+	tc_begin("ECDHE_PSK: identity hint, then x25519");
+	sh_begin(b, 0x0303, NULL, 0, 0, 0xc035);
+	tc_buf(1, b);
+	ske_record(b, "0004" "68696e74" "03" "001d" "20" "3333333333333333333333333333333333333333333333333333333333333333");
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0303 cipher=0xc035 group=29 rec=0/2 ja3s=" JA3S_PSK);
+
+	tc_begin("ECDH_anon: secp384r1");
+	sh_begin(b, 0x0303, NULL, 0, 0, 0xc018);
+	tc_buf(1, b);
+	ske_record(b, "03" "0018" "01" "04");
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0303 cipher=0xc018 group=24 rec=0/2 ja3s=" JA3S_ANON);
+
+	tc_begin("ECDHE: explicit curve parameters are no named group");
+	sh_begin(b, 0x0303, NULL, 0, 0, 0xc02f);
+	tc_buf(1, b);
+	ske_record(b, "01" "0020" "ffffffff");
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0303 cipher=0xc02f rec=0/2 ja3s=" JA3S_C02F);
+
+	tc_begin("ECDHE: a ServerKeyExchange of two bytes");
+	sh_begin(b, 0x0303, NULL, 0, 0, 0xc02f);
+	tc_buf(1, b);
+	ske_record(b, "0300");
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0303 cipher=0xc02f rec=0/2 anom=tls_malformed ja3s=" JA3S_C02F);
+
+	tc_begin("RSA key exchange: a ServerKeyExchange is not read");
+	sh_begin(b, 0x0303, NULL, 0, 0, 0x002f);
+	tc_buf(1, b);
+	ske_record(b, "03" "001d");
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0303 cipher=0x002f rec=0/2 ja3s=" JA3S_RSA);
+
+	tc_begin("a ServerKeyExchange before any ServerHello");
+	ske_record(b, "03" "001d");
+	tc_buf(1, b);
+	tc_check("rec=0/1");
+
+	tc_begin("TLS 1.3: X25519MLKEM768 key share (1120 bytes)");
+	sh_begin(b, 0x0303, NULL, 0, 0, 0x1301);
+	ext_u16(b, 43, 0x0304);
+	ext_begin(b, 51);
+	b_u16(b, 0x11ec);
+	b_u16(b, 1120);
+	b_fill(b, 0x42, 1120);
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0304 cipher=0x1301 group=4588 rec=0/1 "
+		 "ja3s=" JA3S_MLKEM);
+	depth = 0;
+	free(b);
+}
+
+/* Certificate messages: one DER certificate per entry. */
+static void cert_record(struct buf *b, const uint8_t *der, size_t n, size_t extra)
+{
+	b_record(b, 22);
+	b_u8(b, 11);
+	b_open(b, 3);
+	b_open(b, 3);
+	b_open(b, 3);
+	b_mem(b, der, n);
+	b_close(b);
+	if (extra) { /* a second certificate of extra bytes */
+		b_u8(b, (unsigned)(extra >> 16));
+		b_u16(b, (unsigned)(extra & 0xffff));
+		b_fill(b, 0x30, extra);
+	}
+	b_close(b);
+	b_close(b);
+	/* records of at most 16384 bytes */
+	size_t body = b->n - 5;
+	if (body > 16384) {
+		static uint8_t msg[200000];
+		memcpy(msg, b->b + 5, body);
+		b->n = 0;
+		b->depth = 0;
+		for (size_t off = 0; off < body; off += 16384) {
+			size_t take = body - off < 16384 ? body - off : 16384;
+			b_record(b, 22);
+			b_mem(b, msg + off, take);
+			b_close(b);
+		}
+	}
+}
+
+static void test_certificates(void)
+{
+	struct buf *b = calloc(1, sizeof *b);
+	uint8_t der[1024];
+	size_t n = flight_cert(der);
+	depth = 1;
+
+	tc_begin("Certificate after a TLS 1.0 ServerHello");
+	tc_hex(1, sh_tls10);
+	cert_record(b, der, n, 0);
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0301 cipher=0x0005 rec=0/2 ja3s=6b96cf9c27b0223177b0e9f135fe4899 "
+		 "cert=jw-vm08-int-dns||jw-vm08-int-dns||RSA/2048|sha256WithRSAEncryption|self1|"
+		 "1471339999-1786699999|f1fe9ce4");
+
+	tc_begin("a chain longer than TLS_HANDSHAKE_MAX: the leaf is kept");
+	tc_hex(1, sh_tls10);
+	cert_record(b, der, n, 70000);
+	tc_buf(1, b);
+	tc_hex(1, CCS);
+	tc_check("sh=1 v=0x0301 cipher=0x0005 rec=0/7 ja3s=6b96cf9c27b0223177b0e9f135fe4899 "
+		 "cert=jw-vm08-int-dns||jw-vm08-int-dns||RSA/2048|sha256WithRSAEncryption|self1|"
+		 "1471339999-1786699999|f1fe9ce4");
+
+	tc_begin("a leaf longer than TLS_HANDSHAKE_MAX");
+	tc_hex(1, sh_tls10);
+	{
+		static uint8_t big[70000];
+		memcpy(big, der, n);
+		cert_record(b, big, sizeof big, 0);
+	}
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0301 cipher=0x0005 rec=0/6 anom=handshake_too_big "
+		 "ja3s=6b96cf9c27b0223177b0e9f135fe4899");
+
+	tc_begin("a leaf that is not DER");
+	tc_hex(1, sh_tls10);
+	memset(der + 100, 0xff, 4);
+	cert_record(b, der, n, 0);
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0301 cipher=0x0005 rec=0/2 anom=cert_malformed "
+		 "ja3s=6b96cf9c27b0223177b0e9f135fe4899");
+
+	tc_begin("a certificate entry longer than the message");
+	tc_hex(1, sh_tls10);
+	b_record(b, 22);
+	b_hex(b, "0b00000a" "000007" "000100" "30820100");
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0301 cipher=0x0005 rec=0/2 anom=tls_malformed "
+		 "ja3s=6b96cf9c27b0223177b0e9f135fe4899");
+
+	tc_begin("TLS 1.3: the Certificate is encrypted, not read");
+	tc_hex(1, sh_psk13);
+	flight_cert(der);
+	cert_record(b, der, n, 0);
+	b->b[0] = 23;
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0304 cipher=0x1302 resumed=1 group=29 rec=0/2 ja3s=" JA3S_PSK13);
+	depth = 0;
+	free(b);
+}
+
+static void test_depth_alerts_sslv2(void)
+{
+	struct buf *b = calloc(1, sizeof *b);
+	uint8_t der[1024];
+	size_t n = flight_cert(der);
+	depth = 1;
+
+	tc_begin("the server refuses the ClientHello: protocol_version");
+	tc_hex(0, ch_tls10);
+	tc_hex(1, "15030100020246");
+	tc_check("ch=1 cv=0x0301 cvmax=0x0301 suites=29 alert=0x0246 rec=1/1 "
+		 "offer=28/weak1/strong1/fs1 ja3=fab507fe132c544e8a0eb7c394affeae "
+		 "ja4=t10i290100_cdba58456bdf_e78b541c01a9 alert_from=1");
+
+	tc_begin("SSLv2-format ClientHello: specs judged, no fingerprint");
+	tc_hex(0, "802e" "01" "0301" "0015" "0000" "0010"
+		  "010080" "030080" "070080" "000005" "000004" "00000a" "000035"
+		  "00112233445566778899aabbccddeeff");
+	tc_check("ch=1 cv=0x0301 cvmax=0x0301 sslv2=1 suites=7 rec=1/0 offer=7/weak1/strong1/fs0");
+
+	tc_begin("SSLv2 SERVER-HELLO with an X.509 certificate");
+	b_u16(b, 0x8000 | (unsigned)(11 + n + 3 + 16));
+	b_hex(b, "04" "00" "01" "0002");
+	b_u16(b, (unsigned)n);
+	b_hex(b, "0003" "0010");
+	b_mem(b, der, n);
+	b_hex(b, "010080" "0f0e0d0c0b0a09080706050403020100");
+	tc_buf(1, b);
+	tc_check("sh=1 v=0x0002 rec=0/1 "
+		 "cert=jw-vm08-int-dns||jw-vm08-int-dns||RSA/2048|sha256WithRSAEncryption|self1|"
+		 "1471339999-1786699999|f1fe9ce4");
+	depth = 0;
+	free(b);
+}
+
 int main(void)
 {
 	test_real_hellos();
@@ -1250,5 +1598,9 @@ int main(void)
 	test_too_big_not_allocated();
 	test_gaps();
 	test_contract();
+	test_depth_real();
+	test_server_key_exchange();
+	test_certificates();
+	test_depth_alerts_sslv2();
 	return check_done("tls");
 }

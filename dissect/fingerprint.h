@@ -1,0 +1,38 @@
+/* TLS fingerprints of hello messages, computed from the message bodies
+ * (the bytes after the 4-byte handshake header), read through rd.h.
+ *
+ *  JA3  (Salesforce): MD5 of "version,ciphers,extensions,groups,point
+ *       formats", decimal values joined by '-', GREASE left out.
+ *  JA3S (Salesforce): MD5 of "version,cipher,extensions" of a ServerHello.
+ *  JA4  (FoxIO, BSD 3-clause): "t" + version + d/i (SNI) + cipher count +
+ *       extension count + first/last ALPN character, then the first 12 hex
+ *       digits of SHA-256 of the sorted ciphers and of the sorted extensions
+ *       (SNI, ALPN left out) with the signature algorithms in order.
+ * Hashes come from libgcrypt. */
+#ifndef SMTPTLS_FINGERPRINT_H
+#define SMTPTLS_FINGERPRINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FP_SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+/* Each writes the fingerprint, NUL-terminated, to out (JA3 and JA3S: 32
+ * hex digits, cap at least 33; JA4: 36 characters, cap at least 37) and
+ * returns 0, or leaves out empty and returns -1 when the message is
+ * malformed, cap is too small or the hash fails. */
+int fp_ja3(const uint8_t *client_hello, size_t len, char *out, size_t cap);
+int fp_ja3s(const uint8_t *server_hello, size_t len, char *out, size_t cap);
+int fp_ja4(const uint8_t *client_hello, size_t len, char *out, size_t cap);
+
+/* The strings before hashing, for tests and checks against other tools:
+ * JA3 and JA3S full strings, JA4_r (sorted raw) and JA4_ro (original
+ * order). Allocated; the caller frees. NULL when malformed. */
+char *fp_ja3_string(const uint8_t *client_hello, size_t len);
+char *fp_ja3s_string(const uint8_t *server_hello, size_t len);
+char *fp_ja4_raw(const uint8_t *client_hello, size_t len, int original_order);
+
+/* SHA-256 of p[0..len) as lowercase hex; out empty if the hash fails. */
+void fp_sha256_hex(const uint8_t *p, size_t len, char out[FP_SHA256_HEX]);
+
+#endif

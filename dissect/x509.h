@@ -1,0 +1,49 @@
+/* A small DER reader for one X.509 certificate (RFC 5280): the leaf that a
+ * TLS <= 1.2 server sends in clear.
+ *
+ * It reads a fixed path through the structure (Certificate, TBSCertificate,
+ * Name, Validity, SubjectPublicKeyInfo, Extensions, subjectAltName) with
+ * one bounds-checked TLV reader over rd.h: no recursion and no generic
+ * walk, so nesting is at most eight levels by construction (Certificate,
+ * TBSCertificate, [3], Extensions, Extension, OCTET STRING, GeneralNames,
+ * GeneralName); definite lengths of at most four bytes, every length checked
+ * against its parent's. Nothing is verified cryptographically:
+ * the result describes what the certificate claims. */
+#ifndef SMTPTLS_X509_H
+#define SMTPTLS_X509_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/record.h"
+
+#define X509_DNS_MAX 2048 /* bytes of dNSName entries kept for name matching */
+
+struct x509_cert {
+	struct rec_cert rec;    /* the stored summary (expired, name_match: caller) */
+	char dns[X509_DNS_MAX]; /* dNSName entries, sanitised, each NUL-terminated */
+	size_t dns_len;         /* bytes used in dns */
+	int names_capped;       /* a dNSName did not fit in dns: matching incomplete */
+	int sans_full;          /* rec.sans ends with "..." */
+};
+
+/* Sets c to "no certificate". */
+void x509_init(struct x509_cert *c);
+
+/* Parses the DER certificate der[0..len). Returns 0 and fills out
+ * (out->rec.present = 1), or -1 if it is not a well-formed certificate
+ * (out is then reset). Never reads outside der[0..len). */
+int x509_parse(const uint8_t *der, size_t len, struct x509_cert *out);
+
+/* RFC 6125 6.4: does host (a DNS name, any case, trailing dot allowed)
+ * match the certificate's dNSName entries, or its subject CN when it has
+ * none? A wildcard is only a whole left-most label ("*.example.com") and
+ * stands for exactly one label. Returns 1 or 0; -1 without a certificate
+ * or with an empty host. */
+int x509_name_match(const struct x509_cert *c, const char *host);
+
+/* Epoch seconds of an ASN.1 UTCTime ("YYMMDDHHMM[SS]Z", tag 0x17) or
+ * GeneralizedTime ("YYYYMMDDHHMMSSZ", tag 0x18); -1 if malformed. */
+int x509_time(unsigned tag, const uint8_t *p, size_t len, int64_t *out);
+
+#endif
