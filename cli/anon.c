@@ -179,3 +179,26 @@ int anon_literal(struct anon *a, char *text, size_t cap)
 	snprintf(text, cap, "%s%s%s", prefix, out, tail);
 	return 1;
 }
+
+int anon_list(struct anon *a, char *list, size_t cap)
+{
+	char out[1024], item[256];
+	size_t used = 0;
+	int n = 0;
+	const char *p = list;
+	if (cap > sizeof out)
+		cap = sizeof out;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		snprintf(item, sizeof item, "%.*s", (int)len, p);
+		n += anon_literal(a, item, sizeof item);
+		int w = snprintf(out + used, cap - used, "%s%s", used ? "," : "", item);
+		if (w < 0 || (size_t)w >= cap - used)
+			break; /* what does not fit is dropped, never kept unmapped */
+		used += (size_t)w;
+		p += len + (p[len] == ',');
+	}
+	out[used] = '\0';
+	memcpy(list, out, used + 1);
+	return n;
+}

@@ -30,4 +30,8 @@ void anon_addr(struct anon *a, int family, uint8_t addr[16]);
  * rewritten. */
 int anon_literal(struct anon *a, char *text, size_t cap);
 
+/* The same for each element of a comma-separated list (certificate SANs).
+ * Returns how many elements were rewritten. */
+int anon_list(struct anon *a, char *list, size_t cap);
+
 #endif

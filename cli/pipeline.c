@@ -118,7 +118,8 @@ static void format_addr(char *out, int family, const uint8_t *a)
 }
 
 /* Addresses, and address literals the peers wrote (EHLO [192.0.2.1], an
- * IP as SNI or greeting name), replaced by their anonymised forms. */
+ * IP as SNI, greeting name or certificate name), replaced by their
+ * anonymised forms. */
 static void anonymize(struct anon *a, struct session_record *r, const struct flow_info *fi)
 {
 	uint8_t client[16], server[16];
@@ -131,6 +132,8 @@ static void anonymize(struct anon *a, struct session_record *r, const struct flo
 	anon_literal(a, r->ehlo_name, sizeof r->ehlo_name);
 	anon_literal(a, r->server_name, sizeof r->server_name);
 	anon_literal(a, r->sni, sizeof r->sni);
+	anon_literal(a, r->cert.subject_cn, sizeof r->cert.subject_cn);
+	anon_list(a, r->cert.sans, sizeof r->cert.sans);
 }
 
 static void build_record(struct pipeline *pl, struct session_record *r, const struct conn *c,

@@ -1,12 +1,12 @@
 #!/bin/bash
 # Builds the libFuzzer targets with ASan+UBSan (clang), seeds their corpora
 # from the recorded captures, and runs one or all of them.
-#   scripts/fuzz.sh TARGET [SECONDS]    TARGET: smtp, tls, session, pcap or all
+#   scripts/fuzz.sh TARGET [SECONDS]    TARGET: smtp, tls, session, pcap, x509 or all
 # Crashes are written as fuzz/crash-TARGET-*; keep each as a regression
 # capture under tests/data/regress/ (pcap) with a note of what it broke.
 set -eu
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh smtp|tls|session|pcap|all [SECONDS]}
+target=${1:?usage: scripts/fuzz.sh smtp|tls|session|pcap|x509|all [SECONDS]}
 seconds=${2:-600}
 if ! command -v clang >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || { echo "fuzz: needs clang and libclang-rt-14-dev" >&2; exit 1; }
@@ -15,11 +15,13 @@ fi
 scripts/setup.sh
 [ -f build-fuzz/build.ninja ] ||
   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-ninja -C build-fuzz fuzz/fuzz_smtp fuzz/fuzz_tls fuzz/fuzz_session fuzz/fuzz_pcap fuzz/seeds
+ninja -C build-fuzz fuzz/fuzz_smtp fuzz/fuzz_tls fuzz/fuzz_session fuzz/fuzz_pcap fuzz/fuzz_x509 \
+  fuzz/seeds
 
 seed() { # the corpora, once
   [ -d fuzz/corpus-pcap ] && return
-  mkdir -p fuzz/corpus-pcap fuzz/corpus-session fuzz/corpus-smtp fuzz/corpus-tls
+  mkdir -p fuzz/corpus-pcap fuzz/corpus-session fuzz/corpus-smtp fuzz/corpus-tls \
+    fuzz/corpus-x509
   for f in tests/data/*.pcap tests/data/*.pcapng tests/data/regress/*; do
     [ -f "$f" ] || continue
     [ "$(stat -c %s "$f")" -lt 300000 ] && cp "$f" fuzz/corpus-pcap/
@@ -32,6 +34,17 @@ seed() { # the corpora, once
   done
 }
 seed
+# certificates and hellos as tshark sees them in the recorded captures
+if [ ! -d fuzz/corpus-x509 ] || [ -z "$(ls fuzz/corpus-x509)" ] && command -v tshark >/dev/null; then
+  mkdir -p fuzz/corpus-x509
+  for f in tests/data/*.pcap; do
+    tshark -r "$f" -d tcp.port==25,tls -d tcp.port==587,tls -Y 'tls.handshake.certificate' \
+      -T fields -e tls.handshake.certificate 2>/dev/null | tr ',' '\n' | while read -r hex; do
+      [ -n "$hex" ] && perl -e 'print pack("H*", $ARGV[0])' "$hex" \
+        > "fuzz/corpus-x509/$(echo "$hex" | md5sum | cut -c1-16)"
+    done
+  done
+fi
 
 run() {
   local max_len=16384
@@ -41,7 +54,7 @@ run() {
     -rss_limit_mb=2048 -artifact_prefix="fuzz/crash-$1-" "fuzz/corpus-$1"
 }
 if [ "$target" = all ]; then
-  for t in smtp tls session pcap; do run $t; done
+  for t in smtp tls session pcap x509; do run $t; done
 else
   run "$target"
 fi

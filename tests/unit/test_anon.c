@@ -111,6 +111,30 @@ static void test_literals(void)
 	anon_free(a);
 }
 
+static void test_lists(void)
+{
+	struct anon *a = anon_new(ref_key);
+	char t[256];
+	snprintf(t, sizeof t, "mx.example.com,128.11.68.132,2001:db8::1,*.example.com");
+	CHECK_INT(anon_list(a, t, sizeof t), 2);
+	CHECK_STR(t, "mx.example.com,135.242.180.132,4401:2bc:603f:d91d:27f:ff8e:e6f1:dc1e,"
+		     "*.example.com");
+	snprintf(t, sizeof t, "only.names,here");
+	CHECK_INT(anon_list(a, t, sizeof t), 0);
+	CHECK_STR(t, "only.names,here");
+	snprintf(t, sizeof t, "%s", "");
+	CHECK_INT(anon_list(a, t, sizeof t), 0);
+	CHECK_STR(t, "");
+	/* a mapped address longer than its original does not overflow: the tail
+	 * that no longer fits is dropped, never left unmapped */
+	char small[24];
+	snprintf(small, sizeof small, "::1,128.11.68.132");
+	anon_list(a, small, sizeof small);
+	CHECK(strstr(small, "128.11.68.132") == NULL);
+	CHECK(strlen(small) < sizeof small);
+	anon_free(a);
+}
+
 static void write_file(const char *path, const void *p, size_t n)
 {
 	FILE *f = fopen(path, "wb");
@@ -150,6 +174,7 @@ int main(void)
 	test_vectors();
 	test_prefix_preserving();
 	test_literals();
+	test_lists();
 	test_key_files();
 	return check_done("anon");
 }
