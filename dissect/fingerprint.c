@@ -59,7 +59,7 @@ static void t_add(struct text *t, const char *s, size_t n)
 	if (t->err)
 		return;
 	if (t->n + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 256;
+		size_t cap = t->cap ? t->cap : 1024;
 		while (cap < t->n + n + 1 && cap <= TEXT_MAX)
 			cap *= 2;
 		char *p = cap <= TEXT_MAX ? realloc(t->p, cap) : NULL;
@@ -80,12 +80,27 @@ static void t_str(struct text *t, const char *s)
 	t_add(t, s, strlen(s));
 }
 
-/* A value in decimal (JA3) or 4-digit hex (JA4), after sep unless first. */
+/* A value in decimal (JA3) or 4-digit lower-case hex (JA4), after sep
+ * unless first. Formatted by hand: these run for every value of every
+ * hello, and printf costs more than all the rest of the parsing. */
 static void t_val(struct text *t, unsigned v, int hex, const char *sep, int first)
 {
-	char b[16];
-	int n = snprintf(b, sizeof b, hex ? "%s%04x" : "%s%u", first ? "" : sep, v);
-	t_add(t, b, (size_t)n);
+	static const char digits[] = "0123456789abcdef";
+	char b[24], d[12];
+	size_t n = 0, i = sizeof d;
+	while (!first && *sep && n < 8)
+		b[n++] = *sep++;
+	if (hex) {
+		for (int k = 12; k >= 0; k -= 4)
+			b[n++] = digits[(v >> k) & 15];
+	} else {
+		do
+			d[--i] = digits[v % 10];
+		while ((v /= 10) != 0);
+		memcpy(b + n, d + i, sizeof d - i);
+		n += sizeof d - i;
+	}
+	t_add(t, b, n);
 }
 
 /* The text, or NULL (freed) on failure; "" for an empty text. */
@@ -358,10 +373,17 @@ static int ja4_collect(const uint8_t *ch, size_t len, struct ja4 *j)
 	return 0;
 }
 
-static int cmp16(const void *a, const void *b)
+/* Sorts a short list in place (a hello's suites and extensions: tens of
+ * values; qsort's callback and scratch buffer cost more than the sort). */
+static void sort16(uint16_t *v, size_t n)
 {
-	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
-	return x < y ? -1 : x > y;
+	for (size_t i = 1; i < n; i++) {
+		uint16_t x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 /* Hex values joined by ','; SNI and ALPN left out when skip is set. */
@@ -391,8 +413,8 @@ char *fp_ja4_raw(const uint8_t *ch, size_t len, int original_order)
 	if (ja4_collect(ch, len, &j) < 0)
 		return NULL;
 	if (!original_order) {
-		qsort(j.ciphers, j.nc, sizeof *j.ciphers, cmp16);
-		qsort(j.exts, j.ne, sizeof *j.exts, cmp16);
+		sort16(j.ciphers, j.nc);
+		sort16(j.exts, j.ne);
 	}
 	t_str(&t, j.a);
 	t_str(&t, "_");
@@ -426,8 +448,8 @@ int fp_ja4(const uint8_t *ch, size_t len, char *out, size_t cap)
 		out[0] = '\0';
 	if (cap < 37 || ja4_collect(ch, len, &j) < 0)
 		return -1;
-	qsort(j.ciphers, j.nc, sizeof *j.ciphers, cmp16);
-	qsort(j.exts, j.ne, sizeof *j.exts, cmp16);
+	sort16(j.ciphers, j.nc);
+	sort16(j.exts, j.ne);
 	t_hex_list(&tb, j.ciphers, j.nc, 0);
 	ja4_c_text(&tc, &j, 0);
 	int rc = ja4_hash(&tb, b) | ja4_hash(&tc, c);

@@ -508,16 +508,13 @@ static int write_batch(struct store *st, const struct session_record *batch, siz
 	return tick_now(st, wall_now());
 }
 
-/* Takes up to BATCH_MAX queued records into batch; called locked. */
-static size_t take_batch(struct store *st, struct session_record *batch)
+/* How many queued records from the head can be written in place: a
+ * contiguous run of the ring, at most BATCH_MAX. Called locked. Those slots
+ * stay counted until released, so the producer never writes over them. */
+static size_t batch_size(const struct store *st)
 {
-	size_t n = 0;
-	while (st->count > 0 && n < BATCH_MAX) {
-		batch[n++] = st->ring[st->head];
-		st->head = (st->head + 1) % RING_CAP;
-		st->count--;
-	}
-	return n;
+	size_t n = st->count < BATCH_MAX ? st->count : BATCH_MAX;
+	return st->head + n > RING_CAP ? RING_CAP - st->head : n;
 }
 
 static void wait_for_work(struct store *st)
@@ -528,11 +525,9 @@ static void wait_for_work(struct store *st)
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
-	struct session_record *batch = malloc(BATCH_MAX * sizeof *batch);
 	pthread_mutex_lock(&st->lock);
-	st->failed |= batch == NULL;
 	while (!st->stop || st->count > 0) {
-		size_t n = batch ? take_batch(st, batch) : 0;
+		size_t n = batch_size(st);
 		if (n == 0) {
 			if (!st->failed && tick_now(st, wall_now()) < 0)
 				st->failed = 1;
@@ -541,17 +536,19 @@ static void *writer_main(void *arg)
 				wait_for_work(st);
 			continue;
 		}
+		const struct session_record *batch = &st->ring[st->head];
 		st->busy = 1;
 		pthread_mutex_unlock(&st->lock);
 		int rc = st->failed ? -1 : write_batch(st, batch, n);
 		pthread_mutex_lock(&st->lock);
+		st->head = (st->head + n) % RING_CAP; /* release the slots */
+		st->count -= n;
 		st->busy = 0;
 		st->failed |= rc < 0;
 		pthread_cond_broadcast(&st->idle);
 	}
 	pthread_cond_broadcast(&st->idle);
 	pthread_mutex_unlock(&st->lock);
-	free(batch);
 	return NULL;
 }
 

@@ -26,7 +26,9 @@ grep -oE 'Subject: [^.]{6,40}' "$tmp/payload.txt" | sed 's/[[:space:]]*$//' >> "
 grep -oE 'AUTH PLAIN [A-Za-z0-9+/=]{12,}' "$tmp/payload.txt" | cut -d' ' -f3 >> "$tmp/secrets"
 sort -u -o "$tmp/secrets" "$tmp/secrets"
 n=$(wc -l < "$tmp/secrets")
-[ "$n" -ge 20 ] || { echo "FAIL: only $n secrets found in the captures: the extraction broke"; exit 1; }
+want=10 # the recorded captures alone; the public corpus adds more
+[ -d "$corpus" ] && want=20
+[ "$n" -ge "$want" ] || { echo "FAIL: only $n secrets found in the captures: the extraction broke"; exit 1; }
 
 for f in $captures; do
   "$bin" capture -q -r "$f" --db "$tmp/plain.db" || { echo "FAIL: capture $f"; fails=$((fails + 1)); }
