@@ -29,7 +29,7 @@ struct mapped {
 	size_t size;
 	int swapped;           /* written on a host of the other byte order */
 	double frac;           /* 1e6: microsecond stamps, 1e9: nanosecond */
-	uint32_t max_caplen;
+	uint32_t max_caplen;   /* libpcap's limit whatever the header says */
 	struct cursor cur;     /* source_run's; other readers bring their own */
 };
 
@@ -106,11 +106,10 @@ static void map_classic_pcap(struct source *s, const char *file)
 	if (base == MAP_FAILED)
 		return;
 	madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
-	uint32_t snap = rd32(hdr + 16, swapped);
 	s->map = (struct mapped){.base = base, .size = (size_t)st.st_size, .cur = {24, 0},
 				 .swapped = swapped,
 				 .frac = magic == 0xa1b23c4d || magic == 0x4d3cb2a1 ? 1e9 : 1e6,
-				 .max_caplen = snap > 262144 ? snap : 262144};
+				 .max_caplen = 262144};
 }
 
 static int open_file(struct source *s, const char *file, char *err, size_t errlen)

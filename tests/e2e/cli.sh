@@ -42,6 +42,17 @@ printf 'not a capture file at all' > "$tmp/junk.pcap"
 expect 1 "cannot read '$tmp/junk.pcap'" -- capture -r "$tmp/junk.pcap" --db "$tmp/a.db"
 : > "$tmp/empty.pcap"
 expect 1 "cannot read '$tmp/empty.pcap'" -- capture -r "$tmp/empty.pcap" --db "$tmp/a.db"
+# a header announcing an absurd snapshot length, then a record claiming
+# 2 GiB: the record is refused with a message naming the file
+pcap_header() { # LINKTYPE SNAPLEN (little-endian pcap header)
+  printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+  printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($2 & 255)) $(($2 >> 8 & 255)) $(($2 >> 16 & 255)) $(($2 >> 24 & 255)))"
+  printf "$(printf '\\x%02x\\x%02x\\x00\\x00' $(($1 & 255)) $(($1 >> 8 & 255)))"
+}
+{ pcap_header 1 4294967295; printf '\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\x7f\xff\xff\xff\x7f'; } > "$tmp/absurd.pcap"
+expect 1 "$tmp/absurd.pcap: .*(invalid packet capture length|bigger than)" -- capture -r "$tmp/absurd.pcap" --db "$tmp/a.db"
+{ pcap_header 147 65535; } > "$tmp/user0.pcap"
+expect 1 "$tmp/user0.pcap: unsupported link type 147" -- capture -r "$tmp/user0.pcap" --db "$tmp/a.db"
 expect 1 "interface 'no-such-if0'" -- capture -i no-such-if0 --db "$tmp/a.db"
 expect 1 "database '$tmp/missing.db'" -- report --db "$tmp/missing.db"
 expect 2 "unexpected argument 'extra'" -- report --db "$tmp/a.db" extra
