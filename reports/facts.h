@@ -11,7 +11,14 @@
 
 int facts_meta(struct rdb *db, struct rmodel *m);
 int facts_share(struct rdb *db, struct rmodel *m);     /* encryption, not_encrypted, clear_mail */
-int facts_tls(struct rdb *db, struct rmodel *m);       /* tls_versions, ciphers, cipher_classes, kx_groups */
+int facts_tls(struct rdb *db, struct rmodel *m);       /* tls_versions, ciphers, cipher_classes,
+							  crypto_quality, kx_groups */
+int facts_handshakes(struct rdb *db, struct rmodel *m); /* tls_outcomes, tls_alerts */
+int facts_blame(struct rdb *db, struct rmodel *m);     /* blame_summary, server_blame */
+int facts_offers(struct rdb *db, struct rmodel *m);    /* client_offers, client_versions, client_weak */
+int facts_certs(struct rdb *db, struct rmodel *m);     /* certificates, cert_keys, cert_sig_algs,
+							  cert_issuers */
+int facts_fingerprints(struct rdb *db, struct rmodel *m); /* ja3, ja4, ja3s */
 int facts_smtp(struct rdb *db, struct rmodel *m);      /* starttls, starttls_refused, cleartext_auth, anomalies */
 int facts_series(struct rdb *db, struct rmodel *m);    /* series */
 int facts_servers(struct rdb *db, struct rmodel *m);   /* servers */
@@ -24,6 +31,26 @@ struct rtable *facts_table(struct rdb *db, struct rmodel *m, const char *id,
 			   const struct rcol *cols, size_t ncols);
 /* The LIMIT for ranked lists: the --top value, or -1 for all. */
 long facts_limit(const struct rmodel *m);
+
+/* One line of a table of shares: counts[part] of counts[whole], the line
+ * naming its denominator; servers and certs index distinct counts of
+ * servers and certificates (-1: none); fault names whose doing it is. */
+struct facts_share {
+	const char *key, *what, *fault;
+	int part, whole;
+	const char *denominator;
+	int servers, certs;
+};
+#define FACTS_MAX_COUNTS 32
+/* Runs sql, which returns one row of at most FACTS_MAX_COUNTS counts, and
+ * adds a row per line to t (columns item, what, sessions, of,
+ * sessions_pct, denominator; fault, servers, certs where t has them). */
+int facts_shares(struct rdb *db, struct rtable *t, const char *sql,
+		 const struct facts_share *lines, size_t n);
+/* "192.0.2.1:25", "[2001:db8::1]:25". */
+void facts_server(const char *ip, int port, char *buf, size_t n);
+/* The row of t whose first column holds the text key, or -1. */
+long facts_find_row(const struct rtable *t, const char *key);
 
 /* Builds the whole model for the database at path (tests use it directly).
  * Returns 0, or -1 with a message in err; free with rmodel_free. */

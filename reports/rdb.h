@@ -22,6 +22,15 @@
 #define RDB_KNOWN " (tls_version IS NOT NULL OR transport <> 'unknown') "
 #define RDB_CLEAR " (tls_version IS NULL AND transport <> 'unknown') "
 #define RDB_BYTES " (bytes_c2s + bytes_s2c) "
+/* A version name (tls_version, client_max_version) as a rank: SSLv2 1 ...
+ * TLSv1.3 6; 0 for NULL or a name not listed. */
+#define RDB_VERSION_RANK(col)                                                        \
+	" (CASE " col " WHEN 'SSLv2' THEN 1 WHEN 'SSLv3' THEN 2 WHEN 'TLSv1.0' THEN 3"  \
+	" WHEN 'TLSv1.1' THEN 4 WHEN 'TLSv1.2' THEN 5 WHEN 'TLSv1.3' THEN 6 ELSE 0 END) "
+/* The rows where cond is true: 0, never NULL, when there are none. */
+#define RDB_COUNT(cond) " count(CASE WHEN " cond " THEN 1 END) "
+/* A server as "address port", for counting distinct servers. */
+#define RDB_SERVER " (server_ip || ' ' || server_port) "
 /* 1 when the comma list in anomalies holds the (constant) name; GLOB, as
  * LIKE would take the '_' in names for a wildcard. */
 #define RDB_ANOMALY(name) " (',' || coalesce(anomalies, '') || ',' GLOB '*," name ",*') "

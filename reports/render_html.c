@@ -18,7 +18,7 @@ static const char style[] =
 	"border-bottom:1px solid #d8dee6;padding-bottom:4px}"
 	".meta{color:#52606d;margin:0}.note{color:#52606d;margin:2px 0 8px;font-size:13px}"
 	".cards{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0}"
-	".card{border:1px solid #d8dee6;border-radius:8px;padding:12px 16px;min-width:200px;"
+	".card{border:1px solid #d8dee6;border-radius:8px;padding:12px 16px;min-width:150px;"
 	"flex:1}.big{font-size:30px;font-weight:600;color:#146c43}"
 	".card.bad .big{color:#b02a37}.sub{color:#52606d;font-size:13px}"
 	".scroll{overflow-x:auto}table{border-collapse:collapse;font-size:13px;margin:4px 0}"
@@ -74,6 +74,21 @@ static void card(FILE *out, const struct rcell *pct, const char *what, const cha
 	fputs("</div></div>\n", out);
 }
 
+/* A card from a shares table's line (item key): "% / what / n of N
+ * denominator". Nothing when the table is absent (an older database). */
+static void share_card(FILE *out, const struct rtable *t, const char *key, const char *what,
+		       int bad)
+{
+	char a[CELL_MAX], b[CELL_MAX], d[256];
+	const struct rcell *den = rtable_lookup(t, key, "denominator");
+	if (!t || !den || den->kind != RCELL_TEXT)
+		return;
+	render_cell(rtable_lookup(t, key, "sessions"), 1, a, sizeof a);
+	render_cell(rtable_lookup(t, key, "of"), 1, b, sizeof b);
+	snprintf(d, sizeof d, "%s of %s %s", a, b, den->text);
+	card(out, rtable_lookup(t, key, "sessions_pct"), what, d, bad);
+}
+
 static void cards(const struct rmodel *m, FILE *out)
 {
 	const struct rtable *e = rmodel_find(m, "encryption"), *c = rmodel_find(m, "clear_mail");
@@ -94,6 +109,10 @@ static void cards(const struct rmodel *m, FILE *out)
 	snprintf(d, sizeof d, "%s MAIL transactions in clear, in %s sessions", a, b);
 	card(out, rtable_lookup(c, "all", "sessions_pct"), "of sessions carried mail in clear", d,
 	     1);
+	share_card(out, rmodel_find(m, "crypto_quality"), "forward_secrecy",
+		   "of encrypted sessions forward secret", 0);
+	share_card(out, rmodel_find(m, "blame_summary"), "server_chose_weak",
+		   "server chose a weak suite over a stronger offer", 1);
 	fputs("</div>\n", out);
 }
 
@@ -110,6 +129,12 @@ static void charts(const struct rmodel *m, FILE *out)
 	svg_bars(out, rmodel_find(m, "ciphers"), "cipher", CHART_ROWS);
 	fputs("<h2>Cipher classes</h2>\n", out);
 	svg_bars(out, rmodel_find(m, "cipher_classes"), "what", CHART_ROWS);
+	if (rmodel_find(m, "tls_outcomes")) {
+		fputs("<h2>TLS handshake outcomes</h2>\n", out);
+		svg_bars(out, rmodel_find(m, "tls_outcomes"), "what", CHART_ROWS);
+		fputs("<h2>Highest TLS version the clients offered</h2>\n", out);
+		svg_bars(out, rmodel_find(m, "client_versions"), "version", CHART_ROWS);
+	}
 }
 
 static int numeric(const struct rcol *c)
@@ -117,10 +142,11 @@ static int numeric(const struct rcol *c)
 	return (c->flags & (RCOL_NUM | RCOL_PCT)) != 0;
 }
 
-/* Columns of their own: not keys, not details (those share one cell). */
+/* Columns of their own: not keys, not details (those share one cell),
+ * not the counts kept for JSON and CSV. */
 static int own_column(const struct rcol *c)
 {
-	return !(c->flags & (RCOL_KEY | RCOL_DETAIL));
+	return !(c->flags & (RCOL_KEY | RCOL_DETAIL | RCOL_DATA));
 }
 
 static int has_details(const struct rtable *t)

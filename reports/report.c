@@ -32,6 +32,72 @@ long facts_limit(const struct rmodel *m)
 	return m->meta.top > 0 ? m->meta.top : -1;
 }
 
+static int read_counts(void *arg, sqlite3_stmt *s)
+{
+	int64_t *c = arg;
+	for (int i = 0; i < sqlite3_column_count(s) && i < FACTS_MAX_COUNTS; i++)
+		c[i] = sqlite3_column_int64(s, i);
+	return 0;
+}
+
+static int64_t count_at(const int64_t *c, int i)
+{
+	return i >= 0 && i < FACTS_MAX_COUNTS ? c[i] : 0;
+}
+
+int facts_shares(struct rdb *db, struct rtable *t, const char *sql,
+		 const struct facts_share *lines, size_t n)
+{
+	int64_t c[FACTS_MAX_COUNTS] = {0};
+	if (rdb_each(db, sql, read_counts, c) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct facts_share *l = &lines[i];
+		long row = rtable_row(t);
+		int64_t part = count_at(c, l->part), whole = count_at(c, l->whole);
+		if (row < 0 || rtable_text(t, row, "item", l->key) < 0 ||
+		    rtable_text(t, row, "what", l->what) < 0 ||
+		    rtable_text(t, row, "fault", l->fault) < 0 ||
+		    rtable_text(t, row, "denominator", l->denominator) < 0)
+			return rdb_oom(db);
+		rtable_int(t, row, "sessions", part);
+		rtable_int(t, row, "of", whole);
+		rtable_pct(t, row, "sessions_pct", part, whole);
+		if (l->servers >= 0)
+			rtable_int(t, row, "servers", count_at(c, l->servers));
+		if (l->certs >= 0)
+			rtable_int(t, row, "certs", count_at(c, l->certs));
+	}
+	return 0;
+}
+
+void facts_server(const char *ip, int port, char *buf, size_t n)
+{
+	snprintf(buf, n, strchr(ip ? ip : "", ':') ? "[%s]:%d" : "%s:%d", ip ? ip : "?", port);
+}
+
+long facts_find_row(const struct rtable *t, const char *key)
+{
+	for (size_t r = 0; r < t->nrows; r++) {
+		const struct rcell *k = rtable_at(t, r, 0);
+		if (k->kind == RCELL_TEXT && !strcmp(k->text, key))
+			return (long)r;
+	}
+	return -1;
+}
+
+/* Every column the TLS-depth sections read: a database written before
+ * they were stored gets them on its next capture; until then those
+ * sections are left out. */
+static const char depth_sql[] =
+	"SELECT count(*) = 27 FROM pragma_table_info('sessions') WHERE name IN ("
+	"'tls_outcome', 'tls_alert_name', 'tls_alert_from', 'kx_pq', 'kx_dh_bits',"
+	" 'forward_secrecy', 'aead', 'weak_cipher', 'sslv2_hello', 'client_offered_tls13',"
+	" 'client_offered_weak', 'client_max_version', 'server_chose_weak',"
+	" 'server_declined_fs', 'resumed', 'ja3', 'ja3s', 'ja4', 'cert_subject_cn',"
+	" 'cert_issuer_cn', 'cert_issuer_org', 'cert_key_type', 'cert_key_bits',"
+	" 'cert_sig_alg', 'cert_self_signed', 'cert_expired', 'cert_name_match');";
+
 static int read_meta(void *arg, sqlite3_stmt *s)
 {
 	struct rmeta *meta = arg;
@@ -50,8 +116,13 @@ int facts_meta(struct rdb *db, struct rmodel *m)
 			 " max(ts_start) FROM sessions WHERE" RDB_FILTER ";",
 		     read_meta, &m->meta) < 0)
 		return -1;
+	int64_t depth = 0;
 	m->meta.has_kx_group = rdb_has_column(db, "kx_group") &&
 			       rdb_has_column(db, "kx_group_code");
+	if (rdb_scalar(db, depth_sql, &depth) < 0)
+		return -1;
+	m->meta.has_depth = m->meta.has_kx_group && depth == 1 &&
+			    rdb_has_column(db, "cert_sha256");
 	if (m->meta.by == REPORT_BY_AUTO)
 		m->meta.by = rtime_auto(m->meta.first, m->meta.last);
 	return 0;
@@ -68,8 +139,9 @@ int report_build(const char *path, const struct report_options *o, struct rmodel
 		 char *err, size_t errlen)
 {
 	static int (*const builders[])(struct rdb *, struct rmodel *) = {
-		facts_meta, facts_share, facts_series, facts_tls, facts_smtp,
-		facts_servers, facts_downgrade, facts_clients, facts_runs,
+		facts_meta, facts_share, facts_series, facts_tls, facts_handshakes,
+		facts_blame, facts_offers, facts_certs, facts_smtp, facts_servers,
+		facts_downgrade, facts_clients, facts_fingerprints, facts_runs,
 	};
 	struct rdb *db;
 	memset(m, 0, sizeof *m);

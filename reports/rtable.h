@@ -10,7 +10,7 @@
 #include "report.h"
 
 #define RTABLE_MAX_ROWS 1000000 /* rows per table at most */
-#define RMODEL_MAX_TABLES 32
+#define RMODEL_MAX_TABLES 48
 
 enum rcol_flag {
 	RCOL_NUM = 1u << 0,    /* a count: right-aligned */
@@ -22,6 +22,7 @@ enum rcol_flag {
 	RCOL_KEY = 1u << 6,    /* a machine key (JSON, CSV); people read the next column */
 	RCOL_BYTES = 1u << 7,  /* a byte count: text shows it in kB, MB, GB */
 	RCOL_SPARE = 1u << 8,  /* text: shown only when the line fits in 80 columns */
+	RCOL_DATA = 1u << 9,   /* JSON and CSV only (a count behind a detail people read) */
 };
 
 struct rcol {
@@ -60,6 +61,8 @@ struct rmeta {
 	double first, last;  /* ts_start range of the filtered sessions */
 	int64_t sessions, known, unknown, encrypted;
 	int has_kx_group;    /* the database has the kx_group column */
+	int has_depth;       /* ... and every TLS-depth column (outcome, judgement,
+				offers, fingerprints, certificate) */
 };
 
 struct rmodel {

@@ -175,7 +175,8 @@ eq "text fits 80 columns" "$(awk 'length > 80' <<<"$text" | head -3)" ""
 has "text sessions" "$text" "^Sessions +$total "
 has "text encrypted" "$text" "^Encrypted +$(pct "$enc" "$total")%   $enc of $total sessions"
 eq "--top 0 lists every server" \
-  "$("$bin" report --db "$a" --top 0 | grep -cE '^  (\[[0-9a-f:]+\]|[0-9.]+):[0-9]+ +[0-9]')" \
+  "$("$bin" report --db "$a" --top 0 | awk '/^Servers, worst first/ { on = 1; next } /^[^ ]/ { on = 0 } on' |
+     grep -cE '^  (\[[0-9a-f:]+\]|[0-9.]+):[0-9]+ +[0-9]')" \
   "$(T "SELECT count(DISTINCT $S) FROM t")"
 
 # ---- read-only, errors --------------------------------------------------------------

@@ -170,6 +170,88 @@ static const struct spec specs[] = {
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
+/* TLS depth of the sessions that reached TLS (index into specs): s1 TLS 1.3
+ * post-quantum, s5 refused, s7 expired certificate, s8 static RSA offered
+ * by a client with nothing better and a hostile certificate name, s10 a
+ * weak suite the server chose over a stronger offer. */
+struct depth {
+	size_t idx;
+	enum tls_outcome outcome;
+	int alert_from, kx, dh_bits, fs, aead, weak, cmax, c13, cweak, scw, sdf;
+	const char *ja3, *ja4, *ja3s;
+	const char *cn, *issuer, *org, *key_type;
+	int key_bits;
+	const char *sig;
+	int self_signed, expired, name_match;
+	const char *sha;
+};
+
+#define HOSTILE_CN "<img src=x onerror=alert(2)>"
+#define HOSTILE_JA3 "\"><script>ja3</script>"
+
+static const struct depth depths[] = {
+	{0, OUTCOME_ESTABLISHED, -1, 0x11EC, -1, 1, 1, 0, 0x0304, 1, 0, 0, 0, HOSTILE_JA3,
+	 "t13d0301h2_aaaaaaaaaaaa_bbbbbbbbbbbb", "s1s", NULL, NULL, NULL, NULL, -1, NULL, -1, -1,
+	 -1, NULL},
+	{4, OUTCOME_REFUSED, DIR_S2C, -1, -1, -1, -1, -1, 0x0303, 0, 1, -1, -1, "j5",
+	 "t12d0501h2_cccccccccccc_dddddddddddd", NULL, NULL, NULL, NULL, NULL, -1, NULL, -1, -1,
+	 -1, NULL},
+	{6, OUTCOME_ESTABLISHED, -1, 0x0017, -1, 1, 0, 0, 0x0304, 1, 0, 0, 0, "j7",
+	 "t13d0301h2_aaaaaaaaaaaa_eeeeeeeeeeee", "s7", "mx.a", "Test CA", "Tests", "RSA", 2048,
+	 "sha256WithRSAEncryption", 0, 1, 1, "aa"},
+	{7, OUTCOME_ESTABLISHED, -1, -1, -1, 0, 1, 0, 0x0304, 1, 0, 0, 0, "j7",
+	 "t13d0301h2_aaaaaaaaaaaa_eeeeeeeeeeee", "s7", HOSTILE_CN, HOSTILE_CN, NULL, "RSA", 1024,
+	 "sha1WithRSAEncryption", 1, 0, 0, "bb"},
+	{9, OUTCOME_INCOMPLETE, -1, -1, -1, 0, 0, 1, 0x0301, 0, 1, 1, 1, "j10",
+	 "t10d0301h2_ffffffffffff_eeeeeeeeeeee", "s10", "mx.c", "Test CA", "Tests", "EC", 256,
+	 "ecdsa-with-SHA256", 0, 0, -1, "cc"},
+};
+
+static void fill_cert(struct rec_cert *c, const struct depth *d)
+{
+	if (!d->sha)
+		return;
+	c->present = 1;
+	snprintf(c->subject_cn, sizeof c->subject_cn, "%s", d->cn);
+	snprintf(c->issuer_cn, sizeof c->issuer_cn, "%s", d->issuer);
+	snprintf(c->issuer_org, sizeof c->issuer_org, "%s", d->org ? d->org : "");
+	snprintf(c->key_type, sizeof c->key_type, "%s", d->key_type);
+	snprintf(c->sig_alg, sizeof c->sig_alg, "%s", d->sig);
+	snprintf(c->sha256, sizeof c->sha256, "%s", d->sha);
+	c->key_bits = d->key_bits;
+	c->self_signed = d->self_signed;
+	c->expired = d->expired;
+	c->name_match = d->name_match;
+	c->not_before = (int64_t)T0 - 86400;
+	c->not_after = (int64_t)T0 + 86400;
+}
+
+static void fill_depth(struct session_record *r, size_t idx)
+{
+	for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+		const struct depth *d = &depths[i];
+		if (d->idx != idx)
+			continue;
+		r->tls_outcome = d->outcome;
+		r->tls_alert_from = d->alert_from;
+		r->kx_group = d->kx;
+		r->kx_dh_bits = d->dh_bits;
+		r->forward_secrecy = d->fs;
+		r->aead = d->aead;
+		r->weak_cipher = d->weak;
+		r->client_version_max = d->cmax;
+		r->client_offered_tls13 = d->c13;
+		r->client_offered_weak = d->cweak;
+		r->client_suites = 10;
+		r->server_chose_weak = d->scw;
+		r->server_declined_fs = d->sdf;
+		snprintf(r->ja3, sizeof r->ja3, "%s", d->ja3);
+		snprintf(r->ja4, sizeof r->ja4, "%s", d->ja4);
+		snprintf(r->ja3s, sizeof r->ja3s, "%s", d->ja3s ? d->ja3s : "");
+		fill_cert(&r->cert, d);
+	}
+}
+
 static void copy(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
@@ -227,6 +309,7 @@ static int make_db(const char *path, const char *source, size_t from, size_t to,
 	}
 	for (size_t i = from; i < to; i++) {
 		fill(&r, &specs[i], shift);
+		fill_depth(&r, i);
 		r.packets += extra;
 		if (store_add(st, &r) < 0)
 			return -1;
@@ -329,6 +412,156 @@ static void test_tls(void)
 	CHECK_PCT(pct("cipher_classes", "weak", "sessions_pct"), 25.0);
 	CHECK_INT(num("ciphers", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "sessions"), 1);
 	CHECK_INT(rows("ciphers"), 4);
+}
+
+/* ---- TLS depth -------------------------------------------------------------- */
+
+static void test_quality(void)
+{
+	CHECK_INT(num("crypto_quality", "forward_secrecy", "sessions"), 2);
+	CHECK_INT(num("crypto_quality", "forward_secrecy", "of"), 4);
+	CHECK_PCT(pct("crypto_quality", "forward_secrecy", "sessions_pct"), 50.0);
+	CHECK_INT(num("crypto_quality", "aead", "sessions"), 2);
+	CHECK_INT(num("crypto_quality", "weak_cipher", "sessions"), 1);
+	CHECK_INT(num("crypto_quality", "post_quantum", "sessions"), 1);
+	CHECK_INT(num("crypto_quality", "not_judged", "sessions"), 0);
+	/* named groups first, then finite-field DHE, then none */
+	CHECK_INT(rows("kx_groups"), 3);
+	CHECK_STR(text("kx_groups", 0, "group"), "X25519MLKEM768");
+	CHECK_STR(text("kx_groups", 0, "post_quantum"), "yes");
+	CHECK_INT(num("kx_groups", "X25519MLKEM768", "tls13"), 1);
+	CHECK_STR(text("kx_groups", 1, "group"), "secp256r1");
+	CHECK_STR(text("kx_groups", 1, "post_quantum"), "no");
+	CHECK_INT(num("kx_groups", "secp256r1", "tls12"), 1);
+	CHECK_STR(text("kx_groups", 2, "group"), "(none: RSA key exchange)");
+	CHECK_STR(text("kx_groups", 2, "post_quantum"), "-");
+	CHECK_INT(num("kx_groups", "(none: RSA key exchange)", "sessions"), 2);
+	CHECK_INT(num("kx_groups", "(none: RSA key exchange)", "tls12"), 2);
+}
+
+static void test_handshakes(void)
+{
+	CHECK_INT(rows("tls_outcomes"), 6);
+	CHECK_INT(num("tls_outcomes", "established", "sessions"), 3);
+	CHECK_PCT(pct("tls_outcomes", "established", "sessions_pct"), 60.0);
+	CHECK_INT(num("tls_outcomes", "refused", "sessions"), 1);
+	CHECK_INT(num("tls_outcomes", "incomplete", "sessions"), 1);
+	CHECK_INT(num("tls_outcomes", "failed", "sessions"), 0);
+	CHECK_INT(num("tls_outcomes", "no_tls_after_220", "sessions"), 0);
+	CHECK_INT(rows("tls_alerts"), 1);
+	CHECK_STR(text("tls_alerts", 0, "alert"), "handshake_failure");
+	CHECK_STR(text("tls_alerts", 0, "sent_by"), "server");
+	CHECK_STR(text("tls_alerts", 0, "level"), "fatal");
+	CHECK_STR(text("tls_alerts", 0, "outcome"), "refused");
+	CHECK_INT(num("tls_alerts", "handshake_failure", "sessions"), 1);
+	CHECK_PCT(pct("tls_alerts", "handshake_failure", "sessions_pct"), 100.0);
+}
+
+static void test_blame(void)
+{
+	CHECK_INT(num("blame_summary", "server_chose_weak", "sessions"), 1);
+	CHECK_INT(num("blame_summary", "server_chose_weak", "of"), 4);
+	CHECK_STR(text("blame_summary", 0, "fault"), "server");
+	CHECK_INT(num("blame_summary", "server_declined_fs", "sessions"), 1);
+	CHECK_INT(num("blame_summary", "client_offered_only_weak", "sessions"), 0);
+	CHECK_INT(num("blame_summary", "client_offered_no_fs", "sessions"), 1);
+	CHECK_STR(text("blame_summary", 3, "fault"), "client");
+	CHECK_INT(rows("server_blame"), 1);
+	CHECK_STR(text("server_blame", 0, "server"), "10.0.0.3:465");
+	CHECK_INT(num("server_blame", "10.0.0.3:465", "both_hellos"), 1);
+	CHECK_INT(num("server_blame", "10.0.0.3:465", "chose_weak"), 1);
+	CHECK_INT(num("server_blame", "10.0.0.3:465", "declined_fs"), 1);
+	CHECK_STR(text("server_blame", 0, "suites"), "TLS_RSA_WITH_3DES_EDE_CBC_SHA 1");
+	CHECK_STR(text("server_blame", 0, "session_ids"), "10");
+	CHECK_INT(num("client_offers", "offered_tls13", "sessions"), 3);
+	CHECK_INT(num("client_offers", "offered_tls13", "of"), 5);
+	CHECK_INT(num("client_offers", "no_tls13", "sessions"), 2);
+	CHECK_INT(num("client_offers", "max_tls11_or_older", "sessions"), 1);
+	CHECK_INT(num("client_offers", "offered_weak", "sessions"), 2);
+	CHECK_INT(num("client_offers", "sslv2_hello", "sessions"), 0);
+	CHECK_INT(rows("client_versions"), 3);
+	CHECK_STR(text("client_versions", 0, "version"), "TLSv1.3");
+	CHECK_INT(num("client_versions", "TLSv1.3", "sessions"), 3);
+	CHECK_INT(num("client_versions", "TLSv1.0", "sessions"), 1);
+	CHECK_INT(rows("client_weak"), 3);
+	CHECK_STR(text("client_weak", 0, "client"), "10.1.0.10");
+	CHECK_STR(text("client_weak", 0, "lowest_max"), "TLSv1.0");
+	CHECK_STR(text("client_weak", 1, "client"), "10.1.0.5");
+	CHECK_STR(text("client_weak", 2, "client"), "10.1.0.8");
+	CHECK_INT(num("client_weak", "10.1.0.8", "no_fs"), 1);
+	CHECK_INT(num("client_weak", "10.1.0.5", "offered_weak"), 1);
+}
+
+static void test_certs(void)
+{
+	CHECK_INT(num("certificates", "seen", "sessions"), 3);
+	CHECK_INT(num("certificates", "seen", "of"), 3);
+	CHECK_INT(num("certificates", "seen", "servers"), 3);
+	CHECK_INT(num("certificates", "seen", "certs"), 3);
+	CHECK_INT(num("certificates", "expired", "sessions"), 1);
+	CHECK_INT(num("certificates", "self_signed", "sessions"), 1);
+	CHECK_INT(num("certificates", "name_mismatch", "sessions"), 1);
+	CHECK_INT(num("certificates", "name_mismatch", "of"), 2);
+	CHECK_PCT(pct("certificates", "name_mismatch", "sessions_pct"), 50.0);
+	CHECK_INT(rows("cert_keys"), 3);
+	CHECK_STR(text("cert_keys", 0, "key"), "EC 256");
+	CHECK_INT(num("cert_keys", "RSA 1024", "sessions"), 1);
+	CHECK_INT(num("cert_sig_algs", "sha1WithRSAEncryption", "sessions"), 1);
+	CHECK_STR(text("cert_issuers", 0, "issuer"), "Test CA / Tests");
+	CHECK_INT(num("cert_issuers", "Test CA / Tests", "certs"), 2);
+	CHECK_INT(num("cert_issuers", HOSTILE_CN, "servers"), 1);
+	CHECK_INT(num("ja3", "j7", "sessions"), 2);
+	CHECK_STR(text("ja3", 0, "fingerprint"), "j7");
+	CHECK_PCT(pct("ja3", "j7", "sessions_pct"), 40.0);
+	CHECK_INT(num("ja3", "j7", "clients"), 2);
+	CHECK_INT(num("ja3", "j7", "servers"), 2);
+	CHECK_INT(rows("ja3"), 4);
+	CHECK_INT(num("ja4", "t13d0301h2_aaaaaaaaaaaa_eeeeeeeeeeee", "sessions"), 2);
+	CHECK_INT(num("ja3s", "s7", "sessions"), 2);
+	CHECK_PCT(pct("ja3s", "s7", "sessions_pct"), 50.0);
+	/* per server */
+	CHECK_STR(text("servers", 0, "worst_crypto"), "CBC");
+	CHECK_STR(text("servers", 0, "handshakes"), "refused 1");
+	CHECK_STR(text("servers", 0, "certificate"),
+		  "mx.a (issuer Test CA), RSA 2048, sha256WithRSAEncryption; expired in 1 of 1");
+	CHECK_STR(text("servers", 1, "worst_crypto"), "no FS");
+	CHECK(text("servers", 1, "fault") == NULL);
+	CHECK_INT(num("servers", "10.0.0.2:587", "cert_name_mismatch"), 1);
+	CHECK_STR(text("servers", 2, "worst_crypto"), "weak");
+	CHECK_STR(text("servers", 2, "fault"), "chose a weak suite over a stronger offer in 1;"
+		  " declined the forward secrecy offered in 1 (of 1 sessions with both hellos)");
+	CHECK_STR(text("servers", 2, "handshakes"), "incomplete 1");
+	CHECK_INT(num("servers", "10.0.0.3:465", "chose_weak"), 1);
+	CHECK(text("servers", 3, "worst_crypto") == NULL);
+}
+
+/* A database written before the TLS-depth columns: those sections are left
+ * out, the rest is as before. */
+static void test_old_schema(const char *dir)
+{
+	char path[256], *err = NULL;
+	sqlite3 *h;
+	struct report_options o;
+	snprintf(path, sizeof path, "%s/old.db", dir);
+	CHECK_INT(make_db(path, "old", 0, NSPECS, 0, 0), 0);
+	CHECK_INT(sqlite3_open(path, &h), SQLITE_OK);
+	if (!CHECK(sqlite3_exec(h, "ALTER TABLE sessions DROP COLUMN ja4;"
+				   "ALTER TABLE sessions DROP COLUMN tls_outcome;"
+				   "ALTER TABLE sessions DROP COLUMN kx_pq;", NULL, NULL, &err) ==
+		   SQLITE_OK))
+		fprintf(stderr, "     %s\n", err ? err : "?");
+	sqlite3_free(err);
+	sqlite3_close(h);
+	options(&o);
+	if (build(path, &o) == 0) {
+		CHECK_INT(model.meta.has_depth, 0);
+		CHECK(rmodel_find(&model, "crypto_quality") == NULL);
+		CHECK(rmodel_find(&model, "ja3") == NULL);
+		CHECK_INT(num("kx_groups", "X25519MLKEM768", "sessions"), 1);
+		CHECK_STR(text("kx_groups", 0, "post_quantum"), "yes");
+		CHECK_INT(num("encryption", "all", "encrypted"), 4);
+		CHECK(text("servers", 0, "worst_crypto") == NULL);
+	}
 }
 
 static void test_smtp(void)
@@ -476,6 +709,18 @@ static void test_render(void)
 	CHECK(strstr(json, "\"<script>alert(1)</script>\"") != NULL);
 	CHECK(strstr(json, "\"encrypted_pct\": 40.0") != NULL);
 	CHECK(strstr(csv, "\nencryption,all,,,10,4,40.0,6,60.0,") != NULL);
+	/* certificate names and fingerprints come from the wire */
+	CHECK(strstr(html, "<img") == NULL);
+	CHECK(strstr(html, "&lt;img src=x onerror=alert(2)&gt; (issuer &lt;img") != NULL);
+	CHECK(strstr(html, "&quot;&gt;&lt;script&gt;ja3&lt;/script&gt;") != NULL);
+	CHECK(strstr(json, "\"fingerprint\": \"\\\"><script>ja3</script>\"") != NULL);
+	CHECK(strstr(csv, "\nja3,\"\"\"><script>ja3</script>\",1,20.0,1,1\n") != NULL);
+	CHECK(strstr(csv, "\ncrypto_quality,forward_secrecy,forward secret (ephemeral key"
+			  " exchange),2,4,50.0,encrypted sessions\n") != NULL);
+	CHECK(strstr(txt, "\nForward secret      50.0%   2 of 4 encrypted sessions\n") != NULL);
+	CHECK(strstr(txt, "\n  server's fault    25.0%   1 of 4 sessions with both hellos seen\n")
+	      != NULL);
+	CHECK(strstr(txt, "  10.0.0.3:465") != NULL);
 	free(txt), free(html), free(json), free(csv);
 }
 
@@ -584,6 +829,10 @@ int main(void)
 		if (build(db, &o) == 0) {
 			test_share();
 			test_tls();
+			test_quality();
+			test_handshakes();
+			test_blame();
+			test_certs();
 			test_smtp();
 			test_servers();
 			test_downgrade();
@@ -593,6 +842,7 @@ int main(void)
 		test_filters(db);
 		test_export(db);
 		test_merge(dir);
+		test_old_schema(dir);
 	}
 	rmodel_free(&model);
 	if (!check_failed && !getenv("SMTPTLS_TEST_KEEP")) {
