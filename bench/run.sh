@@ -69,7 +69,7 @@ run() {
 }
 
 printf '%s\n' "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-printf '%s\n' "smtptls $($smtptls --version | cut -d' ' -f2), $(ndpiReader -h 2>&1 | grep -m1 -o 'nDPI v[0-9.]*' || echo 'ndpiReader absent'), $(tshark -v 2>/dev/null | head -1)"
+printf '%s\n' "smtptls $($smtptls --version | cut -d' ' -f2), $(ndpiReader -h 2>&1 | grep -m1 -o 'nDPI [0-9.]*' || echo 'ndpiReader absent'), $(tshark -v 2>/dev/null | head -1)"
 fails=0
 for name in big open; do
   f=$out/$name.pcap
