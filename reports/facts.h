@@ -57,4 +57,11 @@ long facts_find_row(const struct rtable *t, const char *key);
 int report_build(const char *path, const struct report_options *o, struct rmodel *m,
 		 char *err, size_t errlen);
 
+/* The context of a row callback that fills a counted table (see
+ * rtable_counted): the table and the denominator of its percentages. */
+struct counted {
+	struct rtable *t;
+	int64_t whole;
+};
+
 #endif

@@ -116,21 +116,11 @@ static const struct rcol version_cols[] = {
 	{"sessions_pct", "%", RCOL_PCT | RCOL_BAR},
 };
 
-struct counted {
-	struct rtable *t;
-	int64_t whole;
-};
-
 static int add_version(void *arg, sqlite3_stmt *s)
 {
 	struct counted *c = arg;
-	long row = rtable_row(c->t);
-	int64_t n = sqlite3_column_int64(s, 1);
-	if (row < 0 || rtable_text(c->t, row, "version", (const char *)sqlite3_column_text(s, 0)) < 0)
-		return -1;
-	rtable_int(c->t, row, "sessions", n);
-	rtable_pct(c->t, row, "sessions_pct", n, c->whole);
-	return 0;
+	return rtable_counted(c->t, "version", (const char *)sqlite3_column_text(s, 0),
+			      sqlite3_column_int64(s, 1), c->whole) < 0 ? -1 : 0;
 }
 
 static int build_offers(struct rdb *db, struct rmodel *m)

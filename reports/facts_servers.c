@@ -537,13 +537,10 @@ struct cert_list {
 static int add_cert_row(void *arg, sqlite3_stmt *s)
 {
 	struct cert_list *c = arg;
-	long row = rtable_row(c->t);
-	int64_t n = sqlite3_column_int64(s, 1);
-	if (row < 0 || rtable_text(c->t, row, c->t->cols[0].key,
-				   (const char *)sqlite3_column_text(s, 0)) < 0)
+	long row = rtable_counted(c->t, c->t->cols[0].key, (const char *)sqlite3_column_text(s, 0),
+				  sqlite3_column_int64(s, 1), c->whole);
+	if (row < 0)
 		return -1;
-	rtable_int(c->t, row, "sessions", n);
-	rtable_pct(c->t, row, "sessions_pct", n, c->whole);
 	rtable_int(c->t, row, "certs", sqlite3_column_int64(s, 2));
 	rtable_int(c->t, row, "servers", sqlite3_column_int64(s, 3));
 	c->distinct = sqlite3_column_int64(s, 4);

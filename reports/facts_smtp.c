@@ -206,12 +206,7 @@ static int by_count(const void *a, const void *b)
 
 static int anomaly_row(struct rtable *t, const char *name, int64_t n, int64_t whole)
 {
-	long row = rtable_row(t);
-	if (row < 0 || rtable_text(t, row, "anomaly", name) < 0)
-		return -1;
-	rtable_int(t, row, "sessions", n);
-	rtable_pct(t, row, "sessions_pct", n, whole);
-	return 0;
+	return rtable_counted(t, "anomaly", name, n, whole) < 0 ? -1 : 0;
 }
 
 static int build_anomalies(struct rdb *db, struct rmodel *m)

@@ -362,13 +362,8 @@ static int read_outcome(void *arg, sqlite3_stmt *s)
 static int outcome_row(struct rtable *t, const char *key, const char *what, int64_t n,
 		       int64_t total)
 {
-	long row = rtable_row(t);
-	if (row < 0 || rtable_text(t, row, "outcome", key) < 0 ||
-	    rtable_text(t, row, "what", what) < 0)
-		return -1;
-	rtable_int(t, row, "sessions", n);
-	rtable_pct(t, row, "sessions_pct", n, total);
-	return 0;
+	long row = rtable_counted(t, "outcome", key, n, total);
+	return row < 0 || rtable_text(t, row, "what", what) < 0 ? -1 : 0;
 }
 
 static int build_outcomes(struct rdb *db, struct rmodel *m)
@@ -393,23 +388,15 @@ static int build_outcomes(struct rdb *db, struct rmodel *m)
 	return 0;
 }
 
-struct counted {
-	struct rtable *t;
-	int64_t whole;
-};
-
 static int add_alert(void *arg, sqlite3_stmt *s)
 {
 	struct counted *l = arg;
-	long row = rtable_row(l->t);
-	int64_t n = sqlite3_column_int64(s, 4);
-	if (row < 0 || rtable_text(l->t, row, "alert", (const char *)sqlite3_column_text(s, 0)) < 0 ||
-	    rtable_text(l->t, row, "sent_by", (const char *)sqlite3_column_text(s, 1)) < 0 ||
+	long row = rtable_counted(l->t, "alert", (const char *)sqlite3_column_text(s, 0),
+				  sqlite3_column_int64(s, 4), l->whole);
+	if (row < 0 || rtable_text(l->t, row, "sent_by", (const char *)sqlite3_column_text(s, 1)) < 0 ||
 	    rtable_text(l->t, row, "level", (const char *)sqlite3_column_text(s, 2)) < 0 ||
 	    rtable_text(l->t, row, "outcome", (const char *)sqlite3_column_text(s, 3)) < 0)
 		return -1;
-	rtable_int(l->t, row, "sessions", n);
-	rtable_pct(l->t, row, "sessions_pct", n, l->whole);
 	rtable_int(l->t, row, "servers", sqlite3_column_int64(s, 5));
 	return 0;
 }
@@ -457,13 +444,10 @@ struct fp_ctx {
 static int add_fp(void *arg, sqlite3_stmt *s)
 {
 	struct fp_ctx *c = arg;
-	long row = rtable_row(c->t);
-	int64_t n = sqlite3_column_int64(s, 1);
-	if (row < 0 ||
-	    rtable_text(c->t, row, "fingerprint", (const char *)sqlite3_column_text(s, 0)) < 0)
+	long row = rtable_counted(c->t, "fingerprint", (const char *)sqlite3_column_text(s, 0),
+				  sqlite3_column_int64(s, 1), c->whole);
+	if (row < 0)
 		return -1;
-	rtable_int(c->t, row, "sessions", n);
-	rtable_pct(c->t, row, "sessions_pct", n, c->whole);
 	rtable_int(c->t, row, "clients", sqlite3_column_int64(s, 2));
 	rtable_int(c->t, row, "servers", sqlite3_column_int64(s, 3));
 	c->distinct = sqlite3_column_int64(s, 4);

@@ -151,3 +151,14 @@ const struct rcell *rtable_lookup(const struct rtable *t, const char *rowkey,
 	}
 	return NULL;
 }
+
+long rtable_counted(struct rtable *t, const char *key, const char *text, int64_t n,
+		    int64_t whole)
+{
+	long row = rtable_row(t);
+	if (row < 0 || rtable_text(t, row, key, text) < 0)
+		return -1;
+	rtable_int(t, row, "sessions", n);
+	rtable_pct(t, row, "sessions_pct", n, whole);
+	return row;
+}

@@ -93,6 +93,11 @@ void rtable_int(struct rtable *t, long row, const char *key, int64_t v);
 void rtable_pct(struct rtable *t, long row, const char *key, int64_t part, int64_t whole);
 int rtable_text(struct rtable *t, long row, const char *key, const char *s);
 
+/* The usual counted row: text column key = text, "sessions" = n and
+ * "sessions_pct" = n of whole. Returns the row, or -1 (out of memory). */
+long rtable_counted(struct rtable *t, const char *key, const char *text, int64_t n,
+		    int64_t whole);
+
 /* Getters for tests and charts: the cell of a row whose first column
  * holds text key (NULL if none). */
 const struct rcell *rtable_lookup(const struct rtable *t, const char *rowkey,
