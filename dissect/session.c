@@ -195,11 +195,11 @@ static enum tls_outcome outcome(const struct tls_facts *tf)
  * host name of the 220 greeting. */
 static void copy_cert(struct session_record *r, const struct tls_facts *tf)
 {
-	if (!tf->cert.rec.present)
+	if (!tf->cert || !tf->cert->rec.present)
 		return;
-	r->cert = tf->cert.rec;
+	r->cert = tf->cert->rec;
 	r->cert.expired = r->ts_start > 0 ? r->ts_start > (double)r->cert.not_after : -1;
-	r->cert.name_match = x509_name_match(&tf->cert, r->server_name);
+	r->cert.name_match = x509_name_match(tf->cert, r->server_name);
 }
 
 static void copy_tls(struct session_record *r, const struct tls_facts *tf)

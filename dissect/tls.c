@@ -67,7 +67,6 @@ struct tls *tls_new(void)
 	t->f.dh_bits = -1;
 	t->f.alert = -1;
 	t->f.alert_dir = -1;
-	x509_init(&t->f.cert);
 	return t;
 }
 
@@ -77,6 +76,7 @@ void tls_free(struct tls *t)
 		return;
 	free(t->d[0].hs_buf);
 	free(t->d[1].hs_buf);
+	free(t->f.cert);
 	free(t);
 }
 
@@ -352,15 +352,19 @@ static void parse_ssl2_client_hello(struct tls *t, const uint8_t *p, size_t len)
 /* The leaf of a DER certificate list entry. */
 static void keep_leaf(struct tls *t, const uint8_t *der, size_t len)
 {
-	if (t->f.cert.rec.present)
+	struct x509_cert *c;
+	if (t->f.cert || !(c = malloc(sizeof *c)))
 		return;
-	if (x509_parse(der, len, &t->f.cert) < 0) {
+	x509_init(c);
+	if (x509_parse(der, len, c) < 0) {
 		t->f.anomalies |= ANOM_CERT_MALFORMED;
+		free(c);
 		return;
 	}
-	fp_sha256_hex(der, len, t->f.cert.rec.sha256);
-	if (t->f.cert.names_capped)
+	fp_sha256_hex(der, len, c->rec.sha256);
+	if (c->names_capped)
 		t->f.anomalies |= ANOM_CERT_NAMES_CAPPED;
+	t->f.cert = c;
 }
 
 /* Certificate (TLS <= 1.2): certificate_list<0..2^24-1> of

@@ -48,7 +48,8 @@ struct tls_facts {
 	int established;        /* application data seen in both directions */
 	int alert;              /* first clear alert: level << 8 | desc, -1 */
 	int alert_dir;          /* who sent it: 0 client, 1 server, -1 */
-	struct x509_cert cert;  /* the server's leaf (TLS <= 1.2, SSLv2) */
+	struct x509_cert *cert; /* the server's leaf (TLS <= 1.2, SSLv2), NULL if none:
+				 * allocated only when one comes (it is large) */
 	uint64_t records[2];    /* records seen per direction */
 	uint32_t anomalies;     /* enum anomaly bits */
 };

@@ -500,7 +500,7 @@ static int depth;
 
 static void describe_depth(const struct tls_facts *f, char *out, size_t cap)
 {
-	const struct rec_cert *c = &f->cert.rec;
+	const struct rec_cert *c = f->cert ? &f->cert->rec : NULL;
 	if (f->client_hellos)
 		add(out, cap, "offer=%u/weak%d/strong%d/fs%d", f->client_suites, f->offered_weak,
 		    f->offered_strong, f->offered_fs);
@@ -514,7 +514,7 @@ static void describe_depth(const struct tls_facts *f, char *out, size_t cap)
 		add(out, cap, "dh=%d", f->dh_bits);
 	if (f->alert_dir != -1)
 		add(out, cap, "alert_from=%d", f->alert_dir);
-	if (c->present)
+	if (c && c->present)
 		add(out, cap, "cert=%s|%s|%s|%s|%s/%d|%s|self%d|%lld-%lld|%.8s", c->subject_cn, c->sans,
 		    c->issuer_cn, c->issuer_org, c->key_type, c->key_bits, c->sig_alg, c->self_signed,
 		    (long long)c->not_before, (long long)c->not_after, c->sha256);
