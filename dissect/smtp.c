@@ -36,9 +36,6 @@ struct reply_acc {
 	int code;
 	unsigned lines;
 	uint32_t caps;
-	char first_word[REC_NAME_MAX];
-	char keywords[REC_NAME_MAX];
-	size_t keywords_len;
 };
 
 struct smtp {
@@ -49,6 +46,7 @@ struct smtp {
 	uint8_t queue[SMTP_PIPELINE_MAX];
 	unsigned q_head, q_len;
 	struct reply_acc reply;
+	size_t keywords_len;     /* of f.keywords, filled from the first EHLO reply */
 	enum starttls_state tls;
 	int midstream;
 	struct smtp_facts f;
@@ -303,19 +301,27 @@ static uint32_t capability_bit(const uint8_t *w, size_t n)
 	return 0;
 }
 
+static void clear_keywords(struct smtp *s)
+{
+	s->f.keywords[0] = '\0';
+	s->keywords_len = 0;
+}
+
 static void on_greeting(struct smtp *s, const struct reply_acc *r)
 {
-	s->f.greeting_code = r->code;
-	memcpy(s->f.server_name, r->first_word, sizeof s->f.server_name);
+	s->f.greeting_code = r->code; /* server_name was taken from its first line */
+	if (s->f.ehlo_replies == 0)
+		clear_keywords(s); /* its lines were no EHLO keywords after all */
 }
 
 /* Any reply to EHLO says whether STARTTLS was offered: a refusal (500)
  * offers nothing. */
 static void on_ehlo_reply(struct smtp *s, const struct reply_acc *r)
 {
+	if (r->code != 250 && s->f.ehlo_replies == 0)
+		clear_keywords(s); /* a refusal's lines are not keywords */
 	if (r->code == 250) {
-		if (s->f.ehlo_replies++ == 0)
-			memcpy(s->f.keywords, r->keywords, sizeof s->f.keywords);
+		s->f.ehlo_replies++;
 		s->f.caps |= r->caps;
 		if (r->caps & SMTP_CAP_MANGLED)
 			s->f.anomalies |= ANOM_CAPABILITY_MANGLED;
@@ -352,6 +358,8 @@ static void dispatch_reply(struct smtp *s, const struct reply_acc *r)
 		on_greeting(s, r);
 		return;
 	}
+	if (s->f.replies == 1)
+		s->f.server_name[0] = '\0'; /* the first reply was no greeting */
 	if (s->tls == TLS_ACCEPTED)
 		s->f.clear_after_starttls++;
 	if (c == CMD_AUTH && r->code == 334)
@@ -380,18 +388,18 @@ static int reply_code(const uint8_t *line, size_t n)
 	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 }
 
-/* Appends an EHLO keyword to the reply's list while it fits whole. */
-static void add_keyword(struct reply_acc *r, const uint8_t *w, size_t n)
+/* Appends a keyword of the first EHLO reply to the facts while it fits. */
+static void add_keyword(struct smtp *s, const uint8_t *w, size_t n)
 {
 	char word[64];
 	size_t wl = text_sanitize(word, sizeof word, w, n);
-	size_t need = wl + (r->keywords_len ? 1 : 0);
-	if (wl == 0 || r->keywords_len + need + 1 > sizeof r->keywords)
+	size_t need = wl + (s->keywords_len ? 1 : 0);
+	if (wl == 0 || s->keywords_len + need + 1 > sizeof s->f.keywords)
 		return;
-	if (r->keywords_len)
-		r->keywords[r->keywords_len++] = ',';
-	memcpy(r->keywords + r->keywords_len, word, wl + 1);
-	r->keywords_len += wl;
+	if (s->keywords_len)
+		s->f.keywords[s->keywords_len++] = ',';
+	memcpy(s->f.keywords + s->keywords_len, word, wl + 1);
+	s->keywords_len += wl;
 }
 
 static void server_line(struct smtp *s, const uint8_t *line, size_t n)
@@ -407,15 +415,14 @@ static void server_line(struct smtp *s, const uint8_t *line, size_t n)
 	if (r->lines == 0) {
 		r->code = code;
 		r->caps = 0;
-		r->keywords_len = 0;
-		r->keywords[0] = '\0';
-		r->first_word[0] = '\0';
-		if (s->f.replies == 0) /* only a greeting's host name is kept */
-			text_sanitize(r->first_word, sizeof r->first_word, w, wl);
+		if (s->f.replies == 0) /* a greeting's host name, if it is one */
+			text_sanitize(s->f.server_name, sizeof s->f.server_name, w, wl);
+		if (s->f.ehlo_replies == 0)
+			clear_keywords(s);
 	} else if (queue_peek(s) == CMD_EHLO) {
 		r->caps |= capability_bit(w, wl);
 		if (s->f.ehlo_replies == 0)
-			add_keyword(r, w, wl);
+			add_keyword(s, w, wl);
 	}
 	r->lines++;
 	if (n > 3 && line[3] == '-')
