@@ -4,6 +4,7 @@
 #ifndef SMTPTLS_CHECK_H
 #define SMTPTLS_CHECK_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,20 @@ static inline int check_done(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, check_count, check_failed);
 	return check_failed ? 1 : 0;
+}
+
+/* Appends a space (unless out is empty) and the formatted text to out:
+ * tests describe a parser's facts as one line of "key=value" words. */
+__attribute__((format(printf, 3, 4)))
+static inline void check_describe(char *out, size_t cap, const char *fmt, ...)
+{
+	size_t used = strlen(out);
+	va_list ap;
+	if (used > 0 && used + 1 < cap)
+		out[used++] = ' ', out[used] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(out + used, cap - used, fmt, ap);
+	va_end(ap);
 }
 
 /* Splitting helper: calls feed(ctx, piece, n) for buf cut at `at`. */

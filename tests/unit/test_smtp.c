@@ -46,17 +46,6 @@ static size_t step_count(const struct smtp_case *c)
 
 /* ---- describing the facts ------------------------------------------------ */
 
-static void add(char *out, size_t cap, const char *fmt, ...)
-{
-	size_t used = strlen(out);
-	va_list ap;
-	if (used > 0 && used + 1 < cap)
-		out[used++] = ' ', out[used] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(out + used, cap - used, fmt, ap);
-	va_end(ap);
-}
-
 static const char *const cap_names[] = {"STARTTLS", "PIPELINING", "CHUNKING", "AUTH", "SIZE",
 					"8BITMIME", "SMTPUTF8", "REQUIRETLS", "MANGLED"};
 
@@ -72,50 +61,50 @@ static void add_bits(char *out, size_t cap, const char *label, uint32_t bits, in
 		snprintf(list + l, sizeof list - l, "%s%s", l ? (anomalies ? "," : "|") : "",
 			 name ? name : "?");
 	}
-	add(out, cap, "%s=%s", label, list);
+	check_describe(out, cap, "%s=%s", label, list);
 }
 
 static void describe_facts(const struct smtp_facts *f, char *out, size_t cap)
 {
 	out[0] = '\0';
 	if (f->greeting_code != -1)
-		add(out, cap, "greet=%d", f->greeting_code);
+		check_describe(out, cap, "greet=%d", f->greeting_code);
 	if (f->server_name[0])
-		add(out, cap, "server=%s", f->server_name);
+		check_describe(out, cap, "server=%s", f->server_name);
 	if (f->ehlo_name[0])
-		add(out, cap, "ehlo=%s", f->ehlo_name);
+		check_describe(out, cap, "ehlo=%s", f->ehlo_name);
 	if (f->ehlo_replies)
-		add(out, cap, "ehlo_replies=%d", f->ehlo_replies);
+		check_describe(out, cap, "ehlo_replies=%d", f->ehlo_replies);
 	if (f->starttls_offered != -1)
-		add(out, cap, "offered=%d", f->starttls_offered);
+		check_describe(out, cap, "offered=%d", f->starttls_offered);
 	if (f->starttls_sent)
-		add(out, cap, "starttls_sent=%d", f->starttls_sent);
+		check_describe(out, cap, "starttls_sent=%d", f->starttls_sent);
 	if (f->starttls_reply != -1)
-		add(out, cap, "starttls_reply=%d", f->starttls_reply);
+		check_describe(out, cap, "starttls_reply=%d", f->starttls_reply);
 	if (f->mail_cmds)
-		add(out, cap, "mail=%u", f->mail_cmds);
+		check_describe(out, cap, "mail=%u", f->mail_cmds);
 	if (f->rcpt_cmds)
-		add(out, cap, "rcpt=%u", f->rcpt_cmds);
+		check_describe(out, cap, "rcpt=%u", f->rcpt_cmds);
 	if (f->data_cmds)
-		add(out, cap, "data=%u", f->data_cmds);
+		check_describe(out, cap, "data=%u", f->data_cmds);
 	if (f->bdat_cmds)
-		add(out, cap, "bdat=%u", f->bdat_cmds);
+		check_describe(out, cap, "bdat=%u", f->bdat_cmds);
 	if (f->auth_sent)
-		add(out, cap, "auth=%d", f->auth_sent);
+		check_describe(out, cap, "auth=%d", f->auth_sent);
 	if (f->auth_mech[0])
-		add(out, cap, "mech=%s", f->auth_mech);
+		check_describe(out, cap, "mech=%s", f->auth_mech);
 	if (f->caps)
 		add_bits(out, cap, "caps", f->caps, 0);
 	if (f->keywords[0])
-		add(out, cap, "kw=%s", f->keywords);
+		check_describe(out, cap, "kw=%s", f->keywords);
 	if (f->commands)
-		add(out, cap, "cmds=%u", f->commands);
+		check_describe(out, cap, "cmds=%u", f->commands);
 	if (f->replies)
-		add(out, cap, "replies=%u", f->replies);
+		check_describe(out, cap, "replies=%u", f->replies);
 	if (f->bad_lines[0] || f->bad_lines[1])
-		add(out, cap, "bad=%u/%u", f->bad_lines[0], f->bad_lines[1]);
+		check_describe(out, cap, "bad=%u/%u", f->bad_lines[0], f->bad_lines[1]);
 	if (f->clear_after_starttls)
-		add(out, cap, "clear=%u", f->clear_after_starttls);
+		check_describe(out, cap, "clear=%u", f->clear_after_starttls);
 	if (f->anomalies)
 		add_bits(out, cap, "anom", f->anomalies, 1);
 }
@@ -181,7 +170,7 @@ static struct smtp *run_case(const struct smtp_case *c, enum split_mode mode, si
 	}
 	describe_facts(smtp_facts(r.s), out, cap);
 	if (r.handoff[0] >= 0 || r.handoff[1] >= 0)
-		add(out, cap, "handoff=C@%lld,S@%lld", (long long)r.handoff[0],
+		check_describe(out, cap, "handoff=C@%lld,S@%lld", (long long)r.handoff[0],
 		    (long long)r.handoff[1]);
 	*contract = r.contract;
 	return r.s;

@@ -18,37 +18,13 @@
 #include "../../common/record.h"
 #include "../../dissect/tls.h"
 #include "check.h"
+#include "tls_vectors.h"
 
 /* ---- real records ---------------------------------------------------------- */
 
-/* nDPI smtp-starttls.pcap, stream 0 (10.0.0.1:57406 -> 173.194.68.26:25,
- * mx.google.com), after STARTTLS: TLS 1.0 ClientHello, 29 suites, no SNI */
-static const char ch_tls10[] =
-	"160301006b01000067030152bb75e44e872de2ee0fb3d4bb5ba46ef845fb548e"
-	"37525b9523bb8ef8036add00003a00390038008800870035008400160013000a"
-	"00330032009a009900450044002f009600410005000400150012000900140011"
-	"00080006000300ff0100000400230000";
 
-/* same stream: ServerHello TLS 1.0, TLS_RSA_WITH_RC4_128_SHA (0x0005) */
-static const char sh_tls10[] =
-	"160301003502000031030152bb75e4011709be91579d37359d812e8879690351"
-	"7fd14be241a133cdc55647000005000009ff0100010000230000";
 
-/* nDPI smtp-starttls.pcap, stream 1 (IPv6 in VLAN 125 -> Postfix port 25):
- * ClientHello 0x0303, 15 suites, SNI dovecot.weberlab.de */
-static const char ch_tls12[] =
-	"16030100b1010000ad0303512ced441054d9fba9f6dfbf82caeaf461183d0f24"
-	"53d063ef1c96d44c1db23300001ec02bc02fcca9cca8c02cc030c00ac009c013"
-	"c01400330039002f0035000a01000066000000180016000013646f7665636f74"
-	"2e77656265726c61622e646500170000ff01000100000a000a0008001d001700"
-	"180019000b0002010000230000000500050100000000ff030000000d00180016"
-	"04030503060308040805080604010501060102030201";
 
-/* same stream: ServerHello TLS 1.2, 0xc02f, empty session id */
-static const char sh_tls12[] =
-	"160303003d020000390303e351b3050b055e22e9d0fd1093949fd2fc725e7848"
-	"705b0c1929202acc79837100c02f000011ff01000100000b0004030001020023"
-	"0000";
 
 /* nDPI tls_1.3_unidirectional_server.pcapng (142.250.184.68:443): ServerHello
  * legacy 0x0303, supported_versions 0x0304, 0x1301, x25519, pre_shared_key */
@@ -190,48 +166,6 @@ static const char sh_res12[] =
 	"c2cd3c444f574e47524401204640b9ea58e76c9cd507f9ac2e7e40aefc68f218"
 	"dff8769c0607f676438ce404c030000009ff0100010000170000";
 
-/* nDPI smtp-starttls.pcap, stream 1: the server's whole first flight in one
- * segment, four records: ServerHello (as sh_tls12), Certificate (one
- * self-signed RSA-2048 certificate, CN jw-vm08-int-dns, 712 bytes from
- * offset 81), ServerKeyExchange (ECDHE, named_curve secp256r1) and
- * ServerHelloDone. */
-static const char flight_tls12[] =
-	"160303003d020000390303e351b3050b055e22e9d0fd1093949fd2fc725e7848"
-	"705b0c1929202acc79837100c02f000011ff01000100000b0004030001020023"
-	"000016030302d20b0002ce0002cb0002c8308202c4308201aca0030201020209"
-	"00909dbf6b2a9d4f52300d06092a864886f70d01010b0500301a311830160603"
-	"5504030c0f6a772d766d30382d696e742d646e73301e170d3136303831363039"
-	"333331395a170d3236303831343039333331395a301a3118301606035504030c"
-	"0f6a772d766d30382d696e742d646e7330820122300d06092a864886f70d0101"
-	"0105000382010f003082010a0282010100d2144b547722c7454feaedac3238d4"
-	"6973178be768edd191c858ae4566c72099e25e272fd90c0e41e73f544d1ba183"
-	"050383a24ab174974e12d632408078317b1591caf1631483e06d1deaf79c7aac"
-	"74acb8f53c3fe5151d26afb7c005b591e486b40e6c8051edf081e77b81a10a6a"
-	"fb2bf185e334f58e83833f649be20ae58ff2f83a7ed8b014c87e95851e0d51c7"
-	"27c518791915b48ce3dc9c47e9a87349a2b19cac789b8a27a2abbec6c4390221"
-	"111110469b67c4db0c9beec705e618d6b88918e5726ee1fe7f8cd1b9a3850907"
-	"aebf89a2310cbd1576268da1cc67db51804095b2848eb87972e573e0ebdc05a3"
-	"113ee5768b39cd25c0c5062bf11068c9e90203010001a30d300b30090603551d"
-	"1304023000300d06092a864886f70d01010b05000382010100ab745f5ae99db8"
-	"583f3e411e4a0303b5b3be92bb7e5b1d1fb66268e3bacad3040afafbc8a62628"
-	"4246e5dd82253f7939a27d9e27a6f6e075570a6e532dcdd97abc2825f1781c60"
-	"f7be68dd7c949569fabae41f1538d32ca2429f48644fdebc3fde99783088c4c6"
-	"4405ba140c80f78890506ac8cd7e6e1cca2abbfe33d90bd091b96e63b332ab74"
-	"50061140500e55c1aee8c27e8aad4e09a27cace1b688690df70f512a2a157e8a"
-	"76c05e85b5fb14ea5c31b4d2e3956feff51c44492601b48e28a31c6ac80227a3"
-	"0785e1fa7751a35d9a55cc2bb2247a4f00638d6c794c6f0358ef921dc58ac108"
-	"d7b632dc7c1a6e02baf4ae3c34d2bcf22ab2b770f1b68a8ade160303014d0c00"
-	"014903001741046f97a507e2c3aa6eedafa0b1ae9dd7c10209e1fb4bc30e37db"
-	"618f9f789d96c0ba55d9b6c9b1b3ef84a840e45ed6a18798f494bdb94d1834d5"
-	"f634a4e3c99a4604010100b792ef3af931bd7cb771f3ec2fcd4601b1249f9d1b"
-	"b6893fa2b4a19ddcfe7669336cefac8724422c8be08b8152afe7aca7818ead6a"
-	"9d9990d3dfef74c7c2c6cca84e5127e5cfcce54b97418a2869fe411ae65667ff"
-	"a4fda2a3dffb6cb095d9e18cdb530db71c34a354c0c0a8a96b45e73d90cd8060"
-	"b707b0e6ee1e43a12c2152b2e6ea679d9cb10fad7bf7c9d6a33e79101f67eef6"
-	"65addf681fecdb1c86ce203331686007cf9c7c1ea3bfe0260477478a7d786cab"
-	"b0ce5c6a04360a5db9b9c8223bce93fe6746f966cfb0cc88f4a8d75743af11c5"
-	"ce3af7b4785e0c6d5c009e0073750053b7a067c33b7824fca2093b8ad136c5f8"
-	"dbc957e4970a391ce98f3116030300040e000000";
 
 /* ---- a byte writer for synthetic records ------------------------------------ */
 
@@ -483,17 +417,6 @@ static void tc_gap(int dir, uint64_t n)
 	tc.st[tc.n++] = st;
 }
 
-static void add(char *out, size_t cap, const char *fmt, ...)
-{
-	size_t used = strlen(out);
-	va_list ap;
-	if (used > 0 && used + 1 < cap)
-		out[used++] = ' ', out[used] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(out + used, cap - used, fmt, ap);
-	va_end(ap);
-}
-
 /* Set by the cases of the TLS depth facts (offers, fingerprints, key
  * exchange, certificate, alert sender): describe_facts() adds them. */
 static int depth;
@@ -502,20 +425,20 @@ static void describe_depth(const struct tls_facts *f, char *out, size_t cap)
 {
 	const struct rec_cert *c = f->cert ? &f->cert->rec : NULL;
 	if (f->client_hellos)
-		add(out, cap, "offer=%u/weak%d/strong%d/fs%d", f->client_suites, f->offered_weak,
+		check_describe(out, cap, "offer=%u/weak%d/strong%d/fs%d", f->client_suites, f->offered_weak,
 		    f->offered_strong, f->offered_fs);
 	if (f->ja3[0])
-		add(out, cap, "ja3=%s", f->ja3);
+		check_describe(out, cap, "ja3=%s", f->ja3);
 	if (f->ja4[0])
-		add(out, cap, "ja4=%s", f->ja4);
+		check_describe(out, cap, "ja4=%s", f->ja4);
 	if (f->ja3s[0])
-		add(out, cap, "ja3s=%s", f->ja3s);
+		check_describe(out, cap, "ja3s=%s", f->ja3s);
 	if (f->dh_bits != -1)
-		add(out, cap, "dh=%d", f->dh_bits);
+		check_describe(out, cap, "dh=%d", f->dh_bits);
 	if (f->alert_dir != -1)
-		add(out, cap, "alert_from=%d", f->alert_dir);
+		check_describe(out, cap, "alert_from=%d", f->alert_dir);
 	if (c && c->present)
-		add(out, cap, "cert=%s|%s|%s|%s|%s/%d|%s|self%d|%lld-%lld|%.8s", c->subject_cn, c->sans,
+		check_describe(out, cap, "cert=%s|%s|%s|%s|%s/%d|%s|self%d|%lld-%lld|%.8s", c->subject_cn, c->sans,
 		    c->issuer_cn, c->issuer_org, c->key_type, c->key_bits, c->sig_alg, c->self_signed,
 		    (long long)c->not_before, (long long)c->not_after, c->sha256);
 }
@@ -524,42 +447,42 @@ static void describe_facts(const struct tls_facts *f, char *out, size_t cap)
 {
 	out[0] = '\0';
 	if (f->client_hellos)
-		add(out, cap, "ch=%d", f->client_hellos);
+		check_describe(out, cap, "ch=%d", f->client_hellos);
 	if (f->client_version != -1)
-		add(out, cap, "cv=0x%04x", f->client_version);
+		check_describe(out, cap, "cv=0x%04x", f->client_version);
 	if (f->client_version_max != -1)
-		add(out, cap, "cvmax=0x%04x", f->client_version_max);
+		check_describe(out, cap, "cvmax=0x%04x", f->client_version_max);
 	if (f->sslv2_hello)
-		add(out, cap, "sslv2=%d", f->sslv2_hello);
+		check_describe(out, cap, "sslv2=%d", f->sslv2_hello);
 	if (f->suites_offered)
-		add(out, cap, "suites=%u", f->suites_offered);
+		check_describe(out, cap, "suites=%u", f->suites_offered);
 	if (f->sni[0])
-		add(out, cap, "sni=%s", f->sni);
+		check_describe(out, cap, "sni=%s", f->sni);
 	if (f->alpn_offered[0])
-		add(out, cap, "alpn_offered=%s", f->alpn_offered);
+		check_describe(out, cap, "alpn_offered=%s", f->alpn_offered);
 	if (f->server_hello)
-		add(out, cap, "sh=%d", f->server_hello);
+		check_describe(out, cap, "sh=%d", f->server_hello);
 	if (f->version != -1)
-		add(out, cap, "v=0x%04x", f->version);
+		check_describe(out, cap, "v=0x%04x", f->version);
 	if (f->cipher != -1)
-		add(out, cap, "cipher=0x%04x", f->cipher);
+		check_describe(out, cap, "cipher=0x%04x", f->cipher);
 	if (f->alpn[0])
-		add(out, cap, "alpn=%s", f->alpn);
+		check_describe(out, cap, "alpn=%s", f->alpn);
 	if (f->hello_retry)
-		add(out, cap, "hrr=%d", f->hello_retry);
+		check_describe(out, cap, "hrr=%d", f->hello_retry);
 	if (f->resumed)
-		add(out, cap, "resumed=%d", f->resumed);
+		check_describe(out, cap, "resumed=%d", f->resumed);
 	if (f->key_share_group != -1)
-		add(out, cap, "group=%d", f->key_share_group);
+		check_describe(out, cap, "group=%d", f->key_share_group);
 	if (f->established)
-		add(out, cap, "established=%d", f->established);
+		check_describe(out, cap, "established=%d", f->established);
 	if (f->alert != -1)
-		add(out, cap, "alert=0x%04x", f->alert);
-	add(out, cap, "rec=%llu/%llu", (unsigned long long)f->records[0],
+		check_describe(out, cap, "alert=0x%04x", f->alert);
+	check_describe(out, cap, "rec=%llu/%llu", (unsigned long long)f->records[0],
 	    (unsigned long long)f->records[1]);
 	for (unsigned i = 0; i < 32; i++)
 		if (f->anomalies & (1u << i))
-			add(out, cap, "anom=%s", anomaly_name(1u << i) ? anomaly_name(1u << i) : "?");
+			check_describe(out, cap, "anom=%s", anomaly_name(1u << i) ? anomaly_name(1u << i) : "?");
 	if (depth)
 		describe_depth(f, out, cap);
 }
@@ -617,7 +540,7 @@ static void run_case(enum split_mode mode, size_t cut_step, size_t at, char *out
 	}
 	describe_facts(tls_facts(r.t), out, cap);
 	if (r.done[0] >= 0 || r.done[1] >= 0)
-		add(out, cap, "done=C@%lld,S@%lld", (long long)r.done[0], (long long)r.done[1]);
+		check_describe(out, cap, "done=C@%lld,S@%lld", (long long)r.done[0], (long long)r.done[1]);
 	*contract = r.contract;
 	tls_free(r.t);
 }
