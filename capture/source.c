@@ -22,6 +22,7 @@
 struct cursor {
 	size_t off;            /* next record header */
 	size_t released;       /* bytes before this are dropped from memory */
+	size_t prefetched;     /* cache lines up to here were asked for */
 };
 
 struct mapped {
@@ -106,7 +107,7 @@ static void map_classic_pcap(struct source *s, const char *file)
 	if (base == MAP_FAILED)
 		return;
 	madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
-	s->map = (struct mapped){.base = base, .size = (size_t)st.st_size, .cur = {24, 0},
+	s->map = (struct mapped){.base = base, .size = (size_t)st.st_size, .cur = {24, 0, 0},
 				 .swapped = swapped,
 				 .frac = magic == 0xa1b23c4d || magic == 0x4d3cb2a1 ? 1e9 : 1e6,
 				 .max_caplen = 262144};
@@ -263,6 +264,22 @@ static void release_behind(struct mapped *m, struct cursor *c)
 	}
 }
 
+/* Each record's header says where the next one starts, so the reader
+ * chases a chain of loads through memory the caches have not seen, and the
+ * hardware prefetcher stops at every page boundary: without help most of
+ * the read time is spent waiting on those loads. Asking for the lines a
+ * fixed distance ahead keeps them arriving before they are needed. */
+#define PREFETCH_AHEAD 4096
+
+static void prefetch_ahead(const struct mapped *m, struct cursor *c)
+{
+	size_t want = c->off + PREFETCH_AHEAD < m->size ? c->off + PREFETCH_AHEAD : m->size;
+	if (c->prefetched < c->off)
+		c->prefetched = c->off & ~(size_t)63;
+	for (; c->prefetched < want; c->prefetched += 64)
+		__builtin_prefetch(m->base + c->prefetched);
+}
+
 /* Walks the mapped records; the same checks and messages as libpcap. */
 static int run_mapped(struct source *s, struct cursor *c, source_packet_fn fn, void *ctx,
 		      char *err, size_t errlen)
@@ -277,6 +294,7 @@ static int run_mapped(struct source *s, struct cursor *c, source_packet_fn fn, v
 				 "bytes, only got %zu", s->name, m->size - c->off);
 			return -1;
 		}
+		prefetch_ahead(m, c);
 		const uint8_t *r = m->base + c->off;
 		uint32_t caplen = rd32(r + 8, m->swapped), len = rd32(r + 12, m->swapped);
 		if (caplen > m->max_caplen) {
@@ -384,7 +402,7 @@ int source_can_share(const struct source *s)
 int source_run_shared(struct source *s, source_packet_fn fn, void *ctx, char *err,
 		      size_t errlen)
 {
-	struct cursor c = {24, 0};
+	struct cursor c = {24, 0, 0};
 	if (!s->map.base) {
 		snprintf(err, errlen, "%s: cannot be read by several threads", s->name);
 		return -1;
