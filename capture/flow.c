@@ -14,10 +14,11 @@ struct flow_key {
 };
 
 struct flow {
+	/* what a hash chain walk reads, in the first cache line */
 	struct flow *hnext;
-	struct flow *lru_prev, *lru_next; /* head = least recently seen */
-	struct flow_key key;
 	uint32_t hash;
+	struct flow_key key;
+	struct flow *lru_prev, *lru_next; /* head = least recently seen */
 	int client_end;          /* which key endpoint is the client */
 	int closed;              /* ended; lingering to absorb late packets */
 	int fin[2];
@@ -423,11 +424,25 @@ static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
 	return f;
 }
 
+void flow_table_prefetch(const struct flow_table *ft, uint32_t h, enum flow_prefetch step)
+{
+	struct flow *const *b = &ft->buckets[h & (ft->nbuckets - 1)];
+	if (step == FLOW_PREFETCH_BUCKET)
+		__builtin_prefetch(b);
+	else if (*b)
+		__builtin_prefetch(*b);
+}
+
 void flow_table_packet(struct flow_table *ft, const struct tcp_packet *p, double ts)
+{
+	flow_table_packet_hashed(ft, p, flow_packet_hash(p), ts);
+}
+
+void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p, uint32_t h,
+			      double ts)
 {
 	struct flow_key k;
 	int src_end = 0;
-	uint32_t h = flow_packet_hash(p);
 	if (ts > ft->now)
 		ft->now = ts;
 	flow_table_expire(ft, ft->now);

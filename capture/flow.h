@@ -74,6 +74,18 @@ void flow_table_packet(struct flow_table *ft, const struct tcp_packet *pkt, doub
 /* The hash of a packet's connection, the same for both directions. */
 uint32_t flow_packet_hash(const struct tcp_packet *pkt);
 
+/* flow_table_packet for a packet whose flow_packet_hash is known. */
+void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *pkt,
+			      uint32_t hash, double ts);
+
+/* Asks the memory system for what a packet with this hash will touch, so
+ * that a batch of packets waits on memory once instead of once each: first
+ * FLOW_PREFETCH_BUCKET for every packet of the batch, then
+ * FLOW_PREFETCH_FLOW (which reads the bucket asked for). A hint: nothing
+ * changes, and a flow ended in between is merely not used. */
+enum flow_prefetch { FLOW_PREFETCH_BUCKET, FLOW_PREFETCH_FLOW };
+void flow_table_prefetch(const struct flow_table *ft, uint32_t hash, enum flow_prefetch step);
+
 /* Ends flows idle since before now - idle_timeout. */
 void flow_table_expire(struct flow_table *ft, double now);
 

@@ -23,8 +23,19 @@ struct source_stats {
 	int valid;             /* live capture statistics were read */
 };
 
-typedef void (*source_packet_fn)(void *ctx, double ts, const uint8_t *p, size_t caplen,
-				 size_t wirelen);
+/* One frame as read; its bytes stay valid until the callback returns. */
+struct frame {
+	double ts;
+	const uint8_t *data;
+	uint32_t caplen, wirelen;
+};
+
+#define SOURCE_BATCH 16 /* frames per callback at most */
+
+/* Frames in capture order: up to SOURCE_BATCH at once from a classic pcap file,
+ * so that the receiver can ask for the memory they will touch before it
+ * needs it; one at a time from libpcap. */
+typedef void (*source_frames_fn)(void *ctx, const struct frame *f, size_t n);
 /* Called between batches of a live capture (about every 100 ms) with the
  * current wall-clock time, and once at the end of a file. */
 typedef void (*source_tick_fn)(void *ctx, double now);
@@ -44,17 +55,17 @@ int source_is_live(const struct source *s);
 
 /* Reads until the end of the file, source_stop(), or an error (-1, with
  * err naming the source). Packets read before an error were delivered. */
-int source_run(struct source *s, source_packet_fn fn, source_tick_fn tick, void *ctx,
+int source_run(struct source *s, source_frames_fn fn, source_tick_fn tick, void *ctx,
 	       char *err, size_t errlen);
 
-/* 1 if several threads may each read the whole source at once (a capture
- * file mapped into memory). */
+/* 1 if several threads may each read the whole source at once (a classic
+ * pcap file, which each reads with a buffer of its own). */
 int source_can_share(const struct source *s);
 
-/* Reads the whole shared source from its start with a cursor of its own;
+/* Reads the whole shared source from its start with a buffer of its own;
  * several threads may do this at once (one of them may use source_run,
  * whose position the progress bar follows). */
-int source_run_shared(struct source *s, source_packet_fn fn, void *ctx, char *err,
+int source_run_shared(struct source *s, source_frames_fn fn, void *ctx, char *err,
 		      size_t errlen);
 
 /* Asks source_run to return; safe to call from a signal handler. */

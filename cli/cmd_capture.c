@@ -35,7 +35,7 @@ struct capture_args {
 struct engine {
 	void *ctx;
 	int shared;              /* workers read the source themselves */
-	source_packet_fn packet;
+	source_frames_fn packet;
 	source_tick_fn tick;
 	int (*finish)(void *ctx, enum end_reason reason);
 	void (*counters)(void *ctx, struct pipeline_counters *c, struct flow_stats *fs);
@@ -73,7 +73,7 @@ static void threaded_free(void *ctx)
 	workers_free(ctx);
 }
 
-/* One thread; several reading a mapped file each; or several fed by a
+/* One thread; several reading a capture file each; or several fed by a
  * dispatching thread (live, pcapng, standard input). */
 static int engine_start(struct engine *e, unsigned threads, const struct pipeline_opts *po,
 			struct store *st, struct source *src)
@@ -82,10 +82,10 @@ static int engine_start(struct engine *e, unsigned threads, const struct pipelin
 		*e = (struct engine){workers_new_shared(threads, po, st, src), 1, NULL, NULL,
 				     threaded_finish, threaded_counters, threaded_free};
 	} else if (threads > 1) {
-		*e = (struct engine){workers_new(threads, po, st), 0, workers_packet, workers_tick,
+		*e = (struct engine){workers_new(threads, po, st), 0, workers_frames, workers_tick,
 				     threaded_finish, threaded_counters, threaded_free};
 	} else {
-		*e = (struct engine){pipeline_new(po, st), 0, pipeline_packet, pipeline_tick,
+		*e = (struct engine){pipeline_new(po, st), 0, pipeline_frames, pipeline_tick,
 				     inline_finish, inline_counters, inline_free};
 	}
 	return e->ctx ? 0 : -1;
@@ -302,7 +302,7 @@ static int feed_engine(struct capture_args *a, struct source *src, struct engine
 	}
 	struct progress *pr = a->quiet ? NULL : progress_new(src, e->packet, e->ctx);
 	active_source = src;
-	int rc = pr ? source_run(src, progress_packet, e->tick, pr, err, errlen)
+	int rc = pr ? source_run(src, progress_frames, e->tick, pr, err, errlen)
 		    : source_run(src, e->packet, e->tick, e->ctx, err, errlen);
 	active_source = NULL;
 	progress_free(pr);

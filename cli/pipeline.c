@@ -272,28 +272,59 @@ int pipeline_skip(struct pipeline_counters *c, const struct port_map *ports, int
 	return 1;
 }
 
-unsigned pipeline_shard_of(const struct tcp_packet *t, unsigned shards)
+static unsigned shard_of_hash(uint32_t hash, unsigned shards)
 {
-	return shards > 1 ? (flow_packet_hash(t) >> 16) % shards : 0;
+	return shards > 1 ? (hash >> 16) % shards : 0;
 }
 
-void pipeline_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
+unsigned pipeline_shard_of(const struct tcp_packet *t, unsigned shards)
 {
-	struct pipeline *pl = ctx;
-	struct tcp_packet t;
+	return shard_of_hash(flow_packet_hash(t), shards);
+}
+
+/* Decodes a frame; 1 if it goes on to this pipeline's flow table. */
+static int admit(struct pipeline *pl, const struct frame *f, struct tcp_packet *t, uint32_t *hash)
+{
 	struct pipeline_counters uncounted;
 	int counting = pl->o.shard == 0; /* a frame is counted once */
-	if (pl->failed)
-		return; /* rows can no longer be written: the run is ending */
 	if (counting) {
 		pl->c.packets++;
-		pl->c.bytes += wirelen;
+		pl->c.bytes += f->wirelen;
 	}
-	int rc = decode_frame(pl->link, p, caplen, &t);
-	if (pipeline_skip(counting ? &pl->c : &uncounted, &pl->ports, pl->o.classify, rc, &t))
-		return;
-	if (pipeline_shard_of(&t, pl->o.shards) == pl->o.shard)
-		flow_table_packet(pl->ft, &t, ts);
+	int rc = decode_frame(pl->link, f->data, f->caplen, t);
+	if (pipeline_skip(counting ? &pl->c : &uncounted, &pl->ports, pl->o.classify, rc, t))
+		return 0;
+	*hash = flow_packet_hash(t);
+	return shard_of_hash(*hash, pl->o.shards) == pl->o.shard;
+}
+
+/* Most of the time per packet went to waiting for its bucket and flow to
+ * come from memory, one packet after the other. In three passes over the
+ * batch those waits overlap: decode and ask for the buckets, ask for the
+ * flows, then follow the packets in order. */
+static void follow_batch(struct pipeline *pl, const struct frame *f, size_t n)
+{
+	struct tcp_packet t[SOURCE_BATCH];
+	uint32_t hash[SOURCE_BATCH];
+	size_t idx[SOURCE_BATCH], kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (admit(pl, &f[i], &t[kept], &hash[kept])) {
+			idx[kept] = i;
+			flow_table_prefetch(pl->ft, hash[kept++], FLOW_PREFETCH_BUCKET);
+		}
+	}
+	for (size_t k = 0; k < kept; k++)
+		flow_table_prefetch(pl->ft, hash[k], FLOW_PREFETCH_FLOW);
+	for (size_t k = 0; k < kept && !pl->failed; k++)
+		flow_table_packet_hashed(pl->ft, &t[k], hash[k], f[idx[k]].ts);
+}
+
+void pipeline_frames(void *ctx, const struct frame *f, size_t n)
+{
+	struct pipeline *pl = ctx;
+	/* once a row could not be written the run is ending: nothing more */
+	for (size_t i = 0; i < n && !pl->failed; i += SOURCE_BATCH)
+		follow_batch(pl, f + i, n - i < SOURCE_BATCH ? n - i : SOURCE_BATCH);
 }
 
 void pipeline_tick(void *ctx, double now)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../capture/flow.h"
+#include "../capture/source.h"
 #include "../store/store.h"
 #include "ports.h"
 
@@ -52,7 +53,8 @@ int pipeline_finish(struct pipeline *pl, enum end_reason reason);
 /* Frees (ending, and writing, any connection still open). NULL is fine. */
 void pipeline_free(struct pipeline *pl);
 
-void pipeline_packet(void *pl, double ts, const uint8_t *p, size_t caplen, size_t wirelen);
+/* A source_frames_fn: decodes the frames and follows their connections. */
+void pipeline_frames(void *pl, const struct frame *f, size_t n);
 
 /* 1 (and counted in c) if a decoded frame goes no further: not TCP, not
  * decodable, or on no watched port (unless classifying). */

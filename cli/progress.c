@@ -11,7 +11,7 @@
 
 struct progress {
 	struct source *src;
-	source_packet_fn next;
+	source_frames_fn next;
 	void *next_ctx;
 	uint64_t packets;
 	double started, drawn;
@@ -24,7 +24,7 @@ static double monotonic(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-struct progress *progress_new(struct source *src, source_packet_fn next, void *next_ctx)
+struct progress *progress_new(struct source *src, source_frames_fn next, void *next_ctx)
 {
 	uint64_t done, total;
 	source_progress(src, &done, &total);
@@ -56,15 +56,17 @@ static void draw(struct progress *pr, double now)
 	pr->drawn = now;
 }
 
-void progress_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
+void progress_frames(void *ctx, const struct frame *f, size_t n)
 {
 	struct progress *pr = ctx;
-	if (++pr->packets % PROGRESS_EVERY == 0) {
+	uint64_t before = pr->packets;
+	pr->packets += n;
+	if (pr->packets / PROGRESS_EVERY != before / PROGRESS_EVERY) {
 		double now = monotonic();
 		if (now - pr->drawn >= 0.2)
 			draw(pr, now);
 	}
-	pr->next(pr->next_ctx, ts, p, caplen, wirelen);
+	pr->next(pr->next_ctx, f, n);
 }
 
 void progress_free(struct progress *pr)

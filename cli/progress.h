@@ -13,10 +13,10 @@
 struct progress;
 
 /* NULL when no bar is to be drawn (then call next directly). */
-struct progress *progress_new(struct source *src, source_packet_fn next, void *next_ctx);
+struct progress *progress_new(struct source *src, source_frames_fn next, void *next_ctx);
 
-/* A source_packet_fn: counts, redraws now and then, calls next. */
-void progress_packet(void *pr, double ts, const uint8_t *p, size_t caplen, size_t wirelen);
+/* A source_frames_fn: counts, redraws now and then, calls next. */
+void progress_frames(void *pr, const struct frame *f, size_t n);
 
 /* Clears the bar. NULL is fine. */
 void progress_free(struct progress *pr);

@@ -148,9 +148,10 @@ static void *worker_main(void *arg)
 	for (;;) {
 		size_t used;
 		const struct entry *e = ring_get(&w->ring, &used);
-		if (e->kind == ENTRY_PACKET)
-			pipeline_packet(w->pl, e->ts, (const uint8_t *)(e + 1), e->caplen,
-					e->wirelen);
+		if (e->kind == ENTRY_PACKET) {
+			struct frame f = {e->ts, (const uint8_t *)(e + 1), e->caplen, e->wirelen};
+			pipeline_frames(w->pl, &f, 1);
+		}
 		else if (e->kind == ENTRY_TICK)
 			pipeline_tick(w->pl, e->ts);
 		if (e->kind == ENTRY_END) {
@@ -205,19 +206,24 @@ struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct st
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-void workers_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
+static void dispatch(struct workers *ws, const struct frame *f)
 {
-	struct workers *ws = ctx;
 	struct tcp_packet t;
-	int rc = decode_frame(ws->link, p, caplen, &t);
+	int rc = decode_frame(ws->link, f->data, f->caplen, &t);
 	if (pipeline_skip(&ws->front, &ws->ports, ws->o.classify, rc, &t)) {
 		ws->front.packets++; /* the workers count the frames they get */
-		ws->front.bytes += wirelen;
+		ws->front.bytes += f->wirelen;
 		return;
 	}
 	struct worker *w = &ws->w[pipeline_shard_of(&t, ws->n)];
-	struct entry e = {ENTRY_PACKET, (uint32_t)caplen, (uint32_t)wirelen, 0, ts};
-	ring_put(&w->ring, &e, p);
+	struct entry e = {ENTRY_PACKET, f->caplen, f->wirelen, 0, f->ts};
+	ring_put(&w->ring, &e, f->data);
+}
+
+void workers_frames(void *ctx, const struct frame *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dispatch(ctx, &f[i]);
 }
 
 void workers_tick(void *ctx, double now)
@@ -308,7 +314,7 @@ struct workers *workers_new_shared(unsigned n, const struct pipeline_opts *o, st
 static void *shared_main(void *arg)
 {
 	struct worker *w = arg;
-	w->result = source_run_shared(w->src, pipeline_packet, w->pl, w->err, sizeof w->err);
+	w->result = source_run_shared(w->src, pipeline_frames, w->pl, w->err, sizeof w->err);
 	return NULL;
 }
 

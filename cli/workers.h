@@ -20,8 +20,8 @@ struct workers;
 /* Starts n worker threads, each with a pipeline made from o. */
 struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct store *st);
 
-/* The source callbacks (same shapes as pipeline_packet / pipeline_tick). */
-void workers_packet(void *w, double ts, const uint8_t *p, size_t caplen, size_t wirelen);
+/* The source callbacks (same shapes as pipeline_frames / pipeline_tick). */
+void workers_frames(void *w, const struct frame *f, size_t n);
 void workers_tick(void *w, double now);
 
 /* Ends every connection in every worker, waits for the threads, and sums
@@ -32,10 +32,9 @@ int workers_failed(const struct workers *w);
 
 struct source;
 
-/* The other way, for a source several threads can read at once (a capture
- * file mapped into memory): every worker reads every frame from the
- * mapping and keeps the connections of its shard; nothing is copied or
- * handed over. workers_run_shared reads the whole source (this thread is
+/* The other way, for a source several threads can read at once (a classic
+ * pcap file): every worker reads every frame of the file itself and keeps
+ * the connections of its shard; nothing is handed over between threads. workers_run_shared reads the whole source (this thread is
  * worker 0) and returns 0, or -1 with a message; then workers_finish. */
 struct workers *workers_new_shared(unsigned n, const struct pipeline_opts *o, struct store *st,
 				   struct source *src);

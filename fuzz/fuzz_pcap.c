@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pipeline_opts po = {&ports, 0, lim, source_linktype(src), 0, NULL, 0, 0};
 		struct pipeline *pl = pipeline_new(&po, NULL);
 		if (pl) {
-			source_run(src, pipeline_packet, NULL, pl, err, sizeof err);
+			source_run(src, pipeline_frames, NULL, pl, err, sizeof err);
 			pipeline_finish(pl, END_EOF);
 			pipeline_free(pl);
 		}

@@ -71,13 +71,14 @@ static void seed_close(void *ctx, void *user, const struct flow_info *fi, enum e
 static const struct link_decoder *link_dec;
 static struct flow_table *table;
 
-static void on_packet(void *ctx, double ts, const uint8_t *p, size_t caplen, size_t wirelen)
+static void on_frames(void *ctx, const struct frame *f, size_t n)
 {
 	struct tcp_packet t;
-	(void)ctx, (void)wirelen;
-	if (decode_frame(link_dec, p, caplen, &t) == 0 &&
-	    (server_port(NULL, t.sport) || server_port(NULL, t.dport)))
-		flow_table_packet(table, &t, ts);
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		if (decode_frame(link_dec, f[i].data, f[i].caplen, &t) == 0 &&
+		    (server_port(NULL, t.sport) || server_port(NULL, t.dport)))
+			flow_table_packet(table, &t, f[i].ts);
 }
 
 int main(int argc, char **argv)
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	link_dec = decode_link(source_linktype(src));
 	table = flow_table_new(&lim, &cb, NULL);
-	source_run(src, on_packet, NULL, NULL, err, sizeof err);
+	source_run(src, on_frames, NULL, NULL, err, sizeof err);
 	flow_table_free(table);
 	source_close(src);
 	return 0;
