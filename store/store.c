@@ -334,7 +334,12 @@ static int configure(struct store *st)
 	int defensive = 1;
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, defensive, NULL);
-	if (exec(st, "PRAGMA journal_mode=WAL;", "enabling WAL") < 0 ||
+	/* A new database gets 16 KiB pages (an existing one keeps its own):
+	 * about 40 rows a page instead of 10, a quarter of the WAL frames and
+	 * their writes; the writer's CPU on big.pcap fell from 0.41-0.43 s to
+	 * 0.36-0.38 s. */
+	if (exec(st, "PRAGMA page_size=16384;", "setting the page size") < 0 ||
+	    exec(st, "PRAGMA journal_mode=WAL;", "enabling WAL") < 0 ||
 	    exec(st, "PRAGMA synchronous=NORMAL;", "setting synchronous") < 0 ||
 	    exec(st, "PRAGMA journal_size_limit=67108864;", "limiting the WAL") < 0 ||
 	    exec(st, "PRAGMA foreign_keys=ON;", "enabling foreign keys") < 0)
@@ -525,8 +530,9 @@ static int insert_row(struct store *st, const struct session_record *r)
  * ms of input at full speed) fills, and capture waits behind the disk. A
  * thread with its own connection checkpoints instead, PASSIVE, while the
  * writer goes on appending to the WAL. */
-#define CKPT_FRAMES 1000       /* WAL pages that call for a checkpoint */
-#define CKPT_FRAMES_MAX 16384  /* 64 MiB: the writer restarts the WAL itself */
+/* in WAL pages: 4 MiB and 64 MiB with this store's 16 KiB pages */
+#define CKPT_FRAMES 256        /* pages that call for a checkpoint */
+#define CKPT_FRAMES_MAX 4096   /* the writer restarts the WAL itself */
 
 struct checkpointer {
 	sqlite3 *db;
