@@ -1,7 +1,6 @@
 #include "x509.h"
 
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -13,8 +12,6 @@ enum {
 	DER_OID = 0x06, DER_UTCTIME = 0x17, DER_GENTIME = 0x18, DER_SEQUENCE = 0x30,
 	DER_SET = 0x31, DER_CTX0 = 0xa0, DER_CTX3 = 0xa3, SAN_DNS = 0x82, SAN_IP = 0x87,
 };
-
-#define OID_TEXT_MAX 64
 
 /* One element: its tag, its contents, and the whole TLV. */
 struct der {
@@ -75,12 +72,30 @@ static int der_skip_optional(struct rd *r, unsigned tag)
 
 /* ---- object identifiers ------------------------------------------------------ */
 
-/* Dotted text of an OID's contents; -1 if malformed or longer than cap. */
+/* Decimal digits of v at out, if they and a NUL fit in cap; their
+ * count, or 0 when they do not fit. */
+static size_t put_u64(char *out, size_t cap, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (n >= cap)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = d[n - 1 - i];
+	return n;
+}
+
+/* Dotted text of an OID's contents; -1 if malformed or longer than cap
+ * (out then holds a prefix). Formatted by hand: printf cost more than
+ * the rest of the certificate parsing. */
 static int oid_text(const struct rd *oid, char *out, size_t cap)
 {
 	uint64_t v = 0;
-	size_t used = 0;
-	int first = 1, n;
+	size_t used = 0, n;
+	int first = 1;
 	if (oid->len == 0 || (oid->p[oid->len - 1] & 0x80) || cap == 0)
 		return -1;
 	for (size_t i = 0; i < oid->len; i++) {
@@ -89,27 +104,60 @@ static int oid_text(const struct rd *oid, char *out, size_t cap)
 		v = v << 7 | (oid->p[i] & 0x7f);
 		if (oid->p[i] & 0x80)
 			continue;
-		if (first)
-			n = snprintf(out, cap, "%u.%llu", v < 80 ? (unsigned)(v / 40) : 2,
-				     (unsigned long long)(v < 80 ? v % 40 : v - 80));
-		else
-			n = snprintf(out + used, cap - used, ".%llu", (unsigned long long)v);
-		if (n < 0 || (size_t)n >= cap - used)
+		if (first) {
+			n = put_u64(out, cap, v < 80 ? v / 40 : 2);
+			if (n == 0 || n + 1 >= cap)
+				return -1;
+			out[n++] = '.';
+			used = n;
+			v = v < 80 ? v % 40 : v - 80;
+		} else {
+			if (used + 1 >= cap)
+				return -1;
+			out[used++] = '.';
+		}
+		n = put_u64(out + used, cap - used, v);
+		if (n == 0)
 			return -1;
-		used += (size_t)n;
+		used += n;
+		out[used] = '\0';
 		first = 0;
 		v = 0;
 	}
 	return 0;
 }
 
-static int oid_is(const struct rd *oid, const char *dotted)
+/* Whether an OID's contents equal the DER encoding der[0..n) in value,
+ * which is what comparing their dotted texts would say: a well-formed
+ * OID whose sub-identifiers may carry non-minimal leading 0x80 bytes
+ * (skipped here, as they add nothing to the value). */
+static int oid_eq(const struct rd *oid, const char *der, size_t n)
 {
-	char t[OID_TEXT_MAX];
-	return oid_text(oid, t, sizeof t) == 0 && strcmp(t, dotted) == 0;
+	size_t j = 0;
+	int start = 1;
+	if (oid->len == 0 || (oid->p[oid->len - 1] & 0x80))
+		return 0;
+	if (oid->len == n && memcmp(oid->p, der, n) == 0)
+		return 1; /* the usual, minimal encoding */
+	for (size_t i = 0; i < oid->len; i++) {
+		uint8_t b = oid->p[i];
+		if (start && b == 0x80)
+			continue;
+		if (j >= n || (uint8_t)der[j++] != b)
+			return 0;
+		start = !(b & 0x80);
+	}
+	return j == n;
 }
 
+/* An OID as its DER contents: a string literal of \x escapes. */
+#define OID_DER(s) s, sizeof s - 1
+
+/* Looked up by the DER bytes, not by the dotted text (kept for reading):
+ * formatting every OID cost more than the rest of the parse. */
 struct oid_name {
+	const char *der;
+	size_t der_len;
 	const char *oid;
 	const char *name;
 	int bits; /* key types: fixed size, 0 computed; curves: size */
@@ -120,70 +168,70 @@ struct oid_name {
 static const struct oid_name *oid_find(const struct rd *oid, const struct oid_name *tab,
 				       size_t n)
 {
-	char t[OID_TEXT_MAX];
-	if (oid_text(oid, t, sizeof t) < 0)
-		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(tab[i].oid, t) == 0)
+		if (oid_eq(oid, tab[i].der, tab[i].der_len))
 			return &tab[i];
 	return NULL;
 }
 
 /* Signature algorithms (RFC 3279, 4055, 5758, 8410), OpenSSL's names. */
 static const struct oid_name sig_algs[] = {
-	{"1.2.840.113549.1.1.2", "md2WithRSAEncryption", 0},
-	{"1.2.840.113549.1.1.4", "md5WithRSAEncryption", 0},
-	{"1.2.840.113549.1.1.5", "sha1WithRSAEncryption", 0},
-	{"1.2.840.113549.1.1.10", "rsassaPss", 0},
-	{"1.2.840.113549.1.1.11", "sha256WithRSAEncryption", 0},
-	{"1.2.840.113549.1.1.12", "sha384WithRSAEncryption", 0},
-	{"1.2.840.113549.1.1.13", "sha512WithRSAEncryption", 0},
-	{"1.2.840.113549.1.1.14", "sha224WithRSAEncryption", 0},
-	{"1.2.840.10045.4.1", "ecdsa-with-SHA1", 0},
-	{"1.2.840.10045.4.3.1", "ecdsa-with-SHA224", 0},
-	{"1.2.840.10045.4.3.2", "ecdsa-with-SHA256", 0},
-	{"1.2.840.10045.4.3.3", "ecdsa-with-SHA384", 0},
-	{"1.2.840.10045.4.3.4", "ecdsa-with-SHA512", 0},
-	{"1.2.840.10040.4.3", "dsaWithSHA1", 0},
-	{"2.16.840.1.101.3.4.3.1", "dsa_with_SHA224", 0},
-	{"2.16.840.1.101.3.4.3.2", "dsa_with_SHA256", 0},
-	{"1.3.101.112", "ED25519", 0},
-	{"1.3.101.113", "ED448", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x02"), "1.2.840.113549.1.1.2", "md2WithRSAEncryption", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x04"), "1.2.840.113549.1.1.4", "md5WithRSAEncryption", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05"), "1.2.840.113549.1.1.5", "sha1WithRSAEncryption", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a"), "1.2.840.113549.1.1.10", "rsassaPss", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b"), "1.2.840.113549.1.1.11", "sha256WithRSAEncryption", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c"), "1.2.840.113549.1.1.12", "sha384WithRSAEncryption", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d"), "1.2.840.113549.1.1.13", "sha512WithRSAEncryption", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0e"), "1.2.840.113549.1.1.14", "sha224WithRSAEncryption", 0},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x04\x01"), "1.2.840.10045.4.1", "ecdsa-with-SHA1", 0},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x04\x03\x01"), "1.2.840.10045.4.3.1", "ecdsa-with-SHA224", 0},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x04\x03\x02"), "1.2.840.10045.4.3.2", "ecdsa-with-SHA256", 0},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x04\x03\x03"), "1.2.840.10045.4.3.3", "ecdsa-with-SHA384", 0},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x04\x03\x04"), "1.2.840.10045.4.3.4", "ecdsa-with-SHA512", 0},
+	{OID_DER("\x2a\x86\x48\xce\x38\x04\x03"), "1.2.840.10040.4.3", "dsaWithSHA1", 0},
+	{OID_DER("\x60\x86\x48\x01\x65\x03\x04\x03\x01"), "2.16.840.1.101.3.4.3.1", "dsa_with_SHA224", 0},
+	{OID_DER("\x60\x86\x48\x01\x65\x03\x04\x03\x02"), "2.16.840.1.101.3.4.3.2", "dsa_with_SHA256", 0},
+	{OID_DER("\x2b\x65\x70"), "1.3.101.112", "ED25519", 0},
+	{OID_DER("\x2b\x65\x71"), "1.3.101.113", "ED448", 0},
 };
 
 /* Public key algorithms; bits 0: computed from the key or its curve. The
  * EdDSA sizes are OpenSSL's (EVP_PKEY_get_bits). */
 static const struct oid_name key_types[] = {
-	{"1.2.840.113549.1.1.1", "RSA", 0},
-	{"1.2.840.113549.1.1.10", "RSA-PSS", 0},
-	{"1.2.840.10045.2.1", "EC", 0},
-	{"1.2.840.10040.4.1", "DSA", 0},
-	{"1.3.101.112", "Ed25519", 253},
-	{"1.3.101.113", "Ed448", 456},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"), "1.2.840.113549.1.1.1", "RSA", 0},
+	{OID_DER("\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a"), "1.2.840.113549.1.1.10", "RSA-PSS", 0},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x02\x01"), "1.2.840.10045.2.1", "EC", 0},
+	{OID_DER("\x2a\x86\x48\xce\x38\x04\x01"), "1.2.840.10040.4.1", "DSA", 0},
+	{OID_DER("\x2b\x65\x70"), "1.3.101.112", "Ed25519", 253},
+	{OID_DER("\x2b\x65\x71"), "1.3.101.113", "Ed448", 456},
 };
 
 /* Named curves for EC keys (RFC 5480, 5639). */
 static const struct oid_name curves[] = {
-	{"1.2.840.10045.3.1.1", "prime192v1", 192},
-	{"1.3.132.0.33", "secp224r1", 224},
-	{"1.2.840.10045.3.1.7", "prime256v1", 256},
-	{"1.3.132.0.10", "secp256k1", 256},
-	{"1.3.132.0.34", "secp384r1", 384},
-	{"1.3.132.0.35", "secp521r1", 521},
-	{"1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1", 256},
-	{"1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1", 384},
-	{"1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1", 512},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x03\x01\x01"), "1.2.840.10045.3.1.1", "prime192v1", 192},
+	{OID_DER("\x2b\x81\x04\x00\x21"), "1.3.132.0.33", "secp224r1", 224},
+	{OID_DER("\x2a\x86\x48\xce\x3d\x03\x01\x07"), "1.2.840.10045.3.1.7", "prime256v1", 256},
+	{OID_DER("\x2b\x81\x04\x00\x0a"), "1.3.132.0.10", "secp256k1", 256},
+	{OID_DER("\x2b\x81\x04\x00\x22"), "1.3.132.0.34", "secp384r1", 384},
+	{OID_DER("\x2b\x81\x04\x00\x23"), "1.3.132.0.35", "secp521r1", 521},
+	{OID_DER("\x2b\x24\x03\x03\x02\x08\x01\x01\x07"), "1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1", 256},
+	{OID_DER("\x2b\x24\x03\x03\x02\x08\x01\x01\x0b"), "1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1", 384},
+	{OID_DER("\x2b\x24\x03\x03\x02\x08\x01\x01\x0d"), "1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1", 512},
 };
 
-/* The table's name for an OID, else its dotted form if it fits. */
-static void oid_label(const struct rd *oid, const struct oid_name *tab, size_t n, char *out,
-		      size_t cap)
+/* The table's entry's name (e, when the OID is known), else the OID's
+ * dotted form if it fits; cut to cap as snprintf would. */
+static void oid_label(const struct rd *oid, const struct oid_name *e, char *out, size_t cap)
 {
-	const struct oid_name *e = oid_find(oid, tab, n);
-	if (e)
-		snprintf(out, cap, "%s", e->name);
-	else if (oid_text(oid, out, cap) < 0)
+	if (e) {
+		size_t n = strlen(e->name);
+		n = n < cap ? n : cap - 1;
+		memcpy(out, e->name, n);
+		out[n] = '\0';
+	} else if (oid_text(oid, out, cap) < 0) {
 		out[0] = '\0';
+	}
 }
 
 /* ---- names ------------------------------------------------------------------- */
@@ -199,9 +247,9 @@ static void name_attribute(const struct rd *type, const struct der *value,
 			   const struct name_fields *nf)
 {
 	char *dst = NULL;
-	if (oid_is(type, "2.5.4.3"))
+	if (oid_eq(type, OID_DER("\x55\x04\x03")) /* 2.5.4.3 */)
 		dst = nf->cn; /* the last CN wins: the most specific (RFC 6125 6.4.4) */
-	else if (oid_is(type, "2.5.4.10") && nf->org && nf->org[0] == '\0')
+	else if (oid_eq(type, OID_DER("\x55\x04\x0a")) /* 2.5.4.10 */ && nf->org && nf->org[0] == '\0')
 		dst = nf->org;
 	if (dst)
 		text_sanitize(dst, nf->cap, value->body.p, value->body.len);
@@ -354,7 +402,7 @@ static int parse_spki(struct rd *tbs, struct rec_cert *rc)
 	    der_expect(&spki.body, DER_BIT_STRING, &key) < 0)
 		return -1;
 	const struct oid_name *kt = oid_find(&oid.body, key_types, NELEM(key_types));
-	oid_label(&oid.body, key_types, NELEM(key_types), rc->key_type, sizeof rc->key_type);
+	oid_label(&oid.body, kt, rc->key_type, sizeof rc->key_type);
 	rc->key_bits = key_bits(kt, alg.body, key.body);
 	return 0;
 }
@@ -443,7 +491,7 @@ static int parse_extensions(struct rd *tbs, struct x509_cert *c)
 		    der_skip_optional(&ext.body, DER_BOOLEAN) < 0 ||
 		    der_expect(&ext.body, DER_OCTET_STRING, &value) < 0)
 			return -1;
-		if (oid_is(&id.body, "2.5.29.17") && parse_san(value.body, c) < 0)
+		if (oid_eq(&id.body, OID_DER("\x55\x1d\x11")) /* 2.5.29.17 */ && parse_san(value.body, c) < 0)
 			return -1;
 	}
 	return 0;
@@ -501,7 +549,8 @@ int x509_parse(const uint8_t *der, size_t len, struct x509_cert *c)
 		x509_init(c);
 		return -1;
 	}
-	oid_label(&oid.body, sig_algs, NELEM(sig_algs), c->rec.sig_alg, sizeof c->rec.sig_alg);
+	oid_label(&oid.body, oid_find(&oid.body, sig_algs, NELEM(sig_algs)), c->rec.sig_alg,
+		  sizeof c->rec.sig_alg);
 	c->rec.present = 1;
 	return 0;
 }
