@@ -2,7 +2,6 @@
 
 #include <gcrypt.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +33,12 @@ static int digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_l
 	if (!gcrypt_ready || gcry_md_get_algo_dlen(algo) * 2 < hex_len)
 		return -1;
 	gcry_md_hash_buffer(algo, d, p, n);
-	for (size_t i = 0; i < hex_len; i++)
-		out[i] = hex[(d[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	for (size_t i = 0; i < hex_len / 2; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	if (hex_len % 2)
+		out[hex_len - 1] = hex[d[hex_len / 2] >> 4];
 	out[hex_len] = '\0';
 	return 0;
 }
@@ -46,33 +49,73 @@ void fp_sha256_hex(const uint8_t *p, size_t len, char out[FP_SHA256_HEX])
 		out[0] = '\0';
 }
 
-/* ---- a growing text buffer whose failure sticks ----------------------------- */
+/* ---- a text buffer whose failure sticks ------------------------------------ */
 
+#define TEXT_STACK 1024 /* holds the texts of nearly every hello */
+
+/* Starts in its own array (so it must not be copied), moves to the heap
+ * when a text outgrows it. */
 struct text {
 	char *p;
 	size_t n, cap;
 	int err;
+	char local[TEXT_STACK];
 };
 
-static void t_add(struct text *t, const char *s, size_t n)
+static void t_init(struct text *t)
+{
+	t->p = t->local;
+	t->n = 0;
+	t->cap = sizeof t->local;
+	t->err = 0;
+	t->local[0] = '\0';
+}
+
+static void t_free(struct text *t)
+{
+	if (t->p != t->local)
+		free(t->p);
+	t->p = NULL;
+}
+
+/* Where to write up to need more characters (and a NUL), or NULL once
+ * the text would pass TEXT_MAX or memory runs out. */
+static char *t_room(struct text *t, size_t need)
 {
 	if (t->err)
-		return;
-	if (t->n + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 1024;
-		while (cap < t->n + n + 1 && cap <= TEXT_MAX)
+		return NULL;
+	if (t->n + need + 1 > t->cap) {
+		size_t cap = t->cap;
+		while (cap < t->n + need + 1 && cap <= TEXT_MAX)
 			cap *= 2;
-		char *p = cap <= TEXT_MAX ? realloc(t->p, cap) : NULL;
+		char *p = cap <= TEXT_MAX ? (t->p == t->local ? malloc(cap) : realloc(t->p, cap))
+					  : NULL;
 		if (!p) {
 			t->err = 1;
-			return;
+			return NULL;
 		}
+		if (t->p == t->local)
+			memcpy(p, t->local, t->n + 1);
 		t->p = p;
 		t->cap = cap;
 	}
-	memcpy(t->p + t->n, s, n);
-	t->n += n;
-	t->p[t->n] = '\0';
+	return t->p + t->n;
+}
+
+/* Ends a write begun at t_room: o is one past the last character. */
+static void t_done(struct text *t, char *o)
+{
+	*o = '\0';
+	t->n = (size_t)(o - t->p);
+}
+
+static void t_add(struct text *t, const char *s, size_t n)
+{
+	char *o = t_room(t, n);
+	if (!o)
+		return;
+	memcpy(o, s, n);
+	t_done(t, o + n);
 }
 
 static void t_str(struct text *t, const char *s)
@@ -80,39 +123,77 @@ static void t_str(struct text *t, const char *s)
 	t_add(t, s, strlen(s));
 }
 
-/* A value in decimal (JA3) or 4-digit lower-case hex (JA4), after sep
- * unless first. Formatted by hand: these run for every value of every
- * hello, and printf costs more than all the rest of the parsing. */
-static void t_val(struct text *t, unsigned v, int hex, const char *sep, int first)
+/* Decimal and 4-digit lower-case hex by hand: these run for every value
+ * of every hello, and printf cost more than all the rest of the parsing. */
+#define DEC16_MAX 5 /* digits of 65535 */
+#define HEX16_MAX 4
+
+static const char dec_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* A 16-bit value in decimal, two digits at a time. */
+static char *put_dec(char *o, uint16_t v)
 {
-	static const char digits[] = "0123456789abcdef";
-	char b[24], d[12];
-	size_t n = 0, i = sizeof d;
-	while (!first && *sep && n < 8)
-		b[n++] = *sep++;
-	if (hex) {
-		for (int k = 12; k >= 0; k -= 4)
-			b[n++] = digits[(v >> k) & 15];
-	} else {
-		do
-			d[--i] = digits[v % 10];
-		while ((v /= 10) != 0);
-		memcpy(b + n, d + i, sizeof d - i);
-		n += sizeof d - i;
+	unsigned hi, lo;
+	if (v < 10) {
+		*o = (char)('0' + v);
+		return o + 1;
 	}
-	t_add(t, b, n);
+	if (v < 100) {
+		memcpy(o, dec_pairs + 2 * v, 2);
+		return o + 2;
+	}
+	if (v >= 10000) {
+		*o++ = (char)('0' + v / 10000);
+		v %= 10000;
+	} else if (v < 1000) {
+		*o = (char)('0' + v / 100);
+		memcpy(o + 1, dec_pairs + 2 * (v % 100), 2);
+		return o + 3;
+	}
+	hi = v / 100u;
+	lo = v % 100u;
+	memcpy(o, dec_pairs + 2 * hi, 2);
+	memcpy(o + 2, dec_pairs + 2 * lo, 2);
+	return o + 4;
 }
 
-/* The text, or NULL (freed) on failure; "" for an empty text. */
+static char *put_hex4(char *o, unsigned v)
+{
+	static const char hex[] = "0123456789abcdef";
+	o[0] = hex[(v >> 12) & 15];
+	o[1] = hex[(v >> 8) & 15];
+	o[2] = hex[(v >> 4) & 15];
+	o[3] = hex[v & 15];
+	return o + 4;
+}
+
+/* One decimal value, after sep unless it is the text's first. */
+static void t_dec(struct text *t, uint16_t v, char sep)
+{
+	char *o = t_room(t, 1 + DEC16_MAX);
+	if (!o)
+		return;
+	if (sep)
+		*o++ = sep;
+	t_done(t, put_dec(o, v));
+}
+
+/* The text, allocated, or NULL on failure; "" for an empty text. Frees
+ * the buffer either way. */
 static char *t_finish(struct text *t)
 {
-	if (!t->err && !t->p)
-		t_add(t, "", 0);
-	if (t->err) {
-		free(t->p);
-		return NULL;
+	char *s = NULL;
+	if (!t->err && t->p != t->local) {
+		s = t->p; /* already on the heap */
+		t->p = t->local;
+	} else if (!t->err && (s = malloc(t->n + 1)) != NULL) {
+		memcpy(s, t->p, t->n + 1);
 	}
-	return t->p;
+	t_free(t);
+	return s;
 }
 
 /* ---- hello structure ------------------------------------------------------------ */
@@ -163,21 +244,39 @@ static int hello_parse(const uint8_t *p, size_t len, int client, struct hello *h
 	return r.err || !exts_valid(h->exts) ? -1 : 0;
 }
 
-/* The u16 values of a list, GREASE left out, in decimal joined by '-'. */
+/* The u16 values of a list, GREASE left out, in decimal joined by '-';
+ * room for the whole list is made once. */
 static void t_list16(struct text *t, struct rd list)
 {
-	int first = 1;
-	while (rd_left(&list) >= 2) {
-		uint16_t v = rd_u16(&list);
-		if (!tls_is_grease(v))
-			t_val(t, v, 0, "-", first), first = 0;
+	size_t n = rd_left(&list) / 2;
+	const uint8_t *p = n ? list.p + list.off : NULL;
+	char *o = n ? t_room(t, n * (1 + DEC16_MAX)) : NULL, *start = o;
+	if (!o)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v = (unsigned)p[2 * i] << 8 | p[2 * i + 1];
+		if (tls_is_grease((uint16_t)v))
+			continue;
+		if (o != start)
+			*o++ = '-';
+		o = put_dec(o, (uint16_t)v);
 	}
+	t_done(t, o);
 }
 
 static void t_list8(struct text *t, struct rd list)
 {
-	for (int first = 1; rd_left(&list) > 0; first = 0)
-		t_val(t, rd_u8(&list), 0, "-", first);
+	size_t n = rd_left(&list);
+	const uint8_t *p = n ? list.p + list.off : NULL;
+	char *o = n ? t_room(t, n * 4) : NULL;
+	if (!o)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*o++ = '-';
+		o = put_dec(o, p[i]);
+	}
+	t_done(t, o);
 }
 
 /* ---- JA3, JA3S ------------------------------------------------------------------ */
@@ -187,84 +286,130 @@ static void ja3_extensions(struct text *t, struct rd exts)
 {
 	struct rd groups = rd_init(NULL, 0), formats = rd_init(NULL, 0), body;
 	uint16_t type;
-	int first = 1;
+	char *o = t_room(t, rd_left(&exts) / 4 * (1 + DEC16_MAX)), *start = o;
+	if (!o)
+		return;
 	while (ext_next(&exts, &type, &body) > 0) {
 		if (type == EXT_GROUPS)
 			groups = rd_vec16(&body);
 		else if (type == EXT_POINT_FORMATS)
 			formats = rd_vec8(&body);
-		if (!tls_is_grease(type))
-			t_val(t, type, 0, "-", first), first = 0;
+		if (tls_is_grease(type))
+			continue;
+		if (o != start)
+			*o++ = '-';
+		o = put_dec(o, type);
 	}
+	t_done(t, o);
 	t_str(t, ",");
 	t_list16(t, groups);
 	t_str(t, ",");
 	t_list8(t, formats);
 }
 
-char *fp_ja3_string(const uint8_t *ch, size_t len)
+/* The JA3 text of a ClientHello into t (initialised here); -1 if the
+ * hello is malformed. */
+static int ja3_text(const uint8_t *ch, size_t len, struct text *t)
 {
 	struct hello h;
-	struct text t = {0};
+	t_init(t);
 	if (hello_parse(ch, len, 1, &h) < 0)
+		return -1;
+	t_dec(t, h.version, 0);
+	t_str(t, ",");
+	t_list16(t, h.suites);
+	t_str(t, ",");
+	ja3_extensions(t, h.exts);
+	return 0;
+}
+
+char *fp_ja3_string(const uint8_t *ch, size_t len)
+{
+	struct text t;
+	if (ja3_text(ch, len, &t) < 0)
 		return NULL;
-	t_val(&t, h.version, 0, "", 1);
-	t_str(&t, ",");
-	t_list16(&t, h.suites);
-	t_str(&t, ",");
-	ja3_extensions(&t, h.exts);
 	return t_finish(&t);
+}
+
+/* The JA3S text of a ServerHello into t (initialised here); -1 if the
+ * hello is malformed. */
+static int ja3s_text(const uint8_t *sh, size_t len, struct text *t)
+{
+	struct hello h;
+	struct rd body;
+	uint16_t type;
+	t_init(t);
+	if (hello_parse(sh, len, 0, &h) < 0)
+		return -1;
+	t_dec(t, h.version, 0);
+	t_dec(t, h.cipher, ',');
+	t_str(t, ",");
+	char *o = t_room(t, rd_left(&h.exts) / 4 * (1 + DEC16_MAX)), *start = o;
+	if (!o)
+		return 0;
+	while (ext_next(&h.exts, &type, &body) > 0) {
+		if (tls_is_grease(type))
+			continue;
+		if (o != start)
+			*o++ = '-';
+		o = put_dec(o, type);
+	}
+	t_done(t, o);
+	return 0;
 }
 
 char *fp_ja3s_string(const uint8_t *sh, size_t len)
 {
-	struct hello h;
-	struct text t = {0};
-	struct rd body;
-	uint16_t type;
-	int first = 1;
-	if (hello_parse(sh, len, 0, &h) < 0)
+	struct text t;
+	if (ja3s_text(sh, len, &t) < 0)
 		return NULL;
-	t_val(&t, h.version, 0, "", 1);
-	t_val(&t, h.cipher, 0, ",", 0);
-	t_str(&t, ",");
-	while (ext_next(&h.exts, &type, &body) > 0)
-		if (!tls_is_grease(type))
-			t_val(&t, type, 0, "-", first), first = 0;
 	return t_finish(&t);
 }
 
-/* MD5 of a JA3-style string into out. */
-static int md5_of(char *s, char *out, size_t cap)
+/* MD5 of a JA3-style text (rc of its making, 0 if made) into out. */
+static int md5_of(int rc, struct text *t, char *out, size_t cap)
 {
-	int rc = -1;
 	if (cap > 0)
 		out[0] = '\0';
-	if (s && cap >= 33)
-		rc = digest_hex(GCRY_MD_MD5, s, strlen(s), out, 32);
-	free(s);
+	if (rc == 0 && !t->err && cap >= 33)
+		rc = digest_hex(GCRY_MD_MD5, t->p, t->n, out, 32);
+	else
+		rc = -1;
+	t_free(t);
 	return rc;
 }
 
 int fp_ja3(const uint8_t *ch, size_t len, char *out, size_t cap)
 {
-	return md5_of(fp_ja3_string(ch, len), out, cap);
+	struct text t;
+	return md5_of(ja3_text(ch, len, &t), &t, out, cap);
 }
 
 int fp_ja3s(const uint8_t *sh, size_t len, char *out, size_t cap)
 {
-	return md5_of(fp_ja3s_string(sh, len), out, cap);
+	struct text t;
+	return md5_of(ja3s_text(sh, len, &t), &t, out, cap);
 }
 
 /* ---- JA4 -------------------------------------------------------------------------- */
 
 /* Lists are GREASE-free; exts in the order sent, SNI and ALPN included. */
+#define JA4_LOCAL 1024 /* list entries without an allocation */
+
 struct ja4 {
 	char a[16];     /* t13d1516h2 */
-	uint16_t *buf;  /* one allocation for the three lists */
+	uint16_t *buf;  /* local or one allocation for the three lists */
 	uint16_t *ciphers, *exts, *sigs;
 	size_t nc, ne, ns;
+	uint16_t local[JA4_LOCAL];
 };
+
+static void ja4_free(struct ja4 *j)
+{
+	if (j->buf != j->local)
+		free(j->buf);
+	j->buf = NULL;
+}
 
 struct ja4_version {
 	uint16_t code;
@@ -355,12 +500,14 @@ static int ja4_collect(const uint8_t *ch, size_t len, struct ja4 *j)
 	unsigned version;
 	int sni = 0;
 	char alpn[3] = "00";
-	memset(j, 0, sizeof *j);
+	j->buf = NULL;
+	j->nc = j->ne = j->ns = 0;
 	if (hello_parse(ch, len, 1, &h) < 0)
 		return -1;
 	size_t nc = h.suites.len / 2, ne = h.exts.len / 4, ns = h.exts.len / 2;
-	j->buf = malloc((nc + ne + ns + 1) * sizeof *j->buf);
-	if (!j->buf)
+	if (nc + ne + ns + 1 <= JA4_LOCAL)
+		j->buf = j->local;
+	else if (!(j->buf = malloc((nc + ne + ns + 1) * sizeof *j->buf)))
 		return -1;
 	j->ciphers = j->buf;
 	j->exts = j->buf + nc;
@@ -368,8 +515,21 @@ static int ja4_collect(const uint8_t *ch, size_t len, struct ja4 *j)
 	push16(j->ciphers, &j->nc, h.suites);
 	version = h.version;
 	ja4_scan(j, &h, &version, &sni, alpn);
-	snprintf(j->a, sizeof j->a, "t%s%c%02u%02u%s", ja4_version_text(version), sni ? 'd' : 'i',
-		 (unsigned)(j->nc > 99 ? 99 : j->nc), (unsigned)(j->ne > 99 ? 99 : j->ne), alpn);
+	/* "t%s%c%02u%02u%s" by hand: version, d/i, the two counts, ALPN */
+	const char *vt = ja4_version_text(version);
+	unsigned nc2 = (unsigned)(j->nc > 99 ? 99 : j->nc), ne2 = (unsigned)(j->ne > 99 ? 99 : j->ne);
+	char *a = j->a;
+	*a++ = 't';
+	*a++ = vt[0];
+	*a++ = vt[1];
+	*a++ = sni ? 'd' : 'i';
+	*a++ = (char)('0' + nc2 / 10);
+	*a++ = (char)('0' + nc2 % 10);
+	*a++ = (char)('0' + ne2 / 10);
+	*a++ = (char)('0' + ne2 % 10);
+	*a++ = alpn[0];
+	*a++ = alpn[1];
+	*a = '\0';
 	return 0;
 }
 
@@ -389,10 +549,17 @@ static void sort16(uint16_t *v, size_t n)
 /* Hex values joined by ','; SNI and ALPN left out when skip is set. */
 static void t_hex_list(struct text *t, const uint16_t *v, size_t n, int skip_sni_alpn)
 {
-	int first = 1;
-	for (size_t i = 0; i < n; i++)
-		if (!skip_sni_alpn || (v[i] != EXT_SNI && v[i] != EXT_ALPN))
-			t_val(t, v[i], 1, ",", first), first = 0;
+	char *o = n ? t_room(t, n * (1 + HEX16_MAX)) : NULL, *start = o;
+	if (!o)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (skip_sni_alpn && (v[i] == EXT_SNI || v[i] == EXT_ALPN))
+			continue;
+		if (o != start)
+			*o++ = ',';
+		o = put_hex4(o, v[i]);
+	}
+	t_done(t, o);
 }
 
 /* JA4_c input: extensions (sorted unless original), then '_' and the
@@ -409,9 +576,10 @@ static void ja4_c_text(struct text *t, const struct ja4 *j, int original)
 char *fp_ja4_raw(const uint8_t *ch, size_t len, int original_order)
 {
 	struct ja4 j;
-	struct text t = {0};
+	struct text t;
 	if (ja4_collect(ch, len, &j) < 0)
 		return NULL;
+	t_init(&t);
 	if (!original_order) {
 		sort16(j.ciphers, j.nc);
 		sort16(j.exts, j.ne);
@@ -421,7 +589,7 @@ char *fp_ja4_raw(const uint8_t *ch, size_t len, int original_order)
 	t_hex_list(&t, j.ciphers, j.nc, 0);
 	t_str(&t, "_");
 	ja4_c_text(&t, &j, original_order);
-	free(j.buf);
+	ja4_free(&j);
 	return t_finish(&t);
 }
 
@@ -435,14 +603,14 @@ static int ja4_hash(struct text *t, char out[JA4_HASH_HEX + 1])
 		strcpy(out, "000000000000");
 	else
 		rc = digest_hex(GCRY_MD_SHA256, t->p, t->n, out, JA4_HASH_HEX);
-	free(t->p);
+	t_free(t);
 	return rc;
 }
 
 int fp_ja4(const uint8_t *ch, size_t len, char *out, size_t cap)
 {
 	struct ja4 j;
-	struct text tb = {0}, tc = {0};
+	struct text t;
 	char b[JA4_HASH_HEX + 1], c[JA4_HASH_HEX + 1];
 	if (cap > 0)
 		out[0] = '\0';
@@ -450,11 +618,20 @@ int fp_ja4(const uint8_t *ch, size_t len, char *out, size_t cap)
 		return -1;
 	sort16(j.ciphers, j.nc);
 	sort16(j.exts, j.ne);
-	t_hex_list(&tb, j.ciphers, j.nc, 0);
-	ja4_c_text(&tc, &j, 0);
-	int rc = ja4_hash(&tb, b) | ja4_hash(&tc, c);
-	if (rc == 0)
-		snprintf(out, cap, "%s_%s_%s", j.a, b, c);
-	free(j.buf);
+	t_init(&t);
+	t_hex_list(&t, j.ciphers, j.nc, 0);
+	int rc = ja4_hash(&t, b);
+	t_init(&t);
+	ja4_c_text(&t, &j, 0);
+	rc |= ja4_hash(&t, c);
+	if (rc == 0) { /* "%s_%s_%s": 10 + 1 + 12 + 1 + 12 characters */
+		size_t na = strlen(j.a);
+		memcpy(out, j.a, na);
+		out[na] = '_';
+		memcpy(out + na + 1, b, JA4_HASH_HEX);
+		out[na + 1 + JA4_HASH_HEX] = '_';
+		memcpy(out + na + 2 + JA4_HASH_HEX, c, JA4_HASH_HEX + 1);
+	}
+	ja4_free(&j);
 	return rc ? -1 : 0;
 }
