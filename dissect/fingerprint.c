@@ -18,10 +18,40 @@ enum { EXT_SNI = 0, EXT_GROUPS = 10, EXT_POINT_FORMATS = 11, EXT_SIG_ALGS = 13,
 
 static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
 static int gcrypt_ready;
+static pthread_key_t md5_key; /* each thread's MD5 handle */
+static int md5_key_ready;
+
+static void md5_close(void *h)
+{
+	gcry_md_close(h);
+}
 
 static void gcrypt_init(void)
 {
 	gcrypt_ready = gcry_check_version(NULL) != NULL;
+	md5_key_ready = pthread_key_create(&md5_key, md5_close) == 0;
+}
+
+/* The calling thread's MD5 handle, reset, or NULL. gcry_md_hash_buffer
+ * has no shortcut for MD5: it opened and closed a handle per JA3 and
+ * JA3S, which cost as much as the hashing. A handle per thread (closed
+ * when the thread ends) is reset instead. */
+static gcry_md_hd_t md5_handle(void)
+{
+	gcry_md_hd_t h;
+	if (!md5_key_ready)
+		return NULL;
+	if ((h = pthread_getspecific(md5_key)) != NULL) {
+		gcry_md_reset(h);
+		return h;
+	}
+	if (gcry_md_open(&h, GCRY_MD_MD5, 0) != 0)
+		return NULL;
+	if (pthread_setspecific(md5_key, h) != 0) {
+		gcry_md_close(h);
+		return NULL;
+	}
+	return h;
 }
 
 /* Digest of p[0..n) as hex, the first hex_len digits; -1 on failure. */
@@ -32,7 +62,16 @@ static int digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_l
 	pthread_once(&gcrypt_once, gcrypt_init);
 	if (!gcrypt_ready || gcry_md_get_algo_dlen(algo) * 2 < hex_len)
 		return -1;
-	gcry_md_hash_buffer(algo, d, p, n);
+	gcry_md_hd_t h = algo == GCRY_MD_MD5 ? md5_handle() : NULL;
+	const unsigned char *md = NULL;
+	if (h) {
+		gcry_md_write(h, p, n);
+		md = gcry_md_read(h, GCRY_MD_MD5);
+	}
+	if (md)
+		memcpy(d, md, 16);
+	else
+		gcry_md_hash_buffer(algo, d, p, n);
 	for (size_t i = 0; i < hex_len / 2; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 15];
