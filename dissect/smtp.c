@@ -207,45 +207,63 @@ static void on_starttls(struct smtp *s, const uint8_t *arg, size_t n)
 		s->tls = TLS_ASKED;
 }
 
+/* A table keyword and its length. */
+#define KW(s) s, sizeof s - 1
+
 struct command {
 	const char *verb;
+	size_t len;
 	enum smtp_cmd cmd;
 	void (*on_command)(struct smtp *s, const uint8_t *arg, size_t n);
 };
 
 static const struct command commands[] = {
-	{"EHLO", CMD_EHLO, on_helo},     {"HELO", CMD_HELO, on_helo},
-	{"LHLO", CMD_EHLO, on_helo},     {"MAIL", CMD_MAIL, on_mail},
-	{"RCPT", CMD_RCPT, on_rcpt},     {"DATA", CMD_DATA, on_data},
-	{"BDAT", CMD_BDAT, on_bdat},     {"AUTH", CMD_AUTH, on_auth},
-	{"STARTTLS", CMD_STARTTLS, on_starttls},
-	{"QUIT", CMD_QUIT, NULL},        {"RSET", CMD_OTHER, NULL},
-	{"NOOP", CMD_OTHER, NULL},       {"VRFY", CMD_OTHER, NULL},
-	{"EXPN", CMD_OTHER, NULL},       {"HELP", CMD_OTHER, NULL},
-	{"ETRN", CMD_OTHER, NULL},       {"ATRN", CMD_OTHER, NULL},
-	{"TURN", CMD_OTHER, NULL},       {"XCLIENT", CMD_OTHER, NULL},
-	{"XFORWARD", CMD_OTHER, NULL},   {"SEND", CMD_OTHER, NULL},
-	{"SOML", CMD_OTHER, NULL},       {"SAML", CMD_OTHER, NULL},
+	{KW("EHLO"), CMD_EHLO, on_helo},     {KW("HELO"), CMD_HELO, on_helo},
+	{KW("LHLO"), CMD_EHLO, on_helo},     {KW("MAIL"), CMD_MAIL, on_mail},
+	{KW("RCPT"), CMD_RCPT, on_rcpt},     {KW("DATA"), CMD_DATA, on_data},
+	{KW("BDAT"), CMD_BDAT, on_bdat},     {KW("AUTH"), CMD_AUTH, on_auth},
+	{KW("STARTTLS"), CMD_STARTTLS, on_starttls},
+	{KW("QUIT"), CMD_QUIT, NULL},        {KW("RSET"), CMD_OTHER, NULL},
+	{KW("NOOP"), CMD_OTHER, NULL},       {KW("VRFY"), CMD_OTHER, NULL},
+	{KW("EXPN"), CMD_OTHER, NULL},       {KW("HELP"), CMD_OTHER, NULL},
+	{KW("ETRN"), CMD_OTHER, NULL},       {KW("ATRN"), CMD_OTHER, NULL},
+	{KW("TURN"), CMD_OTHER, NULL},       {KW("XCLIENT"), CMD_OTHER, NULL},
+	{KW("XFORWARD"), CMD_OTHER, NULL},   {KW("SEND"), CMD_OTHER, NULL},
+	{KW("SOML"), CMD_OTHER, NULL},       {KW("SAML"), CMD_OTHER, NULL},
 };
 
-/* Upper-cases a keyword of at most cap - 1 bytes into out; 0 if longer. */
-static size_t upper_word(char *out, size_t cap, const uint8_t *w, size_t n)
+static uint8_t ascii_upper(uint8_t c)
 {
-	if (n == 0 || n >= cap)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)(w[i] >= 'a' && w[i] <= 'z' ? w[i] - 32 : w[i]);
-	out[n] = '\0';
-	return n;
+	return c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c;
 }
 
+/* Words are compared with the upper-case keywords in place rather than
+ * upper-cased into a C string and strcmp'd, with the same answer: such a
+ * string ended at a NUL byte of the word, so this is the length that
+ * counts. */
+static size_t word_len(const uint8_t *w, size_t n)
+{
+	const uint8_t *nul = memchr(w, 0, n);
+	return nul ? (size_t)(nul - w) : n;
+}
+
+/* Whether w[0..kn) is the upper-case keyword k[0..kn), ASCII case ignored. */
+static inline int word_eq(const uint8_t *w, const char *k, size_t kn)
+{
+	for (size_t i = 0; i < kn; i++)
+		if (ascii_upper(w[i]) != (uint8_t)k[i])
+			return 0;
+	return 1;
+}
+
+/* Verbs of up to 11 bytes are looked up (the longest is 8). */
 static const struct command *command_find(const uint8_t *verb, size_t n)
 {
-	char up[12];
-	if (!upper_word(up, sizeof up, verb, n))
+	if (n == 0 || n >= 12)
 		return NULL;
+	n = word_len(verb, n);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (commands[i].verb[0] == up[0] && strcmp(commands[i].verb, up) == 0)
+		if (commands[i].len == n && word_eq(verb, commands[i].verb, n))
 			return &commands[i];
 	return NULL;
 }
@@ -274,24 +292,26 @@ static void client_line(struct smtp *s, const uint8_t *line, size_t n)
 
 struct capability {
 	const char *keyword;
+	size_t len;
 	uint32_t bit;
 };
 
 static const struct capability capabilities[] = {
-	{"STARTTLS", SMTP_CAP_STARTTLS},     {"PIPELINING", SMTP_CAP_PIPELINING},
-	{"CHUNKING", SMTP_CAP_CHUNKING},     {"AUTH", SMTP_CAP_AUTH},
-	{"SIZE", SMTP_CAP_SIZE},             {"8BITMIME", SMTP_CAP_8BITMIME},
-	{"SMTPUTF8", SMTP_CAP_SMTPUTF8},     {"REQUIRETLS", SMTP_CAP_REQUIRETLS},
+	{KW("STARTTLS"), SMTP_CAP_STARTTLS},     {KW("PIPELINING"), SMTP_CAP_PIPELINING},
+	{KW("CHUNKING"), SMTP_CAP_CHUNKING},     {KW("AUTH"), SMTP_CAP_AUTH},
+	{KW("SIZE"), SMTP_CAP_SIZE},             {KW("8BITMIME"), SMTP_CAP_8BITMIME},
+	{KW("SMTPUTF8"), SMTP_CAP_SMTPUTF8},     {KW("REQUIRETLS"), SMTP_CAP_REQUIRETLS},
 };
 
 static uint32_t capability_bit(const uint8_t *w, size_t n)
 {
-	char up[16];
-	size_t x = 0;
-	if (upper_word(up, sizeof up, w, n))
+	size_t x = 0, m;
+	if (n > 0 && n < 16) { /* keywords of up to 15 bytes are looked up */
+		m = word_len(w, n);
 		for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++)
-			if (strcmp(capabilities[i].keyword, up) == 0)
+			if (capabilities[i].len == m && word_eq(w, capabilities[i].keyword, m))
 				return capabilities[i].bit;
+	}
 	if (n > 1 && n <= 16) { /* "XXXXXXXA": a middlebox overwrote it */
 		while (x < n && (w[x] == 'X' || w[x] == 'x'))
 			x++;
@@ -406,20 +426,24 @@ static void server_line(struct smtp *s, const uint8_t *line, size_t n)
 {
 	struct reply_acc *r = &s->reply;
 	int code = reply_code(line, n);
-	const uint8_t *w;
+	const uint8_t *w, *text = line + (n > 3 ? 4 : 3);
+	size_t wl, text_len = n > 3 ? n - 4 : 0;
 	if (code < 0) {
 		s->f.bad_lines[1]++;
 		return;
 	}
-	size_t wl = first_word(line + (n > 3 ? 4 : 3), n > 3 ? n - 4 : 0, &w);
+	/* the first word only where it is kept: most lines need none */
 	if (r->lines == 0) {
 		r->code = code;
 		r->caps = 0;
-		if (s->f.replies == 0) /* a greeting's host name, if it is one */
+		if (s->f.replies == 0) { /* a greeting's host name, if it is one */
+			wl = first_word(text, text_len, &w);
 			text_sanitize(s->f.server_name, sizeof s->f.server_name, w, wl);
+		}
 		if (s->f.ehlo_replies == 0)
 			clear_keywords(s);
 	} else if (queue_peek(s) == CMD_EHLO) {
+		wl = first_word(text, text_len, &w);
 		r->caps |= capability_bit(w, wl);
 		if (s->f.ehlo_replies == 0)
 			add_keyword(s, w, wl);
