@@ -439,6 +439,7 @@ struct ja4 {
 	char a[16];     /* t13d1516h2 */
 	uint16_t *buf;  /* local or one allocation for the three lists */
 	uint16_t *ciphers, *exts, *sigs;
+	uint16_t *scratch; /* for sorting ciphers or extensions */
 	size_t nc, ne, ns;
 	uint16_t local[JA4_LOCAL];
 };
@@ -544,13 +545,15 @@ static int ja4_collect(const uint8_t *ch, size_t len, struct ja4 *j)
 	if (hello_parse(ch, len, 1, &h) < 0)
 		return -1;
 	size_t nc = h.suites.len / 2, ne = h.exts.len / 4, ns = h.exts.len / 2;
-	if (nc + ne + ns + 1 <= JA4_LOCAL)
+	size_t total = nc + ne + ns + (nc > ne ? nc : ne) + 1;
+	if (total <= JA4_LOCAL)
 		j->buf = j->local;
-	else if (!(j->buf = malloc((nc + ne + ns + 1) * sizeof *j->buf)))
+	else if (!(j->buf = malloc(total * sizeof *j->buf)))
 		return -1;
 	j->ciphers = j->buf;
 	j->exts = j->buf + nc;
 	j->sigs = j->exts + ne;
+	j->scratch = j->sigs + ns;
 	push16(j->ciphers, &j->nc, h.suites);
 	version = h.version;
 	ja4_scan(j, &h, &version, &sni, alpn);
@@ -572,17 +575,39 @@ static int ja4_collect(const uint8_t *ch, size_t len, struct ja4 *j)
 	return 0;
 }
 
-/* Sorts a short list in place (a hello's suites and extensions: tens of
- * values; qsort's callback and scratch buffer cost more than the sort). */
-static void sort16(uint16_t *v, size_t n)
+/* Sorts a list (a hello's suites or extensions; tmp holds as many):
+ * insertion sort of runs of 8, then merged bottom-up. Tens of values
+ * as a rule (qsort's callback costs more than the sort), but a hostile
+ * hello may send 32k, which insertion sort alone takes ~10^9 steps for. */
+static void sort16(uint16_t *v, size_t n, uint16_t *tmp)
 {
-	for (size_t i = 1; i < n; i++) {
-		uint16_t x = v[i];
-		size_t j = i;
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+	enum { RUN = 8 };
+	uint16_t *a = v, *b = tmp, *t;
+	for (size_t s = 0; s < n; s += RUN) {
+		size_t e = n - s < RUN ? n : s + RUN;
+		for (size_t i = s + 1; i < e; i++) {
+			uint16_t x = v[i];
+			size_t j = i;
+			for (; j > s && v[j - 1] > x; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
 	}
+	for (size_t w = RUN; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = n - lo < w ? n : lo + w, hi = n - lo < 2 * w ? n : lo + 2 * w;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				b[k++] = a[j] < a[i] ? a[j++] : a[i++];
+			while (i < mid)
+				b[k++] = a[i++];
+			while (j < hi)
+				b[k++] = a[j++];
+		}
+		t = a, a = b, b = t;
+	}
+	if (a != v)
+		memcpy(v, a, n * sizeof *v);
 }
 
 /* Hex values joined by ','; SNI and ALPN left out when skip is set. */
@@ -620,8 +645,8 @@ char *fp_ja4_raw(const uint8_t *ch, size_t len, int original_order)
 		return NULL;
 	t_init(&t);
 	if (!original_order) {
-		sort16(j.ciphers, j.nc);
-		sort16(j.exts, j.ne);
+		sort16(j.ciphers, j.nc, j.scratch);
+		sort16(j.exts, j.ne, j.scratch);
 	}
 	t_str(&t, j.a);
 	t_str(&t, "_");
@@ -655,8 +680,8 @@ int fp_ja4(const uint8_t *ch, size_t len, char *out, size_t cap)
 		out[0] = '\0';
 	if (cap < 37 || ja4_collect(ch, len, &j) < 0)
 		return -1;
-	sort16(j.ciphers, j.nc);
-	sort16(j.exts, j.ne);
+	sort16(j.ciphers, j.nc, j.scratch);
+	sort16(j.exts, j.ne, j.scratch);
 	t_init(&t);
 	t_hex_list(&t, j.ciphers, j.nc, 0);
 	int rc = ja4_hash(&t, b);
