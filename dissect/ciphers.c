@@ -21,11 +21,6 @@ const struct cipher_info *cipher_lookup(uint16_t code)
 	return NULL;
 }
 
-int tls_is_grease(uint16_t v)
-{
-	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
-}
-
 struct version_info {
 	int code;
 	int rank;

@@ -35,8 +35,12 @@ struct cipher_info {
 /* The registry entry for a code point, or NULL if unassigned. */
 const struct cipher_info *cipher_lookup(uint16_t code);
 
-/* 1 for the RFC 8701 GREASE values (0x0a0a, 0x1a1a, ... 0xfafa). */
-int tls_is_grease(uint16_t v);
+/* 1 for the RFC 8701 GREASE values (0x0a0a, 0x1a1a, ... 0xfafa). Inline:
+ * it runs for every suite, extension and group of every hello. */
+static inline int tls_is_grease(uint16_t v)
+{
+	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
 
 /* Name of a negotiated protocol version ("TLSv1.2"), NULL if unknown.
  * TLS 1.3 drafts (0x7fxx) and Facebook's Fizz (0xfb1a) map to "TLSv1.3". */

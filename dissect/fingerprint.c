@@ -505,8 +505,10 @@ static unsigned ja4_max_version(struct rd body)
 
 static void push16(uint16_t *list, size_t *n, struct rd src)
 {
-	while (rd_left(&src) >= 2) {
-		uint16_t v = rd_u16(&src);
+	size_t m = rd_left(&src) / 2;
+	const uint8_t *p = m ? src.p + src.off : NULL;
+	for (size_t i = 0; i < m; i++) {
+		uint16_t v = (uint16_t)(p[2 * i] << 8 | p[2 * i + 1]);
 		if (!tls_is_grease(v))
 			list[(*n)++] = v;
 	}
