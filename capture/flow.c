@@ -87,25 +87,21 @@ static int make_key(const struct tcp_packet *p, struct flow_key *k)
 	return src_first ? 0 : 1;
 }
 
-static uint32_t mix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352dU;
-	h ^= h >> 15;
-	h *= 0x846ca68bU;
-	h ^= h >> 16;
-	return h;
-}
-
+/* One endpoint's hash: its address words and port folded in by 64-bit
+ * multiplication, whose high half depends on every input bit (the table
+ * takes the low bits of that half, the shards its high bits). One multiply
+ * per word: the xor-shift mixer used before cost four per IPv4 endpoint,
+ * 2.3% of all instructions. */
 static uint32_t endpoint_hash(const uint8_t *addr, int words, uint16_t port)
 {
-	uint32_t x = port;
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t x = port;
 	for (int i = 0; i < words; i++) {
 		uint32_t w;
 		memcpy(&w, addr + 4 * i, 4);
-		x = mix32(x ^ w);
+		x = ((x << 32 | x >> 32) ^ w) * k;
 	}
-	return mix32(x + 0x9e3779b9U);
+	return (uint32_t)(x >> 32);
 }
 
 /* The sum of the two endpoints' hashes: the same from either end, and as
@@ -365,7 +361,7 @@ static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k,
 	ft->st.created++;
 	if (++ft->st.active > ft->st.peak_active)
 		ft->st.peak_active = ft->st.active;
-	if (ft->st.active > ft->nbuckets)
+	if (ft->st.active > ft->nbuckets / 2) /* short chains: each link is a miss */
 		grow(ft);
 	return f;
 }
@@ -427,10 +423,13 @@ static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
 void flow_table_prefetch(const struct flow_table *ft, uint32_t h, enum flow_prefetch step)
 {
 	struct flow *const *b = &ft->buckets[h & (ft->nbuckets - 1)];
-	if (step == FLOW_PREFETCH_BUCKET)
+	if (step == FLOW_PREFETCH_BUCKET) {
 		__builtin_prefetch(b);
-	else if (*b)
+	} else if (*b) { /* the lines a packet touches: key, LRU stamp, counters */
 		__builtin_prefetch(*b);
+		__builtin_prefetch((const char *)*b + 64);
+		__builtin_prefetch((const char *)*b + 128);
+	}
 }
 
 void flow_table_packet(struct flow_table *ft, const struct tcp_packet *p, double ts)
