@@ -1,9 +1,11 @@
 #!/bin/bash
 # The benchmark: builds large captures from the recorded sessions in
 # tests/data (bench/gen), then times, on the same file, smtptls capture -r
-# (one thread and --threads 2), the floor (an empty pcap_loop), ndpiReader
-# and tshark (on a slice), and checks smtptls's rows (session and encrypted
-# counts from the recorded truth times the copies made).
+# (one thread, the same confined to one CPU with taskset, and --threads 2),
+# the floor (an empty pcap_loop), ndpiReader and tshark (on a slice), and
+# checks smtptls's rows (session and encrypted counts from the recorded
+# truth times the copies made). smtptls and the floor are timed RUNS times
+# (default 3) and the best run is shown; ndpiReader and tshark once.
 #
 #   bench/run.sh [OUT_DIR]      (default bench/out; needs build/ and sqlite3)
 #
@@ -54,18 +56,31 @@ generate() { # NAME COPIES CONCURRENT STRETCH TEMPLATES...
 generate big 94000 2000 1 $big_t
 generate open 60000 60000 100 $open_t
 
-# run LABEL -- COMMAND...: prints "wall_s maxrss_kib"
+# run LABEL [--db DB] -- COMMAND...: runs the command $RUNS times (default
+# 3; a given database is removed before each run) and prints the best
+# "wall_s maxrss_kib". The capture ($warm) is read through just before each
+# run: the machine this was written on drops cached file pages within
+# seconds, and a run that reads part of its input from disk measures the
+# disk.
+runs=${RUNS:-3}
 run() {
-  local label=$1
-  shift 2
-  local line
-  line=$("$measure" -- "$@" 2>&1 >/dev/null | grep '^wall_s=' | tail -1)
-  local wall rss status
-  wall=$(sed 's/.*wall_s=\([0-9.]*\).*/\1/' <<<"$line")
-  rss=$(sed 's/.*maxrss_kib=\([0-9]*\).*/\1/' <<<"$line")
-  status=$(sed 's/.*status=\([-0-9]*\).*/\1/' <<<"$line")
-  [ "$status" = 0 ] || echo "run: $label exited $status" >&2
-  echo "$wall $rss"
+  local label=$1 db= best= best_rss= i line wall rss status
+  shift
+  if [ "$1" = --db ]; then db=$2; shift 2; fi
+  shift
+  for ((i = 0; i < runs; i++)); do
+    [ -z "$db" ] || rm -f "$db" "$db-wal" "$db-shm"
+    cat "$warm" > /dev/null
+    line=$("$measure" -- "$@" 2>&1 >/dev/null | grep '^wall_s=' | tail -1)
+    wall=$(sed 's/.*wall_s=\([0-9.]*\).*/\1/' <<<"$line")
+    rss=$(sed 's/.*maxrss_kib=\([0-9]*\).*/\1/' <<<"$line")
+    status=$(sed 's/.*status=\([-0-9]*\).*/\1/' <<<"$line")
+    [ "$status" = 0 ] || echo "run: $label exited $status" >&2
+    if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$wall best_rss=$rss
+    fi
+  done
+  echo "$best $best_rss"
 }
 
 printf '%s\n' "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -77,18 +92,17 @@ for name in big open; do
   read -r want_s want_e < <(expected "$out/$name.gen")
   echo
   echo "== $f: $packets packets, $want_s sessions expected ($want_e encrypted)"
-  cat "$f" > /dev/null # warm the page cache: every tool reads from memory
+  warm=$f
   read -r floor_w floor_r < <(run floor -- $b/bench/floor "$f")
-  rm -f "$out/$name.db"*
-  read -r one_w one_r < <(run smtptls -- "$smtptls" capture -q -r "$f" --db "$out/$name.db")
+  read -r pin_w pin_r < <(run pinned --db "$out/$name.db" -- taskset -c 0 "$smtptls" capture -q -r "$f" --db "$out/$name.db")
+  read -r one_w one_r < <(run smtptls --db "$out/$name.db" -- "$smtptls" capture -q -r "$f" --db "$out/$name.db")
   got=$(sqlite3 "$out/$name.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
   bytes=$(sqlite3 "$out/$name.db" "select bytes from runs order by id desc limit 1")
-  rm -f "$out/$name.t2.db"*
-  read -r two_w two_r < <(run threads -- "$smtptls" capture -q --threads 2 -r "$f" --db "$out/$name.t2.db")
+  read -r two_w two_r < <(run threads --db "$out/$name.t2.db" -- "$smtptls" capture -q --threads 2 -r "$f" --db "$out/$name.t2.db")
   got2=$(sqlite3 "$out/$name.t2.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
   ndpi_w=- ndpi_r=-
   if command -v ndpiReader >/dev/null; then
-    read -r ndpi_w ndpi_r < <(run ndpi -- ndpiReader -q -i "$f")
+    read -r ndpi_w ndpi_r < <(runs=1 run ndpi -- ndpiReader -q -i "$f")
   fi
   printf '%-26s %8s %10s %8s %9s %8s\n' tool wall_s Mpkt/s Gbit/s RSS_MiB x_floor
   line() { # LABEL WALL RSS [PACKETS]
@@ -100,11 +114,12 @@ for name in big open; do
   }
   line "floor (empty pcap_loop)" "$floor_w" "$floor_r"
   line "smtptls, 1 thread" "$one_w" "$one_r"
+  line "  the same, on one CPU" "$pin_w" "$pin_r"
   line "smtptls --threads 2" "$two_w" "$two_r"
   line "ndpiReader" "$ndpi_w" "$ndpi_r"
   if command -v tshark >/dev/null && [ "$name" = big ]; then
     editcap -r "$f" "$out/slice.pcap" 1-100000 2>/dev/null
-    read -r ts_w ts_r < <(run tshark -- tshark -n -r "$out/slice.pcap" -Y 'smtp or tls.handshake' -T fields -e frame.number)
+    read -r ts_w ts_r < <(warm=$out/slice.pcap runs=1 run tshark -- tshark -n -r "$out/slice.pcap" -Y 'smtp or tls.handshake' -T fields -e frame.number)
     line "tshark (100k-packet slice)" "$ts_w" "$ts_r" 100000
   fi
   for g in "$got" "$got2"; do
