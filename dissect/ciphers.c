@@ -1,24 +1,33 @@
 #include "ciphers.h"
 
+#include <pthread.h>
 #include <stddef.h>
 
 static const struct cipher_info cipher_table[] = {
 #include "cipher_table.inc"
 };
 
+#define NCIPHERS (sizeof cipher_table / sizeof cipher_table[0])
+
+/* Every code point's place in the table plus one (0: unassigned), built
+ * once: cipher_lookup runs for every suite of every hello, and a binary
+ * search over the registry was 2% of all instructions. 128 KiB, of which
+ * the pages in use (0x00, 0x13, 0xc0, 0xcc...) are touched. */
+static uint16_t cipher_index[65536];
+static pthread_once_t cipher_index_once = PTHREAD_ONCE_INIT;
+
+static void build_cipher_index(void)
+{
+	_Static_assert(NCIPHERS < 65535, "the index holds positions in 16 bits");
+	for (size_t i = 0; i < NCIPHERS; i++)
+		cipher_index[cipher_table[i].code] = (uint16_t)(i + 1);
+}
+
 const struct cipher_info *cipher_lookup(uint16_t code)
 {
-	size_t lo = 0, hi = sizeof cipher_table / sizeof cipher_table[0];
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (cipher_table[mid].code == code)
-			return &cipher_table[mid];
-		if (cipher_table[mid].code < code)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	pthread_once(&cipher_index_once, build_cipher_index);
+	unsigned i = cipher_index[code];
+	return i ? &cipher_table[i - 1] : NULL;
 }
 
 struct version_info {
