@@ -249,12 +249,9 @@ static int build_reasons(struct rdb *db, struct rmodel *m)
 	    rtable_note(t, "of %lld sessions with SMTP or TLS seen", (long long)m->meta.known) < 0)
 		return rdb_oom(db);
 	for (size_t i = 0; i < NREASONS; i++) {
-		long row = rtable_row(t);
-		if (row < 0 || rtable_text(t, row, "reason", reasons[i].key) < 0 ||
-		    rtable_text(t, row, "what", reasons[i].what) < 0)
+		long row = rtable_counted(t, "reason", reasons[i].key, counts[i], m->meta.known);
+		if (row < 0 || rtable_text(t, row, "what", reasons[i].what) < 0)
 			return rdb_oom(db);
-		rtable_int(t, row, "sessions", counts[i]);
-		rtable_pct(t, row, "sessions_pct", counts[i], m->meta.known);
 	}
 	return 0;
 }

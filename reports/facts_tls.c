@@ -177,12 +177,9 @@ static int build_classes(struct rdb *db, struct rmodel *m, const int64_t *counts
 			(long long)m->meta.encrypted) < 0)
 		return rdb_oom(db);
 	for (int i = 0; i < CC_COUNT; i++) {
-		long row = rtable_row(t);
-		if (row < 0 || rtable_text(t, row, "class", classes[i].key) < 0 ||
-		    rtable_text(t, row, "what", classes[i].what) < 0)
+		long row = rtable_counted(t, "class", classes[i].key, counts[i], m->meta.encrypted);
+		if (row < 0 || rtable_text(t, row, "what", classes[i].what) < 0)
 			return rdb_oom(db);
-		rtable_int(t, row, "sessions", counts[i]);
-		rtable_pct(t, row, "sessions_pct", counts[i], m->meta.encrypted);
 	}
 	return 0;
 }
