@@ -665,6 +665,21 @@ static void wait_for_work(struct store *st)
 	cond_wait_ms(&st->wake, &st->lock, 100);
 }
 
+/* Writes the n queued rows from the head, or with n 0 commits, with the
+ * lock released: the disk may wait, and store_add() must not wait with it.
+ * busy keeps every other user off the connection meanwhile. Called and
+ * returns locked. */
+static void write_unlocked(struct store *st, size_t n)
+{
+	const struct session_record *batch = &st->ring[st->head];
+	st->busy = 1;
+	pthread_mutex_unlock(&st->lock);
+	int rc = st->failed ? -1 : n ? write_batch(st, batch, n) : commit_now(st);
+	pthread_mutex_lock(&st->lock);
+	st->busy = 0;
+	st->failed |= rc < 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
@@ -673,14 +688,7 @@ static void *writer_main(void *arg)
 		size_t n = batch_size(st);
 		if (n == 0) {
 			if (!st->failed && commit_due(st, wall_now())) {
-				/* a commit may wait on the disk: never with the lock
-				 * held, or store_add() would wait with it */
-				st->busy = 1;
-				pthread_mutex_unlock(&st->lock);
-				int rc = commit_now(st);
-				pthread_mutex_lock(&st->lock);
-				st->busy = 0;
-				st->failed |= rc < 0;
+				write_unlocked(st, 0);
 				continue; /* rows may have come meanwhile */
 			}
 			pthread_cond_broadcast(&st->idle);
@@ -688,15 +696,9 @@ static void *writer_main(void *arg)
 				wait_for_work(st);
 			continue;
 		}
-		const struct session_record *batch = &st->ring[st->head];
-		st->busy = 1;
-		pthread_mutex_unlock(&st->lock);
-		int rc = st->failed ? -1 : write_batch(st, batch, n);
-		pthread_mutex_lock(&st->lock);
+		write_unlocked(st, n);
 		st->head = (st->head + n) % RING_CAP; /* release the slots */
 		st->count -= n;
-		st->busy = 0;
-		st->failed |= rc < 0;
 		pthread_cond_broadcast(&st->idle);
 	}
 	pthread_cond_broadcast(&st->idle);
