@@ -306,17 +306,18 @@ static void follow_batch(struct pipeline *pl, const struct frame *f, size_t n)
 {
 	struct tcp_packet t[SOURCE_BATCH];
 	uint32_t hash[SOURCE_BATCH];
-	size_t idx[SOURCE_BATCH], kept = 0;
+	double ts[SOURCE_BATCH];
+	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (admit(pl, &f[i], &t[kept], &hash[kept])) {
-			idx[kept] = i;
+			ts[kept] = f[i].ts;
 			flow_table_prefetch(pl->ft, hash[kept++], FLOW_PREFETCH_BUCKET);
 		}
 	}
 	for (size_t k = 0; k < kept; k++)
 		flow_table_prefetch(pl->ft, hash[k], FLOW_PREFETCH_FLOW);
 	for (size_t k = 0; k < kept && !pl->failed; k++)
-		flow_table_packet_hashed(pl->ft, &t[k], hash[k], f[idx[k]].ts);
+		flow_table_packet_hashed(pl->ft, &t[k], hash[k], ts[k]);
 }
 
 void pipeline_frames(void *ctx, const struct frame *f, size_t n)
