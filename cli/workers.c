@@ -145,6 +145,7 @@ static void ring_release(struct ring *r, size_t used)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	thread_name("smtptls-worker");
 	for (;;) {
 		size_t used;
 		const struct entry *e = ring_get(&w->ring, &used);
@@ -318,11 +319,18 @@ static void *shared_main(void *arg)
 	return NULL;
 }
 
+/* Workers after the first: threads of their own, named. */
+static void *shared_thread_main(void *arg)
+{
+	thread_name("smtptls-worker");
+	return shared_main(arg);
+}
+
 int workers_run_shared(struct workers *ws, char *err, size_t errlen)
 {
 	int rc = 0;
 	for (unsigned i = 1; i < ws->n; i++)
-		ws->w[i].started = pthread_create(&ws->w[i].thread, NULL, shared_main, &ws->w[i]) == 0;
+		ws->w[i].started = pthread_create(&ws->w[i].thread, NULL, shared_thread_main, &ws->w[i]) == 0;
 	shared_main(&ws->w[0]); /* this thread is worker 0 */
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];

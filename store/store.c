@@ -667,6 +667,7 @@ struct checkpointer {
 static void *checkpointer_main(void *arg)
 {
 	struct checkpointer *c = arg;
+	thread_name("smtptls-ckpt");
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		while (!c->due && !c->stop)
@@ -790,6 +791,7 @@ static void write_unlocked(struct store *st, size_t n)
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
+	thread_name("smtptls-writer");
 	pthread_mutex_lock(&st->lock);
 	while (!st->stop || st->count > 0) {
 		size_t n = batch_size(st);
