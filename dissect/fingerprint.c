@@ -54,14 +54,10 @@ static gcry_md_hd_t md5_handle(void)
 	return h;
 }
 
-/* Digest of p[0..n) as hex, the first hex_len digits; -1 on failure. */
-static int digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_len)
+/* The digest of p[0..n) into d: MD5 through the thread's handle, other
+ * algorithms (and MD5 without a handle) through gcry_md_hash_buffer. */
+static void digest_raw(int algo, const void *p, size_t n, uint8_t *d)
 {
-	static const char hex[] = "0123456789abcdef";
-	uint8_t d[32];
-	pthread_once(&gcrypt_once, gcrypt_init);
-	if (!gcrypt_ready || gcry_md_get_algo_dlen(algo) * 2 < hex_len)
-		return -1;
 	gcry_md_hd_t h = algo == GCRY_MD_MD5 ? md5_handle() : NULL;
 	const unsigned char *md = NULL;
 	if (h) {
@@ -72,6 +68,19 @@ static int digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_l
 		memcpy(d, md, 16);
 	else
 		gcry_md_hash_buffer(algo, d, p, n);
+}
+
+/* Digest of p[0..n) as hex, the first hex_len digits; -1 on failure
+ * (also for an algorithm whose digest would not fit d). */
+static int digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_len)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t d[32];
+	pthread_once(&gcrypt_once, gcrypt_init);
+	size_t dlen = gcrypt_ready ? gcry_md_get_algo_dlen(algo) : 0;
+	if (dlen == 0 || dlen > sizeof d || dlen * 2 < hex_len)
+		return -1;
+	digest_raw(algo, p, n, d);
 	for (size_t i = 0; i < hex_len / 2; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 15];
