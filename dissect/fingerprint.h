@@ -35,4 +35,18 @@ char *fp_ja4_raw(const uint8_t *client_hello, size_t len, int original_order);
 /* SHA-256 of p[0..len) as lowercase hex; out empty if the hash fails. */
 void fp_sha256_hex(const uint8_t *p, size_t len, char out[FP_SHA256_HEX]);
 
+/* Every digest above goes through a per-thread memo of the last
+ * FP_MEMO_ENTRIES inputs of 1..FP_MEMO_MAX bytes (fingerprint.c). */
+#define FP_MEMO_ENTRIES 64
+#define FP_MEMO_MAX 2048
+
+/* For tests. The digest that fingerprints use: algo a libgcrypt
+ * GCRY_MD_* id with at most 32 bytes of digest; the first hex_len hex
+ * digits and a NUL into out; -1 on failure. */
+int fp_digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_len);
+/* The 64-bit key the memo files an input under. */
+uint64_t fp_memo_key(const void *p, size_t n);
+/* The calling thread's memo hits and misses so far. */
+void fp_memo_stats(unsigned long *hits, unsigned long *misses);
+
 #endif
