@@ -11,7 +11,11 @@
  *    JA4.md: extension hash e5627efa2ab1, 6d807ffa2a79 without signature
  *    algorithms).
  * Every hello is also fingerprinted from a buffer of exactly its size and
- * from every prefix (ASan catches an over-read). */
+ * from every prefix (ASan catches an over-read). The per-thread digest
+ * memo is checked against libgcrypt called directly and against the
+ * MD5 and SHA-256 of "abc" (RFC 1321, FIPS 180-2). */
+#include <gcrypt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -447,6 +451,177 @@ static void test_prefixes(void)
 	CHECK_INT(calls, 585); /* the five hellos' lengths */
 }
 
+/* ---- the digest memo ------------------------------------------------------------ */
+
+#define MD5_ABC "900150983cd24fb0d6963f7d28e17f72"
+#define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+/* The digest as hex from libgcrypt itself, past the memo. */
+static void ref_hex(int algo, const void *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t d[32];
+	size_t dlen = gcry_md_get_algo_dlen(algo);
+	gcry_check_version(NULL);
+	gcry_md_hash_buffer(algo, d, p, n);
+	for (size_t i = 0; i < dlen; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[2 * dlen] = '\0';
+}
+
+/* fp_digest_hex's full digest of p[0..n) checked against ref_hex. */
+static void check_digest(int algo, const void *p, size_t n)
+{
+	char got[65], want[65];
+	size_t hex_len = 2 * gcry_md_get_algo_dlen(algo);
+	ref_hex(algo, p, n, want);
+	CHECK_INT(fp_digest_hex(algo, p, n, got, hex_len), 0);
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "     algo %d, %zu bytes\n", algo, n);
+	CHECK_STR(got, want);
+}
+
+/* Memo hits and misses of this thread since the last call. */
+static void memo_delta(unsigned long *hits, unsigned long *misses)
+{
+	static unsigned long h0, m0;
+	unsigned long h, m;
+	fp_memo_stats(&h, &m);
+	*hits = h - h0;
+	*misses = m - m0;
+	h0 = h;
+	m0 = m;
+}
+
+/* The same bytes under MD5 and SHA-256, twice: known values, the second
+ * time from the memo, the algorithms kept apart. */
+static void test_memo_known(void)
+{
+	char out[65];
+	unsigned long hits, misses;
+	for (int round = 0; round < 2; round++) {
+		memo_delta(&hits, &misses);
+		CHECK_INT(fp_digest_hex(GCRY_MD_MD5, "abc", 3, out, 32), 0);
+		CHECK_STR(out, MD5_ABC);
+		CHECK_INT(fp_digest_hex(GCRY_MD_SHA256, "abc", 3, out, 64), 0);
+		CHECK_STR(out, SHA_ABC);
+	}
+	memo_delta(&hits, &misses);
+	CHECK_INT(hits, 2); /* the second round */
+	CHECK_INT(misses, 0);
+	/* shorter and odd lengths of a remembered digest */
+	CHECK_INT(fp_digest_hex(GCRY_MD_SHA256, "abc", 3, out, 12), 0);
+	CHECK_STR(out, "ba7816bf8f01");
+	CHECK_INT(fp_digest_hex(GCRY_MD_MD5, "abc", 3, out, 7), 0);
+	CHECK_STR(out, "9001509");
+	/* a prefix and an extension of the remembered input */
+	check_digest(GCRY_MD_MD5, "ab", 2);
+	check_digest(GCRY_MD_MD5, "abcd", 4);
+	/* more digits than the algorithm has; a digest too long for it */
+	CHECK_INT(fp_digest_hex(GCRY_MD_MD5, "abc", 3, out, 33), -1);
+	CHECK_INT(fp_digest_hex(GCRY_MD_SHA512, "abc", 3, out, 64), -1);
+}
+
+/* Two 64-byte inputs with the same memo key. The key's first lane takes
+ * words 0 and 4 (of 8) as lane = rotl((lane ^ w) * MUL, 29) from its
+ * seed (fingerprint.c), so after a different word 0, word 4 can bring
+ * the lane back to the state the other input reached. */
+static void colliding_pair(uint8_t a[64], uint8_t b[64])
+{
+	const uint64_t seed0 = 0x243f6a8885a308d3u, mul = 0x9e3779b97f4a7c15u;
+	uint64_t w[8], x, y;
+	for (int i = 0; i < 8; i++)
+		w[i] = 0x0123456789abcdefu * (uint64_t)(i + 1);
+	memcpy(a, w, 64);
+	x = (seed0 ^ w[0]) * mul;
+	w[0] ^= 1;
+	y = (seed0 ^ w[0]) * mul;
+	w[4] ^= (x << 29 | x >> 35) ^ (y << 29 | y >> 35);
+	memcpy(b, w, 64);
+}
+
+/* Inputs the 64-bit key cannot tell apart each get their own digest. */
+static void test_memo_collision(void)
+{
+	uint8_t a[64], b[64];
+	colliding_pair(a, b);
+	CHECK(memcmp(a, b, sizeof a) != 0);
+	/* if not, colliding_pair no longer matches fp_memo_key */
+	CHECK(fp_memo_key(a, sizeof a) == fp_memo_key(b, sizeof b));
+	for (int i = 0; i < 3; i++) {
+		check_digest(GCRY_MD_SHA256, a, sizeof a);
+		check_digest(GCRY_MD_SHA256, b, sizeof b);
+		check_digest(GCRY_MD_MD5, b, sizeof b);
+		check_digest(GCRY_MD_MD5, a, sizeof a);
+	}
+}
+
+/* Four times as many inputs as the memo has entries, twice over, in
+ * both algorithms: every set sees more inputs than it has ways. */
+static void test_memo_many(void)
+{
+	char in[32];
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 4 * FP_MEMO_ENTRIES; i++) {
+			int n = snprintf(in, sizeof in, "memo input %d", i);
+			check_digest(i % 2 ? GCRY_MD_MD5 : GCRY_MD_SHA256, in, (size_t)n);
+			check_digest(i % 2 ? GCRY_MD_SHA256 : GCRY_MD_MD5, in, (size_t)n);
+		}
+	}
+}
+
+/* The longest input the memo keeps and one byte more, which it hashes
+ * each time; a change in the last byte is a new input. */
+static void test_memo_cap(void)
+{
+	static uint8_t big[FP_MEMO_MAX + 1];
+	unsigned long hits, misses;
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 7 + 3);
+	memo_delta(&hits, &misses);
+	check_digest(GCRY_MD_SHA256, big, FP_MEMO_MAX + 1);
+	check_digest(GCRY_MD_SHA256, big, FP_MEMO_MAX + 1);
+	memo_delta(&hits, &misses);
+	CHECK_INT(hits + misses, 0);
+	check_digest(GCRY_MD_SHA256, big, FP_MEMO_MAX);
+	check_digest(GCRY_MD_SHA256, big, FP_MEMO_MAX);
+	memo_delta(&hits, &misses);
+	CHECK_INT(hits, 1);
+	CHECK_INT(misses, 1);
+	big[FP_MEMO_MAX - 1] ^= 0x80;
+	check_digest(GCRY_MD_SHA256, big, FP_MEMO_MAX);
+	big[FP_MEMO_MAX - 1] ^= 0x80;
+	check_digest(GCRY_MD_SHA256, big, FP_MEMO_MAX);
+	/* the empty input is not kept */
+	check_digest(GCRY_MD_MD5, "", 0);
+	memo_delta(&hits, &misses);
+	CHECK_INT(hits + misses, 2);
+}
+
+static void *memo_thread(void *arg)
+{
+	unsigned long *stats = arg;
+	char out[33];
+	if (fp_digest_hex(GCRY_MD_MD5, "abc", 3, out, 32) == 0 && strcmp(out, MD5_ABC) == 0)
+		stats[2] = 1;
+	fp_memo_stats(&stats[0], &stats[1]);
+	return NULL;
+}
+
+/* Another thread starts with a table of its own ("abc" is in this one). */
+static void test_memo_thread(void)
+{
+	unsigned long stats[3] = {0, 0, 0};
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, memo_thread, stats), 0);
+	CHECK_INT(pthread_join(t, NULL), 0);
+	CHECK_INT(stats[0], 0);
+	CHECK_INT(stats[1], 1);
+	CHECK_INT(stats[2], 1);
+}
+
 int main(void)
 {
 	test_ndpi();
@@ -455,5 +630,10 @@ int main(void)
 	test_ja4_prefix();
 	test_edges();
 	test_prefixes();
+	test_memo_known();
+	test_memo_collision();
+	test_memo_many();
+	test_memo_cap();
+	test_memo_thread();
 	return check_done("fingerprint");
 }
