@@ -39,12 +39,10 @@ struct column {
 	const char *name;
 	const char *sql_type;
 	enum col_kind kind;
-	size_t off, size;
+	size_t off;
 };
 
-#define C(name, type, kind, field)                                                    \
-	{name, type, kind, offsetof(struct session_record, field),                        \
-	 sizeof(((struct session_record *)0)->field)}
+#define C(name, type, kind, field) {name, type, kind, offsetof(struct session_record, field)}
 
 /* The sessions table, in order: the CREATE TABLE and the INSERT are both
  * made from this list. */
@@ -120,109 +118,6 @@ static const struct column columns[] = {
 };
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
-/* ---- the write queue's slots ---------------------------------------------- */
-
-/* A record is 2.5 KB, most of it text columns that are empty or short.
- * Copied whole into the write queue, it cost the capture thread ~7% of its
- * time, most of it waiting for the 40 cache lines of the slot to come over
- * from the writer's CPU. A slot gets the bytes outside the text columns
- * whole, and of each text column only what is there: an empty one is not
- * touched (its bit in texts stays clear and it binds as NULL), so stale
- * bytes from an earlier row are never read. */
-#define TEXTS_MAX 64
-
-struct slot {
-	uint64_t texts; /* bit k: text column k (layout.text[k]) is not empty */
-	struct session_record r;
-};
-
-struct span {
-	size_t off, len;
-};
-
-static struct layout {
-	struct span text[TEXTS_MAX];      /* the text columns, by offset */
-	int8_t text_of[NCOLUMNS];         /* column -> its k in text[], or -1 */
-	struct span rest[TEXTS_MAX + 1];  /* the bytes between them */
-	size_t ntext, nrest;
-	int ok;
-} layout;
-
-static void add_text_column(size_t col)
-{
-	size_t k = layout.ntext++;
-	while (k > 0 && layout.text[k - 1].off > columns[col].off) { /* keep sorted */
-		layout.text[k] = layout.text[k - 1];
-		k--;
-	}
-	layout.text[k] = (struct span){columns[col].off, columns[col].size};
-}
-
-static void add_rest(size_t from, size_t to)
-{
-	if (to > from)
-		layout.rest[layout.nrest++] = (struct span){from, to - from};
-}
-
-/* Once: where the text columns are and what lies between them. A text
- * field that two columns share, or more text columns than bits, leaves
- * ok 0 and slots are filled whole. */
-static void layout_init(void)
-{
-	for (size_t i = 0; i < NCOLUMNS; i++)
-		if (columns[i].kind == COL_TEXT && layout.ntext < TEXTS_MAX)
-			add_text_column(i);
-		else if (columns[i].kind == COL_TEXT)
-			return;
-	size_t at = 0;
-	for (size_t k = 0; k < layout.ntext; k++) {
-		if (layout.text[k].off < at)
-			return; /* overlapping */
-		add_rest(at, layout.text[k].off);
-		at = layout.text[k].off + layout.text[k].len;
-	}
-	add_rest(at, sizeof(struct session_record));
-	for (size_t i = 0; i < NCOLUMNS; i++) {
-		layout.text_of[i] = -1;
-		for (size_t k = 0; k < layout.ntext && columns[i].kind == COL_TEXT; k++)
-			if (layout.text[k].off == columns[i].off)
-				layout.text_of[i] = (int8_t)k;
-	}
-	layout.ok = 1;
-}
-
-static void slot_fill(struct slot *d, const struct session_record *r)
-{
-	const char *src = (const char *)r;
-	char *dst = (char *)&d->r;
-	if (!layout.ok) {
-		d->r = *r;
-		d->texts = ~(uint64_t)0;
-		return;
-	}
-	for (size_t k = 0; k < layout.nrest; k++)
-		memcpy(dst + layout.rest[k].off, src + layout.rest[k].off, layout.rest[k].len);
-	d->texts = 0;
-	for (size_t k = 0; k < layout.ntext; k++) {
-		const struct span *t = &layout.text[k];
-		size_t n = strnlen(src + t->off, t->len);
-		if (n == 0)
-			continue;
-		n -= n == t->len; /* unterminated: cut to fit the NUL */
-		memcpy(dst + t->off, src + t->off, n);
-		dst[t->off + n] = '\0';
-		d->texts |= (uint64_t)1 << k;
-	}
-}
-
-/* Whether column i of the slot holds a text; non-text columns always. */
-static int slot_has(const struct slot *d, size_t i)
-{
-	if (!layout.ok || layout.text_of[i] < 0)
-		return 1;
-	return (d->texts >> layout.text_of[i]) & 1;
-}
-
 static const char runs_schema[] =
 	"CREATE TABLE runs ("
 	" id INTEGER PRIMARY KEY,"
@@ -269,7 +164,7 @@ struct store {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;     /* to the writer: rows queued, or stop */
 	pthread_cond_t idle;     /* from the writer: room in the ring / idle */
-	struct slot *ring;
+	struct session_record *ring;
 	size_t head, count;
 	int busy;                /* the writer is inserting a batch */
 	int stop;
@@ -464,9 +359,8 @@ static void configure_library(void)
 
 int store_open(struct store **out, const char *path, char *err, size_t errlen)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT, layout_once = PTHREAD_ONCE_INIT;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, configure_library);
-	pthread_once(&layout_once, layout_init);
 	struct store *st = calloc(1, sizeof *st);
 	int rc;
 	*out = NULL;
@@ -617,9 +511,8 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	return SQLITE_MISUSE;
 }
 
-static int insert_row(struct store *st, const struct slot *d)
+static int insert_row(struct store *st, const struct session_record *r)
 {
-	const struct session_record *r = &d->r;
 	sqlite3_stmt *s = st->insert;
 	int rc = begin(st);
 	if (rc < 0)
@@ -627,7 +520,7 @@ static int insert_row(struct store *st, const struct slot *d)
 	rc = sqlite3_bind_int64(s, 1, st->run_id);
 	for (size_t i = 0; i < NCOLUMNS && rc == SQLITE_OK; i++) {
 		int null = 0;
-		rc = slot_has(d, i) ? bind_column(s, (int)i + 2, &columns[i], r) : BIND_NULL;
+		rc = bind_column(s, (int)i + 2, &columns[i], r);
 		if (rc == BIND_NULL) {
 			null = 1;
 			rc = st->null_bound[i] ? SQLITE_OK : sqlite3_bind_null(s, (int)i + 2);
@@ -751,7 +644,7 @@ static void stop_checkpointer(struct store *st)
 
 /* ---- the writer thread ------------------------------------------------------ */
 
-static int write_batch(struct store *st, const struct slot *batch, size_t n)
+static int write_batch(struct store *st, const struct session_record *batch, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (insert_row(st, &batch[i]) < 0)
@@ -779,7 +672,7 @@ static void wait_for_work(struct store *st)
  * returns locked. */
 static void write_unlocked(struct store *st, size_t n)
 {
-	const struct slot *batch = &st->ring[st->head];
+	const struct session_record *batch = &st->ring[st->head];
 	st->busy = 1;
 	pthread_mutex_unlock(&st->lock);
 	int rc = st->failed ? -1 : n ? write_batch(st, batch, n) : commit_now(st);
@@ -858,7 +751,7 @@ int store_add(struct store *st, const struct session_record *r)
 		pthread_cond_wait(&st->idle, &st->lock);
 	int failed = st->failed;
 	if (!failed) {
-		slot_fill(&st->ring[(st->head + st->count) % RING_CAP], r);
+		st->ring[(st->head + st->count) % RING_CAP] = *r;
 		if (++st->count == BATCH_MAX) /* stragglers: the writer's 100 ms wake-up */
 			pthread_cond_signal(&st->wake);
 	}

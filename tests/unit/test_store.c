@@ -93,35 +93,6 @@ static void check_rows(const char *path)
 	sqlite3_close(db);
 }
 
-/* A text column filled to its last byte without a NUL is cut to fit one,
- * not read past. */
-static void check_unterminated(const char *path)
-{
-	struct store *st;
-	char err[512];
-	struct run_info ri = {"test.pcap", "file", NULL, "25/smtp", 1700000000.0, "test"};
-	struct run_totals rt = {.ended = 1700000001.0, .sessions = 1};
-	struct session_record r;
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	unlink(path);
-	make_row(&r, 1);
-	memset(r.sni, 'y', sizeof r.sni);
-	CHECK(store_open(&st, path, err, sizeof err) == 0);
-	CHECK(store_begin_run(st, &ri) == 0);
-	CHECK(store_add(st, &r) == 0);
-	CHECK(store_end_run(st, &rt) == 0);
-	CHECK(store_close(st) == 0);
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_prepare_v2(db, "SELECT length(sni), ehlo_name IS NULL FROM sessions", -1, &s,
-				 NULL) == SQLITE_OK);
-	CHECK(sqlite3_step(s) == SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(s, 0), (int)sizeof r.sni - 1);
-	CHECK_INT(sqlite3_column_int(s, 1), 1);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-}
-
 int main(void)
 {
 	char path[] = "/tmp/test_store_XXXXXX";
@@ -132,7 +103,6 @@ int main(void)
 	unlink(path);
 	CHECK(write_rows(path) == 0);
 	check_rows(path);
-	check_unterminated(path);
 	unlink(path);
 	return check_done("store");
 }
