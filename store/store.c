@@ -274,7 +274,7 @@ static int column_missing(struct store *st, const char *name, int *missing)
 static int add_missing_columns(struct store *st)
 {
 	char sql[256];
-	int missing;
+	int missing = 0;
 	for (size_t i = 0; i < NCOLUMNS; i++) {
 		if (column_missing(st, columns[i].name, &missing) < 0)
 			return -1;
