@@ -91,6 +91,61 @@ static void test_sanitize_all_bytes(void)
 	CHECK_INT(bad, 0);
 }
 
+/* The byte-by-byte definition, to check the word-at-a-time one against. */
+static size_t reference_sanitize(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = src[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= cap)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= cap)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* Plain text with one byte of every value at every offset of an 8-byte
+ * word, and pseudo-random mixes, at every capacity up to past the output:
+ * the same output as the definition. */
+static void test_sanitize_matches_definition(void)
+{
+	uint8_t src[40];
+	char got[40 * 4 + 1], want[40 * 4 + 1];
+	uint32_t seed = 12345;
+	int bad = 0;
+	for (int round = 0; round < 256 * 24 + 2000; round++) {
+		size_t len = round < 256 * 24 ? 24 : (size_t)(round % 41);
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly plain, like host names; sometimes anything */
+			src[i] = (seed >> 24) % 8 ? (uint8_t)('a' + (seed >> 16) % 26) : (uint8_t)(seed >> 16);
+		}
+		if (round < 256 * 24) { /* one byte of value round / 24 at offset round % 24 */
+			memset(src, 'm', len);
+			src[round % 24] = (uint8_t)(round / 24);
+		}
+		for (size_t cap = 1; cap <= sizeof got; cap += round < 256 * 24 ? 7 : 1) {
+			size_t g = text_sanitize(got, cap, src, len);
+			size_t w = reference_sanitize(want, cap, src, len);
+			bad += g != w || strcmp(got, want) != 0;
+		}
+	}
+	CHECK_INT(bad, 0);
+}
+
 struct ieq_case {
 	const char *word;
 	const char *upper;
@@ -129,6 +184,7 @@ int main(void)
 	test_sanitize_table();
 	test_sanitize_cap0();
 	test_sanitize_all_bytes();
+	test_sanitize_matches_definition();
 	test_ieq();
 	return check_done("text");
 }
