@@ -47,6 +47,9 @@ struct facts_share {
  * sessions_pct, denominator; fault, servers, certs where t has them). */
 int facts_shares(struct rdb *db, struct rtable *t, const char *sql,
 		 const struct facts_share *lines, size_t n);
+/* The columns of a plain table of shares, for facts_shares. */
+#define FACTS_SHARE_NCOLS 6
+extern const struct rcol facts_share_cols[FACTS_SHARE_NCOLS];
 /* "192.0.2.1:25", "[2001:db8::1]:25". */
 void facts_server(const char *ip, int port, char *buf, size_t n);
 /* The row of t whose first column holds the text key, or -1. */

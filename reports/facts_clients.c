@@ -81,15 +81,6 @@ int facts_clients(struct rdb *db, struct rmodel *m)
 
 /* ---- what the clients offer ------------------------------------------------- */
 
-static const struct rcol offer_cols[] = {
-	{"item", "", RCOL_NOTEXT | RCOL_KEY},
-	{"what", "", 0},
-	{"sessions", "sessions", RCOL_NUM},
-	{"of", "of", RCOL_NUM},
-	{"sessions_pct", "%", RCOL_PCT},
-	{"denominator", "denominator", RCOL_NOTEXT},
-};
-
 enum { O_HELLOS, O_TLS13, O_NO_TLS13, O_OLD, O_WEAK, O_SSLV2 };
 
 static const char offer_sql[] =
@@ -125,7 +116,7 @@ static int add_version(void *arg, sqlite3_stmt *s)
 
 static int build_offers(struct rdb *db, struct rmodel *m)
 {
-	struct counted c = {facts_table(db, m, "client_offers", offer_cols, NCOLS(offer_cols)), 0};
+	struct counted c = {facts_table(db, m, "client_offers", facts_share_cols, FACTS_SHARE_NCOLS), 0};
 	if (!c.t)
 		return -1;
 	if (facts_shares(db, c.t, offer_sql, offer_lines, NCOLS(offer_lines)) < 0)

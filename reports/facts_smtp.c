@@ -8,15 +8,6 @@
 #define MAX_ANOMALY_NAMES 64
 #define ANOMALY_NAME_MAX 48
 
-static const struct rcol starttls_cols[] = {
-	{"item", "", RCOL_NOTEXT | RCOL_KEY},
-	{"what", "", 0},
-	{"sessions", "sessions", RCOL_NUM},
-	{"of", "of", RCOL_NUM},
-	{"sessions_pct", "%", RCOL_PCT},
-	{"denominator", "denominator", RCOL_NOTEXT},
-};
-
 static const struct rcol code_cols[] = {
 	{"code", "reply", 0},
 	{"sessions", "sessions", RCOL_NUM},
@@ -76,7 +67,7 @@ static int read_counts(void *arg, sqlite3_stmt *s)
 static int build_starttls(struct rdb *db, struct rmodel *m)
 {
 	int64_t c[S_N] = {0};
-	struct rtable *t = facts_table(db, m, "starttls", starttls_cols, NCOLS(starttls_cols));
+	struct rtable *t = facts_table(db, m, "starttls", facts_share_cols, FACTS_SHARE_NCOLS);
 	if (!t || rdb_each(db, starttls_sql, read_counts, c) < 0)
 		return -1;
 	if (rtable_title(t, "STARTTLS and AUTH") < 0 ||

@@ -40,15 +40,6 @@ static const struct rcol group_cols[] = {
 	{"sessions_pct", "%", RCOL_PCT},
 };
 
-static const struct rcol share_cols[] = {
-	{"item", "", RCOL_NOTEXT | RCOL_KEY},
-	{"what", "", 0},
-	{"sessions", "sessions", RCOL_NUM},
-	{"of", "of", RCOL_NUM},
-	{"sessions_pct", "%", RCOL_PCT},
-	{"denominator", "denominator", RCOL_NOTEXT},
-};
-
 static const struct rcol outcome_cols[] = {
 	{"outcome", "", RCOL_NOTEXT | RCOL_KEY},
 	{"what", "", 0},
@@ -229,7 +220,7 @@ static int build_quality(struct rdb *db, struct rmodel *m)
 	struct rtable *t;
 	if (!m->meta.has_depth)
 		return 0;
-	if (!(t = facts_table(db, m, "crypto_quality", share_cols, NCOLS(share_cols))))
+	if (!(t = facts_table(db, m, "crypto_quality", facts_share_cols, FACTS_SHARE_NCOLS)))
 		return -1;
 	if (rtable_title(t, "Crypto quality of the encrypted sessions") < 0 ||
 	    rtable_note(t, "of %lld encrypted sessions (a ServerHello seen); the negotiated"

@@ -45,6 +45,15 @@ static int64_t count_at(const int64_t *c, int i)
 	return i >= 0 && i < FACTS_MAX_COUNTS ? c[i] : 0;
 }
 
+const struct rcol facts_share_cols[FACTS_SHARE_NCOLS] = {
+	{"item", "", RCOL_NOTEXT | RCOL_KEY},
+	{"what", "", 0},
+	{"sessions", "sessions", RCOL_NUM},
+	{"of", "of", RCOL_NUM},
+	{"sessions_pct", "%", RCOL_PCT},
+	{"denominator", "denominator", RCOL_NOTEXT},
+};
+
 int facts_shares(struct rdb *db, struct rtable *t, const char *sql,
 		 const struct facts_share *lines, size_t n)
 {
