@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../../dissect/fingerprint.h"
+#include "bytes.h"
 #include "check.h"
 
 /* nDPI smtp-starttls.pcap, stream 0: the ClientHello and ServerHello
@@ -46,60 +47,8 @@ static const char sh_ndpi1[] =
 	"705b0c1929202acc79837100c02f000011ff01000100000b0004030001020023"
 	"0000";
 
-/* ---- a byte writer ------------------------------------------------------------ */
+/* ---- hello builders (the byte writer is bytes.h) ------------------------------ */
 
-struct buf {
-	uint8_t b[8192];
-	size_t n;
-	size_t open_at[8];
-	int depth;
-};
-
-static void b_u8(struct buf *b, unsigned v)
-{
-	b->b[b->n++] = (uint8_t)v;
-}
-
-static void b_u16(struct buf *b, unsigned v)
-{
-	b_u8(b, v >> 8);
-	b_u8(b, v & 0xff);
-}
-
-static void b_mem(struct buf *b, const void *p, size_t n)
-{
-	memcpy(b->b + b->n, p, n);
-	b->n += n;
-}
-
-/* A 1- or 2-byte length, filled in by b_close(). */
-static void b_open(struct buf *b, int width)
-{
-	b->open_at[b->depth++] = b->n | (size_t)width << 24;
-	b->n += (size_t)width;
-}
-
-static void b_close(struct buf *b)
-{
-	size_t v = b->open_at[--b->depth], at = v & 0xffffff, w = v >> 24;
-	size_t len = b->n - at - w;
-	if (w == 2)
-		b->b[at++] = (uint8_t)(len >> 8);
-	b->b[at] = (uint8_t)len;
-}
-
-static size_t hex_decode(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	for (; hex[0] && hex[1]; hex += 2) {
-		unsigned v;
-		sscanf(hex, "%2x", &v);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
-/* A list of 16-bit values given as hex words "1301,1302" (2-byte length). */
 static void b_list16(struct buf *b, const char *words, int width)
 {
 	b_open(b, width);

@@ -17,6 +17,7 @@
 
 #include "../../common/record.h"
 #include "../../dissect/tls.h"
+#include "bytes.h"
 #include "check.h"
 #include "tls_vectors.h"
 
@@ -166,82 +167,7 @@ static const char sh_res12[] =
 	"c2cd3c444f574e47524401204640b9ea58e76c9cd507f9ac2e7e40aefc68f218"
 	"dff8769c0607f676438ce404c030000009ff0100010000170000";
 
-
-/* ---- a byte writer for synthetic records ------------------------------------ */
-
-struct buf {
-	uint8_t b[160000];
-	size_t n;
-	size_t open_at[8];
-	int open_width[8];
-	int depth;
-};
-
-static void b_u8(struct buf *b, unsigned v)
-{
-	b->b[b->n++] = (uint8_t)v;
-}
-
-static void b_u16(struct buf *b, unsigned v)
-{
-	b_u8(b, v >> 8);
-	b_u8(b, v & 0xff);
-}
-
-static void b_mem(struct buf *b, const void *p, size_t n)
-{
-	memcpy(b->b + b->n, p, n);
-	b->n += n;
-}
-
-static void b_fill(struct buf *b, unsigned v, size_t n)
-{
-	memset(b->b + b->n, (int)v, n);
-	b->n += n;
-}
-
-static void b_str(struct buf *b, const char *s)
-{
-	b_mem(b, s, strlen(s));
-}
-
-static size_t hex_decode(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	for (; hex[0] && hex[1]; hex += 2) {
-		unsigned v;
-		sscanf(hex, "%2x", &v);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
-static void b_hex(struct buf *b, const char *hex)
-{
-	b->n += hex_decode(b->b + b->n, hex);
-}
-
-/* A length field of width bytes, filled in by b_close(). */
-static void b_open(struct buf *b, int width)
-{
-	b->open_at[b->depth] = b->n;
-	b->open_width[b->depth++] = width;
-	b_fill(b, 0, (size_t)width);
-}
-
-static void b_close(struct buf *b)
-{
-	int w = b->open_width[--b->depth];
-	size_t at = b->open_at[b->depth], len = b->n - at - (size_t)w;
-	for (int i = w - 1; i >= 0; i--, len >>= 8)
-		b->b[at + (size_t)i] = (uint8_t)(len & 0xff);
-}
-
-static void b_close_all(struct buf *b)
-{
-	while (b->depth > 0)
-		b_close(b);
-}
+/* ---- synthetic records (the byte writer is bytes.h) --------------------------- */
 
 static void b_record(struct buf *b, unsigned type)
 {

@@ -13,6 +13,7 @@
 
 #include "../../dissect/fingerprint.h"
 #include "../../dissect/x509.h"
+#include "bytes.h"
 #include "check.h"
 
 struct cert_case {
@@ -418,17 +419,6 @@ static const struct cert_case cert_cases[] = {
 	{"corp1", der_corp1, "jw-vm08-int-dns", "", "jw-vm08-int-dns", "", 1471339999LL, 1786699999LL, "RSA", 2048, "sha256WithRSAEncryption", 1, "f1fe9ce4b1564275b5ff0de318cf4c570ce2da99df5a8412564ac29c6cf21381"},
 	{"charter", der_charter, "mobile.charter.net", "mobile.charter.net", "Thawte SSL CA", "Thawte, Inc.", 1371772800LL, 1470873599LL, "RSA", 2048, "sha1WithRSAEncryption", 0, "7f56cfeb7492b37ede77a130b09b3558e79909c4b74993db859c341ff110f3b5"},
 };
-
-static size_t hex_decode(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	for (; hex[0] && hex[1]; hex += 2) {
-		unsigned v;
-		sscanf(hex, "%2x", &v);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
 
 /* The DER of a case in a buffer of exactly its size. */
 static uint8_t *der_of(const struct cert_case *c, size_t *len)
