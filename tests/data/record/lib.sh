@@ -61,3 +61,16 @@ msg_lines() {
     echo "Subject: $subj"; echo "From: <$from>"; echo "To: <$to>"; echo ""; echo "smtptls test message: $subj"; echo "."
     echo "QUIT"
 }
+
+FROM=sender@smtptls.test
+TO=root@localhost
+SWAKS=(swaks -f "$FROM" -t "$TO")
+
+# s_client_msg ADDR:PORT EHLO SUBJECT [openssl s_client options...]
+# STARTTLS with openssl s_client, then one message through the TLS session.
+s_client_msg() {
+    local target=$1 ehlo=$2 subj=$3; shift 3
+    mapfile -t lines < <(msg_lines "$ehlo" "$FROM" "$TO" "$subj")
+    printf '### lines written slowly to s_client stdin after the handshake (CRLF):\n'; printf '###   %s\n' "${lines[@]}"
+    feed "${lines[@]}" | openssl s_client -starttls smtp -connect "$target" -name "$ehlo" -ign_eof -nocommands "$@"
+}

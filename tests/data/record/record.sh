@@ -13,19 +13,6 @@ WORK=$(mktemp -d)
 trap 'tc qdisc del dev lo root 2>/dev/null; bash "$HERE/impair.sh" off; rm -rf "$WORK"' EXIT
 cd "$WORK"
 
-FROM=sender@smtptls.test
-TO=root@localhost
-SWAKS=(swaks -f "$FROM" -t "$TO")
-
-# s_client_msg ADDR:PORT EHLO SUBJECT [openssl s_client options...]
-# STARTTLS with openssl s_client, then one message through the TLS session.
-s_client_msg() {
-    local target=$1 ehlo=$2 subj=$3; shift 3
-    mapfile -t lines < <(msg_lines "$ehlo" "$FROM" "$TO" "$subj")
-    printf '### lines written slowly to s_client stdin after the handshake (CRLF):\n'; printf '###   %s\n' "${lines[@]}"
-    feed "${lines[@]}" | openssl s_client -starttls smtp -connect "$target" -name "$ehlo" -ign_eof -nocommands "$@"
-}
-
 rec_starttls_tls13() {
     cap_start starttls-tls13.pcap
     client "swaks, OpenSSL 3.0 via Net::SSLeay" "${SWAKS[@]}" -tls --tls-sni mx1.smtptls.test -s 127.0.0.1 -p 25 -h client01.smtptls.test

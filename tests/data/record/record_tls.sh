@@ -17,17 +17,6 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 
-FROM=sender@smtptls.test
-TO=root@localhost
-SWAKS=(swaks -f "$FROM" -t "$TO")
-
-s_client_msg() {
-    local target=$1 ehlo=$2 subj=$3; shift 3
-    mapfile -t lines < <(msg_lines "$ehlo" "$FROM" "$TO" "$subj")
-    printf '### lines written slowly to s_client stdin after the handshake (CRLF):\n'; printf '###   %s\n' "${lines[@]}"
-    feed "${lines[@]}" | openssl s_client -starttls smtp -connect "$target" -name "$ehlo" -ign_eof -nocommands "$@"
-}
-
 # cert_note FILE...  -- the server's certificate(s) as configured, into the evidence log
 cert_note() {
     for f in "$@"; do
