@@ -501,18 +501,20 @@ static void t_list8(struct text *t, struct rd list)
 /* ---- JA3, JA3S ------------------------------------------------------------------ */
 
 /* "extensions,groups,point formats" of a ClientHello. */
-static void ja3_extensions(struct text *t, struct rd exts)
+/* The extension types, GREASE left out, joined by '-'; where groups and
+ * formats are given, the bodies of those two extensions go there. */
+static void t_ext_types(struct text *t, struct rd exts, struct rd *groups, struct rd *formats)
 {
-	struct rd groups = rd_init(NULL, 0), formats = rd_init(NULL, 0), body;
+	struct rd body;
 	uint16_t type;
 	char *o = t_room(t, rd_left(&exts) / 4 * (1 + DEC16_MAX)), *start = o;
 	if (!o)
 		return;
 	while (ext_next(&exts, &type, &body) > 0) {
-		if (type == EXT_GROUPS)
-			groups = rd_vec16(&body);
-		else if (type == EXT_POINT_FORMATS)
-			formats = rd_vec8(&body);
+		if (type == EXT_GROUPS && groups)
+			*groups = rd_vec16(&body);
+		else if (type == EXT_POINT_FORMATS && formats)
+			*formats = rd_vec8(&body);
 		if (tls_is_grease(type))
 			continue;
 		if (o != start)
@@ -520,6 +522,12 @@ static void ja3_extensions(struct text *t, struct rd exts)
 		o = put_dec(o, type);
 	}
 	t_done(t, o);
+}
+
+static void ja3_extensions(struct text *t, struct rd exts)
+{
+	struct rd groups = rd_init(NULL, 0), formats = rd_init(NULL, 0);
+	t_ext_types(t, exts, &groups, &formats);
 	t_str(t, ",");
 	t_list16(t, groups);
 	t_str(t, ",");
@@ -555,25 +563,13 @@ char *fp_ja3_string(const uint8_t *ch, size_t len)
 static int ja3s_text(const uint8_t *sh, size_t len, struct text *t)
 {
 	struct hello h;
-	struct rd body;
-	uint16_t type;
 	t_init(t);
 	if (hello_parse(sh, len, 0, &h) < 0)
 		return -1;
 	t_dec(t, h.version, 0);
 	t_dec(t, h.cipher, ',');
 	t_str(t, ",");
-	char *o = t_room(t, rd_left(&h.exts) / 4 * (1 + DEC16_MAX)), *start = o;
-	if (!o)
-		return 0;
-	while (ext_next(&h.exts, &type, &body) > 0) {
-		if (tls_is_grease(type))
-			continue;
-		if (o != start)
-			*o++ = '-';
-		o = put_dec(o, type);
-	}
-	t_done(t, o);
+	t_ext_types(t, h.exts, NULL, NULL);
 	return 0;
 }
 
