@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "../capture/source.h"
@@ -290,6 +291,23 @@ static void print_summary(const struct capture_args *a, const struct run_totals 
 	fputc('\n', stderr);
 }
 
+/* Where the process's CPU time went: the database's threads, and the rest
+ * (reading, decoding, dissecting, on however many worker threads), so that
+ * whoever sizes a machine sees what the writer needs besides the workers. */
+static void print_cpu(const struct store *st)
+{
+	struct rusage ru;
+	double writer, ckpt;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return;
+	double total = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	store_thread_cpu(st, &writer, &ckpt);
+	double capture = total - writer - ckpt;
+	fprintf(stderr, "smtptls: CPU seconds: %.3f capture and dissection, %.3f database writer,"
+		" %.3f checkpoints\n", capture > 0 ? capture : 0, writer, ckpt);
+}
+
 /* Reads the source into the engine, showing progress on a terminal. */
 static int feed_engine(struct capture_args *a, struct source *src, struct engine *e,
 		       char *err, size_t errlen)
@@ -337,8 +355,10 @@ static int run_capture(struct capture_args *a, struct source *src, struct store 
 		stored = store_end_run(st, &totals);
 	if (stored < 0)
 		fprintf(stderr, "smtptls: %s\n", store_error(st));
-	else if (!a->quiet)
+	else if (!a->quiet) {
 		print_summary(a, &totals, &ss);
+		print_cpu(st);
+	}
 	return rc < 0 || stored < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
 

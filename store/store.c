@@ -844,3 +844,20 @@ int store_end_run(struct store *st, const struct run_totals *t)
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
+
+/* ---- the threads' CPU time ------------------------------------------------- */
+
+static double thread_cpu(pthread_t t)
+{
+	clockid_t id;
+	struct timespec ts;
+	if (pthread_getcpuclockid(t, &id) != 0 || clock_gettime(id, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void store_thread_cpu(const struct store *st, double *writer, double *checkpointer)
+{
+	*writer = st->writer_running ? thread_cpu(st->writer) : 0;
+	*checkpointer = st->ckpt ? thread_cpu(st->ckpt->thread) : 0;
+}

@@ -47,6 +47,11 @@ int store_tick(struct store *st, double now);
 int store_commit(struct store *st);
 int store_end_run(struct store *st, const struct run_totals *t);
 
+/* CPU seconds used so far by the store's own threads, the row writer and
+ * the WAL checkpointer (0 for one that is not running). Before
+ * store_close(), which ends them. */
+void store_thread_cpu(const struct store *st, double *writer, double *checkpointer);
+
 /* The last error, naming the database. */
 const char *store_error(const struct store *st);
 

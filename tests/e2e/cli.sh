@@ -1,10 +1,11 @@
 #!/bin/bash
 # Command-line contract: exit statuses (0 ok, 1 runtime error, 2 usage
 # error) and error messages that name the file, interface or database.
-# usage: cli.sh SMTPTLS CORPUS_DIR
+# usage: cli.sh SMTPTLS CORPUS_DIR DATA_DIR
 set -u
 bin=$1
 corpus=$2
+data=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -56,6 +57,14 @@ expect 1 "$tmp/user0.pcap: unsupported link type 147" -- capture -r "$tmp/user0.
 expect 1 "interface 'no-such-if0'" -- capture -i no-such-if0 --db "$tmp/a.db"
 expect 1 "database '$tmp/missing.db'" -- report --db "$tmp/missing.db"
 expect 2 "unexpected argument 'extra'" -- report --db "$tmp/a.db" extra
+
+# the summary on standard error: what was written, then where the CPU time
+# went (the database's threads apart); -q prints nothing
+cpu='CPU seconds: [0-9]+\.[0-9]{3} capture and dissection, [0-9]+\.[0-9]{3} database writer, [0-9]+\.[0-9]{3} checkpoints'
+expect 0 "mixed.pcap: 172 packets, 6 sessions written to $tmp/m.db" -- capture -r "$data/mixed.pcap" --db "$tmp/m.db"
+expect 0 "$cpu" -- capture -r "$data/mixed.pcap" --db "$tmp/m.db"
+expect 0 "$cpu" -- capture --threads 2 -r "$data/mixed.pcap" --db "$tmp/m.db"
+expect 0 '^$' -- capture -q -r "$data/mixed.pcap" --db "$tmp/m.db"
 
 if [ -d "$corpus" ]; then
   pcap=$corpus/ndpi/smtp.pcap

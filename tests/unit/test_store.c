@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../store/store.h"
@@ -46,6 +47,20 @@ static void expected(char *out, size_t cap, int i)
 		 r.cipher_suite, (unsigned long long)r.packets);
 }
 
+/* The writer inserted every row, so it used CPU time, and no thread used
+ * more than the whole process. */
+static void check_thread_cpu(const struct store *st)
+{
+	double writer, ckpt;
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	double process = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	store_thread_cpu(st, &writer, &ckpt);
+	CHECK(writer > 0);
+	CHECK(ckpt >= 0);
+	CHECK(writer + ckpt <= process);
+}
+
 static int write_rows(const char *path)
 {
 	struct store *st;
@@ -62,7 +77,10 @@ static int write_rows(const char *path)
 		if (store_add(st, &r) < 0)
 			return -1;
 	}
-	return store_end_run(st, &rt) < 0 || store_close(st) < 0 ? -1 : 0;
+	if (store_end_run(st, &rt) < 0)
+		return -1;
+	check_thread_cpu(st);
+	return store_close(st) < 0 ? -1 : 0;
 }
 
 static void check_rows(const char *path)
