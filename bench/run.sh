@@ -64,23 +64,27 @@ generate open 60000 60000 100 $open_t
 # disk.
 runs=${RUNS:-3}
 run() {
-  local label=$1 db= best= best_rss= i line wall rss status
+  local label=$1 db= best= best_rss= best_cpu="- - -" i err line wall rss status cpu
   shift
   if [ "$1" = --db ]; then db=$2; shift 2; fi
   shift
   for ((i = 0; i < runs; i++)); do
     [ -z "$db" ] || rm -f "$db" "$db-wal" "$db-shm"
     cat "$warm" > /dev/null
-    line=$("$measure" -- "$@" 2>&1 >/dev/null | grep '^wall_s=' | tail -1)
+    err=$("$measure" -- "$@" 2>&1 >/dev/null)
+    line=$(grep '^wall_s=' <<<"$err" | tail -1)
     wall=$(sed 's/.*wall_s=\([0-9.]*\).*/\1/' <<<"$line")
     rss=$(sed 's/.*maxrss_kib=\([0-9]*\).*/\1/' <<<"$line")
     status=$(sed 's/.*status=\([-0-9]*\).*/\1/' <<<"$line")
+    # smtptls's own account: "CPU seconds: A capture and dissection, B
+    # database writer, C checkpoints" -> "A B C"
+    cpu=$(sed -n 's/.*CPU seconds: \([0-9.]*\) [^,]*, \([0-9.]*\) [^,]*, \([0-9.]*\) .*/\1 \2 \3/p' <<<"$err")
     [ "$status" = 0 ] || echo "run: $label exited $status" >&2
     if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-      best=$wall best_rss=$rss
+      best=$wall best_rss=$rss best_cpu=${cpu:-- - -}
     fi
   done
-  echo "$best $best_rss"
+  echo "$best $best_rss $best_cpu"
 }
 
 printf '%s\n' "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -93,16 +97,17 @@ for name in big open; do
   echo
   echo "== $f: $packets packets, $want_s sessions expected ($want_e encrypted)"
   warm=$f
-  read -r floor_w floor_r < <(run floor -- $b/bench/floor "$f")
-  read -r pin_w pin_r < <(run pinned --db "$out/$name.db" -- taskset -c 0 "$smtptls" capture -q -r "$f" --db "$out/$name.db")
-  read -r one_w one_r < <(run smtptls --db "$out/$name.db" -- "$smtptls" capture -q -r "$f" --db "$out/$name.db")
+  read -r floor_w floor_r _ < <(run floor -- $b/bench/floor "$f")
+  read -r pin_w pin_r _ < <(run pinned --db "$out/$name.db" -- taskset -c 0 "$smtptls" capture -q -r "$f" --db "$out/$name.db")
+  # without -q: on a pipe that is the summary, with the CPU account, and no progress bar
+  read -r one_w one_r one_cap one_wr one_ck < <(run smtptls --db "$out/$name.db" -- "$smtptls" capture -r "$f" --db "$out/$name.db")
   got=$(sqlite3 "$out/$name.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
   bytes=$(sqlite3 "$out/$name.db" "select bytes from runs order by id desc limit 1")
-  read -r two_w two_r < <(run threads --db "$out/$name.t2.db" -- "$smtptls" capture -q --threads 2 -r "$f" --db "$out/$name.t2.db")
+  read -r two_w two_r two_cap two_wr two_ck < <(run threads --db "$out/$name.t2.db" -- "$smtptls" capture --threads 2 -r "$f" --db "$out/$name.t2.db")
   got2=$(sqlite3 "$out/$name.t2.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
   ndpi_w=- ndpi_r=-
   if command -v ndpiReader >/dev/null; then
-    read -r ndpi_w ndpi_r < <(runs=1 run ndpi -- ndpiReader -q -i "$f")
+    read -r ndpi_w ndpi_r _ < <(runs=1 run ndpi -- ndpiReader -q -i "$f")
   fi
   printf '%-26s %8s %10s %8s %9s %8s\n' tool wall_s Mpkt/s Gbit/s RSS_MiB x_floor
   line() { # LABEL WALL RSS [PACKETS]
@@ -119,7 +124,7 @@ for name in big open; do
   line "ndpiReader" "$ndpi_w" "$ndpi_r"
   if command -v tshark >/dev/null && [ "$name" = big ]; then
     editcap -r "$f" "$out/slice.pcap" 1-100000 2>/dev/null
-    read -r ts_w ts_r < <(warm=$out/slice.pcap runs=1 run tshark -- tshark -n -r "$out/slice.pcap" -Y 'smtp or tls.handshake' -T fields -e frame.number)
+    read -r ts_w ts_r _ < <(warm=$out/slice.pcap runs=1 run tshark -- tshark -n -r "$out/slice.pcap" -Y 'smtp or tls.handshake' -T fields -e frame.number)
     line "tshark (100k-packet slice)" "$ts_w" "$ts_r" 100000
   fi
   for g in "$got" "$got2"; do
@@ -129,6 +134,18 @@ for name in big open; do
     fi
   done
   echo "rows: $got (1 thread), $got2 (2 threads): sessions, encrypted"
+  # What the CPUs must do. A run's wall time cannot be less than its
+  # threads' CPU time spread over every CPU of the machine: for --threads 2
+  # its own CPU time, and at best (workers that share one thread's work
+  # perfectly, reading nothing twice) that of the one-thread run.
+  awk -v c1="$one_cap" -v w1="$one_wr" -v k1="$one_ck" -v c2="$two_cap" -v w2="$two_wr" \
+      -v k2="$two_ck" -v one="$one_w" -v n="$(nproc)" 'BEGIN {
+    if (c1 == "-" || c2 == "-") { print "CPU s: no account from smtptls"; exit }
+    printf "CPU s: 1 thread %.3f capture + %.3f writer + %.3f checkpoints;", c1, w1, k1
+    printf " --threads 2 %.3f + %.3f + %.3f\n", c2, w2, k2
+    t = (c2 + w2 + k2) / n; p = (c1 + w1 + k1) / n
+    printf "--threads 2 on %d CPUs: at least %.3f s (%.2fx one thread) for its CPU time;", n, t, one / t
+    printf " %.3f s (%.2fx) for one thread%s work split perfectly\n", p, one / p, "\047s" }'
   sqlite3 "$out/$name.db" "select 'peak: ' || peak_flows || ' flows open at once, ' ||
     round(peak_buffered / 1048576.0, 2) || ' MiB held for reassembly; evicted ' || flows_evicted
     from runs order by id desc limit 1"
