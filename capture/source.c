@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "decode.h"
 
 /* A classic pcap file is read without libpcap: libpcap copies every
@@ -54,13 +55,6 @@ struct source {
 	struct bpf_program prog;
 	int have_prog;
 };
-
-static double now_wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int apply_filter(struct source *s, const char *filter, char *err, size_t errlen)
 {
@@ -370,7 +364,7 @@ static int run_live(struct source *s, source_frames_fn fn, source_tick_fn tick, 
 			return -1;
 		}
 		if (tick)
-			tick(ctx, now_wall());
+			tick(ctx, clock_seconds(CLOCK_REALTIME));
 	}
 	return 0;
 }
@@ -381,7 +375,7 @@ int source_run(struct source *s, source_frames_fn fn, source_tick_fn tick, void 
 	int rc = s->live ? run_live(s, fn, tick, ctx, err, errlen)
 			 : run_file(s, fn, ctx, err, errlen);
 	if (!s->live && tick)
-		tick(ctx, now_wall());
+		tick(ctx, clock_seconds(CLOCK_REALTIME));
 	return rc;
 }
 

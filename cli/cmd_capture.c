@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "../capture/source.h"
+#include "../common/clock.h"
 #include "../store/store.h"
 #include "anon.h"
 #include "commands.h"
@@ -241,13 +241,6 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	return 0;
 }
 
-static double wall_clock(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void fill_totals(struct run_totals *t, const struct engine *e,
 			const struct source_stats *ss)
 {
@@ -257,7 +250,7 @@ static void fill_totals(struct run_totals *t, const struct engine *e,
 	const struct flow_stats *fs = &fss;
 	e->counters(e->ctx, &cs, &fss);
 	memset(t, 0, sizeof *t);
-	t->ended = wall_clock();
+	t->ended = clock_seconds(CLOCK_REALTIME);
 	t->packets = c->packets;
 	t->bytes = c->bytes;
 	t->dropped_kernel = ss->valid ? ss->dropped_kernel : UINT64_MAX;
@@ -296,12 +289,7 @@ static void print_summary(const struct capture_args *a, const struct run_totals 
  * whoever sizes a machine sees what the writer needs besides the workers. */
 static void print_cpu(const struct store *st)
 {
-	struct rusage ru;
-	double writer, ckpt;
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return;
-	double total = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-		       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	double writer, ckpt, total = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	store_thread_cpu(st, &writer, &ckpt);
 	double capture = total - writer - ckpt;
 	fprintf(stderr, "smtptls: CPU seconds: %.3f capture and dissection, %.3f database writer,"
@@ -336,7 +324,7 @@ static int run_capture(struct capture_args *a, struct source *src, struct store 
 	struct engine e;
 	ports_format(&a->ports, ports, sizeof ports);
 	struct run_info ri = {source_name(src), source_is_live(src) ? "interface" : "file",
-			      a->src.filter, ports, wall_clock(), SMTPTLS_VERSION};
+			      a->src.filter, ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION};
 	struct pipeline_opts po = {&a->ports, a->classify, a->limits, source_linktype(src),
 				   source_is_live(src), a->anon_keyfile ? a->anon_key : NULL, 0, 0};
 	if (store_begin_run(st, &ri) < 0 || engine_start(&e, a->threads, &po, st, src) < 0) {

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
+
 #define PROGRESS_EVERY 65536 /* packets between clock reads */
 #define BAR_WIDTH 30
 
@@ -16,13 +18,6 @@ struct progress {
 	uint64_t packets;
 	double started, drawn;
 };
-
-static double monotonic(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct progress *progress_new(struct source *src, source_frames_fn next, void *next_ctx)
 {
@@ -36,7 +31,7 @@ struct progress *progress_new(struct source *src, source_frames_fn next, void *n
 	pr->src = src;
 	pr->next = next;
 	pr->next_ctx = next_ctx;
-	pr->started = pr->drawn = monotonic();
+	pr->started = pr->drawn = clock_seconds(CLOCK_MONOTONIC);
 	return pr;
 }
 
@@ -62,7 +57,7 @@ void progress_frames(void *ctx, const struct frame *f, size_t n)
 	uint64_t before = pr->packets;
 	pr->packets += n;
 	if (pr->packets / PROGRESS_EVERY != before / PROGRESS_EVERY) {
-		double now = monotonic();
+		double now = clock_seconds(CLOCK_MONOTONIC);
 		if (now - pr->drawn >= 0.2)
 			draw(pr, now);
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/clock.h"
 #include "../common/wait.h"
 #include "../dissect/ciphers.h"
 
@@ -172,13 +173,6 @@ struct store {
 	struct checkpointer *ckpt; /* NULL: SQLite checkpoints inside COMMIT */
 	uint8_t null_bound[NCOLUMNS]; /* the insert's parameter is NULL already */
 };
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int fail(struct store *st, const char *what)
 {
@@ -427,7 +421,7 @@ static int begin(struct store *st)
 		return -1;
 	st->in_tx = 1;
 	st->pending = 0;
-	st->tx_started = wall_now();
+	st->tx_started = clock_seconds(CLOCK_REALTIME);
 	return 0;
 }
 
@@ -649,7 +643,7 @@ static int write_batch(struct store *st, const struct session_record *batch, siz
 	for (size_t i = 0; i < n; i++)
 		if (insert_row(st, &batch[i]) < 0)
 			return -1;
-	return tick_now(st, wall_now());
+	return tick_now(st, clock_seconds(CLOCK_REALTIME));
 }
 
 /* How many queued records from the head can be written in place: a
@@ -689,7 +683,7 @@ static void *writer_main(void *arg)
 	while (!st->stop || st->count > 0) {
 		size_t n = batch_size(st);
 		if (n == 0) {
-			if (!st->failed && commit_due(st, wall_now())) {
+			if (!st->failed && commit_due(st, clock_seconds(CLOCK_REALTIME))) {
 				write_unlocked(st, 0);
 				continue; /* rows may have come meanwhile */
 			}
@@ -850,10 +844,7 @@ int store_end_run(struct store *st, const struct run_totals *t)
 static double thread_cpu(pthread_t t)
 {
 	clockid_t id;
-	struct timespec ts;
-	if (pthread_getcpuclockid(t, &id) != 0 || clock_gettime(id, &ts) != 0)
-		return 0;
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return pthread_getcpuclockid(t, &id) == 0 ? clock_seconds(id) : 0;
 }
 
 void store_thread_cpu(const struct store *st, double *writer, double *checkpointer)

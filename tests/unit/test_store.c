@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../../common/clock.h"
 #include "../../store/store.h"
 #include "check.h"
 
@@ -51,10 +51,7 @@ static void expected(char *out, size_t cap, int i)
  * more than the whole process. */
 static void check_thread_cpu(const struct store *st)
 {
-	double writer, ckpt;
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	double process = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	double writer, ckpt, process = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	store_thread_cpu(st, &writer, &ckpt);
 	CHECK(writer > 0);
 	CHECK(ckpt >= 0);
