@@ -34,7 +34,8 @@ enum end_reason {
 	END_REUSED,   /* a new connection took the same addresses and ports */
 };
 
-/* Anomalies: one bit each, stored as a comma-separated list of names. */
+/* Anomalies: one bit each, stored as an integer bit set; their names are
+ * in registry.h. */
 enum anomaly {
 	ANOM_MIDSTREAM = 1u << 0,        /* no SYN seen: picked up mid-stream */
 	ANOM_GAP = 1u << 1,              /* bytes missing in a direction */
@@ -58,14 +59,6 @@ enum anomaly {
 };
 #define ANOM_COUNT 19
 
-/* Name of one anomaly bit, or NULL. */
-const char *anomaly_name(uint32_t bit);
-/* Writes the comma-separated names of the set bits; returns 0, or -1 if
- * the buffer was too small (output truncated at a name boundary). */
-int anomalies_format(uint32_t bits, char *out, size_t cap);
-/* Parses one name back to its bit; 0 if unknown. */
-uint32_t anomaly_from_name(const char *name, size_t len);
-
 /* How the TLS handshake ended; NONE when no TLS was attempted. */
 enum tls_outcome {
 	OUTCOME_NONE = 0,
@@ -76,11 +69,6 @@ enum tls_outcome {
 	OUTCOME_INCOMPLETE,       /* a ServerHello, no alert, not established */
 	OUTCOME_NO_TLS_AFTER_220, /* STARTTLS answered 2xx, no TLS hello followed */
 };
-
-const char *transport_name(enum transport t);
-const char *end_reason_name(enum end_reason r);
-/* NULL for OUTCOME_NONE. */
-const char *tls_outcome_name(enum tls_outcome o);
 
 /* The leaf certificate of a TLS <= 1.2 handshake (sent in clear). Strings
  * are sanitised like host names; unknown integers are -1. */
@@ -100,7 +88,8 @@ struct rec_cert {
 	char sha256[65];          /* SHA-256 of the DER, lowercase hex */
 };
 
-/* One row of the sessions table. Integers that may be unknown use -1. */
+/* One session, as codes (names are in registry.h). Integers that may be
+ * unknown use -1, which the store writes as NULL. */
 struct session_record {
 	char client_ip[REC_ADDR_MAX];
 	char server_ip[REC_ADDR_MAX];
@@ -108,7 +97,7 @@ struct session_record {
 	double ts_start, ts_end;
 	enum transport transport;
 	int starttls_offered;     /* -1 no EHLO reply seen, else 0/1 */
-	int starttls_sent;        /* 0/1 */
+	int starttls_sent;        /* -1 unknown, else 0/1 */
 	int starttls_reply;       /* -1 none, else the reply code */
 	int tls_version;          /* -1 none, else negotiated code (0x0303...) */
 	int client_version_max;   /* -1 no ClientHello, else highest offered */
@@ -117,7 +106,7 @@ struct session_record {
 	char sni[REC_NAME_MAX];
 	char alpn[REC_ALPN_MAX];  /* server-selected */
 	char alpn_offered[REC_ALPN_MAX];
-	int client_hello;         /* 0/1: a ClientHello was parsed */
+	int client_hello;         /* -1 unknown, else 0/1: a ClientHello was parsed */
 	int hello_retry;          /* 0/1 */
 	int resumed;              /* 0/1 */
 	int tls_established;      /* 0/1: encrypted records flowed both ways */
@@ -138,9 +127,9 @@ struct session_record {
 	char ja3s[REC_FP_MAX];
 	char ja4[REC_FP_MAX];
 	struct rec_cert cert;
-	unsigned plaintext_transactions;
-	unsigned plaintext_rcpts;
-	int cleartext_auth;       /* 0/1 */
+	int plaintext_transactions; /* -1 unknown, else MAIL commands in clear */
+	int plaintext_rcpts;      /* -1 unknown, else RCPT commands in clear */
+	int cleartext_auth;       /* -1 unknown, else 0/1: AUTH before TLS */
 	char auth_mechanism[32];
 	char server_name[REC_NAME_MAX];
 	char ehlo_name[REC_NAME_MAX];

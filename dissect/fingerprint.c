@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ciphers.h"
+#include "../common/registry.h"
 #include "rd.h"
 
 #define TEXT_MAX (1u << 20) /* a 64 KiB hello gives at most ~200 KB of text */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ciphers.h"
+#include "../common/registry.h"
 #include "smtp.h"
 #include "tls.h"
 

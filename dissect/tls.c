@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "../common/text.h"
-#include "ciphers.h"
+#include "../common/registry.h"
 #include "fingerprint.h"
 #include "rd.h"
 

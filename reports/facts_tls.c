@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../dissect/ciphers.h"
+#include "../common/registry.h"
 #include "facts.h"
 
 static const struct rcol version_cols[] = {

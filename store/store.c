@@ -11,7 +11,7 @@
 
 #include "../common/clock.h"
 #include "../common/wait.h"
-#include "../dissect/ciphers.h"
+#include "../common/registry.h"
 
 /* How a column's value comes out of a session_record. */
 enum col_kind {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/record.h"
+#include "../../common/registry.h"
 #include "../../reports/export.h"
 #include "../../reports/facts.h"
 #include "../../reports/merge.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../common/record.h"
+#include "../../common/registry.h"
 #include "../../dissect/session.h"
 #include "check.h"
 #include "tls_vectors.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../common/record.h"
+#include "../../common/registry.h"
 #include "../../dissect/smtp.h"
 #include "check.h"
 

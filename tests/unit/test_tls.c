@@ -16,6 +16,7 @@
 #endif
 
 #include "../../common/record.h"
+#include "../../common/registry.h"
 #include "../../dissect/tls.h"
 #include "bytes.h"
 #include "check.h"

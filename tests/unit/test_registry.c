@@ -1,13 +1,15 @@
-/* Unit tests for dissect/ciphers.c: the IANA cipher suite table, GREASE
- * and protocol version names.
+/* Unit tests for common/registry.c: the IANA cipher suite table, GREASE,
+ * protocol versions (name, order, judgement), groups, alerts and the names
+ * of the record's own codes, each table also walked whole as the store
+ * does when it writes the database's lookup tables.
  *
  * The names below are the IANA registry's; while writing this test they
  * were also checked against `openssl ciphers -V -stdname
  * 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'` (OpenSSL 3.0.19): all 158 suites
- * OpenSSL knows carry the same name in dissect/data/tls-cipher-suites.csv. */
+ * OpenSSL knows carry the same name in common/data/tls-cipher-suites.csv. */
 #include <stddef.h>
 
-#include "../../dissect/ciphers.h"
+#include "../../common/registry.h"
 #include "check.h"
 
 #define FS CIPHER_FS
@@ -85,7 +87,7 @@ static void test_lookup_table(void)
 }
 
 /* Every code point: a hit is the entry asked for, and the binary search
- * finds all 352 rows of dissect/data/tls-cipher-suites.csv (a row out of
+ * finds all 352 rows of common/data/tls-cipher-suites.csv (a row out of
  * order would be missed). No weak suite is AEAD, no TLS 1.3 suite lacks FS. */
 static void test_lookup_all(void)
 {
@@ -128,18 +130,19 @@ static void test_grease(void)
 struct version_case {
 	int code;
 	const char *name;
-	int rank;
+	int rank, legacy;
 };
 
 static const struct version_case version_cases[] = {
-	{0x0002, "SSLv2", 1},   {0x0300, "SSLv3", 2},   {0x0301, "TLSv1.0", 3},
-	{0x0302, "TLSv1.1", 4}, {0x0303, "TLSv1.2", 5}, {0x0304, "TLSv1.3", 6},
-	{0x7f1c, "TLSv1.3", 6}, /* draft 28 */
-	{0x7f12, "TLSv1.3", 6}, /* draft 18 */
-	{0xfb1a, "TLSv1.3", 6}, /* Facebook Fizz */
-	{0x0305, NULL, 0},      {0x0200, NULL, 0},      {0xfeff, NULL, 0}, /* DTLS 1.0 */
-	{0xfefd, NULL, 0},      {0x0a0a, NULL, 0},      {0x0000, NULL, 0},
-	{-1, NULL, 0},
+	{0x0002, "SSLv2", 1, 1},   {0x0300, "SSLv3", 2, 1},   {0x0301, "TLSv1.0", 3, 1},
+	{0x0302, "TLSv1.1", 4, 1}, {0x0303, "TLSv1.2", 5, 0}, {0x0304, "TLSv1.3", 6, 0},
+	{0x7f1c, "TLSv1.3", 6, 0}, /* draft 28 */
+	{0x7f12, "TLSv1.3", 6, 0}, /* draft 18 */
+	{0x7f00, "TLSv1.3", 6, 0}, {0x7fff, "TLSv1.3", 6, 0},
+	{0xfb1a, "TLSv1.3", 6, 0}, /* Facebook Fizz */
+	{0x0305, NULL, 0, -1},     {0x0200, NULL, 0, -1},     {0xfeff, NULL, 0, -1}, /* DTLS 1.0 */
+	{0xfefd, NULL, 0, -1},     {0x0a0a, NULL, 0, -1},     {0x0000, NULL, 0, -1},
+	{0x7eff, NULL, 0, -1},     {0x8000, NULL, 0, -1},     {-1, NULL, 0, -1},
 };
 
 static void test_versions(void)
@@ -153,6 +156,38 @@ static void test_versions(void)
 				tls_version_name(c->code) ? tls_version_name(c->code) : "NULL",
 				c->name ? c->name : "NULL");
 		CHECK_INT(tls_version_rank(c->code), c->rank);
+		CHECK_INT(tls_version_legacy(c->code), c->legacy);
+	}
+	CHECK_STR(tls_rank_name(1), "SSLv2");
+	CHECK_STR(tls_rank_name(3), "TLSv1.0");
+	CHECK_STR(tls_rank_name(6), "TLSv1.3");
+	CHECK(tls_rank_name(0) == NULL);
+	CHECK(tls_rank_name(7) == NULL);
+}
+
+/* The version table walked whole: ranks never fall, every code of a row
+ * looks up to that row, no code is in two rows, legacy is below TLS 1.2. */
+static void test_version_table(void)
+{
+	size_t n;
+	const struct tls_version_info *v = tls_versions_all(&n);
+	unsigned codes = 0, wrong = 0;
+	CHECK_INT(n, 8);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && v[i].rank < v[i - 1].rank)
+			wrong++;
+		if (v[i].legacy != (v[i].rank < tls_version_rank(0x0303)))
+			wrong++;
+		for (int c = v[i].first; c <= v[i].last; c++, codes++)
+			if (tls_version_rank(c) != v[i].rank || strcmp(tls_version_name(c), v[i].name))
+				wrong++;
+	}
+	CHECK_INT(codes, 7 + 256);
+	CHECK_INT(wrong, 0);
+	for (int c = 0, named = 0; c <= 0xffff; c++) {
+		named += tls_version_name(c) != NULL;
+		if (c == 0xffff)
+			CHECK_INT(named, 7 + 256);
 	}
 }
 
@@ -211,6 +246,64 @@ static void test_groups_alerts(void)
 	CHECK(tls_alert_name(255) == NULL);
 }
 
+/* Every table walked: codes strictly increasing (one row each in the
+ * database), every name present and found again by its lookup. */
+static void test_tables(void)
+{
+	size_t n, wrong = 0;
+	const struct tls_group_info *g = tls_groups_all(&n);
+	CHECK_INT(n, 48);
+	for (size_t i = 0; i < n; i++) {
+		int pq = -1;
+		if ((i && g[i].code <= g[i - 1].code) || tls_group_name(g[i].code, &pq) != g[i].name ||
+		    pq != g[i].pq)
+			wrong++;
+	}
+	const struct reg_name *a = tls_alerts_all(&n);
+	CHECK_INT(n, 36);
+	for (size_t i = 0; i < n; i++)
+		if ((i && a[i].code <= a[i - 1].code) || tls_alert_name(a[i].code) != a[i].name)
+			wrong++;
+	const struct cipher_info *c = cipher_table_all(&n);
+	CHECK_INT(n, 352);
+	for (size_t i = 0; i < n; i++)
+		if ((i && c[i].code <= c[i - 1].code) || cipher_lookup(c[i].code) != &c[i])
+			wrong++;
+	CHECK_INT(wrong, 0);
+}
+
+static void test_record_names(void)
+{
+	size_t n;
+	char buf[64];
+	CHECK_STR(transport_name(TRANSPORT_IMPLICIT_TLS), "implicit_tls");
+	CHECK_STR(transport_name((enum transport)9), "unknown");
+	transports_all(&n);
+	CHECK_INT(n, 4);
+	CHECK_STR(end_reason_name(END_REUSED), "reused");
+	end_reasons_all(&n);
+	CHECK_INT(n, 6);
+	CHECK(tls_outcome_name(OUTCOME_NONE) == NULL);
+	CHECK_STR(tls_outcome_name(OUTCOME_NO_TLS_AFTER_220), "no_tls_after_220");
+	tls_outcomes_all(&n);
+	CHECK_INT(n, 6);
+	CHECK_STR(direction_name(DIR_C2S), "client");
+	CHECK_STR(direction_name(DIR_S2C), "server");
+	CHECK(direction_name(-1) == NULL);
+	const struct reg_name *an = anomalies_all(&n);
+	CHECK_INT(n, ANOM_COUNT);
+	for (size_t i = 0; i < n; i++) {
+		CHECK_INT(an[i].code, (int)i);
+		CHECK_INT(anomaly_from_name(an[i].name, strlen(an[i].name)), 1u << i);
+		CHECK(anomaly_name(1u << i) == an[i].name);
+	}
+	CHECK(anomaly_name(1u << ANOM_COUNT) == NULL);
+	CHECK_INT(anomalies_format(ANOM_MIDSTREAM | ANOM_CERT_NAMES_CAPPED, buf, sizeof buf), 0);
+	CHECK_STR(buf, "midstream,cert_names_capped");
+	CHECK_INT(anomalies_format(ANOM_MIDSTREAM | ANOM_GAP, buf, 12), -1);
+	CHECK_STR(buf, "midstream");
+}
+
 int main(void)
 {
 	test_lookup_table();
@@ -218,6 +311,9 @@ int main(void)
 	test_grease();
 	test_versions();
 	test_ske();
+	test_version_table();
 	test_groups_alerts();
-	return check_done("ciphers");
+	test_tables();
+	test_record_names();
+	return check_done("registry");
 }
