@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../reports/merge.h"
+#include "../store/merge.h"
 #include "commands.h"
 
 static int parse_tolerance(const char *arg, double *out)
@@ -43,7 +43,7 @@ int cmd_merge(int argc, char **argv)
 		usage_error("merge: %s", "needs OUT.db and at least one IN.db");
 		return EXIT_USAGE;
 	}
-	if (report_merge(argv[optind], (const char *const *)argv + optind + 1,
+	if (store_merge(argv[optind], (const char *const *)argv + optind + 1,
 			 (size_t)(argc - optind - 1), tolerance, &st, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;

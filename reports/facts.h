@@ -24,7 +24,7 @@ int facts_series(struct rdb *db, struct rmodel *m);    /* series */
 int facts_servers(struct rdb *db, struct rmodel *m);   /* servers */
 int facts_clients(struct rdb *db, struct rmodel *m);   /* clients */
 int facts_downgrade(struct rdb *db, struct rmodel *m); /* downgrade_summary, downgrade */
-int facts_runs(struct rdb *db, struct rmodel *m);      /* capture */
+int facts_runs(struct rdb *db, struct rmodel *m);      /* capture, capture_counters */
 
 /* Adds a table, recording "out of memory" in db on failure. */
 struct rtable *facts_table(struct rdb *db, struct rmodel *m, const char *id,

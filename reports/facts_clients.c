@@ -8,6 +8,7 @@
  * the clients that offer old or weak TLS, worst first. */
 #include <stdio.h>
 
+#include "../common/registry.h"
 #include "facts.h"
 
 static const struct rcol client_cols[] = {
@@ -23,7 +24,7 @@ static const struct rcol client_cols[] = {
 };
 
 static const char clients_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM sessions WHERE" RDB_FILTER "),"
+	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER "),"
 	" agg AS (SELECT client_ip, sum(" RDB_KNOWN ") AS n, sum(" RDB_CLEAR ") AS clear,"
 	"  sum(plaintext_transactions) AS mail,"
 	"  sum(starttls_offered = 1 AND starttls_sent = 0) AS not_used,"
@@ -86,9 +87,9 @@ enum { O_HELLOS, O_TLS13, O_NO_TLS13, O_OLD, O_WEAK, O_SSLV2 };
 static const char offer_sql[] =
 	"SELECT sum(client_hello = 1), sum(client_offered_tls13 = 1),"
 	" sum(client_offered_tls13 = 0),"
-	" sum(client_hello = 1 AND" RDB_VERSION_RANK("client_max_version") "BETWEEN 1 AND 4),"
+	" sum(client_hello = 1 AND tls_version_legacy(client_max_version) = 1),"
 	" sum(client_offered_weak = 1), sum(sslv2_hello = 1)"
-	" FROM sessions WHERE" RDB_FILTER ";";
+	" FROM session_rows WHERE" RDB_FILTER ";";
 
 #define HELLOS "sessions with a ClientHello"
 static const struct facts_share offer_lines[] = {
@@ -107,10 +108,12 @@ static const struct rcol version_cols[] = {
 	{"sessions_pct", "%", RCOL_PCT | RCOL_BAR},
 };
 
+/* Highest versions by rank (the registry's order), newest first. */
 static int add_version(void *arg, sqlite3_stmt *s)
 {
 	struct counted *c = arg;
-	return rtable_counted(c->t, "version", (const char *)sqlite3_column_text(s, 0),
+	const char *name = tls_rank_name(sqlite3_column_int(s, 0));
+	return rtable_counted(c->t, "version", name ? name : "(unknown)",
 			      sqlite3_column_int64(s, 1), c->whole) < 0 ? -1 : 0;
 }
 
@@ -132,9 +135,9 @@ static int build_offers(struct rdb *db, struct rmodel *m)
 	if (rtable_title(c.t, "Highest TLS version the clients offered") < 0 ||
 	    rtable_note(c.t, "of %lld sessions with a ClientHello", (long long)c.whole) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT coalesce(client_max_version, '(unknown)'), count(*)"
-			    " FROM sessions WHERE" RDB_FILTER "AND client_hello = 1 GROUP BY 1"
-			    " ORDER BY" RDB_VERSION_RANK("client_max_version") "DESC, 1;",
+	return rdb_each(db, "SELECT tls_version_rank(client_max_version) AS r, count(*)"
+			    " FROM session_rows WHERE" RDB_FILTER "AND client_hello = 1 GROUP BY r"
+			    " ORDER BY r DESC;",
 			add_version, &c);
 }
 
@@ -155,13 +158,13 @@ static const struct rcol weak_cols[] = {
 };
 
 static const char weak_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM sessions WHERE" RDB_FILTER
+	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER
 	"  AND client_hello = 1),"
 	" agg AS (SELECT client_ip, count(*) AS n," RDB_COUNT("client_offered_tls13 = 0") "AS no13,"
 	RDB_COUNT("client_offered_weak = 1") "AS weak,"
 	RDB_COUNT("weak_cipher = 1 AND server_chose_weak = 0") "AS only_weak,"
 	RDB_COUNT("forward_secrecy = 0 AND server_declined_fs = 0") "AS nofs,"
-	"  min(" RDB_VERSION_RANK("client_max_version") ") AS lowest,"
+	"  min(tls_version_rank(client_max_version)) AS lowest,"
 	"  count(DISTINCT" RDB_SERVER ") AS srv"
 	"  FROM f GROUP BY 1 HAVING no13 + weak + only_weak + nofs > 0),"
 	" names AS (SELECT client_ip, ehlo_name, max(k) FROM (SELECT client_ip, ehlo_name,"
@@ -174,21 +177,16 @@ static const char weak_sql[] =
 	" ORDER BY a.only_weak DESC, a.lowest, a.nofs DESC, a.weak DESC, a.no13 DESC,"
 	"  a.n DESC, a.client_ip LIMIT :limit;";
 
-static const char *const version_names[] = {"-", "SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1",
-					    "TLSv1.2", "TLSv1.3"};
-
 static int add_weak(void *arg, sqlite3_stmt *s)
 {
 	struct rtable *t = arg;
 	long row = rtable_row(t);
-	int lowest = sqlite3_column_int(s, 5);
+	const char *lowest = tls_rank_name(sqlite3_column_int(s, 5));
 	int64_t n = sqlite3_column_int64(s, 3), no13 = sqlite3_column_int64(s, 4);
-	if (lowest < 0 || lowest > 6)
-		lowest = 0;
 	if (row < 0 || rtable_text(t, row, "client", (const char *)sqlite3_column_text(s, 0)) < 0 ||
 	    rtable_text(t, row, "ehlo_name", (const char *)sqlite3_column_text(s, 1)) < 0 ||
 	    rtable_text(t, row, "ja4", (const char *)sqlite3_column_text(s, 2)) < 0 ||
-	    rtable_text(t, row, "lowest_max", version_names[lowest]) < 0)
+	    rtable_text(t, row, "lowest_max", lowest ? lowest : "-") < 0)
 		return -1;
 	rtable_int(t, row, "hellos", n);
 	rtable_int(t, row, "no_tls13", no13);
@@ -228,8 +226,6 @@ static int build_weak(struct rdb *db, struct rmodel *m)
 
 int facts_offers(struct rdb *db, struct rmodel *m)
 {
-	if (!m->meta.has_depth)
-		return 0;
 	if (build_offers(db, m) < 0 || build_weak(db, m) < 0)
 		return -1;
 	return 0;

@@ -33,35 +33,34 @@ static const struct rcol evidence_cols[] = {
 	{"session_ids", "session ids", RCOL_DETAIL},
 };
 
-#define MANGLED_ANOMALY RDB_ANOMALY("capability_mangled")
-#define MANGLED_KEYWORDS " OR coalesce(ehlo_keywords, '') GLOB '*XXXXXXXA*'"
+/* The mangled-capability test: the anomaly, or XXXXXXXA in the EHLO reply. */
+#define MANGLED                                                                    \
+	" (" RDB_ANOMALY(RDB_A_CAPABILITY_MANGLED_N)                                 \
+	" OR coalesce(ehlo_keywords, '') GLOB '*XXXXXXXA*') "
 #define FAILED_HANDSHAKE                                                           \
-	" (client_hello = 1 AND (tls_version IS NULL OR tls_alert IS NOT NULL"     \
+	" (client_hello = 1 AND (NOT" RDB_SH "OR tls_alert IS NOT NULL"             \
 	"  OR coalesce(tls_established, 0) = 0)) "
 
 /* Every query returns server_ip, server_port, count, id list, then up to
- * three values for the detail. MANGLED(kw) is the mangled-capability test,
- * with or without the ehlo_keywords column. */
-#define MANGLED(kw) " (" MANGLED_ANOMALY kw ") "
+ * three values for the detail. */
+static const char stripped_sql[] =
+	"WITH f AS NOT MATERIALIZED (SELECT id, server_ip, server_port, starttls_offered,"
+	MANGLED "AS mangled FROM session_rows WHERE" RDB_FILTER "),"
+	" s AS (SELECT server_ip, server_port, sum(starttls_offered = 1) AS yes,"
+	"  sum(starttls_offered IS NOT NULL) AS ehlo FROM f GROUP BY 1, 2)"
+	" SELECT f.server_ip, f.server_port, count(*), group_concat(f.id, ', '),"
+	"  s.yes, s.ehlo FROM f JOIN s USING (server_ip, server_port)"
+	" WHERE s.yes > 0 AND f.starttls_offered = 0 AND NOT f.mangled"
+	" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2;";
 
-#define STRIPPED_SQL(kw)                                                                 \
-	"WITH f AS NOT MATERIALIZED (SELECT id, server_ip, server_port, starttls_offered,"                \
-	MANGLED(kw) "AS mangled FROM sessions WHERE" RDB_FILTER "),"                     \
-	" s AS (SELECT server_ip, server_port, sum(starttls_offered = 1) AS yes,"        \
-	"  sum(starttls_offered IS NOT NULL) AS ehlo FROM f GROUP BY 1, 2)"              \
-	" SELECT f.server_ip, f.server_port, count(*), group_concat(f.id, ', '),"        \
-	"  s.yes, s.ehlo FROM f JOIN s USING (server_ip, server_port)"                   \
-	" WHERE s.yes > 0 AND f.starttls_offered = 0 AND NOT f.mangled"                  \
-	" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2;"
-
-#define MANGLED_SQL(kw, keywords)                                                        \
-	"SELECT server_ip, server_port, count(*), group_concat(id, ', '), max(" keywords \
-	") FROM sessions WHERE" RDB_FILTER "AND" MANGLED(kw)                             \
-	"GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2;"
+static const char mangled_sql[] =
+	"SELECT server_ip, server_port, count(*), group_concat(id, ', '), max(ehlo_keywords)"
+	" FROM session_rows WHERE" RDB_FILTER "AND" MANGLED
+	"GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2;";
 
 static const char refused_sql[] =
 	"WITH f AS NOT MATERIALIZED (SELECT id, server_ip, server_port, starttls_sent, starttls_reply"
-	"  FROM sessions WHERE" RDB_FILTER "),"
+	"  FROM session_rows WHERE" RDB_FILTER "),"
 	" acc AS (SELECT server_ip, server_port, count(*) AS k FROM f"
 	"  WHERE starttls_reply BETWEEN 200 AND 299 GROUP BY 1, 2)"
 	" SELECT f.server_ip, f.server_port, count(*), group_concat(f.id, ', '),"
@@ -76,23 +75,23 @@ static const char refused_sql[] =
  * one was in clear. */
 static const char fallback_sql[] =
 	"WITH n AS (SELECT fl.id AS failed_id, fl.ts_end AS failed_end,"
-	"  (SELECT g.id FROM sessions g WHERE" RDB_FILTER
+	"  (SELECT g.id FROM session_rows g WHERE" RDB_FILTER
 	"   AND g.ts_start BETWEEN fl.ts_start AND fl.ts_end + :window"
 	"   AND g.client_ip = fl.client_ip AND g.server_ip = fl.server_ip"
 	"   AND g.server_port = fl.server_port AND g.id <> fl.id"
 	"   AND (g.ts_start > fl.ts_start OR g.id > fl.id)"
 	"   ORDER BY g.ts_start, g.id LIMIT 1) AS next_id"
-	"  FROM sessions fl WHERE" RDB_FILTER "AND" FAILED_HANDSHAKE ")"
+	"  FROM session_rows fl WHERE" RDB_FILTER "AND" FAILED_HANDSHAKE ")"
 	" SELECT s.server_ip, s.server_port, count(*),"
 	"  group_concat(n.failed_id || '->' || s.id, ', '), count(DISTINCT s.client_ip)"
-	" FROM n JOIN sessions s ON s.id = n.next_id"
-	" WHERE s.tls_version IS NULL AND s.transport = 'plaintext'"
+	" FROM n JOIN session_rows s ON s.id = n.next_id"
+	" WHERE tls_version_rank(s.tls_version) = 0 AND s.transport = " RDB_T_PLAINTEXT
 	"  AND s.ts_start - n.failed_end <= :window"
 	" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2;";
 
 static const char injection_sql[] =
 	"SELECT server_ip, server_port, count(*), group_concat(id, ', ')"
-	" FROM sessions WHERE" RDB_FILTER "AND" RDB_ANOMALY("plaintext_after_starttls")
+	" FROM session_rows WHERE" RDB_FILTER "AND" RDB_ANOMALY(RDB_A_PLAINTEXT_AFTER_STARTTLS_N)
 	" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2;";
 
 struct kind;
@@ -100,8 +99,7 @@ typedef void (*detail_fn)(sqlite3_stmt *s, char *out, size_t n);
 
 struct kind {
 	const char *key, *what;
-	const char *sql;    /* with the ehlo_keywords column */
-	const char *sql_no; /* without it */
+	const char *sql;
 	detail_fn detail;
 };
 
@@ -163,16 +161,15 @@ static void injection_detail(sqlite3_stmt *s, char *out, size_t n)
 
 static const struct kind kinds[] = {
 	{"starttls_stripped", "STARTTLS missing where the server offers it elsewhere",
-	 STRIPPED_SQL(MANGLED_KEYWORDS), STRIPPED_SQL(""), stripped_detail},
+	 stripped_sql, stripped_detail},
 	{"capability_mangled", "EHLO capability mangled (e.g. XXXXXXXA)",
-	 MANGLED_SQL(MANGLED_KEYWORDS, "ehlo_keywords"), MANGLED_SQL("", "NULL"),
-	 mangled_detail},
+	 mangled_sql, mangled_detail},
 	{"starttls_refused", "STARTTLS refused where the server accepts it elsewhere",
-	 refused_sql, refused_sql, refused_detail},
+	 refused_sql, refused_detail},
 	{"plaintext_fallback", "client went on in clear after a failed handshake",
-	 fallback_sql, fallback_sql, fallback_detail},
+	 fallback_sql, fallback_detail},
 	{"plaintext_injection", "clear data injected after STARTTLS, before TLS",
-	 injection_sql, injection_sql, injection_detail},
+	 injection_sql, injection_detail},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -218,9 +215,9 @@ static int add_evidence(void *arg, sqlite3_stmt *s)
 	return 0;
 }
 
-static int run_kind(struct rdb *db, struct ctx *c, int keywords)
+static int run_kind(struct rdb *db, struct ctx *c)
 {
-	sqlite3_stmt *s = rdb_prepare(db, keywords ? c->k->sql : c->k->sql_no);
+	sqlite3_stmt *s = rdb_prepare(db, c->k->sql);
 	int rc;
 	if (!s)
 		return -1;
@@ -249,7 +246,6 @@ int facts_downgrade(struct rdb *db, struct rmodel *m)
 	struct rtable *sum = facts_table(db, m, "downgrade_summary", summary_cols,
 					 NCOLS(summary_cols));
 	struct rtable *ev = facts_table(db, m, "downgrade", evidence_cols, NCOLS(evidence_cols));
-	int keywords = rdb_has_column(db, "ehlo_keywords");
 	if (!sum || !ev)
 		return -1;
 	if (rtable_title(sum, "Downgrade evidence") < 0 ||
@@ -259,7 +255,7 @@ int facts_downgrade(struct rdb *db, struct rmodel *m)
 		return rdb_oom(db);
 	for (size_t i = 0; i < NKINDS; i++) {
 		struct ctx c = {ev, &kinds[i], 0, 0, facts_limit(m), 0};
-		if (run_kind(db, &c, keywords) < 0)
+		if (run_kind(db, &c) < 0)
 			return -1;
 		if (summary_row(sum, &kinds[i], &c) < 0)
 			return rdb_oom(db);

@@ -1,5 +1,6 @@
-/* The capture runs behind the database: how much was seen and lost. Not
- * filtered (runs are not tied to a time range or a server). */
+/* The capture runs behind the database: how much was seen and lost, and
+ * the runs' named counters (run_counters) when there are any. Not filtered
+ * (runs are not tied to a time range or a server). */
 #include "facts.h"
 
 static const struct rcol run_cols[] = {
@@ -33,10 +34,43 @@ static int add_runs(void *arg, sqlite3_stmt *s)
 	return 0;
 }
 
+static const struct rcol counter_cols[] = {
+	{"counter", "counter", 0},
+	{"value", "total", RCOL_NUM},
+	{"runs", "runs", RCOL_NUM},
+};
+
+static int add_counter(void *arg, sqlite3_stmt *s)
+{
+	struct rtable *t = arg;
+	long row = rtable_row(t);
+	if (row < 0 || rtable_text(t, row, "counter", (const char *)sqlite3_column_text(s, 0)) < 0)
+		return -1;
+	rtable_int(t, row, "value", sqlite3_column_int64(s, 1));
+	rtable_int(t, row, "runs", sqlite3_column_int64(s, 2));
+	return 0;
+}
+
+static int build_counters(struct rdb *db, struct rmodel *m)
+{
+	int64_t any = 0;
+	struct rtable *t;
+	if (rdb_scalar(db, "SELECT count(*) FROM run_counters;", &any) < 0 || any == 0)
+		return any == 0 ? 0 : -1;
+	if (!(t = facts_table(db, m, "capture_counters", counter_cols, NCOLS(counter_cols))))
+		return -1;
+	if (rtable_title(t, "Capture counters") < 0 ||
+	    rtable_note(t, "named counters of the runs, summed over all runs; runs: those that"
+			   " counted it") < 0)
+		return rdb_oom(db);
+	return rdb_each(db, "SELECT name, sum(value), count(*) FROM run_counters GROUP BY name"
+			    " ORDER BY name;", add_counter, t);
+}
+
 int facts_runs(struct rdb *db, struct rmodel *m)
 {
 	struct rtable *t = facts_table(db, m, "capture", run_cols, NCOLS(run_cols));
-	int64_t origins = 0, sensors = 0;
+	int64_t sensors = 0;
 	if (!t)
 		return -1;
 	t->vertical = 1;
@@ -44,13 +78,9 @@ int facts_runs(struct rdb *db, struct rmodel *m)
 	    rtable_note(t, "all runs in the database, whatever the filters; '-' is unknown") < 0)
 		return rdb_oom(db);
 	if (rdb_each(db, runs_sql, add_runs, t) < 0 ||
-	    rdb_scalar(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-			   " AND name = 'run_origins';", &origins) < 0)
+	    rdb_scalar(db, "SELECT count(DISTINCT origin_db) FROM run_origins;", &sensors) < 0)
 		return -1;
-	if (origins && rdb_scalar(db, "SELECT count(DISTINCT origin_db) FROM run_origins;",
-				  &sensors) < 0)
-		return -1;
-	if (origins)
+	if (sensors > 0) /* merged from other databases */
 		rtable_int(t, 0, "sensors", sensors);
-	return 0;
+	return build_counters(db, m);
 }

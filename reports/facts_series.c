@@ -25,7 +25,7 @@ static const char series_sql[] =
 	" sum(" RDB_KNOWN "), sum(" RDB_ENC "), sum(NOT " RDB_KNOWN "),"
 	" sum(CASE WHEN " RDB_KNOWN " THEN " RDB_BYTES " ELSE 0 END),"
 	" sum(CASE WHEN " RDB_ENC " THEN " RDB_BYTES " ELSE 0 END)"
-	" FROM sessions WHERE" RDB_FILTER "GROUP BY k ORDER BY k;";
+	" FROM session_rows WHERE" RDB_FILTER "GROUP BY k ORDER BY k;";
 
 struct series {
 	struct rtable *t;

@@ -52,14 +52,15 @@ static const struct rcol server_cols[] = {
 /* One statement: per-server counts, the most frequent banner name, and
  * "name count" lists of versions and ciphers. */
 static const char servers_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM sessions WHERE" RDB_FILTER "),"
+	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER "),"
 	" agg AS (SELECT server_ip, server_port, count(*) AS n, sum(" RDB_ENC ") AS enc,"
 	"  sum(" RDB_CLEAR ") AS clear, sum(NOT " RDB_KNOWN ") AS unknown,"
 	"  sum(plaintext_transactions) AS mail, sum(starttls_offered = 1) AS offered,"
-	"  sum(starttls_offered IS NOT NULL) AS ehlo, sum(transport = 'implicit_tls') AS implicit,"
+	"  sum(starttls_offered IS NOT NULL) AS ehlo,"
+	"  sum(transport = " RDB_T_IMPLICIT ") AS implicit,"
 	"  sum(starttls_sent = 1 AND starttls_reply IS NOT NULL"
 	"      AND starttls_reply NOT BETWEEN 200 AND 299) AS refused,"
-	"  sum(cleartext_auth = 1) AS auth, min(tls_version_code) AS minver"
+	"  sum(cleartext_auth = 1) AS auth, min(tls_version) AS minver"
 	"  FROM f GROUP BY 1, 2),"
 	" names AS (SELECT server_ip, server_port, server_name, max(k) FROM"
 	"  (SELECT server_ip, server_port, server_name, count(*) AS k FROM f"
@@ -67,14 +68,15 @@ static const char servers_sql[] =
 	" snis AS (SELECT server_ip, server_port, sni, max(k) FROM"
 	"  (SELECT server_ip, server_port, sni, count(*) AS k FROM f"
 	"   WHERE sni IS NOT NULL GROUP BY 1, 2, 3) GROUP BY 1, 2),"
-	" vers AS (SELECT server_ip, server_port, group_concat(tls_version || ' ' || k, ', ') AS l"
-	"  FROM (SELECT server_ip, server_port, tls_version, count(*) AS k,"
-	"   max(tls_version_code) AS c FROM f WHERE tls_version IS NOT NULL"
-	"   GROUP BY 1, 2, 3 ORDER BY 1, 2, c DESC) GROUP BY 1, 2),"
+	" vers AS (SELECT server_ip, server_port,"
+	"  group_concat(tls_rank_name(r) || ' ' || k, ', ') AS l"
+	"  FROM (SELECT server_ip, server_port, tls_version_rank(tls_version) AS r,"
+	"   count(*) AS k FROM f WHERE" RDB_SH
+	"   GROUP BY 1, 2, 3 ORDER BY 1, 2, r DESC) GROUP BY 1, 2),"
 	" ciph AS (SELECT server_ip, server_port, group_concat(cn || ' ' || k, ', ') AS l"
 	"  FROM (SELECT server_ip, server_port,"
-	"   coalesce(cipher_name, printf('0x%04X', cipher_suite)) AS cn, count(*) AS k"
-	"   FROM f WHERE tls_version IS NOT NULL AND cipher_suite IS NOT NULL"
+	"   coalesce(cipher_name(cipher_suite), printf('0x%04X', cipher_suite)) AS cn,"
+	"   count(*) AS k FROM f WHERE" RDB_SH "AND cipher_suite IS NOT NULL"
 	"   GROUP BY 1, 2, 3 ORDER BY 1, 2, k DESC, cn) GROUP BY 1, 2)"
 	" SELECT a.server_ip, a.server_port, a.n, a.enc, a.clear, a.unknown, a.mail, a.offered,"
 	"  a.ehlo, a.implicit, a.refused, a.auth, names.server_name, vers.l, ciph.l, snis.sni,"
@@ -147,16 +149,17 @@ static int add_server(void *arg, sqlite3_stmt *s)
 /* ---- TLS depth per server: worst crypto, faults, outcomes, certificate ---- */
 
 static const char posture_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM sessions WHERE" RDB_FILTER "),"
+	"WITH f AS NOT MATERIALIZED (SELECT * FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "),"
 	" agg AS (SELECT server_ip, server_port,"
 	"  min(CASE WHEN weak_cipher = 1 THEN 0 WHEN forward_secrecy = 0 THEN 1"
 	"   WHEN aead = 0 THEN 2 WHEN aead = 1 THEN 3 END) AS worst,"
 	"  sum(server_chose_weak IS NOT NULL) AS judged, sum(server_chose_weak = 1) AS weak,"
-	"  sum(server_declined_fs = 1) AS nofs, sum(tls_outcome = 'refused') AS refused,"
-	"  sum(tls_outcome = 'failed') AS failed,"
-	"  sum(tls_outcome = 'no_server_hello') AS nosh,"
-	"  sum(tls_outcome = 'incomplete') AS incomplete,"
-	"  sum(tls_outcome = 'no_tls_after_220') AS notls,"
+	"  sum(server_declined_fs = 1) AS nofs,"
+	"  sum(tls_outcome = " RDB_O_REFUSED ") AS refused,"
+	"  sum(tls_outcome = " RDB_O_FAILED ") AS failed,"
+	"  sum(tls_outcome = " RDB_O_NO_SERVER_HELLO ") AS nosh,"
+	"  sum(tls_outcome = " RDB_O_INCOMPLETE ") AS incomplete,"
+	"  sum(tls_outcome = " RDB_O_NO_TLS_AFTER_220 ") AS notls,"
 	"  sum(cert_sha256 IS NOT NULL) AS certs, sum(cert_expired = 1) AS expired,"
 	"  sum(cert_self_signed = 1) AS self, sum(cert_name_match = 0) AS mismatch,"
 	"  count(DISTINCT cert_sha256) AS distinct_certs"
@@ -324,7 +327,7 @@ int facts_servers(struct rdb *db, struct rmodel *m)
 	t->more = t->more > (int64_t)t->nrows ? t->more - (int64_t)t->nrows : 0;
 	if (rdb_finish(db, s, rc) < 0)
 		return -1;
-	return m->meta.has_depth ? add_posture(db, t) : 0;
+	return add_posture(db, t);
 }
 
 /* ---- whose fault is weak crypto ---------------------------------------------- */
@@ -355,7 +358,7 @@ static const char blame_sql[] =
 	"END),"
 	" count(DISTINCT CASE WHEN forward_secrecy = 0 AND server_declined_fs = 0 THEN"
 	  RDB_SERVER "END)"
-	" FROM sessions WHERE" RDB_FILTER ";";
+	" FROM session_rows WHERE" RDB_FILTER ";";
 
 #define BOTH_HELLOS "sessions with both hellos seen"
 static const struct facts_share blame_lines[] = {
@@ -401,7 +404,7 @@ static const struct rcol server_blame_cols[] = {
 #define BLAME_IDS_SHOWN 20
 
 static const char server_blame_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM sessions WHERE" RDB_FILTER "),"
+	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER "),"
 	" agg AS (SELECT server_ip, server_port, sum(server_chose_weak IS NOT NULL) AS judged,"
 	RDB_COUNT("server_chose_weak = 1") "AS weak," RDB_COUNT("server_declined_fs = 1") "AS nofs"
 	"  FROM f GROUP BY 1, 2 HAVING weak + nofs > 0),"
@@ -411,8 +414,8 @@ static const char server_blame_sql[] =
 	"   WHERE server_name IS NOT NULL GROUP BY 1, 2, 3) GROUP BY 1, 2),"
 	" ciph AS (SELECT server_ip, server_port, group_concat(cn || ' ' || k, ', ') AS l"
 	"  FROM (SELECT server_ip, server_port,"
-	"   coalesce(cipher_name, printf('0x%04X', cipher_suite)) AS cn, count(*) AS k"
-	"   FROM bad GROUP BY 1, 2, 3 ORDER BY 1, 2, k DESC, cn) GROUP BY 1, 2),"
+	"   coalesce(cipher_name(cipher_suite), printf('0x%04X', cipher_suite)) AS cn,"
+	"   count(*) AS k FROM bad GROUP BY 1, 2, 3 ORDER BY 1, 2, k DESC, cn) GROUP BY 1, 2),"
 	" ids AS (SELECT server_ip, server_port, group_concat(id, ', ') AS l, count(*) AS n"
 	"  FROM (SELECT server_ip, server_port, id, row_number() OVER"
 	"   (PARTITION BY server_ip, server_port ORDER BY id) AS k FROM bad)"
@@ -478,8 +481,6 @@ static int build_server_blame(struct rdb *db, struct rmodel *m)
 
 int facts_blame(struct rdb *db, struct rmodel *m)
 {
-	if (!m->meta.has_depth)
-		return 0;
 	if (build_blame_summary(db, m) < 0 || build_server_blame(db, m) < 0)
 		return -1;
 	return 0;
@@ -506,13 +507,14 @@ enum { K_ENC12, K_SEEN, K_EXPIRED, K_SELF, K_NAMED, K_MISMATCH, K_SEEN_SRV, K_EX
 #define CERT_DER(cond) " count(DISTINCT CASE WHEN " cond " THEN cert_sha256 END)"
 
 static const char cert_summary_sql[] =
-	"SELECT sum(tls_version_code < 772), sum(cert_sha256 IS NOT NULL), sum(cert_expired = 1),"
+	"SELECT sum(tls_version_rank(tls_version) <= :rank_tls12), sum(cert_sha256 IS NOT NULL),"
+	" sum(cert_expired = 1),"
 	" sum(cert_self_signed = 1), sum(cert_name_match IS NOT NULL), sum(cert_name_match = 0),"
 	CERT_SRV("cert_sha256 IS NOT NULL") CERT_SRV("cert_expired = 1")
 	CERT_SRV("cert_self_signed = 1") CERT_SRV("cert_name_match = 0")
 	CERT_DER("1") "," CERT_DER("cert_expired = 1") "," CERT_DER("cert_self_signed = 1") ","
 	CERT_DER("cert_name_match = 0")
-	" FROM sessions WHERE" RDB_FILTER "AND" RDB_ENC ";";
+	" FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_ENC ";";
 
 #define WITH_CERT "sessions with a certificate"
 static const struct facts_share cert_lines[] = {
@@ -551,7 +553,7 @@ static int add_cert_row(void *arg, sqlite3_stmt *s)
  * column makes of them; most sessions first, --top rows. */
 #define CERT_LIST_SQL(expr)                                                              \
 	"SELECT " expr ", count(*), count(DISTINCT cert_sha256), count(DISTINCT" RDB_SERVER \
-	"), count(*) OVER () FROM sessions WHERE" RDB_FILTER "AND" RDB_ENC                 \
+	"), count(*) OVER () FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_ENC          \
 	"AND cert_sha256 IS NOT NULL"                                                        \
 	" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT :limit;"
 
@@ -607,8 +609,6 @@ int facts_certs(struct rdb *db, struct rmodel *m)
 {
 	struct rtable *t;
 	int64_t seen;
-	if (!m->meta.has_depth)
-		return 0;
 	if (!(t = facts_table(db, m, "certificates", cert_summary_cols,
 			      NCOLS(cert_summary_cols))))
 		return -1;
@@ -618,7 +618,7 @@ int facts_certs(struct rdb *db, struct rmodel *m)
 			   " claim; certs: distinct certificates (SHA-256)") < 0)
 		return rdb_oom(db);
 	if (facts_shares(db, t, cert_summary_sql, cert_lines, NCOLS(cert_lines)) < 0 ||
-	    rdb_scalar(db, "SELECT count(*) FROM sessions WHERE" RDB_FILTER "AND" RDB_ENC
+	    rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER "AND" RDB_ENC
 			   "AND cert_sha256 IS NOT NULL;", &seen) < 0)
 		return -1;
 	if (build_cert_list(db, m, "cert_keys", key_cols, "Certificate keys",

@@ -51,7 +51,7 @@ static const char port_sql[] =
 	" sum(CASE WHEN " RDB_ENC " THEN " RDB_BYTES " ELSE 0 END),"
 	" sum(NOT " RDB_KNOWN "), sum(plaintext_transactions), sum(plaintext_rcpts),"
 	" sum(plaintext_transactions > 0)"
-	" FROM sessions WHERE" RDB_FILTER "GROUP BY server_port ORDER BY server_port;";
+	" FROM session_rows WHERE" RDB_FILTER "GROUP BY server_port ORDER BY server_port;";
 
 static int add_port(void *arg, sqlite3_stmt *s)
 {
@@ -219,15 +219,15 @@ static const struct {
 
 static const char reason_sql[] =
 	"SELECT CASE"
-	" WHEN transport = 'implicit_tls' THEN 'tls_no_server_hello'"
-	" WHEN transport = 'starttls' AND client_hello = 1 THEN 'tls_no_server_hello'"
-	" WHEN transport = 'starttls' THEN 'starttls_no_tls'"
+	" WHEN transport = " RDB_T_IMPLICIT " THEN 'tls_no_server_hello'"
+	" WHEN transport = " RDB_T_STARTTLS " AND client_hello = 1 THEN 'tls_no_server_hello'"
+	" WHEN transport = " RDB_T_STARTTLS " THEN 'starttls_no_tls'"
 	" WHEN starttls_sent = 1 AND starttls_reply IS NULL THEN 'starttls_unanswered'"
 	" WHEN starttls_sent = 1 THEN 'starttls_refused'"
 	" WHEN starttls_offered = 1 THEN 'offered_not_used'"
 	" WHEN starttls_offered = 0 THEN 'not_offered'"
 	" ELSE 'no_ehlo_reply' END AS reason, count(*)"
-	" FROM sessions WHERE" RDB_FILTER "AND" RDB_CLEAR "GROUP BY reason;";
+	" FROM session_rows WHERE" RDB_FILTER "AND" RDB_CLEAR "GROUP BY reason;";
 
 static int add_reason(void *arg, sqlite3_stmt *s)
 {

@@ -1,11 +1,12 @@
 /* The SMTP side: STARTTLS offered, used, refused (by reply code), AUTH in
  * clear (by mechanism), and the sessions with anomalies. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "../common/registry.h"
 #include "facts.h"
 
-#define MAX_ANOMALY_NAMES 64
 #define ANOMALY_NAME_MAX 48
 
 static const struct rcol code_cols[] = {
@@ -35,9 +36,9 @@ static const char starttls_sql[] =
 	" sum(starttls_offered = 1 AND starttls_sent = 0), sum(starttls_sent = 1),"
 	" sum(starttls_sent = 1 AND starttls_reply IS NOT NULL"
 	"     AND starttls_reply NOT BETWEEN 200 AND 299),"
-	" sum(transport = 'starttls' AND tls_version IS NULL AND client_hello = 0),"
+	" sum(transport = " RDB_T_STARTTLS " AND NOT" RDB_SH "AND client_hello = 0),"
 	" sum(cleartext_auth = 1)"
-	" FROM sessions WHERE" RDB_FILTER ";";
+	" FROM session_rows WHERE" RDB_FILTER ";";
 
 static const struct {
 	const char *key, *what;
@@ -115,14 +116,14 @@ static int build_refused(struct rdb *db, struct rmodel *m)
 {
 	struct list l = {facts_table(db, m, "starttls_refused", code_cols, NCOLS(code_cols)),
 			 "code", 0};
-	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM sessions WHERE" RDB_FILTER
+	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER
 				   "AND starttls_sent = 1 AND starttls_reply IS NOT NULL"
 				   " AND starttls_reply NOT BETWEEN 200 AND 299;", &l.whole) < 0)
 		return -1;
 	if (rtable_title(l.t, "STARTTLS refused, by reply code") < 0 ||
 	    rtable_note(l.t, "of %lld sessions where STARTTLS was refused", (long long)l.whole) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT starttls_reply, count(*) FROM sessions WHERE" RDB_FILTER
+	return rdb_each(db, "SELECT starttls_reply, count(*) FROM session_rows WHERE" RDB_FILTER
 			    "AND starttls_sent = 1 AND starttls_reply IS NOT NULL"
 			    " AND starttls_reply NOT BETWEEN 200 AND 299"
 			    " GROUP BY 1 ORDER BY 2 DESC, 1;", add_counted, &l);
@@ -132,18 +133,20 @@ static int build_auth(struct rdb *db, struct rmodel *m)
 {
 	struct list l = {facts_table(db, m, "cleartext_auth", auth_cols, NCOLS(auth_cols)),
 			 "mechanism", 0};
-	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM sessions WHERE" RDB_FILTER
+	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER
 				   "AND cleartext_auth = 1;", &l.whole) < 0)
 		return -1;
 	if (rtable_title(l.t, "AUTH sent in clear, by mechanism") < 0 ||
 	    rtable_note(l.t, "of %lld sessions with AUTH in clear", (long long)l.whole) < 0)
 		return rdb_oom(db);
 	return rdb_each(db, "SELECT coalesce(auth_mechanism, '(not seen)'), count(*)"
-			    " FROM sessions WHERE" RDB_FILTER "AND cleartext_auth = 1"
+			    " FROM session_rows WHERE" RDB_FILTER "AND cleartext_auth = 1"
 			    " GROUP BY 1 ORDER BY 2 DESC, 1;", add_counted, &l);
 }
 
-/* ---- anomalies: counted by name, names the database holds included ------- */
+/* ---- anomalies: counted by bit, named by the registry ---------------------- */
+
+#define MAX_BITS 64
 
 struct anomaly_count {
 	char name[ANOMALY_NAME_MAX];
@@ -151,39 +154,19 @@ struct anomaly_count {
 };
 
 struct anomalies {
-	struct anomaly_count a[MAX_ANOMALY_NAMES];
-	size_t n;
+	int64_t bits[MAX_BITS];
 	int64_t any;
 };
-
-static void count_name(struct anomalies *an, const char *name, size_t len, int64_t n)
-{
-	size_t i;
-	if (len == 0 || len >= ANOMALY_NAME_MAX)
-		return;
-	for (i = 0; i < an->n; i++)
-		if (strlen(an->a[i].name) == len && !memcmp(an->a[i].name, name, len))
-			break;
-	if (i == an->n) {
-		if (an->n == MAX_ANOMALY_NAMES)
-			return;
-		memcpy(an->a[i].name, name, len);
-		an->a[an->n++].name[len] = '\0';
-	}
-	an->a[i].n += n;
-}
 
 static int add_anomalies(void *arg, sqlite3_stmt *s)
 {
 	struct anomalies *an = arg;
-	const char *list = (const char *)sqlite3_column_text(s, 0);
+	uint64_t set = (uint64_t)sqlite3_column_int64(s, 0);
 	int64_t n = sqlite3_column_int64(s, 1);
 	an->any += n;
-	while (list && *list) {
-		size_t len = strcspn(list, ",");
-		count_name(an, list, len, n);
-		list += len + (list[len] == ',');
-	}
+	for (int b = 0; b < MAX_BITS; b++)
+		if (set >> b & 1)
+			an->bits[b] += n;
 	return 0;
 }
 
@@ -195,6 +178,24 @@ static int by_count(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* The bits seen, as names ("bit N" for one the registry does not name). */
+static size_t anomaly_names(const struct anomalies *an, struct anomaly_count *out)
+{
+	size_t n = 0;
+	for (int b = 0; b < MAX_BITS; b++) {
+		const char *name = b < 32 ? anomaly_name(1u << b) : NULL;
+		if (!an->bits[b])
+			continue;
+		if (name)
+			snprintf(out[n].name, sizeof out[n].name, "%s", name);
+		else
+			snprintf(out[n].name, sizeof out[n].name, "bit %d", b);
+		out[n++].n = an->bits[b];
+	}
+	qsort(out, n, sizeof out[0], by_count);
+	return n;
+}
+
 static int anomaly_row(struct rtable *t, const char *name, int64_t n, int64_t whole)
 {
 	return rtable_counted(t, "anomaly", name, n, whole) < 0 ? -1 : 0;
@@ -203,19 +204,20 @@ static int anomaly_row(struct rtable *t, const char *name, int64_t n, int64_t wh
 static int build_anomalies(struct rdb *db, struct rmodel *m)
 {
 	struct anomalies an;
+	struct anomaly_count named[MAX_BITS];
 	struct rtable *t = facts_table(db, m, "anomalies", anomaly_cols, NCOLS(anomaly_cols));
 	memset(&an, 0, sizeof an);
-	if (!t || rdb_each(db, "SELECT anomalies, count(*) FROM sessions WHERE" RDB_FILTER
-			       "AND anomalies IS NOT NULL GROUP BY 1;", add_anomalies, &an) < 0)
+	if (!t || rdb_each(db, "SELECT anomalies, count(*) FROM session_rows WHERE" RDB_FILTER
+			       "AND anomalies <> 0 GROUP BY 1;", add_anomalies, &an) < 0)
 		return -1;
-	qsort(an.a, an.n, sizeof an.a[0], by_count);
+	size_t n = anomaly_names(&an, named);
 	if (rtable_title(t, "Sessions with anomalies") < 0 ||
 	    rtable_note(t, "of all %lld sessions, unknown ones included; a session can have"
 			   " several", (long long)m->meta.sessions) < 0 ||
 	    anomaly_row(t, "(any)", an.any, m->meta.sessions) < 0)
 		return rdb_oom(db);
-	for (size_t i = 0; i < an.n; i++)
-		if (anomaly_row(t, an.a[i].name, an.a[i].n, m->meta.sessions) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (anomaly_row(t, named[i].name, named[i].n, m->meta.sessions) < 0)
 			return rdb_oom(db);
 	return 0;
 }

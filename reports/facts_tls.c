@@ -1,9 +1,9 @@
 /* TLS breakdowns of the encrypted sessions: versions, cipher suites, cipher
  * classes (from the IANA registry's flags), the stored judgement of the
  * negotiated suite (forward secrecy, AEAD, weak, post-quantum) and
- * key-exchange groups; how the handshakes ended and the alerts sent in
- * clear; the most common JA3, JA4 and JA3S fingerprints. */
+ * key-exchange groups. Names come from the registry. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/registry.h"
@@ -40,31 +40,6 @@ static const struct rcol group_cols[] = {
 	{"sessions_pct", "%", RCOL_PCT},
 };
 
-static const struct rcol outcome_cols[] = {
-	{"outcome", "", RCOL_NOTEXT | RCOL_KEY},
-	{"what", "", 0},
-	{"sessions", "sessions", RCOL_NUM},
-	{"sessions_pct", "%", RCOL_PCT | RCOL_BAR},
-};
-
-static const struct rcol alert_cols[] = {
-	{"alert", "alert", 0},
-	{"sent_by", "sent by", 0},
-	{"level", "level", 0},
-	{"outcome", "outcome", RCOL_SPARE},
-	{"sessions", "sessions", RCOL_NUM},
-	{"sessions_pct", "%", RCOL_PCT},
-	{"servers", "servers", RCOL_NUM},
-};
-
-static const struct rcol fp_cols[] = {
-	{"fingerprint", "fingerprint", RCOL_WIRE},
-	{"sessions", "sessions", RCOL_NUM},
-	{"sessions_pct", "%", RCOL_PCT},
-	{"clients", "clients", RCOL_NUM},
-	{"servers", "servers", RCOL_NUM},
-};
-
 /* Cipher classes, worst first; each encrypted session is in exactly one. */
 enum cipher_class { CC_WEAK, CC_NO_FS, CC_FS_CBC, CC_FS_AEAD, CC_UNREGISTERED, CC_COUNT };
 
@@ -99,13 +74,14 @@ struct ctx {
 	long limit, seen;
 };
 
+/* Versions by rank (the registry's order, one name each), newest first. */
 static int add_version(void *arg, sqlite3_stmt *s)
 {
 	struct ctx *c = arg;
 	long row = rtable_row(c->t);
 	int64_t n = sqlite3_column_int64(s, 1);
-	if (row < 0 || rtable_text(c->t, row, "version",
-				   (const char *)sqlite3_column_text(s, 0)) < 0)
+	const char *name = tls_rank_name(sqlite3_column_int(s, 0));
+	if (row < 0 || rtable_text(c->t, row, "version", name ? name : "?") < 0)
 		return -1;
 	rtable_int(c->t, row, "sessions", n);
 	rtable_pct(c->t, row, "sessions_pct", n, c->m->meta.encrypted);
@@ -121,9 +97,8 @@ static int build_versions(struct rdb *db, struct rmodel *m)
 	if (rtable_title(c.t, "TLS versions") < 0 ||
 	    rtable_note(c.t, "of %lld encrypted sessions", (long long)m->meta.encrypted) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT tls_version, count(*), max(tls_version_code) FROM sessions"
-			    " WHERE" RDB_FILTER "AND" RDB_ENC
-			    "GROUP BY tls_version ORDER BY 3 DESC, 1;",
+	return rdb_each(db, "SELECT tls_version_rank(tls_version) AS r, count(*) FROM session_rows"
+			    " WHERE" RDB_FILTER "AND" RDB_ENC "GROUP BY r ORDER BY r DESC;",
 			add_version, &c);
 }
 
@@ -134,7 +109,8 @@ static int add_cipher(void *arg, sqlite3_stmt *s)
 	struct ctx *c = arg;
 	int has_code = sqlite3_column_type(s, 0) != SQLITE_NULL;
 	int code = sqlite3_column_int(s, 0);
-	int64_t n = sqlite3_column_int64(s, 2);
+	int64_t n = sqlite3_column_int64(s, 1);
+	const struct cipher_info *ci = has_code ? cipher_lookup((uint16_t)code) : NULL;
 	enum cipher_class cc = classify(has_code, code);
 	char hex[16], name[160];
 	long row;
@@ -147,8 +123,7 @@ static int add_cipher(void *arg, sqlite3_stmt *s)
 		snprintf(hex, sizeof hex, "0x%04X", (unsigned)code);
 	else
 		snprintf(hex, sizeof hex, "-");
-	snprintf(name, sizeof name, "%s", sqlite3_column_type(s, 1) != SQLITE_NULL
-		 ? (const char *)sqlite3_column_text(s, 1) : has_code ? hex : "(not seen)");
+	snprintf(name, sizeof name, "%s", ci ? ci->name : has_code ? hex : "(not seen)");
 	if ((row = rtable_row(c->t)) < 0 || rtable_text(c->t, row, "cipher", name) < 0 ||
 	    rtable_text(c->t, row, "code", hex) < 0 ||
 	    rtable_text(c->t, row, "class", classes[cc].key) < 0)
@@ -184,9 +159,9 @@ static int build_ciphers(struct rdb *db, struct rmodel *m)
 	if (rtable_title(c.t, "Cipher suites") < 0 ||
 	    rtable_note(c.t, "of %lld encrypted sessions", (long long)m->meta.encrypted) < 0)
 		return rdb_oom(db);
-	if (rdb_each(db, "SELECT cipher_suite, max(cipher_name), count(*) FROM sessions"
+	if (rdb_each(db, "SELECT cipher_suite, count(*) FROM session_rows"
 			 " WHERE" RDB_FILTER "AND" RDB_ENC
-			 "GROUP BY cipher_suite ORDER BY 3 DESC, 1;",
+			 "GROUP BY cipher_suite ORDER BY 2 DESC, 1;",
 		     add_cipher, &c) < 0)
 		return -1;
 	return build_classes(db, m, c.class_counts);
@@ -198,8 +173,8 @@ enum { Q_ENC, Q_FS, Q_AEAD, Q_WEAK, Q_PQ, Q_UNJUDGED };
 
 static const char quality_sql[] =
 	"SELECT count(*), sum(forward_secrecy = 1), sum(aead = 1), sum(weak_cipher = 1),"
-	" sum(kx_pq = 1), sum(forward_secrecy IS NULL)"
-	" FROM sessions WHERE" RDB_FILTER "AND" RDB_ENC ";";
+	" sum(tls_group_pq(kx_group) = 1), sum(forward_secrecy IS NULL)"
+	" FROM session_rows WHERE" RDB_FILTER "AND" RDB_ENC ";";
 
 #define ENC_SESSIONS "encrypted sessions"
 static const struct facts_share quality_lines[] = {
@@ -218,8 +193,6 @@ static const struct facts_share quality_lines[] = {
 static int build_quality(struct rdb *db, struct rmodel *m)
 {
 	struct rtable *t;
-	if (!m->meta.has_depth)
-		return 0;
 	if (!(t = facts_table(db, m, "crypto_quality", facts_share_cols, FACTS_SHARE_NCOLS)))
 		return -1;
 	if (rtable_title(t, "Crypto quality of the encrypted sessions") < 0 ||
@@ -233,57 +206,111 @@ static int build_quality(struct rdb *db, struct rmodel *m)
 /* ---- key-exchange groups ---------------------------------------------------- */
 
 /* Named groups (TLS 1.3 key_share, TLS <= 1.2 ServerKeyExchange curve),
- * then finite-field DHE by prime size, then the sessions without one. */
-static const char groups_sql[] =
-	"SELECT CASE WHEN kx_group IS NOT NULL THEN kx_group"
-	"  WHEN kx_dh_bits IS NOT NULL THEN 'DHE, ' || kx_dh_bits || '-bit prime'"
-	"  WHEN resumed = 1 THEN '(none: resumed)'"
-	"  WHEN forward_secrecy = 0 THEN '(none: RSA key exchange)'"
-	"  ELSE '(not recorded)' END AS g,"
-	" CASE WHEN kx_group IS NOT NULL THEN 0 WHEN kx_dh_bits IS NOT NULL THEN 1"
-	"  ELSE 2 END AS kind, max(kx_pq), max(kx_dh_bits),"
-	" sum(tls_version_code >= 772), sum(tls_version_code < 772), count(*),"
-	" max(kx_group_code) FROM sessions WHERE" RDB_FILTER "AND" RDB_ENC
-	" GROUP BY 1, 2 ORDER BY 2, 7 DESC, max(kx_dh_bits) DESC, 1;";
+ * then finite-field DHE by prime size, then the sessions without one:
+ * counted by kind and key (the group's code, the prime's size, why there
+ * is none), labelled and ordered here. */
+enum group_kind { GK_NAMED, GK_DHE, GK_NONE };
+enum { GN_NOT_RECORDED, GN_RESUMED, GN_RSA }; /* keys of GK_NONE */
 
-static const char groups_old_sql[] =
-	"SELECT kx_group, CASE WHEN kx_group IS NULL THEN 2 ELSE 0 END, NULL, NULL, NULL, NULL,"
-	" count(*), max(kx_group_code) FROM sessions WHERE" RDB_FILTER "AND" RDB_ENC
-	" GROUP BY kx_group ORDER BY kx_group IS NULL, 7 DESC, 1;";
+static const char groups_sql[] =
+	"SELECT CASE WHEN tls_group_pq(kx_group) IS NOT NULL THEN 0"
+	"  WHEN kx_dh_bits IS NOT NULL THEN 1 ELSE 2 END AS kind,"
+	" CASE WHEN tls_group_pq(kx_group) IS NOT NULL THEN kx_group"
+	"  WHEN kx_dh_bits IS NOT NULL THEN kx_dh_bits"
+	"  WHEN resumed = 1 THEN 1 WHEN forward_secrecy = 0 THEN 2 ELSE 0 END AS key,"
+	" max(kx_dh_bits), sum(tls_version_rank(tls_version) >= :rank_tls13),"
+	" sum(tls_version_rank(tls_version) < :rank_tls13), count(*)"
+	" FROM session_rows WHERE" RDB_FILTER "AND" RDB_ENC " GROUP BY 1, 2;";
+
+#define GROUP_LABEL_MAX 64
+#define MAX_GROUP_ROWS 100000
+
+struct group_row {
+	enum group_kind kind;
+	char label[GROUP_LABEL_MAX];
+	int pq;        /* -1 unknown */
+	int64_t dh_bits; /* -1 none */
+	int64_t tls13, tls12, n;
+};
+
+struct group_rows {
+	struct group_row *r;
+	size_t n, cap;
+};
+
+static void group_label(struct group_row *g, int64_t key)
+{
+	static const char *const none[] = {[GN_NOT_RECORDED] = "(not recorded)",
+					   [GN_RESUMED] = "(none: resumed)",
+					   [GN_RSA] = "(none: RSA key exchange)"};
+	const char *name;
+	g->pq = -1;
+	if (g->kind == GK_NAMED && (name = tls_group_name((int)key, &g->pq)))
+		snprintf(g->label, sizeof g->label, "%s", name);
+	else if (g->kind == GK_DHE) {
+		snprintf(g->label, sizeof g->label, "DHE, %lld-bit prime", (long long)key);
+		g->pq = 0; /* finite-field DHE */
+	} else
+		snprintf(g->label, sizeof g->label, "%s",
+			 key >= 0 && key <= GN_RSA ? none[key] : none[GN_NOT_RECORDED]);
+}
 
 static int add_group(void *arg, sqlite3_stmt *s)
 {
-	struct ctx *c = arg;
-	int kind = sqlite3_column_int(s, 1), pq = -1;
-	int64_t n = sqlite3_column_int64(s, 6);
-	const char *name = (const char *)sqlite3_column_text(s, 0);
-	long row = rtable_row(c->t);
-	if (kind == 1)
-		pq = 0; /* finite-field DHE */
-	else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-		pq = sqlite3_column_int(s, 2);
-	else if (sqlite3_column_type(s, 7) != SQLITE_NULL &&
-		 !tls_group_name(sqlite3_column_int(s, 7), &pq))
-		pq = -1;
-	if (row < 0 || rtable_text(c->t, row, "group", name ? name : "(not recorded)") < 0 ||
-	    rtable_text(c->t, row, "post_quantum", pq < 0 ? "-" : pq ? "yes" : "no") < 0)
-		return -1;
-	if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-		rtable_int(c->t, row, "dh_bits", sqlite3_column_int64(s, 3));
-	if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-		rtable_int(c->t, row, "tls13", sqlite3_column_int64(s, 4));
-		rtable_int(c->t, row, "tls12", sqlite3_column_int64(s, 5));
+	struct group_rows *gr = arg;
+	if (gr->n == gr->cap) {
+		size_t cap = gr->cap ? gr->cap * 2 : 16;
+		struct group_row *r = cap <= MAX_GROUP_ROWS ? realloc(gr->r, cap * sizeof *r) : NULL;
+		if (!r)
+			return -1;
+		gr->r = r;
+		gr->cap = cap;
 	}
-	rtable_int(c->t, row, "sessions", n);
-	rtable_pct(c->t, row, "sessions_pct", n, c->m->meta.encrypted);
+	struct group_row *g = &gr->r[gr->n++];
+	g->kind = (enum group_kind)sqlite3_column_int(s, 0);
+	group_label(g, sqlite3_column_int64(s, 1));
+	g->dh_bits = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2);
+	g->tls13 = sqlite3_column_int64(s, 3);
+	g->tls12 = sqlite3_column_int64(s, 4);
+	g->n = sqlite3_column_int64(s, 5);
+	return 0;
+}
+
+/* Named first, then DHE, then none; most sessions first; the larger prime
+ * first; by label. */
+static int group_order(const void *a, const void *b)
+{
+	const struct group_row *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	if (x->dh_bits != y->dh_bits)
+		return x->dh_bits > y->dh_bits ? -1 : 1;
+	return strcmp(x->label, y->label);
+}
+
+static int group_table_row(struct ctx *c, const struct group_row *g)
+{
+	long row = rtable_row(c->t);
+	const char *pq = g->pq < 0 ? "-" : g->pq ? "yes" : "no";
+	if (row < 0 || rtable_text(c->t, row, "group", g->label) < 0 ||
+	    rtable_text(c->t, row, "post_quantum", pq) < 0)
+		return -1;
+	if (g->dh_bits >= 0)
+		rtable_int(c->t, row, "dh_bits", g->dh_bits);
+	rtable_int(c->t, row, "tls13", g->tls13);
+	rtable_int(c->t, row, "tls12", g->tls12);
+	rtable_int(c->t, row, "sessions", g->n);
+	rtable_pct(c->t, row, "sessions_pct", g->n, c->m->meta.encrypted);
 	return 0;
 }
 
 static int build_groups(struct rdb *db, struct rmodel *m)
 {
 	struct ctx c = {m, NULL, {0}, 0, 0};
-	if (!m->meta.has_kx_group)
-		return 0;
+	struct group_rows gr = {NULL, 0, 0};
+	int rc;
 	if (!(c.t = facts_table(db, m, "kx_groups", group_cols, NCOLS(group_cols))))
 		return -1;
 	if (rtable_title(c.t, "Key-exchange groups") < 0 ||
@@ -291,194 +318,20 @@ static int build_groups(struct rdb *db, struct rmodel *m)
 			     " key_share or the TLS <= 1.2 ServerKeyExchange, finite-field DHE by"
 			     " the size of the server's prime", (long long)m->meta.encrypted) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, m->meta.has_depth ? groups_sql : groups_old_sql, add_group, &c);
+	rc = rdb_each(db, groups_sql, add_group, &gr);
+	if (rc == 0 && gr.n)
+		qsort(gr.r, gr.n, sizeof gr.r[0], group_order);
+	for (size_t i = 0; rc == 0 && i < gr.n; i++)
+		if (group_table_row(&c, &gr.r[i]) < 0)
+			rc = rdb_oom(db);
+	free(gr.r);
+	return rc;
 }
 
 int facts_tls(struct rdb *db, struct rmodel *m)
 {
 	if (build_versions(db, m) < 0 || build_ciphers(db, m) < 0 || build_quality(db, m) < 0 ||
 	    build_groups(db, m) < 0)
-		return -1;
-	return 0;
-}
-
-/* ---- handshake outcomes and alerts -------------------------------------------- */
-
-static const struct {
-	const char *key, *what;
-} outcomes[] = {
-	{"established", "established: encrypted data both ways"},
-	{"refused", "refused: an alert instead of a ServerHello"},
-	{"failed", "failed: a ServerHello, then an alert"},
-	{"no_server_hello", "no ServerHello: a ClientHello, then nothing"},
-	{"incomplete", "incomplete: a ServerHello, then cut short"},
-	{"no_tls_after_220", "no TLS hello after STARTTLS was accepted"},
-};
-
-#define MAX_OTHER_OUTCOMES 16
-#define OUTCOME_NAME_MAX 32
-
-/* The listed outcomes' counts, and names not listed (a newer capture). */
-struct outcome_counts {
-	int64_t n[NCOLS(outcomes)];
-	struct {
-		char name[OUTCOME_NAME_MAX];
-		int64_t n;
-	} other[MAX_OTHER_OUTCOMES];
-	size_t nother;
-	int64_t total;
-};
-
-static int read_outcome(void *arg, sqlite3_stmt *s)
-{
-	struct outcome_counts *oc = arg;
-	const char *name = (const char *)sqlite3_column_text(s, 0);
-	int64_t n = sqlite3_column_int64(s, 1);
-	oc->total += n;
-	for (size_t i = 0; i < NCOLS(outcomes); i++)
-		if (!strcmp(name, outcomes[i].key)) {
-			oc->n[i] += n;
-			return 0;
-		}
-	if (oc->nother < MAX_OTHER_OUTCOMES) {
-		snprintf(oc->other[oc->nother].name, OUTCOME_NAME_MAX, "%s", name);
-		oc->other[oc->nother++].n = n;
-	}
-	return 0;
-}
-
-static int outcome_row(struct rtable *t, const char *key, const char *what, int64_t n,
-		       int64_t total)
-{
-	long row = rtable_counted(t, "outcome", key, n, total);
-	return row < 0 || rtable_text(t, row, "what", what) < 0 ? -1 : 0;
-}
-
-static int build_outcomes(struct rdb *db, struct rmodel *m)
-{
-	struct outcome_counts oc;
-	struct rtable *t = facts_table(db, m, "tls_outcomes", outcome_cols, NCOLS(outcome_cols));
-	memset(&oc, 0, sizeof oc);
-	if (!t || rdb_each(db, "SELECT tls_outcome, count(*) FROM sessions WHERE" RDB_FILTER
-			       "AND tls_outcome IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1;",
-			   read_outcome, &oc) < 0)
-		return -1;
-	if (rtable_title(t, "TLS handshake outcomes") < 0 ||
-	    rtable_note(t, "of %lld sessions where TLS was attempted (a TLS hello seen, or"
-			   " STARTTLS accepted)", (long long)oc.total) < 0)
-		return rdb_oom(db);
-	for (size_t i = 0; i < NCOLS(outcomes); i++)
-		if (outcome_row(t, outcomes[i].key, outcomes[i].what, oc.n[i], oc.total) < 0)
-			return rdb_oom(db);
-	for (size_t i = 0; i < oc.nother; i++)
-		if (outcome_row(t, oc.other[i].name, oc.other[i].name, oc.other[i].n, oc.total) < 0)
-			return rdb_oom(db);
-	return 0;
-}
-
-static int add_alert(void *arg, sqlite3_stmt *s)
-{
-	struct counted *l = arg;
-	long row = rtable_counted(l->t, "alert", (const char *)sqlite3_column_text(s, 0),
-				  sqlite3_column_int64(s, 4), l->whole);
-	if (row < 0 || rtable_text(l->t, row, "sent_by", (const char *)sqlite3_column_text(s, 1)) < 0 ||
-	    rtable_text(l->t, row, "level", (const char *)sqlite3_column_text(s, 2)) < 0 ||
-	    rtable_text(l->t, row, "outcome", (const char *)sqlite3_column_text(s, 3)) < 0)
-		return -1;
-	rtable_int(l->t, row, "servers", sqlite3_column_int64(s, 5));
-	return 0;
-}
-
-static int build_alerts(struct rdb *db, struct rmodel *m)
-{
-	struct counted l = {facts_table(db, m, "tls_alerts", alert_cols, NCOLS(alert_cols)), 0};
-	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM sessions WHERE" RDB_FILTER
-				   "AND tls_alert IS NOT NULL;", &l.whole) < 0)
-		return -1;
-	if (rtable_title(l.t, "TLS alerts sent in clear, by description and sender") < 0 ||
-	    rtable_note(l.t, "of %lld sessions with an alert in clear (the first one);"
-			     " outcome: how those handshakes ended", (long long)l.whole) < 0)
-		return rdb_oom(db);
-	return rdb_each(db, "SELECT coalesce(tls_alert_name, 'alert ' || (tls_alert % 256)),"
-			    " coalesce(tls_alert_from, '-'), CASE tls_alert / 256 WHEN 1 THEN"
-			    " 'warning' WHEN 2 THEN 'fatal' ELSE 'level ' || (tls_alert / 256) END,"
-			    " group_concat(DISTINCT tls_outcome), count(*),"
-			    " count(DISTINCT" RDB_SERVER ") FROM sessions WHERE" RDB_FILTER
-			    "AND tls_alert IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 5 DESC, 1, 2, 3;",
-			add_alert, &l);
-}
-
-int facts_handshakes(struct rdb *db, struct rmodel *m)
-{
-	if (!m->meta.has_depth)
-		return 0;
-	if (build_outcomes(db, m) < 0 || build_alerts(db, m) < 0)
-		return -1;
-	return 0;
-}
-
-/* ---- fingerprints --------------------------------------------------------------- */
-
-#define FP_SQL(col)                                                                      \
-	"SELECT " col ", count(*), count(DISTINCT client_ip), count(DISTINCT" RDB_SERVER "),"   \
-	" count(*) OVER () FROM sessions WHERE" RDB_FILTER "AND " col " IS NOT NULL"           \
-	" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT :limit;"
-
-struct fp_ctx {
-	struct rtable *t;
-	int64_t whole, distinct;
-};
-
-static int add_fp(void *arg, sqlite3_stmt *s)
-{
-	struct fp_ctx *c = arg;
-	long row = rtable_counted(c->t, "fingerprint", (const char *)sqlite3_column_text(s, 0),
-				  sqlite3_column_int64(s, 1), c->whole);
-	if (row < 0)
-		return -1;
-	rtable_int(c->t, row, "clients", sqlite3_column_int64(s, 2));
-	rtable_int(c->t, row, "servers", sqlite3_column_int64(s, 3));
-	c->distinct = sqlite3_column_int64(s, 4);
-	return 0;
-}
-
-static int build_fp(struct rdb *db, struct rmodel *m, const char *id, const char *title,
-		    const char *count_sql, const char *sql, const char *of)
-{
-	struct fp_ctx c = {facts_table(db, m, id, fp_cols, NCOLS(fp_cols)), 0, 0};
-	sqlite3_stmt *s;
-	int rc;
-	if (!c.t || rdb_scalar(db, count_sql, &c.whole) < 0)
-		return -1;
-	if (rtable_title(c.t, "%s", title) < 0 ||
-	    rtable_note(c.t, "of %lld %s; clients: addresses; servers: address and port",
-			(long long)c.whole, of) < 0)
-		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, sql)))
-		return -1;
-	rdb_bind_int(s, ":limit", facts_limit(m));
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
-		if (add_fp(&c, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	c.t->more = c.distinct > (int64_t)c.t->nrows ? c.distinct - (int64_t)c.t->nrows : 0;
-	return rdb_finish(db, s, rc);
-}
-
-int facts_fingerprints(struct rdb *db, struct rmodel *m)
-{
-	if (!m->meta.has_depth)
-		return 0;
-	if (build_fp(db, m, "ja3", "Client fingerprints: JA3, most common first",
-		     "SELECT count(*) FROM sessions WHERE" RDB_FILTER "AND ja3 IS NOT NULL;",
-		     FP_SQL("ja3"), "sessions with a JA3 (first ClientHello, not SSLv2)") < 0 ||
-	    build_fp(db, m, "ja4", "Client fingerprints: JA4, most common first",
-		     "SELECT count(*) FROM sessions WHERE" RDB_FILTER "AND ja4 IS NOT NULL;",
-		     FP_SQL("ja4"), "sessions with a JA4 (first ClientHello, not SSLv2)") < 0 ||
-	    build_fp(db, m, "ja3s", "Server fingerprints: JA3S, most common first",
-		     "SELECT count(*) FROM sessions WHERE" RDB_FILTER "AND ja3s IS NOT NULL;",
-		     FP_SQL("ja3s"), "sessions with a JA3S (final ServerHello)") < 0)
 		return -1;
 	return 0;
 }

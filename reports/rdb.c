@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/registry.h"
+#include "../store/schema.h"
 #include "../store/store.h"
 
 struct rdb {
@@ -11,7 +13,7 @@ struct rdb {
 	struct report_filter filter;
 	char ports[REPORT_MAX_PORTS * 7 + 2]; /* ",25,587," or "" */
 	char path[512];
-	char err[768];
+	char err[1536];
 };
 
 int rdb_fail(struct rdb *db, const char *what)
@@ -48,24 +50,104 @@ static void ports_list(struct rdb *db)
 		snprintf(db->ports + used, sizeof db->ports - used, ",");
 }
 
-static int check_schema(struct rdb *db)
+/* The codes in rdb.h's SQL are record.h's. */
+_Static_assert(RDB_T_UNKNOWN_N == TRANSPORT_UNKNOWN && RDB_T_PLAINTEXT_N == TRANSPORT_PLAINTEXT &&
+		       RDB_T_STARTTLS_N == TRANSPORT_STARTTLS &&
+		       RDB_T_IMPLICIT_N == TRANSPORT_IMPLICIT_TLS,
+	       "transport codes");
+_Static_assert(RDB_O_ESTABLISHED_N == OUTCOME_ESTABLISHED && RDB_O_REFUSED_N == OUTCOME_REFUSED &&
+		       RDB_O_FAILED_N == OUTCOME_FAILED &&
+		       RDB_O_NO_SERVER_HELLO_N == OUTCOME_NO_SERVER_HELLO &&
+		       RDB_O_INCOMPLETE_N == OUTCOME_INCOMPLETE &&
+		       RDB_O_NO_TLS_AFTER_220_N == OUTCOME_NO_TLS_AFTER_220,
+	       "outcome codes");
+_Static_assert((1u << RDB_A_PLAINTEXT_AFTER_STARTTLS_N) == ANOM_PLAINTEXT_AFTER_STARTTLS &&
+		       (1u << RDB_A_CAPABILITY_MANGLED_N) == ANOM_CAPABILITY_MANGLED,
+	       "anomaly bits");
+
+/* ---- the registry as SQL functions --------------------------------------------- */
+
+static int arg_code(sqlite3_value *v, int *code)
 {
-	int64_t version = -1, tables = 0;
-	if (rdb_scalar(db, "PRAGMA user_version;", &version) < 0 ||
-	    rdb_scalar(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-			   " AND name IN ('sessions', 'runs');", &tables) < 0)
+	if (sqlite3_value_type(v) != SQLITE_INTEGER)
 		return -1;
-	if (version == STORE_SCHEMA_VERSION && tables == 2)
-		return 0;
-	if (version == 0 || tables != 2)
-		snprintf(db->err, sizeof db->err, "database '%s' is not an smtptls database",
-			 db->path);
-	else
-		snprintf(db->err, sizeof db->err,
-			 "database '%s' has schema version %lld; this smtptls reads version %d",
-			 db->path, (long long)version, STORE_SCHEMA_VERSION);
-	return -1;
+	sqlite3_int64 c = sqlite3_value_int64(v);
+	if (c < 0 || c > 0xffff)
+		return -1;
+	*code = (int)c;
+	return 0;
 }
+
+static void fn_version_rank(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	int code;
+	(void)n;
+	sqlite3_result_int(cx, arg_code(v[0], &code) < 0 ? 0 : tls_version_rank(code));
+}
+
+static void fn_version_legacy(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	int code, legacy;
+	(void)n;
+	if (arg_code(v[0], &code) < 0 || (legacy = tls_version_legacy(code)) < 0)
+		sqlite3_result_null(cx);
+	else
+		sqlite3_result_int(cx, legacy);
+}
+
+static void result_name(sqlite3_context *cx, const char *name)
+{
+	if (name)
+		sqlite3_result_text(cx, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_result_null(cx);
+}
+
+static void fn_rank_name(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	int rank;
+	(void)n;
+	result_name(cx, arg_code(v[0], &rank) < 0 ? NULL : tls_rank_name(rank));
+}
+
+static void fn_group_pq(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	int code, pq;
+	(void)n;
+	if (arg_code(v[0], &code) < 0 || !tls_group_name(code, &pq))
+		sqlite3_result_null(cx);
+	else
+		sqlite3_result_int(cx, pq);
+}
+
+static void fn_cipher_name(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	int code;
+	const struct cipher_info *ci;
+	(void)n;
+	ci = arg_code(v[0], &code) < 0 ? NULL : cipher_lookup((uint16_t)code);
+	result_name(cx, ci ? ci->name : NULL);
+}
+
+static int add_functions(struct rdb *db)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(sqlite3_context *, int, sqlite3_value **);
+	} fns[] = {
+		{"tls_version_rank", fn_version_rank}, {"tls_version_legacy", fn_version_legacy},
+		{"tls_rank_name", fn_rank_name},       {"tls_group_pq", fn_group_pq},
+		{"cipher_name", fn_cipher_name},
+	};
+	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+		if (sqlite3_create_function(db->db, fns[i].name, 1,
+					    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+					    NULL, fns[i].fn, NULL, NULL) != SQLITE_OK)
+			return rdb_fail(db, "cannot open");
+	return 0;
+}
+
+/* ---- opening ---------------------------------------------------------------- */
 
 static int open_readonly(struct rdb *db)
 {
@@ -75,7 +157,42 @@ static int open_readonly(struct rdb *db)
 	sqlite3_db_config(db->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	if (sqlite3_exec(db->db, "PRAGMA query_only = 1;", NULL, NULL, NULL) != SQLITE_OK)
 		return rdb_fail(db, "cannot open");
-	return check_schema(db);
+	return add_functions(db);
+}
+
+/* The database's schema version; -1 with the error recorded when it is
+ * none smtptls reads. An empty file is not an smtptls database here. */
+static int read_version(struct rdb *db)
+{
+	int version = schema_version(db->db, db->path, db->err, sizeof db->err);
+	if (version == 0) {
+		snprintf(db->err, sizeof db->err, "database '%s' is not an smtptls database",
+			 db->path);
+		return -1;
+	}
+	return version;
+}
+
+/* An older database is migrated in place, through a writing connection of
+ * its own, and opened again; one that cannot be written is refused with
+ * the reason. */
+static int open_current(struct rdb *db)
+{
+	char err[640];
+	int version;
+	if (open_readonly(db) < 0 || (version = read_version(db)) < 0)
+		return -1;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	sqlite3_close(db->db);
+	db->db = NULL;
+	if (store_migrate(db->path, err, sizeof err) < 0) {
+		snprintf(db->err, sizeof db->err, "database '%s' has schema version %d and must be"
+			 " migrated to version %d, which needs write access: %s", db->path,
+			 version, STORE_SCHEMA_VERSION, err);
+		return -1;
+	}
+	return open_readonly(db) < 0 || read_version(db) < 0 ? -1 : 0;
 }
 
 int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, char *err,
@@ -93,7 +210,7 @@ int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, 
 	else
 		report_filter_init(&db->filter);
 	ports_list(db);
-	if (open_readonly(db) < 0) {
+	if (open_current(db) < 0) {
 		snprintf(err, errlen, "%s", db->err);
 		rdb_close(db);
 		return -1;
@@ -138,6 +255,8 @@ sqlite3_stmt *rdb_prepare(struct rdb *db, const char *sql)
 		rdb_fail(db, "querying");
 		return NULL;
 	}
+	rdb_bind_int(s, ":rank_tls12", tls_version_rank(0x0303));
+	rdb_bind_int(s, ":rank_tls13", tls_version_rank(0x0304));
 	rdb_bind_real(s, ":since", db->filter.since);
 	rdb_bind_real(s, ":until", db->filter.until);
 	bind_text(s, ":ports", db->ports);
@@ -188,18 +307,4 @@ int rdb_scalar(struct rdb *db, const char *sql, int64_t *out)
 {
 	*out = 0;
 	return rdb_each(db, sql, first_int, out);
-}
-
-int rdb_has_column(struct rdb *db, const char *column)
-{
-	sqlite3_stmt *s = rdb_prepare(db, "SELECT 1 FROM pragma_table_info('sessions')"
-					  " WHERE name = :column;");
-	int found;
-	if (!s)
-		return 0;
-	sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, ":column"), column, -1,
-			  SQLITE_STATIC);
-	found = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	return found;
 }

@@ -1,6 +1,9 @@
 /* Read-only access to a session database for reports and exports: opens
- * it read-only, checks it is an smtptls database, and prepares statements
- * with the filter's parameters (:since :until :ports :server) bound. */
+ * it read-only (migrating an older database in place first, when it can
+ * be written), checks it is an smtptls database of this schema version,
+ * and prepares statements with the filter's parameters (:since :until
+ * :ports :server) bound. Queries read session_rows: codes, names from the
+ * registry. */
 #ifndef SMTPTLS_RDB_H
 #define SMTPTLS_RDB_H
 
@@ -10,30 +13,73 @@
 
 #include "report.h"
 
-/* The filter as SQL over the sessions table; every value is a parameter. */
+/* The filter as SQL over session_rows; every value is a parameter. */
 #define RDB_FILTER                                                                   \
 	" ts_start >= :since AND ts_start < :until"                                  \
 	" AND (:ports IS NULL OR instr(:ports, ',' || server_port || ',') > 0)"      \
 	" AND (:server IS NULL OR server_ip = :server"                               \
 	"      OR server_name = :server COLLATE NOCASE) "
 
+/* The record's codes as SQL literals (rdb.c checks them against record.h
+ * and registry.h). */
+#define RDB_STR_(x) #x
+#define RDB_STR(x) RDB_STR_(x)
+#define RDB_T_UNKNOWN_N 0
+#define RDB_T_PLAINTEXT_N 1
+#define RDB_T_STARTTLS_N 2
+#define RDB_T_IMPLICIT_N 3
+#define RDB_T_UNKNOWN RDB_STR(RDB_T_UNKNOWN_N)
+#define RDB_T_PLAINTEXT RDB_STR(RDB_T_PLAINTEXT_N)
+#define RDB_T_STARTTLS RDB_STR(RDB_T_STARTTLS_N)
+#define RDB_T_IMPLICIT RDB_STR(RDB_T_IMPLICIT_N)
+#define RDB_O_ESTABLISHED_N 1
+#define RDB_O_REFUSED_N 2
+#define RDB_O_FAILED_N 3
+#define RDB_O_NO_SERVER_HELLO_N 4
+#define RDB_O_INCOMPLETE_N 5
+#define RDB_O_NO_TLS_AFTER_220_N 6
+#define RDB_O_ESTABLISHED RDB_STR(RDB_O_ESTABLISHED_N)
+#define RDB_O_REFUSED RDB_STR(RDB_O_REFUSED_N)
+#define RDB_O_FAILED RDB_STR(RDB_O_FAILED_N)
+#define RDB_O_NO_SERVER_HELLO RDB_STR(RDB_O_NO_SERVER_HELLO_N)
+#define RDB_O_INCOMPLETE RDB_STR(RDB_O_INCOMPLETE_N)
+#define RDB_O_NO_TLS_AFTER_220 RDB_STR(RDB_O_NO_TLS_AFTER_220_N)
+/* Anomaly bit numbers. */
+#define RDB_A_PLAINTEXT_AFTER_STARTTLS_N 13
+#define RDB_A_CAPABILITY_MANGLED_N 16
+
+/* The headline's definitions, here and nowhere else.
+ * A ServerHello with a version the registry knows: */
+#define RDB_SH " (tls_version_rank(tls_version) > 0) "
 /* Encrypted: a ServerHello was seen. Known: not an 'unknown' session. */
-#define RDB_ENC " (tls_version IS NOT NULL) "
-#define RDB_KNOWN " (tls_version IS NOT NULL OR transport <> 'unknown') "
-#define RDB_CLEAR " (tls_version IS NULL AND transport <> 'unknown') "
+#define RDB_ENC RDB_SH
+#define RDB_KNOWN " (" RDB_SH " OR transport <> " RDB_T_UNKNOWN ") "
+#define RDB_CLEAR " (NOT" RDB_SH "AND transport <> " RDB_T_UNKNOWN ") "
 #define RDB_BYTES " (bytes_c2s + bytes_s2c) "
-/* A version name (tls_version, client_max_version) as a rank: SSLv2 1 ...
- * TLSv1.3 6; 0 for NULL or a name not listed. */
-#define RDB_VERSION_RANK(col)                                                        \
-	" (CASE " col " WHEN 'SSLv2' THEN 1 WHEN 'SSLv3' THEN 2 WHEN 'TLSv1.0' THEN 3"  \
-	" WHEN 'TLSv1.1' THEN 4 WHEN 'TLSv1.2' THEN 5 WHEN 'TLSv1.3' THEN 6 ELSE 0 END) "
 /* The rows where cond is true: 0, never NULL, when there are none. */
 #define RDB_COUNT(cond) " count(CASE WHEN " cond " THEN 1 END) "
 /* A server as "address port", for counting distinct servers. */
 #define RDB_SERVER " (server_ip || ' ' || server_port) "
-/* 1 when the comma list in anomalies holds the (constant) name; GLOB, as
- * LIKE would take the '_' in names for a wildcard. */
-#define RDB_ANOMALY(name) " (',' || coalesce(anomalies, '') || ',' GLOB '*," name ",*') "
+/* 1 when the anomaly bit (number) is set. */
+#define RDB_ANOMALY(bit) " ((anomalies >> " RDB_STR(bit) ") & 1) "
+/* session_rows with the columns of its certificate (cert_subject_cn ...). */
+#define RDB_WITH_CERT                                                                \
+	" (SELECT s.*, c.subject_cn AS cert_subject_cn, c.sans AS cert_sans,"          \
+	" c.issuer_cn AS cert_issuer_cn, c.issuer_org AS cert_issuer_org,"             \
+	" c.not_before AS cert_not_before, c.not_after AS cert_not_after,"             \
+	" c.key_type AS cert_key_type, c.key_bits AS cert_key_bits,"                   \
+	" c.sig_alg AS cert_sig_alg, c.self_signed AS cert_self_signed"                \
+	" FROM session_rows s LEFT JOIN certificates c ON c.sha256 = s.cert_sha256) "
+
+/* SQL functions the reader connection has, each the registry's
+ * (common/registry.h) by the same name:
+ *   tls_version_rank(code)    0 for NULL or an unknown version
+ *   tls_version_legacy(code)  1 SSLv2 to TLS 1.1, 0 newer, NULL unknown
+ *   tls_rank_name(rank)       "TLSv1.2", NULL for an unknown rank
+ *   tls_group_pq(code)        1 post-quantum, 0 classical, NULL unknown
+ *   cipher_name(code)         IANA name, NULL if unassigned
+ * and parameters bound wherever a statement names them:
+ *   :rank_tls12, :rank_tls13  the ranks of TLS 1.2 and 1.3 */
 
 struct rdb;
 
@@ -60,9 +106,6 @@ int rdb_each(struct rdb *db, const char *sql, rdb_row_fn fn, void *arg);
 
 /* The first column of the first row as an integer (0 if no row). */
 int rdb_scalar(struct rdb *db, const char *sql, int64_t *out);
-
-/* 1 if the sessions table has that column. */
-int rdb_has_column(struct rdb *db, const char *column);
 
 /* Records an SQLite error naming the database; returns -1. */
 int rdb_fail(struct rdb *db, const char *what);

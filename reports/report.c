@@ -95,18 +95,6 @@ long facts_find_row(const struct rtable *t, const char *key)
 	return -1;
 }
 
-/* Every column the TLS-depth sections read: a database written before
- * they were stored gets them on its next capture; until then those
- * sections are left out. */
-static const char depth_sql[] =
-	"SELECT count(*) = 27 FROM pragma_table_info('sessions') WHERE name IN ("
-	"'tls_outcome', 'tls_alert_name', 'tls_alert_from', 'kx_pq', 'kx_dh_bits',"
-	" 'forward_secrecy', 'aead', 'weak_cipher', 'sslv2_hello', 'client_offered_tls13',"
-	" 'client_offered_weak', 'client_max_version', 'server_chose_weak',"
-	" 'server_declined_fs', 'resumed', 'ja3', 'ja3s', 'ja4', 'cert_subject_cn',"
-	" 'cert_issuer_cn', 'cert_issuer_org', 'cert_key_type', 'cert_key_bits',"
-	" 'cert_sig_alg', 'cert_self_signed', 'cert_expired', 'cert_name_match');";
-
 static int read_meta(void *arg, sqlite3_stmt *s)
 {
 	struct rmeta *meta = arg;
@@ -122,16 +110,9 @@ static int read_meta(void *arg, sqlite3_stmt *s)
 int facts_meta(struct rdb *db, struct rmodel *m)
 {
 	if (rdb_each(db, "SELECT count(*), sum(" RDB_KNOWN "), sum(" RDB_ENC "), min(ts_start),"
-			 " max(ts_start) FROM sessions WHERE" RDB_FILTER ";",
+			 " max(ts_start) FROM session_rows WHERE" RDB_FILTER ";",
 		     read_meta, &m->meta) < 0)
 		return -1;
-	int64_t depth = 0;
-	m->meta.has_kx_group = rdb_has_column(db, "kx_group") &&
-			       rdb_has_column(db, "kx_group_code");
-	if (rdb_scalar(db, depth_sql, &depth) < 0)
-		return -1;
-	m->meta.has_depth = m->meta.has_kx_group && depth == 1 &&
-			    rdb_has_column(db, "cert_sha256");
 	if (m->meta.by == REPORT_BY_AUTO)
 		m->meta.by = rtime_auto(m->meta.first, m->meta.last);
 	return 0;

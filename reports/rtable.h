@@ -60,9 +60,6 @@ struct rmeta {
 	long top;
 	double first, last;  /* ts_start range of the filtered sessions */
 	int64_t sessions, known, unknown, encrypted;
-	int has_kx_group;    /* the database has the kx_group column */
-	int has_depth;       /* ... and every TLS-depth column (outcome, judgement,
-				offers, fingerprints, certificate) */
 };
 
 struct rmodel {

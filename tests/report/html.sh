@@ -27,8 +27,10 @@ perl -0777 -pe 's/mx\.smtptls\.test/<svg onload=1>x/g' "$data/starttls-tls12.pca
 db=$tmp/h.db
 cap "$db" starttls-tls13.pcap implicit-465.pcap offered-not-used.pcap \
   refused-454.pcap "$tmp/hostile.pcap" "$tmp/hostile-cert.pcap"
-sqlite3 "$db" "UPDATE sessions SET sni = '\"><img src=x onerror=alert(1)>' WHERE client_port = 57610;"
-sqlite3 "$db" "UPDATE sessions SET ja3 = '<script>ja3=1</script>', ja4 = '<style>*{}</style>',
+# strings from the wire put where no capture has them; the rows are in
+# session_rows (sessions is the view that names their codes)
+sqlite3 "$db" "UPDATE session_rows SET sni = '\"><img src=x onerror=alert(1)>' WHERE client_port = 57610;"
+sqlite3 "$db" "UPDATE session_rows SET ja3 = '<script>ja3=1</script>', ja4 = '<style>*{}</style>',
   ja3s = '<a href=x>s</a>' WHERE client_port = 57612;"
 eq "hostile certificate stored" "$(sql "$db" "SELECT cert_subject_cn || '|' || cert_issuer_cn || '|' ||
   cert_self_signed FROM sessions WHERE client_port = 57612")" '<svg onload=1>x|<svg onload=1>x|1'

@@ -54,25 +54,26 @@ has "merge again summary" "$(cat "$tmp/status.out")" ": 0 sessions added, 36 alr
 eq "merge again: same rows" "$(sql "$out" 'SELECT count(*), sum(bytes_c2s), group_concat(id) FROM sessions')" "$before"
 
 # a second sensor whose clock is 0.4 s ahead sees mixed.pcap's connections:
-# the same sessions (tolerance 1 s); 5 s ahead they are other sessions
+# the same sessions (tolerance 1 s); 5 s ahead they are other sessions.
+# The rows are changed in session_rows (sessions is the view over it).
 sk=$tmp/skew.db
 cp "$tmp/mixed.pcap.db" "$sk"
-sqlite3 "$sk" "UPDATE sessions SET ts_start = ts_start + 0.4, ts_end = ts_end + 0.4; UPDATE runs SET source = 'sensor-b', started = started + 1;"
+sqlite3 "$sk" "UPDATE session_rows SET ts_start = ts_start + 0.4, ts_end = ts_end + 0.4; UPDATE runs SET source = 'sensor-b', started = started + 1;"
 status "merge skewed" 0 "$bin" merge "$out" "$sk"
 has "skewed: deduplicated" "$(cat "$tmp/status.out")" ": 0 sessions added, 6 already there"
 eq "skewed: sessions" "$(sql "$out" 'SELECT count(*) FROM sessions')" "$distinct"
 eq "skewed: run kept" "$(sql "$out" 'SELECT count(*) FROM runs')" 23
-sqlite3 "$sk" "UPDATE sessions SET ts_start = ts_start + 5; UPDATE runs SET source = 'sensor-c';"
+sqlite3 "$sk" "UPDATE session_rows SET ts_start = ts_start + 5; UPDATE runs SET source = 'sensor-c';"
 status "merge far" 0 "$bin" merge "$out" "$sk"
 eq "5 s apart: other sessions" "$(sql "$out" 'SELECT count(*) FROM sessions')" "$((distinct + 6))"
 cp "$tmp/mixed.pcap.db" "$tmp/tol.db"
-sqlite3 "$tmp/tol.db" "UPDATE sessions SET ts_start = ts_start + 5; UPDATE runs SET source = 'sensor-d';"
+sqlite3 "$tmp/tol.db" "UPDATE session_rows SET ts_start = ts_start + 5; UPDATE runs SET source = 'sensor-d';"
 status "merge --tolerance 10" 0 "$bin" merge --tolerance 10 "$tmp/o2.db" "$tmp/mixed.pcap.db" "$tmp/tol.db"
 eq "--tolerance 10" "$(sql "$tmp/o2.db" 'SELECT count(*) FROM sessions')" 6
 
 # a more complete row replaces a partial one: sensor E lost the handshake
 cp "$tmp/mixed.pcap.db" "$tmp/partial.db"
-sqlite3 "$tmp/partial.db" "UPDATE sessions SET transport = 'unknown', tls_version = NULL, anomalies = 'midstream', packets = 3 WHERE client_port = 57610; UPDATE runs SET source = 'sensor-e';"
+sqlite3 "$tmp/partial.db" "UPDATE session_rows SET transport = (SELECT code FROM transports WHERE name = 'unknown'), tls_version = NULL, anomalies = 1 << (SELECT bit FROM anomaly_names WHERE name = 'midstream'), packets = 3 WHERE client_port = 57610; UPDATE runs SET source = 'sensor-e';"
 status "merge partial first" 0 "$bin" merge "$tmp/o3.db" "$tmp/partial.db" "$tmp/mixed.pcap.db"
 has "partial replaced" "$(cat "$tmp/status.out")" ": 6 sessions added, 5 already there, 1 replaced"
 eq "complete row kept" "$(sql "$tmp/o3.db" "SELECT transport || ' ' || tls_version FROM sessions WHERE client_port = 57610")" "starttls TLSv1.3"
@@ -82,6 +83,13 @@ status "usage" 2 "$bin" merge "$out"
 status "bad tolerance" 2 "$bin" merge --tolerance -1 "$out" "$sk"
 status "missing input" 1 "$bin" merge "$tmp/o4.db" "$tmp/none.db"
 has "missing input named" "$(cat "$tmp/status.out")" "database '$tmp/none.db'"
+# a failed merge leaves nothing behind: no output, no temporary file; an
+# existing output stays as it was
+eq "failed merge: no output" "$(ls "$tmp" | grep -c '^o4\.db')" 0
+sum_before=$(md5sum <"$out")
+status "failed merge into an output" 1 "$bin" merge "$out" "$tmp/mixed.pcap.db" "$tmp/none.db"
+eq "failed merge: output unchanged" "$(md5sum <"$out")" "$sum_before"
+eq "failed merge: no temporary file" "$(ls "$tmp" | grep -c '\.merge-\|\.input-')" 0
 status "output as input" 1 "$bin" merge "$out" "$out"
 has "output as input named" "$(cat "$tmp/status.out")" "is the output"
 sqlite3 "$tmp/other.db" "CREATE TABLE x (y);"

@@ -1,0 +1,469 @@
+#define _POSIX_C_SOURCE 200809L
+#include "writer.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/clock.h"
+#include "../common/wait.h"
+#include "store.h"
+
+/* How a column's value comes out of a session_record: codes as they are,
+ * -1 as NULL. No name is looked up here: the database's lookup tables and
+ * the sessions view hold them. */
+enum col_kind {
+	COL_TEXT,     /* char array; empty is NULL */
+	COL_INT,      /* int; -1 is NULL */
+	COL_CODE,     /* an enum code, always present */
+	COL_OUTCOME,  /* enum tls_outcome; OUTCOME_NONE is NULL */
+	COL_TLS_FLAG, /* int 0/1; NULL when no TLS hello was seen */
+	COL_U16,
+	COL_U32,
+	COL_U64,
+	COL_REAL,
+	COL_CERT,     /* the certificate's SHA-256, NULL without one */
+};
+
+struct column {
+	const char *name;
+	enum col_kind kind;
+	size_t off;
+};
+
+#define C(name, kind, field) {name, kind, offsetof(struct session_record, field)}
+
+/* The columns of session_rows (store/schema.sql) that a record fills. */
+static const struct column columns[] = {
+	C("client_ip", COL_TEXT, client_ip),
+	C("client_port", COL_U16, client_port),
+	C("server_ip", COL_TEXT, server_ip),
+	C("server_port", COL_U16, server_port),
+	C("ts_start", COL_REAL, ts_start),
+	C("ts_end", COL_REAL, ts_end),
+	C("transport", COL_CODE, transport),
+	C("starttls_offered", COL_INT, starttls_offered),
+	C("starttls_sent", COL_INT, starttls_sent),
+	C("starttls_reply", COL_INT, starttls_reply),
+	C("tls_version", COL_INT, tls_version),
+	C("cipher_suite", COL_INT, cipher_suite),
+	C("kx_group", COL_INT, kx_group),
+	C("sni", COL_TEXT, sni),
+	C("alpn", COL_TEXT, alpn),
+	C("alpn_offered", COL_TEXT, alpn_offered),
+	C("client_hello", COL_INT, client_hello),
+	C("client_max_version", COL_INT, client_version_max),
+	C("hello_retry", COL_TLS_FLAG, hello_retry),
+	C("resumed", COL_TLS_FLAG, resumed),
+	C("tls_established", COL_TLS_FLAG, tls_established),
+	C("tls_alert", COL_INT, tls_alert),
+	C("tls_alert_from", COL_INT, tls_alert_from),
+	C("tls_outcome", COL_OUTCOME, tls_outcome),
+	C("plaintext_transactions", COL_INT, plaintext_transactions),
+	C("plaintext_rcpts", COL_INT, plaintext_rcpts),
+	C("cleartext_auth", COL_INT, cleartext_auth),
+	C("auth_mechanism", COL_TEXT, auth_mechanism),
+	C("server_name", COL_TEXT, server_name),
+	C("ehlo_name", COL_TEXT, ehlo_name),
+	C("ehlo_keywords", COL_TEXT, ehlo_keywords),
+	C("packets", COL_U64, packets),
+	C("bytes_c2s", COL_U64, bytes_c2s),
+	C("bytes_s2c", COL_U64, bytes_s2c),
+	C("end_reason", COL_CODE, end_reason),
+	C("anomalies", COL_U32, anomalies),
+	C("kx_dh_bits", COL_INT, kx_dh_bits),
+	C("forward_secrecy", COL_INT, forward_secrecy),
+	C("aead", COL_INT, aead),
+	C("weak_cipher", COL_INT, weak_cipher),
+	C("sslv2_hello", COL_TLS_FLAG, sslv2_hello),
+	C("client_offered_tls13", COL_INT, client_offered_tls13),
+	C("client_suites", COL_INT, client_suites),
+	C("client_offered_weak", COL_INT, client_offered_weak),
+	C("server_chose_weak", COL_INT, server_chose_weak),
+	C("server_declined_fs", COL_INT, server_declined_fs),
+	C("ja3", COL_TEXT, ja3),
+	C("ja3s", COL_TEXT, ja3s),
+	C("ja4", COL_TEXT, ja4),
+	C("cert_sha256", COL_CERT, cert.sha256),
+	C("cert_expired", COL_INT, cert.expired),
+	C("cert_name_match", COL_INT, cert.name_match),
+};
+#define NCOLUMNS (sizeof columns / sizeof columns[0])
+
+static const char cert_insert[] =
+	"INSERT INTO certificates (sha256, subject_cn, sans, issuer_cn, issuer_org, not_before,"
+	" not_after, key_type, key_bits, sig_alg, self_signed)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING;";
+
+#define RING_CAP 1024 /* records queued for the writer thread */
+#define BATCH_MAX 128 /* records the writer takes at once */
+#define CERTS_KNOWN 1024 /* certificates remembered as written (direct-mapped) */
+
+struct writer {
+	sqlite3 *db;
+	sqlite3_stmt *insert, *cert;
+	const char *path;
+	char *err;
+	size_t errlen;
+	int64_t run_id;
+	int in_tx;
+	unsigned pending;
+	double tx_started;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* to the thread: rows queued, or stop */
+	pthread_cond_t idle; /* from the thread: room in the queue / idle */
+	struct session_record *ring;
+	size_t head, count;
+	int busy;            /* the thread is inserting a batch */
+	int stop, failed;
+	uint8_t null_bound[NCOLUMNS]; /* the insert's parameter is NULL already */
+	char certs[CERTS_KNOWN][65];  /* SHA-256 of certificates written, or "" */
+};
+
+static int fail(struct writer *w, const char *what)
+{
+	snprintf(w->err, w->errlen, "database '%s': %s: %s", w->path, what,
+		 sqlite3_errmsg(w->db));
+	return -1;
+}
+
+static int exec(struct writer *w, const char *sql, const char *what)
+{
+	return sqlite3_exec(w->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(w, what);
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static int begin(struct writer *w)
+{
+	if (w->in_tx)
+		return 0;
+	if (exec(w, "BEGIN;", "starting a transaction") < 0)
+		return -1;
+	w->in_tx = 1;
+	w->pending = 0;
+	w->tx_started = clock_seconds(CLOCK_REALTIME);
+	return 0;
+}
+
+static int commit_now(struct writer *w)
+{
+	if (!w->in_tx)
+		return 0;
+	w->in_tx = 0;
+	if (exec(w, "COMMIT;", "committing") < 0) {
+		sqlite3_exec(w->db, "ROLLBACK;", NULL, NULL, NULL);
+		memset(w->certs, 0, sizeof w->certs); /* they went with the transaction */
+		return -1;
+	}
+	return 0;
+}
+
+static int commit_due(const struct writer *w, double now)
+{
+	return w->in_tx && now - w->tx_started >= STORE_BATCH_SECONDS;
+}
+
+/* ---- certificates ---------------------------------------------------------- */
+
+static char *cert_slot(struct writer *w, const char *sha)
+{
+	unsigned h = 0;
+	for (int i = 0; i < 8 && sha[i]; i++)
+		h = h * 16 + (unsigned)(sha[i] <= '9' ? sha[i] - '0' : sha[i] - 'a' + 10);
+	return w->certs[h % CERTS_KNOWN];
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *t)
+{
+	if (t && *t)
+		sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_int(sqlite3_stmt *s, int i, int v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int(s, i, v);
+}
+
+/* Writes the session's certificate unless it is known to be there. */
+static int put_cert(struct writer *w, const struct rec_cert *c)
+{
+	char *slot = cert_slot(w, c->sha256);
+	sqlite3_stmt *s = w->cert;
+	const char *texts[] = {c->sha256, c->subject_cn, c->sans, c->issuer_cn, c->issuer_org};
+	if (!strcmp(slot, c->sha256))
+		return 0;
+	for (int i = 0; i < 5; i++)
+		bind_text(s, i + 1, texts[i]);
+	sqlite3_bind_int64(s, 6, c->not_before);
+	sqlite3_bind_int64(s, 7, c->not_after);
+	bind_text(s, 8, c->key_type);
+	bind_int(s, 9, c->key_bits);
+	bind_text(s, 10, c->sig_alg);
+	bind_int(s, 11, c->self_signed);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return fail(w, "writing a certificate");
+	memcpy(slot, c->sha256, sizeof c->sha256);
+	return 0;
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+/* What the binders return for a NULL, leaving the parameter alone: a
+ * parameter keeps its value from row to row, so one that is NULL already
+ * is not bound again. In a plaintext session most columns are NULL, and
+ * binding was a third of the writer's instructions. */
+#define BIND_NULL (-1)
+
+static int int_at(const struct session_record *r, size_t off)
+{
+	int v;
+	memcpy(&v, (const char *)r + off, sizeof v);
+	return v;
+}
+
+static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
+		       const struct session_record *r)
+{
+	const char *base = (const char *)r + c->off;
+	int v = c->kind == COL_INT || c->kind == COL_TLS_FLAG ? int_at(r, c->off) : 0;
+	int tls_seen = r->client_hello > 0 || r->tls_version >= 0;
+	switch (c->kind) {
+	case COL_TEXT: return *base ? sqlite3_bind_text(s, i, base, -1, SQLITE_STATIC) : BIND_NULL;
+	case COL_INT: return v < 0 ? BIND_NULL : sqlite3_bind_int(s, i, v);
+	case COL_CODE: return sqlite3_bind_int(s, i, int_at(r, c->off));
+	case COL_OUTCOME: return r->tls_outcome == OUTCOME_NONE ? BIND_NULL : sqlite3_bind_int(s, i, (int)r->tls_outcome);
+	case COL_TLS_FLAG: return tls_seen ? sqlite3_bind_int(s, i, v != 0) : BIND_NULL;
+	case COL_U16: return sqlite3_bind_int(s, i, *(const uint16_t *)(const void *)base);
+	case COL_U32: return sqlite3_bind_int64(s, i, *(const uint32_t *)(const void *)base);
+	case COL_U64: return sqlite3_bind_int64(s, i, (sqlite3_int64)*(const uint64_t *)(const void *)base);
+	case COL_REAL: return sqlite3_bind_double(s, i, *(const double *)(const void *)base);
+	case COL_CERT: return r->cert.present ? sqlite3_bind_text(s, i, base, -1, SQLITE_STATIC) : BIND_NULL;
+	}
+	return SQLITE_MISUSE;
+}
+
+static int bind_row(struct writer *w, const struct session_record *r)
+{
+	sqlite3_stmt *s = w->insert;
+	int rc = sqlite3_bind_int64(s, 1, w->run_id);
+	for (size_t i = 0; i < NCOLUMNS && rc == SQLITE_OK; i++) {
+		int null = 0;
+		rc = bind_column(s, (int)i + 2, &columns[i], r);
+		if (rc == BIND_NULL) {
+			null = 1;
+			rc = w->null_bound[i] ? SQLITE_OK : sqlite3_bind_null(s, (int)i + 2);
+		}
+		w->null_bound[i] = null && rc == SQLITE_OK;
+	}
+	return rc;
+}
+
+static int insert_row(struct writer *w, const struct session_record *r)
+{
+	if (begin(w) < 0 || (r->cert.present && put_cert(w, &r->cert) < 0))
+		return -1;
+	int rc = bind_row(w, r);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(w->insert) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	sqlite3_reset(w->insert); /* the parameters stay bound for the next row */
+	if (rc != SQLITE_OK)
+		return fail(w, "writing a session");
+	if (++w->pending >= STORE_BATCH_ROWS)
+		return commit_now(w);
+	return 0;
+}
+
+static int prepare(struct writer *w)
+{
+	char sql[2048];
+	size_t used = (size_t)snprintf(sql, sizeof sql, "INSERT INTO session_rows (run_id");
+	for (size_t i = 0; i < NCOLUMNS && used < sizeof sql; i++)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, ", %s", columns[i].name);
+	if (used < sizeof sql)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES (?");
+	for (size_t i = 0; i < NCOLUMNS && used < sizeof sql; i++)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, ", ?");
+	if (used + 3 > sizeof sql)
+		return fail(w, "building the insert");
+	snprintf(sql + used, sizeof sql - used, ");");
+	if (sqlite3_prepare_v3(w->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &w->insert, NULL) ||
+	    sqlite3_prepare_v3(w->db, cert_insert, -1, SQLITE_PREPARE_PERSISTENT, &w->cert, NULL))
+		return fail(w, "preparing the insert");
+	memset(w->null_bound, 1, sizeof w->null_bound); /* a new statement's are */
+	return 0;
+}
+
+/* ---- the thread ------------------------------------------------------------- */
+
+static int write_batch(struct writer *w, const struct session_record *batch, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (insert_row(w, &batch[i]) < 0)
+			return -1;
+	return commit_due(w, clock_seconds(CLOCK_REALTIME)) ? commit_now(w) : 0;
+}
+
+/* How many queued records from the head can be written in place: a
+ * contiguous run of the ring, at most BATCH_MAX. Called locked. Those slots
+ * stay counted until released, so the producer never writes over them. */
+static size_t batch_size(const struct writer *w)
+{
+	size_t n = w->count < BATCH_MAX ? w->count : BATCH_MAX;
+	return w->head + n > RING_CAP ? RING_CAP - w->head : n;
+}
+
+/* Writes the n queued rows from the head, or with n 0 commits, with the
+ * lock released: the disk may wait, and writer_add() must not wait with
+ * it. busy keeps every other user off the connection meanwhile. Called and
+ * returns locked. */
+static void write_unlocked(struct writer *w, size_t n)
+{
+	const struct session_record *batch = &w->ring[w->head];
+	w->busy = 1;
+	pthread_mutex_unlock(&w->lock);
+	int rc = w->failed ? -1 : n ? write_batch(w, batch, n) : commit_now(w);
+	pthread_mutex_lock(&w->lock);
+	w->busy = 0;
+	w->failed |= rc < 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	thread_name("smtptls-writer");
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop || w->count > 0) {
+		size_t n = batch_size(w);
+		if (n == 0) {
+			if (!w->failed && commit_due(w, clock_seconds(CLOCK_REALTIME))) {
+				write_unlocked(w, 0);
+				continue; /* rows may have come meanwhile */
+			}
+			pthread_cond_broadcast(&w->idle);
+			if (!w->stop)
+				cond_wait_ms(&w->wake, &w->lock, 100);
+			continue;
+		}
+		write_unlocked(w, n);
+		w->head = (w->head + n) % RING_CAP; /* release the slots */
+		w->count -= n;
+		pthread_cond_broadcast(&w->idle);
+	}
+	pthread_cond_broadcast(&w->idle);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void free_writer(struct writer *w)
+{
+	sqlite3_finalize(w->insert);
+	sqlite3_finalize(w->cert);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->idle);
+	free(w->ring);
+	free(w);
+}
+
+struct writer *writer_start(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	struct writer *w = calloc(1, sizeof *w);
+	if (!w) {
+		snprintf(err, errlen, "database '%s': out of memory", path);
+		return NULL;
+	}
+	*w = (struct writer){.db = db, .path = path, .err = err, .errlen = errlen};
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	if (!(w->ring = malloc(RING_CAP * sizeof *w->ring))) {
+		snprintf(err, errlen, "database '%s': allocating the write queue", path);
+	} else if (prepare(w) == 0) {
+		if (pthread_create(&w->thread, NULL, writer_main, w) == 0)
+			return w;
+		snprintf(err, errlen, "database '%s': starting the writer thread", path);
+	}
+	free_writer(w);
+	return NULL;
+}
+
+int writer_stop(struct writer *w)
+{
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	int rc = commit_now(w);
+	free_writer(w);
+	return rc;
+}
+
+/* ---- the other threads ------------------------------------------------------- */
+
+int writer_add(struct writer *w, const struct session_record *r)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->count == RING_CAP && !w->failed)
+		pthread_cond_wait(&w->idle, &w->lock);
+	int failed = w->failed;
+	if (!failed) {
+		w->ring[(w->head + w->count) % RING_CAP] = *r;
+		if (++w->count == BATCH_MAX) /* stragglers: the thread's 100 ms wake-up */
+			pthread_cond_signal(&w->wake);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return failed ? -1 : 0;
+}
+
+int writer_failed(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	int failed = w->failed;
+	pthread_mutex_unlock(&w->lock);
+	return failed ? -1 : 0;
+}
+
+int writer_hold(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->count > 0 || w->busy) {
+		pthread_cond_signal(&w->wake);
+		pthread_cond_wait(&w->idle, &w->lock);
+	}
+	return w->failed ? -1 : 0;
+}
+
+void writer_release(struct writer *w)
+{
+	pthread_mutex_unlock(&w->lock);
+}
+
+int writer_commit(struct writer *w)
+{
+	return commit_now(w);
+}
+
+void writer_set_run(struct writer *w, int64_t id)
+{
+	w->run_id = id;
+}
+
+double writer_cpu(const struct writer *w)
+{
+	clockid_t id;
+	return pthread_getcpuclockid(w->thread, &id) == 0 ? clock_seconds(id) : 0;
+}
