@@ -87,20 +87,21 @@ int schema_version(sqlite3 *db, const char *path, char *err, size_t errlen)
 static int add_missing(sqlite3 *db, sqlite3 *ref, const char *table)
 {
 	static const char cols[] = "SELECT name, type FROM pragma_table_info(?1) ORDER BY cid;";
-	static const char has[] = "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2;";
+	static const char have[] = "SELECT group_concat(',' || name || ',', '')"
+				   " FROM pragma_table_info(?1);";
 	sqlite3_stmt *r = NULL, *h = NULL;
 	int rc = sqlite3_prepare_v2(ref, cols, -1, &r, NULL) == SQLITE_OK &&
-			 sqlite3_prepare_v2(db, has, -1, &h, NULL) == SQLITE_OK
+			 sqlite3_prepare_v2(db, have, -1, &h, NULL) == SQLITE_OK
 		 ? 0 : -1;
 	sqlite3_bind_text(r, 1, table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(h, 1, table, -1, SQLITE_STATIC);
-	while (rc == 0 && sqlite3_step(r) == SQLITE_ROW) {
-		char sql[256];
-		sqlite3_bind_value(h, 2, sqlite3_column_value(r, 0));
-		rc = sqlite3_step(h) == SQLITE_ROW ? 0 : -1;
-		int present = sqlite3_column_int(h, 0);
-		sqlite3_reset(h);
-		if (rc < 0 || present)
+	if (rc == 0 && sqlite3_step(h) != SQLITE_ROW)
+		rc = -1;
+	const char *present = rc == 0 ? (const char *)sqlite3_column_text(h, 0) : NULL;
+	while (rc == 0 && present && sqlite3_step(r) == SQLITE_ROW) {
+		char sql[256], name[80];
+		snprintf(name, sizeof name, ",%s,", (const char *)sqlite3_column_text(r, 0));
+		if (strstr(present, name))
 			continue;
 		snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s;", table,
 			 (const char *)sqlite3_column_text(r, 0), (const char *)sqlite3_column_text(r, 1));
@@ -129,12 +130,13 @@ static int complete_v1(sqlite3 *db)
 
 /* ---- migrating ------------------------------------------------------------ */
 
-static int run_step(sqlite3 *db, int n)
+/* Step n on a database that was at version from before this migration. */
+static int run_step(sqlite3 *db, int n, int from)
 {
 	char *sql = schema_step(n), version[48];
 	int rc = sql ? 0 : -1;
 	snprintf(version, sizeof version, "PRAGMA user_version = %d;", n);
-	if (rc == 0 && n == 2)
+	if (rc == 0 && n == 2 && from == 1)
 		rc = complete_v1(db);
 	if (rc == 0)
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -151,7 +153,7 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t er
 		snprintf(what, sizeof what, "migrating to schema version %d", n);
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
 			return fail(db, path, what, err, errlen);
-		if (run_step(db, n) < 0 || sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+		if (run_step(db, n, from) < 0 || sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
 			fail(db, path, what, err, errlen);
 			sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
 			return -1;
