@@ -65,7 +65,7 @@ int facts_clients(struct rdb *db, struct rmodel *m)
 	if (!t)
 		return -1;
 	if (rtable_title(t, "Clients sending in clear, most mail first") < 0 ||
-	    rtable_note(t, "per client address; sessions: with SMTP or TLS seen; clear: not"
+	    rtable_note(t, "per client address; sessions: known ones (unknown apart); clear: not"
 			   " encrypted; not used: STARTTLS offered but not used") < 0)
 		return rdb_oom(db);
 	if (!(s = rdb_prepare(db, clients_sql)))

@@ -87,7 +87,7 @@ int facts_series(struct rdb *db, struct rmodel *m)
 	se.fill = isfinite(m->meta.first) &&
 		  (m->meta.last - m->meta.first) / se.b.width <= SERIES_FILL_MAX;
 	if (rtable_title(se.t, "Encrypted share per %s (UTC)", rtime_by_name(se.by)) < 0 ||
-	    rtable_note(se.t, "sessions: with SMTP or TLS seen, by start time; unknown ones"
+	    rtable_note(se.t, "sessions: known ones (encrypted or not), by start time; unknown ones"
 			      " apart") < 0)
 		return rdb_oom(db);
 	if (!(s = rdb_prepare(db, series_sql)))

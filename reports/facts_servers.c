@@ -499,7 +499,7 @@ static const struct rcol cert_summary_cols[] = {
 	{"denominator", "denominator", RCOL_NOTEXT},
 };
 
-enum { K_ENC12, K_SEEN, K_EXPIRED, K_SELF, K_NAMED, K_MISMATCH, K_SEEN_SRV, K_EXPIRED_SRV,
+enum { K_SH12, K_SEEN, K_EXPIRED, K_SELF, K_NAMED, K_MISMATCH, K_SEEN_SRV, K_EXPIRED_SRV,
        K_SELF_SRV, K_MISMATCH_SRV, K_SEEN_CERTS, K_EXPIRED_CERTS, K_SELF_CERTS,
        K_MISMATCH_CERTS };
 
@@ -514,12 +514,12 @@ static const char cert_summary_sql[] =
 	CERT_SRV("cert_self_signed = 1") CERT_SRV("cert_name_match = 0")
 	CERT_DER("1") "," CERT_DER("cert_expired = 1") "," CERT_DER("cert_self_signed = 1") ","
 	CERT_DER("cert_name_match = 0")
-	" FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_ENC ";";
+	" FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_SH ";";
 
 #define WITH_CERT "sessions with a certificate"
 static const struct facts_share cert_lines[] = {
-	{"seen", "certificate seen (TLS <= 1.2)", NULL, K_SEEN, K_ENC12,
-	 "encrypted sessions with TLS <= 1.2", K_SEEN_SRV, K_SEEN_CERTS},
+	{"seen", "certificate seen (TLS <= 1.2)", NULL, K_SEEN, K_SH12,
+	 "sessions with a ServerHello, TLS <= 1.2", K_SEEN_SRV, K_SEEN_CERTS},
 	{"expired", "expired at capture time", NULL, K_EXPIRED, K_SEEN, WITH_CERT, K_EXPIRED_SRV,
 	 K_EXPIRED_CERTS},
 	{"self_signed", "self-signed (issuer = subject)", NULL, K_SELF, K_SEEN, WITH_CERT,
@@ -553,7 +553,7 @@ static int add_cert_row(void *arg, sqlite3_stmt *s)
  * column makes of them; most sessions first, --top rows. */
 #define CERT_LIST_SQL(expr)                                                              \
 	"SELECT " expr ", count(*), count(DISTINCT cert_sha256), count(DISTINCT" RDB_SERVER \
-	"), count(*) OVER () FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_ENC          \
+	"), count(*) OVER () FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_SH           \
 	"AND cert_sha256 IS NOT NULL"                                                        \
 	" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT :limit;"
 
@@ -613,12 +613,13 @@ int facts_certs(struct rdb *db, struct rmodel *m)
 			      NCOLS(cert_summary_cols))))
 		return -1;
 	if (rtable_title(t, "Server certificates seen in clear (TLS <= 1.2)") < 0 ||
-	    rtable_note(t, "each line names its denominator (of); TLS 1.3 encrypts the"
+	    rtable_note(t, "each line names its denominator (of); every session whose server"
+			   " sent its certificate, however the handshake ended; TLS 1.3 encrypts the"
 			   " certificate; nothing is verified, this is what the certificates"
 			   " claim; certs: distinct certificates (SHA-256)") < 0)
 		return rdb_oom(db);
 	if (facts_shares(db, t, cert_summary_sql, cert_lines, NCOLS(cert_lines)) < 0 ||
-	    rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER "AND" RDB_ENC
+	    rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER "AND" RDB_SH
 			   "AND cert_sha256 IS NOT NULL;", &seen) < 0)
 		return -1;
 	if (build_cert_list(db, m, "cert_keys", key_cols, "Certificate keys",

@@ -1,6 +1,7 @@
-/* The headline: encrypted share of sessions and of bytes, overall and per
- * server port (relay 25, submission 587 and 465), why the rest was not
- * encrypted, and the mail transactions seen in clear. */
+/* The headline: encrypted share of sessions (TLS completed) and of bytes,
+ * and the sessions that attempted TLS, overall and per server port (relay
+ * 25, submission 587 and 465); why the rest was not encrypted; the mail
+ * transactions seen in clear. The definitions are rdb.h's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@
 struct port_row {
 	int port; /* -1: all ports, -2: submission 587+465 */
 	int64_t known, enc, bytes, enc_bytes, unknown;
-	int64_t mail, rcpts, mail_sessions;
+	int64_t mail, rcpts, mail_sessions, attempted, seen;
 };
 
 struct port_rows {
@@ -32,6 +33,8 @@ static const struct rcol encryption_cols[] = {
 	{"encrypted_bytes", "enc. bytes", RCOL_NUM | RCOL_BYTES},
 	{"encrypted_bytes_pct", "%", RCOL_PCT},
 	{"unknown", "unknown", RCOL_NUM | RCOL_NOTEXT},
+	{"tls_attempted", "TLS attempted", RCOL_NUM | RCOL_NOTEXT},
+	{"tls_attempted_pct", "%", RCOL_PCT | RCOL_NOTEXT},
 };
 
 static const struct rcol mail_cols[] = {
@@ -50,7 +53,7 @@ static const char port_sql[] =
 	" sum(CASE WHEN " RDB_KNOWN " THEN " RDB_BYTES " ELSE 0 END),"
 	" sum(CASE WHEN " RDB_ENC " THEN " RDB_BYTES " ELSE 0 END),"
 	" sum(NOT " RDB_KNOWN "), sum(plaintext_transactions), sum(plaintext_rcpts),"
-	" sum(plaintext_transactions > 0)"
+	" sum(plaintext_transactions > 0), sum(" RDB_ATTEMPTED "), sum(" RDB_SEEN ")"
 	" FROM session_rows WHERE" RDB_FILTER "GROUP BY server_port ORDER BY server_port;";
 
 static int add_port(void *arg, sqlite3_stmt *s)
@@ -74,6 +77,8 @@ static int add_port(void *arg, sqlite3_stmt *s)
 	r->mail = sqlite3_column_int64(s, 6);
 	r->rcpts = sqlite3_column_int64(s, 7);
 	r->mail_sessions = sqlite3_column_int64(s, 8);
+	r->attempted = sqlite3_column_int64(s, 9);
+	r->seen = sqlite3_column_int64(s, 10);
 	return 0;
 }
 
@@ -87,6 +92,8 @@ static void sum_into(struct port_row *dst, const struct port_row *src)
 	dst->mail += src->mail;
 	dst->rcpts += src->rcpts;
 	dst->mail_sessions += src->mail_sessions;
+	dst->attempted += src->attempted;
+	dst->seen += src->seen;
 }
 
 static const char *port_role(int port)
@@ -131,6 +138,8 @@ static int encryption_row(struct rtable *t, const struct port_row *r)
 	rtable_int(t, row, "encrypted_bytes", r->enc_bytes);
 	rtable_pct(t, row, "encrypted_bytes_pct", r->enc_bytes, r->bytes);
 	rtable_int(t, row, "unknown", r->unknown);
+	rtable_int(t, row, "tls_attempted", r->attempted);
+	rtable_pct(t, row, "tls_attempted_pct", r->attempted, r->known);
 	return 0;
 }
 
@@ -142,8 +151,8 @@ static int mail_row(struct rtable *t, const struct port_row *r)
 	rtable_int(t, row, "transactions", r->mail);
 	rtable_int(t, row, "recipients", r->rcpts);
 	rtable_int(t, row, "sessions", r->mail_sessions);
-	rtable_int(t, row, "of", r->known);
-	rtable_pct(t, row, "sessions_pct", r->mail_sessions, r->known);
+	rtable_int(t, row, "of", r->seen);
+	rtable_pct(t, row, "sessions_pct", r->mail_sessions, r->seen);
 	return 0;
 }
 
@@ -152,8 +161,8 @@ static int mail_row(struct rtable *t, const struct port_row *r)
 static int emit_rows(struct rtable *t, const struct port_rows *pr,
 		     int (*emit)(struct rtable *, const struct port_row *))
 {
-	struct port_row all = {-1, 0, 0, 0, 0, 0, 0, 0, 0};
-	struct port_row sub = {-2, 0, 0, 0, 0, 0, 0, 0, 0};
+	struct port_row all = {.port = -1};
+	struct port_row sub = {.port = -2};
 	int sub_ports = 0;
 	for (size_t i = 0; i < pr->n; i++) {
 		sum_into(&all, &pr->rows[i]);
@@ -176,8 +185,10 @@ static int build_encryption(struct rdb *db, struct rmodel *m, const struct port_
 				       NCOLS(encryption_cols));
 	if (!t ||
 	    rtable_title(t, "Encrypted share, by server port (25 relay; 587, 465 submission)") < 0 ||
-	    rtable_note(t, "of %lld sessions with SMTP or TLS seen (unknown ones excluded);"
-			   " bytes: TCP payload, both directions",
+	    rtable_note(t, "of %lld known sessions; encrypted: the TLS handshake completed;"
+			   " TLS attempted: a TLS hello seen or STARTTLS accepted; unknown (apart):"
+			   " neither SMTP nor TLS recognised, or the end of the handshake not"
+			   " captured; bytes: TCP payload, both directions",
 			(long long)m->meta.known) < 0 ||
 	    emit_rows(t, pr, encryption_row) < 0)
 		return t ? rdb_oom(db) : -1;
@@ -214,11 +225,13 @@ static const struct {
 	{"no_ehlo_reply", "plaintext: no EHLO reply seen"},
 	{"starttls_no_tls", "STARTTLS accepted, no TLS followed"},
 	{"tls_no_server_hello", "TLS started, no ServerHello"},
+	{"tls_failed", "TLS failed: a ServerHello, then an alert or a reset"},
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])
 
 static const char reason_sql[] =
 	"SELECT CASE"
+	" WHEN tls_outcome = " RDB_O_FAILED " THEN 'tls_failed'"
 	" WHEN transport = " RDB_T_IMPLICIT " THEN 'tls_no_server_hello'"
 	" WHEN transport = " RDB_T_STARTTLS " AND client_hello = 1 THEN 'tls_no_server_hello'"
 	" WHEN transport = " RDB_T_STARTTLS " THEN 'starttls_no_tls'"
@@ -246,7 +259,7 @@ static int build_reasons(struct rdb *db, struct rmodel *m)
 	if (!t || rdb_each(db, reason_sql, add_reason, counts) < 0)
 		return -1;
 	if (rtable_title(t, "Not encrypted: %lld sessions, by reason", (long long)clear) < 0 ||
-	    rtable_note(t, "of %lld sessions with SMTP or TLS seen", (long long)m->meta.known) < 0)
+	    rtable_note(t, "of %lld known sessions (unknown ones apart)", (long long)m->meta.known) < 0)
 		return rdb_oom(db);
 	for (size_t i = 0; i < NREASONS; i++) {
 		long row = rtable_counted(t, "reason", reasons[i].key, counts[i], m->meta.known);

@@ -32,7 +32,7 @@ static const struct rcol anomaly_cols[] = {
 enum { S_KNOWN, S_EHLO, S_OFFERED, S_NOT_USED, S_SENT, S_REFUSED, S_NO_TLS, S_AUTH, S_N };
 
 static const char starttls_sql[] =
-	"SELECT sum(" RDB_KNOWN "), sum(starttls_offered IS NOT NULL), sum(starttls_offered = 1),"
+	"SELECT sum(" RDB_SEEN "), sum(starttls_offered IS NOT NULL), sum(starttls_offered = 1),"
 	" sum(starttls_offered = 1 AND starttls_sent = 0), sum(starttls_sent = 1),"
 	" sum(starttls_sent = 1 AND starttls_reply IS NOT NULL"
 	"     AND starttls_reply NOT BETWEEN 200 AND 299),"

@@ -196,7 +196,7 @@ static int build_quality(struct rdb *db, struct rmodel *m)
 	if (!(t = facts_table(db, m, "crypto_quality", facts_share_cols, FACTS_SHARE_NCOLS)))
 		return -1;
 	if (rtable_title(t, "Crypto quality of the encrypted sessions") < 0 ||
-	    rtable_note(t, "of %lld encrypted sessions (a ServerHello seen); the negotiated"
+	    rtable_note(t, "of %lld encrypted sessions (TLS completed); the negotiated"
 			   " suite judged by the IANA registry; post-quantum: the key-exchange"
 			   " group", (long long)m->meta.encrypted) < 0)
 		return rdb_oom(db);

@@ -48,13 +48,25 @@
 #define RDB_A_PLAINTEXT_AFTER_STARTTLS_N 13
 #define RDB_A_CAPABILITY_MANGLED_N 16
 
-/* The headline's definitions, here and nowhere else.
+/* The headline's definitions (contract C3), here and nowhere else; each
+ * is 0 or 1, never NULL.
  * A ServerHello with a version the registry knows: */
 #define RDB_SH " (tls_version_rank(tls_version) > 0) "
-/* Encrypted: a ServerHello was seen. Known: not an 'unknown' session. */
-#define RDB_ENC RDB_SH
-#define RDB_KNOWN " (" RDB_SH " OR transport <> " RDB_T_UNKNOWN ") "
-#define RDB_CLEAR " (NOT" RDB_SH "AND transport <> " RDB_T_UNKNOWN ") "
+/* Encrypted: the TLS handshake completed (tls_outcome established). */
+#define RDB_ENC " (coalesce(tls_outcome, 0) = " RDB_O_ESTABLISHED ") "
+/* Unknown, shown apart and never counted as plaintext: neither SMTP nor a
+ * TLS hello recognised, or a handshake whose end is not in the capture
+ * (incomplete). Known: every other session; clear: known, not encrypted. */
+#define RDB_KNOWN                                                                    \
+	" (" RDB_ENC " OR ((" RDB_SH " OR transport <> " RDB_T_UNKNOWN ")"            \
+	" AND coalesce(tls_outcome, 0) <> " RDB_O_INCOMPLETE ")) "
+#define RDB_CLEAR " (" RDB_KNOWN " AND NOT" RDB_ENC ") "
+/* SMTP or TLS seen (the denominator of the SMTP facts, whatever became of
+ * the handshake): not an 'unknown' transport. */
+#define RDB_SEEN " (" RDB_SH " OR transport <> " RDB_T_UNKNOWN ") "
+/* TLS attempted, of the known sessions: a TLS hello seen or STARTTLS
+ * accepted (an outcome recorded). */
+#define RDB_ATTEMPTED " (" RDB_KNOWN " AND tls_outcome IS NOT NULL) "
 #define RDB_BYTES " (bytes_c2s + bytes_s2c) "
 /* The rows where cond is true: 0, never NULL, when there are none. */
 #define RDB_COUNT(cond) " count(CASE WHEN " cond " THEN 1 END) "

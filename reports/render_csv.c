@@ -19,7 +19,7 @@ static void summary(const struct rmodel *m, FILE *out)
 	}
 	render_filters(&meta->filter, filters, sizeof filters);
 	fputs("section,database,filters,by,first,last,sessions,known,unknown,encrypted,"
-	      "encrypted_pct\nsummary,", out);
+	      "encrypted_pct,tls_attempted,tls_attempted_pct\nsummary,", out);
 	esc_csv(out, meta->path);
 	fputc(',', out);
 	esc_csv(out, filters);
@@ -28,6 +28,9 @@ static void summary(const struct rmodel *m, FILE *out)
 		(long long)meta->encrypted);
 	if (meta->known > 0)
 		fprintf(out, "%.1f", 100.0 * (double)meta->encrypted / (double)meta->known);
+	fprintf(out, ",%lld,", (long long)meta->attempted);
+	if (meta->known > 0)
+		fprintf(out, "%.1f", 100.0 * (double)meta->attempted / (double)meta->known);
 	fputc('\n', out);
 }
 

@@ -96,9 +96,14 @@ static void cards(const struct rmodel *m, FILE *out)
 	fputs("<div class=\"cards\">\n", out);
 	render_cell(rtable_lookup(e, "all", "encrypted"), 1, a, sizeof a);
 	render_cell(rtable_lookup(e, "all", "sessions"), 1, b, sizeof b);
-	snprintf(d, sizeof d, "%s of %s sessions with SMTP or TLS seen; %lld unknown shown apart",
+	snprintf(d, sizeof d, "%s of %s known sessions: TLS completed; %lld unknown shown apart",
 		 a, b, (long long)m->meta.unknown);
-	card(out, rtable_lookup(e, "all", "encrypted_pct"), "of sessions encrypted", d, 0);
+	card(out, rtable_lookup(e, "all", "encrypted_pct"), "of sessions encrypted (TLS completed)",
+	     d, 0);
+	render_cell(rtable_lookup(e, "all", "tls_attempted"), 1, a, sizeof a);
+	render_cell(rtable_lookup(e, "all", "sessions"), 1, b, sizeof b);
+	snprintf(d, sizeof d, "%s of %s sessions: a TLS hello seen or STARTTLS accepted", a, b);
+	card(out, rtable_lookup(e, "all", "tls_attempted_pct"), "of sessions attempted TLS", d, 0);
 	render_cell(rtable_lookup(e, "all", "encrypted_bytes"), 1, a, sizeof a);
 	render_cell(rtable_lookup(e, "all", "bytes"), 1, b, sizeof b);
 	snprintf(d, sizeof d, "%s of %s bytes (TCP payload)", a, b);

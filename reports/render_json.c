@@ -33,6 +33,14 @@ static void filters(const struct report_filter *f, FILE *out)
 	fputc('}', out);
 }
 
+static void pct_or_null(FILE *out, int64_t part, int64_t whole)
+{
+	if (whole > 0)
+		fprintf(out, "%.1f", 100.0 * (double)part / (double)whole);
+	else
+		fputs("null", out);
+}
+
 static void meta(const struct rmodel *m, FILE *out)
 {
 	const struct rmeta *mt = &m->meta;
@@ -50,10 +58,10 @@ static void meta(const struct rmodel *m, FILE *out)
 		     " \"encrypted\": %lld, \"encrypted_pct\": ",
 		(long long)mt->sessions, (long long)mt->known, (long long)mt->unknown,
 		(long long)mt->encrypted);
-	if (mt->known > 0)
-		fprintf(out, "%.1f}", 100.0 * (double)mt->encrypted / (double)mt->known);
-	else
-		fputs("null}", out);
+	pct_or_null(out, mt->encrypted, mt->known);
+	fprintf(out, ", \"tls_attempted\": %lld, \"tls_attempted_pct\": ", (long long)mt->attempted);
+	pct_or_null(out, mt->attempted, mt->known);
+	fputc('}', out);
 }
 
 static void cell(const struct rcell *c, FILE *out)

@@ -282,11 +282,12 @@ static void headline(FILE *out, const struct rmodel *m)
 	fprintf(out, "Period    %s\n", buf);
 	render_filters(&meta->filter, buf, sizeof buf);
 	fprintf(out, "Filters   %s\n\n", buf);
-	fprintf(out, "Sessions         %8lld   with SMTP or TLS seen %lld; unknown %lld (shown"
-		     " apart)\n", (long long)meta->sessions, (long long)meta->known,
-		(long long)meta->unknown);
-	share_line(out, m, "Encrypted", "encryption", "encrypted", "sessions", "encrypted_pct",
-		   "sessions with SMTP or TLS seen");
+	fprintf(out, "Sessions         %8lld   known %lld; unknown %lld (shown apart)\n",
+		(long long)meta->sessions, (long long)meta->known, (long long)meta->unknown);
+	share_line(out, m, "TLS completed", "encryption", "encrypted", "sessions",
+		   "encrypted_pct", "known sessions: encrypted");
+	share_line(out, m, "TLS attempted", "encryption", "tls_attempted", "sessions",
+		   "tls_attempted_pct", "known sessions");
 	share_line(out, m, "  by bytes", "encryption", "encrypted_bytes", "bytes",
 		   "encrypted_bytes_pct", "bytes (TCP payload)");
 	mail_line(out, m);

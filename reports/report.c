@@ -104,13 +104,15 @@ static int read_meta(void *arg, sqlite3_stmt *s)
 	meta->unknown = meta->sessions - meta->known;
 	meta->first = sqlite3_column_type(s, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 3);
 	meta->last = sqlite3_column_type(s, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 4);
+	meta->attempted = sqlite3_column_int64(s, 5);
 	return 0;
 }
 
 int facts_meta(struct rdb *db, struct rmodel *m)
 {
 	if (rdb_each(db, "SELECT count(*), sum(" RDB_KNOWN "), sum(" RDB_ENC "), min(ts_start),"
-			 " max(ts_start) FROM session_rows WHERE" RDB_FILTER ";",
+			 " max(ts_start), sum(" RDB_ATTEMPTED ") FROM session_rows WHERE"
+			 RDB_FILTER ";",
 		     read_meta, &m->meta) < 0)
 		return -1;
 	if (m->meta.by == REPORT_BY_AUTO)

@@ -59,7 +59,7 @@ struct rmeta {
 	enum report_by by;   /* resolved: never AUTO once the model is built */
 	long top;
 	double first, last;  /* ts_start range of the filtered sessions */
-	int64_t sessions, known, unknown, encrypted;
+	int64_t sessions, known, unknown, encrypted, attempted;
 };
 
 struct rmodel {

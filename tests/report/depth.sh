@@ -128,18 +128,20 @@ check() {
   HTML=$("$bin" report --db "$db" --format html --top 0)
   eq "$label: text fits 80 columns" "$(awk 'length > 80' <<<"$TXT" | head -3)" ""
 
-  # crypto quality, of the encrypted sessions
-  enc=$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL")
+  # crypto quality, of the encrypted sessions: those whose handshake completed
+  # (contract C3; legacy-hellos.pcap's SSLv2-format hello got a ServerHello,
+  # then the client closed: incomplete, not encrypted)
+  enc=$(T "SELECT count(*) FROM d WHERE outcome = 'established'")
   eq "$label encrypted" "$(js "$J" '$.sessions.encrypted')" "$enc"
-  share "$label" crypto_quality forward_secrecy "$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND fs = 1")" "$enc"
-  share "$label" crypto_quality aead "$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND aead = 1")" "$enc"
-  share "$label" crypto_quality weak_cipher "$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND weak = 1")" "$enc"
-  share "$label" crypto_quality post_quantum "$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND pq = 1")" "$enc"
-  share "$label" crypto_quality not_judged "$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND fs IS NULL")" "$enc"
-  has "$label headline FS" "$TXT" "^Forward secret +$(pct "$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND fs = 1")" "$enc")%   $(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND fs = 1") of $enc encrypted sessions$"
+  share "$label" crypto_quality forward_secrecy "$(T "SELECT count(*) FROM d WHERE outcome = 'established' AND fs = 1")" "$enc"
+  share "$label" crypto_quality aead "$(T "SELECT count(*) FROM d WHERE outcome = 'established' AND aead = 1")" "$enc"
+  share "$label" crypto_quality weak_cipher "$(T "SELECT count(*) FROM d WHERE outcome = 'established' AND weak = 1")" "$enc"
+  share "$label" crypto_quality post_quantum "$(T "SELECT count(*) FROM d WHERE outcome = 'established' AND pq = 1")" "$enc"
+  share "$label" crypto_quality not_judged "$(T "SELECT count(*) FROM d WHERE outcome = 'established' AND fs IS NULL")" "$enc"
+  has "$label headline FS" "$TXT" "^Forward secret +$(pct "$(T "SELECT count(*) FROM d WHERE outcome = 'established' AND fs = 1")" "$enc")%   $(T "SELECT count(*) FROM d WHERE outcome = 'established' AND fs = 1") of $enc encrypted sessions$"
 
   # key-exchange groups, TLS 1.2 ones and DH prime sizes included
-  eq "$label kx groups listed" "$(rows "$J" kx_groups)" "$(T "SELECT count(DISTINCT kx_label) FROM d WHERE ver IS NOT NULL")"
+  eq "$label kx groups listed" "$(rows "$J" kx_groups)" "$(T "SELECT count(DISTINCT kx_label) FROM d WHERE outcome = 'established'")"
   while IFS='|' read -r g cnt t13 t12 pq; do
     ranked "$label" kx_groups group "$g" sessions "$cnt"
     ranked "$label" kx_groups group "$g" sessions_pct "$(pct "$cnt" "$enc")"
@@ -150,7 +152,7 @@ check() {
   done < <(T "SELECT kx_label, count(*), sum(ver = 'TLSv1.3'), sum(ver <> 'TLSv1.3'),
       CASE WHEN kx IS NOT NULL THEN CASE max(pq) WHEN 1 THEN 'yes' ELSE 'no' END
            WHEN max(dh) IS NOT NULL THEN 'no' ELSE '-' END
-    FROM d WHERE ver IS NOT NULL GROUP BY kx_label")
+    FROM d WHERE outcome = 'established' GROUP BY kx_label")
   ranked "$label" kx_groups group "DHE, 2048-bit prime" dh_bits "$(T "SELECT max(dh) FROM d WHERE dh = 2048")"
 
   # handshake outcomes, of the sessions that attempted TLS, and the alerts
@@ -240,7 +242,8 @@ check() {
         ORDER BY CASE x.cmax WHEN 'SSLv2' THEN 1 WHEN 'SSLv3' THEN 2 WHEN 'TLSv1.0' THEN 3
           WHEN 'TLSv1.1' THEN 4 WHEN 'TLSv1.2' THEN 5 ELSE 6 END LIMIT 1) $WEAKC")
 
-  # certificates (TLS <= 1.2 only)
+  # certificates (TLS <= 1.2 only), of every session with a ServerHello,
+  # however its handshake ended
   certs12=$(T "SELECT count(*) FROM d WHERE ver IS NOT NULL AND ver <> 'TLSv1.3'")
   certs=$(T "SELECT count(*) FROM d WHERE sha IS NOT NULL")
   named=$(T "SELECT count(*) FROM d WHERE name_match IS NOT NULL")

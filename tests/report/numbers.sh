@@ -51,12 +51,13 @@ eq "encrypted bytes" "$(row "$tmp/m.json" encryption scope all encrypted_bytes)"
 
 text=$("$bin" report --db "$m")
 has "text sessions" "$text" '^Sessions +6 '
-has "text headline" "$text" '^Encrypted +50\.0%   3 of 6 sessions'
+has "text headline" "$text" '^TLS completed +50\.0%   3 of 6 known sessions: encrypted$'
+has "text attempted" "$text" '^TLS attempted +50\.0%   3 of 6 known sessions$'
 has "text port 25" "$text" '^  25 +relay +5 +2 +40\.0%'
 has "text port 465" "$text" '^  465 +submission +1 +1 +100\.0%'
 has "text refused" "$text" '^  454 +1 +100\.0%'
 csv=$("$bin" report --db "$m" --format csv)
-has "csv summary" "$csv" '^summary,[^,]*,none,hour,2026-11-22T21:47:36Z,2026-11-22T21:48:09Z,6,6,0,3,50\.0$'
+has "csv summary" "$csv" '^summary,[^,]*,none,hour,2026-11-22T21:47:36Z,2026-11-22T21:48:09Z,6,6,0,3,50\.0,3,50\.0$'
 has "csv port 25" "$csv" '^encryption,25,25,relay,5,2,40\.0,3,60\.0,'
 has "csv versions" "$csv" '^tls_versions,TLSv1\.3,2,66\.7$'
 html=$("$bin" report --db "$m" --format html)
@@ -104,9 +105,12 @@ tr=$tmp/truth.db
 truth_table "$tr" "${all[@]}"
 T() { sql "$tr" "$1"; }
 V="json_extract(v, '\$.tls_version')"
+# encrypted: the handshake completed (contract C3); these captures' truth
+# leaves tls_outcome out where every TLS session was established
+E="coalesce(json_extract(v, '\$.tls_outcome'), CASE WHEN $V IS NOT NULL THEN 'established' END, '') = 'established'"
 "$bin" report --db "$a" --format json >"$tmp/a.json"
 total=$(T "SELECT count(*) FROM t")
-enc=$(T "SELECT count(*) FROM t WHERE $V IS NOT NULL")
+enc=$(T "SELECT count(*) FROM t WHERE $E")
 eq "all sessions" "$(js "$tmp/a.json" '$.sessions.total')" "$total"
 eq "all sessions = 36" "$total" 36
 eq "all encrypted" "$(js "$tmp/a.json" '$.sessions.encrypted')" "$enc"
@@ -116,21 +120,21 @@ for p in 25 465 587; do
   eq "port $p sessions" "$(row "$tmp/a.json" encryption scope $p sessions)" \
     "$(T "SELECT count(*) FROM t WHERE $P")"
   eq "port $p encrypted" "$(row "$tmp/a.json" encryption scope $p encrypted)" \
-    "$(T "SELECT count(*) FROM t WHERE $P AND $V IS NOT NULL")"
+    "$(T "SELECT count(*) FROM t WHERE $P AND $E")"
 done
 eq "submission 587+465" "$(row "$tmp/a.json" encryption scope 587+465 encrypted)" \
-  "$(T "SELECT count(*) FROM t WHERE json_extract(v, '\$.server_port') IN (465, 587) AND $V IS NOT NULL")"
+  "$(T "SELECT count(*) FROM t WHERE json_extract(v, '\$.server_port') IN (465, 587) AND $E")"
 while IFS='|' read -r version count; do
   eq "version $version" "$(row "$tmp/a.json" tls_versions version "$version" sessions)" "$count"
   eq "version $version %" "$(row "$tmp/a.json" tls_versions version "$version" sessions_pct)" \
     "$(pct "$count" "$enc")"
-done < <(T "SELECT $V, count(*) FROM t WHERE $V IS NOT NULL GROUP BY 1")
-eq "versions listed" "$(rows "$tmp/a.json" tls_versions)" "$(T "SELECT count(DISTINCT $V) FROM t")"
+done < <(T "SELECT $V, count(*) FROM t WHERE $E GROUP BY 1")
+eq "versions listed" "$(rows "$tmp/a.json" tls_versions)" "$(T "SELECT count(DISTINCT $V) FROM t WHERE $E")"
 while IFS='|' read -r name count; do
   eq "cipher $name" "$(row "$tmp/a.json" ciphers cipher "$name" sessions)" "$count"
-done < <(T "SELECT json_extract(v, '\$.cipher_name'), count(*) FROM t WHERE $V IS NOT NULL GROUP BY 1")
+done < <(T "SELECT json_extract(v, '\$.cipher_name'), count(*) FROM t WHERE $E GROUP BY 1")
 eq "ciphers listed" "$(rows "$tmp/a.json" ciphers)" \
-  "$(T "SELECT count(DISTINCT json_extract(v, '\$.cipher_suite')) FROM t")"
+  "$(T "SELECT count(DISTINCT json_extract(v, '\$.cipher_suite')) FROM t WHERE $E")"
 O="json_extract(v, '\$.starttls_offered')"
 R="json_extract(v, '\$.starttls_reply')"
 eq "offered" "$(row "$tmp/a.json" starttls item offered sessions)" "$(T "SELECT count(*) FROM t WHERE $O = 1")"
@@ -158,12 +162,12 @@ while IFS='|' read -r server count clear posture; do
   eq "server $server sessions" "$(row "$tmp/a.json" servers server "$server" sessions)" "$count"
   eq "server $server clear" "$(row "$tmp/a.json" servers server "$server" clear)" "$clear"
   eq "server $server STARTTLS" "$(row "$tmp/a.json" servers server "$server" starttls)" "$posture"
-done < <(T "SELECT $S, count(*), sum($V IS NULL),
+done < <(T "SELECT $S, count(*), sum(NOT ($E)),
     CASE WHEN count($O) = 0 THEN 'implicit TLS' WHEN sum($O) = 0 THEN 'never'
          WHEN sum($O) < count($O) THEN 'sometimes' ELSE 'always' END
   FROM t GROUP BY 1")
 eq "worst server first" "$(js "$tmp/a.json" '$.sections.servers.rows[0].server')" \
-  "$(T "SELECT $S FROM t GROUP BY 1 ORDER BY sum($V IS NULL) DESC, sum($X) DESC LIMIT 1")"
+  "$(T "SELECT $S FROM t GROUP BY 1 ORDER BY sum(NOT ($E)) DESC, sum($X) DESC LIMIT 1")"
 eq "no downgrade evidence" "$(js "$tmp/a.json" '$.sections.downgrade_summary.rows[0].sessions')" 0
 eq "series: one hour" "$(row "$tmp/a.json" series bucket '2026-11-22 21:00' sessions)" "$total"
 eq "series: encrypted" "$(row "$tmp/a.json" series bucket '2026-11-22 21:00' encrypted)" "$enc"
@@ -173,7 +177,7 @@ eq "runs" "$(js "$tmp/a.json" '$.sections.capture.rows[0].runs')" 22
 text=$("$bin" report --db "$a")
 eq "text fits 80 columns" "$(awk 'length > 80' <<<"$text" | head -3)" ""
 has "text sessions" "$text" "^Sessions +$total "
-has "text encrypted" "$text" "^Encrypted +$(pct "$enc" "$total")%   $enc of $total sessions"
+has "text encrypted" "$text" "^TLS completed +$(pct "$enc" "$total")%   $enc of $total known sessions"
 eq "--top 0 lists every server" \
   "$("$bin" report --db "$a" --top 0 | awk '/^Servers, worst first/ { on = 1; next } /^[^ ]/ { on = 0 } on' |
      grep -cE '^  (\[[0-9a-f:]+\]|[0-9.]+):[0-9]+ +[0-9]')" \

@@ -203,7 +203,7 @@ static const struct depth depths[] = {
 	{7, OUTCOME_ESTABLISHED, -1, -1, -1, 0, 1, 0, 0x0304, 1, 0, 0, 0, "j7",
 	 "t13d0301h2_aaaaaaaaaaaa_eeeeeeeeeeee", "s7", HOSTILE_CN, HOSTILE_CN, NULL, "RSA", 1024,
 	 "sha1WithRSAEncryption", 1, 0, 0, "bb"},
-	{9, OUTCOME_INCOMPLETE, -1, -1, -1, 0, 0, 1, 0x0301, 0, 1, 1, 1, "j10",
+	{9, OUTCOME_ESTABLISHED, -1, -1, -1, 0, 0, 1, 0x0301, 0, 1, 1, 1, "j10",
 	 "t10d0301h2_ffffffffffff_eeeeeeeeeeee", "s10", "mx.c", "Test CA", "Tests", "EC", 256,
 	 "ecdsa-with-SHA256", 0, 0, -1, "cc"},
 };
@@ -447,10 +447,10 @@ static void test_quality(void)
 static void test_handshakes(void)
 {
 	CHECK_INT(rows("tls_outcomes"), 6);
-	CHECK_INT(num("tls_outcomes", "established", "sessions"), 3);
-	CHECK_PCT(pct("tls_outcomes", "established", "sessions_pct"), 60.0);
+	CHECK_INT(num("tls_outcomes", "established", "sessions"), 4);
+	CHECK_PCT(pct("tls_outcomes", "established", "sessions_pct"), 80.0);
 	CHECK_INT(num("tls_outcomes", "refused", "sessions"), 1);
-	CHECK_INT(num("tls_outcomes", "incomplete", "sessions"), 1);
+	CHECK_INT(num("tls_outcomes", "incomplete", "sessions"), 0);
 	CHECK_INT(num("tls_outcomes", "failed", "sessions"), 0);
 	CHECK_INT(num("tls_outcomes", "no_tls_after_220", "sessions"), 0);
 	CHECK_INT(rows("tls_alerts"), 1);
@@ -535,7 +535,7 @@ static void test_certs(void)
 	CHECK_STR(text("servers", 2, "worst_crypto"), "weak");
 	CHECK_STR(text("servers", 2, "fault"), "chose a weak suite over a stronger offer in 1;"
 		  " declined the forward secrecy offered in 1 (of 1 sessions with both hellos)");
-	CHECK_STR(text("servers", 2, "handshakes"), "incomplete 1");
+	CHECK(text("servers", 2, "handshakes") == NULL);
 	CHECK_INT(num("servers", "10.0.0.3:465", "chose_weak"), 1);
 	CHECK(text("servers", 3, "worst_crypto") == NULL);
 }
@@ -544,9 +544,8 @@ static void test_certs(void)
  * tls_outcome and kx_pq dropped here from the rows of all.db, copied into
  * the schema of step 1): reading it migrates it in place, once. Every
  * section is there: the outcome is worked out from the columns the old
- * rows have (tls_established makes s10 established where its record said
- * incomplete), the post-quantum flag comes from the group's code, JA4 is
- * not known; the rest is as before. */
+ * rows have, the post-quantum flag comes from the group's code, JA4 is not
+ * known; the rest is as before. */
 static void test_old_schema(const char *dir, const char *all)
 {
 	char path[256], sql[512], *err = NULL, *step = schema_step(1);
@@ -704,6 +703,80 @@ static void test_filters(const char *db)
 	}
 }
 
+/* ---- what counts as encrypted (contract C3) -------------------------------- */
+
+/* A client whose handshake failed (a ServerHello, then its alert: it did
+ * not trust the certificate) goes on in clear 20 s later; another session's
+ * handshake is cut short (its end not captured); a third is established.
+ * Encrypted is the completed handshake only: the failed one is not
+ * encrypted ("TLS failed", its own reason), the retry is plaintext, the
+ * incomplete one is unknown and shown apart; TLS was attempted in two of
+ * the three known sessions. */
+static const struct spec c3_specs[] = {
+	{"10.2.0.1", "10.0.0.9", 2001, 25, 10, TRANSPORT_STARTTLS, 1, 1, 220, 0x0303, 0xC02F, 1,
+	 0x0230, 0, NULL, NULL, "STARTTLS", "mx.f", "f1.example", 12},
+	{"10.2.0.1", "10.0.0.9", 2002, 25, 30, TRANSPORT_PLAINTEXT, 1, 0, -1, -1, -1, 0, -1, 1,
+	 NULL, NULL, "STARTTLS", "mx.f", "f1.example", 10},
+	{"10.2.0.3", "10.0.0.9", 2003, 25, 40, TRANSPORT_STARTTLS, 1, 1, 220, 0x0303, 0xC02F, 1, -1,
+	 0, NULL, NULL, "STARTTLS", "mx.f", "f3.example", 6},
+	{"10.2.0.4", "10.0.0.9", 2004, 25, 50, TRANSPORT_STARTTLS, 1, 1, 220, 0x0304, 0x1302, 1, -1,
+	 0, NULL, NULL, "STARTTLS", "mx.f", "f4.example", 20},
+};
+static const enum tls_outcome c3_outcomes[] = {OUTCOME_FAILED, OUTCOME_NONE,
+					       OUTCOME_INCOMPLETE, OUTCOME_ESTABLISHED};
+
+static void test_c3(const char *dir)
+{
+	char path[256], err[512];
+	struct store *st;
+	struct run_info ri = {"c3", "file", NULL, "25/smtp", T0, "test"};
+	struct session_record r;
+	struct report_options o;
+	snprintf(path, sizeof path, "%s/c3.db", dir);
+	unlink(path);
+	CHECK_INT(store_open(&st, path, err, sizeof err), 0);
+	CHECK_INT(store_begin_run(st, &ri), 0);
+	for (size_t i = 0; i < sizeof c3_specs / sizeof c3_specs[0]; i++) {
+		fill(&r, &c3_specs[i], 0);
+		r.tls_outcome = c3_outcomes[i];
+		r.tls_established = r.tls_outcome == OUTCOME_ESTABLISHED;
+		r.tls_alert_from = r.tls_alert >= 0 ? DIR_C2S : -1;
+		CHECK_INT(store_add(st, &r), 0);
+	}
+	CHECK_INT(store_close(st), 0);
+	options(&o);
+	if (build(path, &o) < 0)
+		return;
+	CHECK_INT(model.meta.sessions, 4);
+	CHECK_INT(model.meta.known, 3);
+	CHECK_INT(model.meta.unknown, 1); /* the incomplete handshake */
+	CHECK_INT(model.meta.encrypted, 1);
+	CHECK_INT(model.meta.attempted, 2);
+	CHECK_INT(num("encryption", "all", "not_encrypted"), 2);
+	CHECK_INT(num("encryption", "all", "unknown"), 1);
+	CHECK_INT(num("encryption", "all", "tls_attempted"), 2);
+	CHECK_PCT(pct("encryption", "all", "tls_attempted_pct"), 66.7);
+	CHECK_INT(num("not_encrypted", "tls_failed", "sessions"), 1);
+	CHECK_INT(num("not_encrypted", "offered_not_used", "sessions"), 1);
+	CHECK_INT(num("not_encrypted", "tls_no_server_hello", "sessions"), 0);
+	CHECK_INT(num("tls_outcomes", "failed", "sessions"), 1);
+	CHECK_INT(num("tls_outcomes", "incomplete", "sessions"), 1);
+	CHECK_INT(num("tls_versions", "TLSv1.2", "sessions"), -999); /* none completed */
+	CHECK_INT(num("tls_versions", "TLSv1.3", "sessions"), 1);
+	CHECK_STR(text("tls_alerts", 0, "alert"), "unknown_ca");
+	CHECK_STR(text("tls_alerts", 0, "sent_by"), "client");
+	CHECK_STR(text("tls_alerts", 0, "outcome"), "failed");
+	CHECK_INT(num("servers", "10.0.0.9:25", "clear"), 2);
+	CHECK_INT(num("servers", "10.0.0.9:25", "unknown"), 1);
+	CHECK_INT(num("series", "2026-11-22 00:00", "encrypted"), 1);
+	/* the SMTP facts count every session with SMTP seen, the incomplete one too */
+	CHECK_INT(num("starttls", "ehlo_reply", "of"), 4);
+	CHECK_INT(num("starttls", "sent", "sessions"), 3);
+	CHECK_INT(num("clear_mail", "all", "of"), 4);
+	CHECK_INT(num("downgrade_summary", "plaintext_fallback", "sessions"), 1);
+	CHECK_STR(text("downgrade", 0, "session_ids"), "1->2");
+}
+
 /* ---- rendering ---------------------------------------------------------------- */
 
 static char *render(int (*fn)(const struct rmodel *, FILE *))
@@ -728,12 +801,13 @@ static void test_render(void)
 	}
 	CHECK(longest <= 80);
 	CHECK(strstr(txt, "Sessions               11") != NULL);
-	CHECK(strstr(txt, "Encrypted           40.0%   4 of 10 sessions") != NULL);
+	CHECK(strstr(txt, "TLS completed       40.0%   4 of 10 known sessions: encrypted") != NULL);
+	CHECK(strstr(txt, "TLS attempted       50.0%   5 of 10 known sessions\n") != NULL);
 	CHECK(strstr(html, "<script") == NULL);
 	CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
 	CHECK(strstr(html, "<svg") != NULL);
 	CHECK(strstr(json, "\"<script>alert(1)</script>\"") != NULL);
-	CHECK(strstr(json, "\"encrypted_pct\": 40.0") != NULL);
+	CHECK(strstr(json, "\"encrypted_pct\": 40.0, \"tls_attempted\": 5,") != NULL);
 	CHECK(strstr(csv, "\nencryption,all,,,10,4,40.0,6,60.0,") != NULL);
 	/* certificate names and fingerprints come from the wire */
 	CHECK(strstr(html, "<img") == NULL);
@@ -871,6 +945,7 @@ int main(void)
 		test_export(db);
 		test_merge(dir);
 		test_old_schema(dir, db);
+		test_c3(dir);
 	}
 	rmodel_free(&model);
 	if (!check_failed && !getenv("SMTPTLS_TEST_KEEP")) {
