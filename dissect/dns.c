@@ -461,6 +461,31 @@ static int header_wanted(const uint8_t *p)
 	return ((p[2] >> 3) & 0x0f) == 0 && p[4] == 0 && p[5] == 1;
 }
 
+static int qtype_wanted(uint16_t qtype)
+{
+	for (size_t i = 0; i < NELEM(qclasses); i++)
+		if (qclasses[i].qtype == qtype)
+			return 1;
+	return 0;
+}
+
+/* Before the whole message goes through ldns_wire2pkt: the header, and the
+ * question's type (ldns reads its name), so that the many messages of
+ * other types cost one name. */
+static int worth_parsing(const uint8_t *p, size_t len)
+{
+	ldns_rdf *name = NULL;
+	size_t pos = DNS_HEADER;
+	if (!header_wanted(p))
+		return DNS_ERR_IGNORED;
+	if (ldns_wire2dname(&name, p, len, &pos) != LDNS_STATUS_OK || pos > len || len - pos < 4) {
+		ldns_rdf_deep_free(name);
+		return DNS_ERR_MALFORMED;
+	}
+	ldns_rdf_deep_free(name);
+	return qtype_wanted((uint16_t)(p[pos] << 8 | p[pos + 1])) ? DNS_OK : DNS_ERR_IGNORED;
+}
+
 static int read_question(const ldns_pkt *pkt, struct dns_msg *m, struct dns_stats *st)
 {
 	const ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
@@ -495,6 +520,27 @@ static void read_answers(const ldns_pkt *pkt, struct dns_msg *m, struct dns_stat
 	conclude(&ps);
 }
 
+/* Counts a message that is not read; returns rc. */
+static int refuse(struct dns_msg *m, struct dns_stats *st, int rc)
+{
+	msg_reset(m);
+	if (st && rc == DNS_ERR_MALFORMED)
+		st->malformed++;
+	else if (st)
+		st->ignored++;
+	return rc;
+}
+
+static void tally(const struct dns_msg *m, struct dns_stats *st)
+{
+	if (!st)
+		return;
+	st->queries += !m->response;
+	st->responses += m->response != 0;
+	st->facts += m->n_facts;
+	st->facts_capped += m->facts_capped != 0;
+}
+
 int dns_parse(const uint8_t *p, size_t len, struct dns_msg *m, struct dns_stats *st)
 {
 	ldns_pkt *pkt = NULL;
@@ -502,39 +548,22 @@ int dns_parse(const uint8_t *p, size_t len, struct dns_msg *m, struct dns_stats 
 	msg_reset(m);
 	if (st)
 		st->messages++;
-	if (len < DNS_HEADER || len > DNS_MSG_MAX) {
-		if (st)
-			st->malformed++;
-		return DNS_ERR_MALFORMED;
-	}
-	if (!header_wanted(p)) {
-		if (st)
-			st->ignored++;
-		return DNS_ERR_IGNORED;
-	}
+	if (len < DNS_HEADER || len > DNS_MSG_MAX)
+		return refuse(m, st, DNS_ERR_MALFORMED);
+	if ((rc = worth_parsing(p, len)) != DNS_OK)
+		return refuse(m, st, rc);
 	pthread_once(&gcrypt_once, gcrypt_init);
 	if (ldns_wire2pkt(&pkt, p, len) != LDNS_STATUS_OK || !pkt) {
-		if (st)
-			st->malformed++;
 		ldns_pkt_free(pkt);
-		return DNS_ERR_MALFORMED;
+		return refuse(m, st, DNS_ERR_MALFORMED);
 	}
 	rc = read_question(pkt, m, st);
 	if (rc == DNS_OK && m->response)
 		read_answers(pkt, m, st);
 	ldns_pkt_free(pkt);
-	if (rc != DNS_OK) {
-		msg_reset(m);
-		if (st)
-			st->ignored++;
-		return rc;
-	}
-	if (st) {
-		st->queries += !m->response;
-		st->responses += m->response != 0;
-		st->facts += m->n_facts;
-		st->facts_capped += m->facts_capped != 0;
-	}
+	if (rc != DNS_OK)
+		return refuse(m, st, rc);
+	tally(m, st);
 	return DNS_OK;
 }
 

@@ -3,7 +3,9 @@
  * Design note.
  * - Parsing is ldns's (ldns_wire2pkt and its rr accessors, Debian
  *   libldns-dev): this file only checks the header, picks the records of
- *   interest out of the parsed packet and turns names into text. One
+ *   interest out of the parsed packet and turns names into text. A
+ *   message whose question is not of a type read here (A, AAAA, MX, TXT,
+ *   TLSA) is refused after ldns has read the question's name alone. One
  *   message of at most DNS_MSG_MAX bytes: a UDP payload, or one message of
  *   a TCP stream cut out by struct dns_stream (RFC 1035 4.2.2: a 2-byte
  *   length, then the message).
@@ -138,8 +140,10 @@ enum dns_status {
 };
 
 /* Parses one message p[0..len). Returns DNS_OK with *m filled (facts only
- * for responses), or a negative enum dns_status (m then holds no facts).
- * Never reads outside p[0..len). st may be NULL. */
+ * for responses), or a negative enum dns_status (m is then reset: no
+ * question, no facts; pdns_add_dns still takes it after DNS_ERR_IGNORED,
+ * to know that the link carries DNS). Never reads outside p[0..len). st
+ * may be NULL. */
 int dns_parse(const uint8_t *p, size_t len, struct dns_msg *m, struct dns_stats *st);
 
 /* Name of a fact kind / question kind, for tests and logs. */
