@@ -318,7 +318,9 @@ static void on_txt(struct parse *ps, const ldns_rr *rr)
 static void tlsa_data(struct dns_tlsa *t, const uint8_t *d, size_t n)
 {
 	static const size_t digest_len[3] = {0, 32, 64};
-	if (t->mtype == 0 && n > 0) {
+	if (n == 0 || !d)
+		return; /* no data: matches nothing (usable stays 0) */
+	if (t->mtype == 0) {
 		gcry_md_hash_buffer(GCRY_MD_SHA256, t->data, d, n);
 		t->len = 32;
 		t->hashed = t->usable = 1;

@@ -43,7 +43,9 @@
  *   eviction is counted and leaves a mark (the latest time the evicted
  *   entry was valid) in one of PDNS_MARK_SLOTS slots chosen by the hash of
  *   its address, exchange, target or client; a query that an evicted entry
- *   might have changed answers NULL instead of guessing.
+ *   might have changed answers NULL instead of guessing (so a table too
+ *   small for the link's mail DNS shows as mx_uncertain, never as wrong
+ *   answers).
  * - The session query (server address S, client address C, start T):
  *   mx_domain/mx_host: address entries for S valid at T, followed back
  *     through CNAMEs (at most PDNS_CNAME_DEPTH) to MX relations valid at
@@ -67,7 +69,11 @@
  *     the whole window (its first packet time <= T - window), and no
  *     evicted entry or merged sightings could hide a lookup in the window.
  *     Else NULL.
- *   The "session's own client" is the SMTP client address itself: the
+ *   mx_* is meant for relay sessions (port 25): a submission client
+ *   reaches its server by name, not through an MX.
+ *   The "session's own client" is the SMTP client address itself (equal
+ *   bytes: an MTA that resolves over IPv4 and delivers over IPv6 is two
+ *   clients): the
  *   sensor can prove that C received an answer or asked a question only
  *   when it sees C's own packets. A resolver on another host R is matched
  *   through its answers to C (R -> C carries the facts, received by C); R's
