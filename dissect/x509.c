@@ -1,6 +1,8 @@
 #include "x509.h"
 
 #include <arpa/inet.h>
+#include <gcrypt.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -393,7 +395,7 @@ static int key_bits(const struct oid_name *kt, struct rd params, struct rd key)
 
 /* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
  * subjectPublicKey BIT STRING } */
-static int parse_spki(struct rd *tbs, struct rec_cert *rc)
+static int parse_spki(struct rd *tbs, struct rec_cert *rc, struct der *spki_out)
 {
 	struct der spki, alg, oid, key;
 	if (der_expect(tbs, DER_SEQUENCE, &spki) < 0 ||
@@ -404,6 +406,7 @@ static int parse_spki(struct rd *tbs, struct rec_cert *rc)
 	const struct oid_name *kt = oid_find(&oid.body, key_types, NELEM(key_types));
 	oid_label(&oid.body, kt, rc->key_type, sizeof rc->key_type);
 	rc->key_bits = key_bits(kt, alg.body, key.body);
+	*spki_out = spki;
 	return 0;
 }
 
@@ -516,10 +519,10 @@ static int parse_tbs_head(struct rd *tbs, struct x509_cert *c, struct der *issue
 	return 0;
 }
 
-static int parse_tbs(struct rd *tbs, struct x509_cert *c)
+static int parse_tbs(struct rd *tbs, struct x509_cert *c, struct der *spki)
 {
 	struct der issuer, subject;
-	if (parse_tbs_head(tbs, c, &issuer, &subject) < 0 || parse_spki(tbs, &c->rec) < 0 ||
+	if (parse_tbs_head(tbs, c, &issuer, &subject) < 0 || parse_spki(tbs, &c->rec, spki) < 0 ||
 	    der_skip_optional(tbs, 0x81) < 0 || der_skip_optional(tbs, 0x82) < 0 ||
 	    parse_extensions(tbs, c) < 0)
 		return -1;
@@ -540,10 +543,10 @@ void x509_init(struct x509_cert *c)
 int x509_parse(const uint8_t *der, size_t len, struct x509_cert *c)
 {
 	struct rd r = rd_init(der, len);
-	struct der cert, tbs, alg, oid;
+	struct der cert, tbs, alg, oid, spki;
 	x509_init(c);
 	if (der_expect(&r, DER_SEQUENCE, &cert) < 0 ||
-	    der_expect(&cert.body, DER_SEQUENCE, &tbs) < 0 || parse_tbs(&tbs.body, c) < 0 ||
+	    der_expect(&cert.body, DER_SEQUENCE, &tbs) < 0 || parse_tbs(&tbs.body, c, &spki) < 0 ||
 	    der_expect(&cert.body, DER_SEQUENCE, &alg) < 0 ||
 	    der_expect(&alg.body, DER_OID, &oid) < 0) {
 		x509_init(c);
@@ -551,7 +554,39 @@ int x509_parse(const uint8_t *der, size_t len, struct x509_cert *c)
 	}
 	oid_label(&oid.body, oid_find(&oid.body, sig_algs, NELEM(sig_algs)), c->rec.sig_alg,
 		  sizeof c->rec.sig_alg);
+	c->spki_off = (size_t)(spki.tlv - der);
+	c->spki_len = spki.tlv_len;
 	c->rec.present = 1;
+	return 0;
+}
+
+/* ---- digests for DANE (RFC 6698) --------------------------------------------- */
+
+static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
+static int gcrypt_ok;
+
+static void gcrypt_init(void)
+{
+	gcrypt_ok = gcry_check_version(NULL) != NULL;
+}
+
+static void digests(const uint8_t *p, size_t n, uint8_t *sha256, uint8_t *sha512)
+{
+	gcry_md_hash_buffer(GCRY_MD_SHA256, sha256, p, n);
+	gcry_md_hash_buffer(GCRY_MD_SHA512, sha512, p, n);
+}
+
+int x509_tlsa_digests(const uint8_t *der, size_t len, const struct x509_cert *c,
+		      struct x509_tlsa *out)
+{
+	memset(out, 0, sizeof *out);
+	pthread_once(&gcrypt_once, gcrypt_init);
+	if (!gcrypt_ok || !c->rec.present || c->spki_len == 0 || c->spki_off > len ||
+	    c->spki_len > len - c->spki_off)
+		return -1;
+	digests(der, len, out->cert_sha256, out->cert_sha512);
+	digests(der + c->spki_off, c->spki_len, out->spki_sha256, out->spki_sha512);
+	out->present = 1;
 	return 0;
 }
 

@@ -19,12 +19,27 @@
 
 #define X509_DNS_MAX 2048 /* bytes of dNSName entries kept for name matching */
 
+/* What a DANE TLSA record (RFC 6698 2.1) is compared with, for one
+ * certificate: SHA-256 and SHA-512 of the whole DER (selector 0, Cert)
+ * and of its SubjectPublicKeyInfo (selector 1, SPKI). A record with
+ * matching type 0 (the exact bytes) is compared through the SHA-256 of
+ * its data (dns.c hashes it), so neither side keeps the bytes: 192 bytes
+ * per certificate whatever its size. */
+struct x509_tlsa {
+	int present; /* 0 until x509_tlsa_digests() filled it */
+	uint8_t cert_sha256[32], cert_sha512[64];
+	uint8_t spki_sha256[32], spki_sha512[64];
+};
+
 struct x509_cert {
 	struct rec_cert rec;    /* the stored summary (expired, name_match: caller) */
 	char dns[X509_DNS_MAX]; /* dNSName entries, sanitised, each NUL-terminated */
 	size_t dns_len;         /* bytes used in dns */
 	int names_capped;       /* a dNSName did not fit in dns: matching incomplete */
 	int sans_full;          /* rec.sans ends with "..." */
+	size_t spki_off, spki_len; /* SubjectPublicKeyInfo (the whole element) within
+				    * the DER given to x509_parse(): for TLSA */
+	struct x509_tlsa tlsa;  /* filled by the DER's owner, x509_tlsa_digests() */
 };
 
 /* Sets c to "no certificate". */
@@ -41,6 +56,13 @@ int x509_parse(const uint8_t *der, size_t len, struct x509_cert *out);
  * stands for exactly one label. Returns 1 or 0; -1 without a certificate
  * or with an empty host. */
 int x509_name_match(const struct x509_cert *c, const char *host);
+
+/* Fills out with the digests a TLSA record is compared with. der[0..len)
+ * must be the bytes c was parsed from (c->spki_off and spki_len point
+ * into them). Returns 0, or -1 (out->present 0) when c holds no
+ * certificate, the range does not fit in len, or a hash failed. */
+int x509_tlsa_digests(const uint8_t *der, size_t len, const struct x509_cert *c,
+		      struct x509_tlsa *out);
 
 /* Epoch seconds of an ASN.1 UTCTime ("YYMMDDHHMM[SS]Z", tag 0x17) or
  * GeneralizedTime ("YYYYMMDDHHMMSSZ", tag 0x18); -1 if malformed. */

@@ -1,12 +1,12 @@
 #!/bin/bash
 # Builds the libFuzzer targets with ASan+UBSan (clang), seeds their corpora
 # from the recorded captures, and runs one or all of them.
-#   scripts/fuzz.sh TARGET [SECONDS]    TARGET: smtp, tls, session, pcap, x509 or all
+#   scripts/fuzz.sh TARGET [SECONDS]    TARGET: smtp, tls, session, pcap, x509, dns or all
 # Crashes are written as fuzz/crash-TARGET-*; keep each as a regression
 # capture under tests/data/regress/ (pcap) with a note of what it broke.
 set -eu
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh smtp|tls|session|pcap|x509|all [SECONDS]}
+target=${1:?usage: scripts/fuzz.sh smtp|tls|session|pcap|x509|dns|all [SECONDS]}
 seconds=${2:-600}
 if ! command -v clang >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || { echo "fuzz: needs clang and libclang-rt-14-dev" >&2; exit 1; }
@@ -16,7 +16,7 @@ scripts/setup.sh
 [ -f build-fuzz/build.ninja ] ||
   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C build-fuzz fuzz/fuzz_smtp fuzz/fuzz_tls fuzz/fuzz_session fuzz/fuzz_pcap fuzz/fuzz_x509 \
-  fuzz/seeds
+  fuzz/fuzz_dns fuzz/seeds
 
 seed() { # the corpora, once
   [ -d fuzz/corpus-pcap ] && return
@@ -24,6 +24,7 @@ seed() { # the corpora, once
     fuzz/corpus-x509
   for f in tests/data/*.pcap tests/data/*.pcapng tests/data/regress/*; do
     [ -f "$f" ] || continue
+    case "$f" in *.md) continue ;; esac # the folder's README
     [ "$(stat -c %s "$f")" -lt 300000 ] && cp "$f" fuzz/corpus-pcap/
     build-fuzz/fuzz/seeds "$f" fuzz/corpus-session "$(basename "$f")"
   done
@@ -45,6 +46,24 @@ if [ ! -d fuzz/corpus-x509 ] || [ -z "$(ls fuzz/corpus-x509)" ] && command -v ts
     done
   done
 fi
+# DNS: the recorded nsd/unbound messages of the unit tests, one per file
+# and all of them as one exchange, in fuzz_dns.c's [ctl][len16][bytes] records
+if [ ! -d fuzz/corpus-dns ] || [ -z "$(ls fuzz/corpus-dns)" ]; then
+  mkdir -p fuzz/corpus-dns
+  perl -e '
+    my (@recs, $ctl, $hex);
+    sub flush { return unless defined $hex; my $b = pack("H*", $hex);
+      push @recs, pack("Cn", $ctl, length $b) . $b; undef $hex }
+    while (<>) {
+      if (/^\t\{"(\w+) .*, (\d)\s*,\s*$/) { flush(); $ctl = ($1 eq "resp") | ($2 << 1); $hex = "" }
+      elsif (defined $hex && /^\t "([0-9a-f]+)"/) { $hex .= $1 }
+    }
+    flush();
+    for my $i (0 .. $#recs) {
+      open my $f, ">", sprintf("fuzz/corpus-dns/vector-%02d", $i); print $f $recs[$i]; close $f }
+    open my $all, ">", "fuzz/corpus-dns/exchange"; print $all join("", @recs); close $all;
+  ' tests/unit/dns_vectors.h
+fi
 
 run() {
   local max_len=16384
@@ -54,7 +73,7 @@ run() {
     -rss_limit_mb=2048 -artifact_prefix="fuzz/crash-$1-" "fuzz/corpus-$1"
 }
 if [ "$target" = all ]; then
-  for t in smtp tls session pcap x509; do run $t; done
+  for t in smtp tls session pcap x509 dns; do run $t; done
 else
   run "$target"
 fi
