@@ -8,8 +8,8 @@ measures it with a script run through Runtime.evaluate (the page's own
 Content-Security-Policy forbids scripts; DevTools evaluation is not a page
 script, and the measurement checks that the policy still holds), writes
 OUT_PREFIX-WIDTH.png (the whole page) and prints one JSON object per width
-on stdout. --palette writes the screenshots with 64 colours (a quarter of
-the size, for committing them) where python3-pil is installed. Exit
+on stdout. --palette writes the screenshots with a 256-colour palette (a
+fifth of the size, for committing them) where python3-pil is installed. Exit
 status: 0, 1 when the browser fails, 77 when python3's websocket module
 (Debian python3-websocket) is missing.
 """
@@ -177,7 +177,7 @@ def save_png(data, png, palette):
     except ImportError:
         return
     img = Image.open(png).convert("RGB")
-    img.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(png, optimize=True)
+    img.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(png, optimize=True)
 
 
 def measure(b, page, width, png, palette):

@@ -13,12 +13,12 @@
 # still stops an inline script while DevTools evaluates the measuring one.
 # Then: the clean report has no red card (all green but the neutral count);
 # the weak one colours weak suites, NULL ciphers and TLS 1.0 red.
-# SMTPTLS_SCREENSHOTS=DIR copies the screenshots there (64 colours):
+# SMTPTLS_SCREENSHOTS=DIR copies the screenshots there (256-colour PNG):
 # tests/report/screenshots/ holds the ones last looked at.
 # Skipped (77) without chromium or python3-websocket (Debian packages).
 # usage: browser.sh SMTPTLS DATA_DIR
 set -u
-bin=$1
+bin=$(realpath "$1")
 data=$2
 here=$(cd "$(dirname "$0")" && pwd)
 browser=$(command -v chromium || command -v chromium-browser || true)
@@ -46,7 +46,7 @@ eq "clean: TLS 1.3 only" "$(sql "$tmp/clean.db" "SELECT group_concat(DISTINCT tl
 palette=""
 [ -n "${SMTPTLS_SCREENSHOTS:-}" ] && palette=--palette
 for r in clean weak; do
-  "$bin" report --db "$tmp/$r.db" --format html >"$tmp/$r.html"
+  (cd "$tmp" && "$bin" report --db "$r.db" --format html >"$r.html") # the page names "weak.db"
   eq "$r: html exit" "$?" 0
   if ! "$py" "$here/browser.py" $palette "$browser" "$tmp/$r.html" "$tmp/$r" 1400 400 \
       >"$tmp/$r.json" 2>"$tmp/$r.err"; then
