@@ -138,7 +138,7 @@ static void cell_open(const struct rtable *t, size_t r, size_t c, FILE *out)
 		fputs(" class=\"w\"", out);
 	else if (cell->kind == RCELL_TEXT && !cell->text[0])
 		fputs(" class=\"e\"", out);
-	if (col->label[0]) {
+	if (col->label[0] && own_columns(t) > WIDE_COLUMNS) { /* cards on a phone */
 		fputs(" data-l=\"", out);
 		phone_label(t, c, out);
 		fputc('"', out);
@@ -155,7 +155,10 @@ static void row_open(const struct rtable *t, size_t r, int det, FILE *out)
 	enum rating rate = rating_row(t, r);
 	const struct rcell *key = rtable_at(t, r, 0);
 	char buf[CELL_MAX];
-	fprintf(out, "<tr class=\"%s%s\"", rating_name(rate), det ? " has-det" : "");
+	if (rate != RATE_NONE || det)
+		fprintf(out, "<tr class=\"%s%s\"", rating_name(rate), det ? " has-det" : "");
+	else
+		fputs("<tr", out);
 	if (rate != RATE_NONE) {
 		render_cell(key, 0, buf, sizeof buf);
 		fprintf(out, " data-rate=\"%s\" data-key=\"", rating_name(rate));
