@@ -192,7 +192,7 @@ static void bar_row(FILE *out, const struct rtable *t, size_t r, const char *lab
 	fputs(" data-key=\"", out);
 	esc_html(out, key && key->kind == RCELL_TEXT ? key->text : k);
 	fputs("\"><span class=\"bl\">", out);
-	html_prose(out, text_at(t, r, label_key));
+	html_breakable(out, text_at(t, r, label_key));
 	fprintf(out, "</span><span class=\"bt\"><span class=\"fill\" style=\"width:%.2f%%%s\">"
 		     "</span></span><span class=\"bv\">%s</span></div>\n",
 		pct && pct->kind == RCELL_REAL ? pct->r : 0.0, n > 0 ? ";min-width:2px" : "", v);

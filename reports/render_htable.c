@@ -4,6 +4,7 @@
  * wider than the page. Each cell carries its column's label (data-l) for
  * the phone layout, where a wide table becomes one card per row. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rating.h"
@@ -12,25 +13,35 @@
 #include "rescape.h"
 
 #define CELL_MAX 512
-#define PROSE_MAX 1024
+#define PROSE_SMALL 512 /* longer prose is grouped in a buffer of its own */
 #define WIDE_COLUMNS 4 /* more columns than this: cards on a phone */
 #define SHOW_ROWS 10   /* a longer table shows these, the rest on demand */
 
-/* Long names of our own ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
- * "no_tls_after_220") may break after an underscore on a narrow screen. */
-void html_prose(FILE *out, const char *s)
+/* s escaped, with a break allowed after each underscore: long names of
+ * our own ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "no_tls_after_220")
+ * may wrap on a narrow screen. */
+void html_breakable(FILE *out, const char *s)
 {
-	char buf[PROSE_MAX];
-	render_prose(s ? s : "", buf, sizeof buf);
-	for (char *p = buf, *u; *p; p = u + 1) {
-		if (!(u = strchr(p, '_'))) {
-			esc_html(out, p);
-			break;
-		}
-		*u = '\0';
-		esc_html(out, p);
+	const char *u;
+	for (s = s ? s : ""; (u = strchr(s, '_')); s = u + 1) {
+		esc_html_n(out, s, (size_t)(u - s));
 		fputs("_<wbr>", out);
 	}
+	esc_html(out, s);
+}
+
+void html_prose(FILE *out, const char *s)
+{
+	char small[PROSE_SMALL], *buf = small;
+	size_t n = 2 * strlen(s ? s : "") + 1; /* grouping adds a comma per 3 digits */
+	if (n > sizeof small && !(buf = malloc(n))) {
+		esc_html(out, s ? s : ""); /* out of memory: the digits as they are */
+		return;
+	}
+	render_prose(s ? s : "", buf, n > sizeof small ? n : sizeof small);
+	html_breakable(out, buf);
+	if (buf != small)
+		free(buf);
 }
 
 static int numeric(const struct rcol *c)
@@ -92,8 +103,10 @@ static void cell_text(const struct rtable *t, size_t r, size_t c, FILE *out)
 		esc_html(out, buf);
 	} else if (t->cols[c].flags & RCOL_WIRE || is_id_list(&t->cols[c])) {
 		esc_html(out, cell->text);
+	} else if (t->cols[c].flags & RCOL_DETAIL) {
+		html_prose(out, cell->text); /* "versions: TLSv1.3 12,345" */
 	} else {
-		html_prose(out, cell->text);
+		html_breakable(out, cell->text); /* names and keys: "2525" is a port */
 	}
 }
 

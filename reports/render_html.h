@@ -11,6 +11,9 @@
  * columns on a line of their own under their row, rows coloured by their
  * rating, and on a phone a table of many columns as one card per row. */
 void html_table(const struct rtable *t, FILE *out);
-/* Prose (a title, a note, a detail) escaped, its counts grouped. */
+/* s escaped, a line break allowed after each underscore. */
+void html_breakable(FILE *out, const char *s);
+/* Prose (a title, a note, a detail) escaped, its counts grouped, breaks
+ * allowed after underscores. */
 void html_prose(FILE *out, const char *s);
 #endif

@@ -6,6 +6,7 @@
 
 #include "../../reports/rating.h"
 #include "../../reports/render.h"
+#include "../../reports/rescape.h"
 #include "check.h"
 
 /* ---- number formats --------------------------------------------------------- */
@@ -127,6 +128,60 @@ static void test_lookup(void)
 	CHECK_STR(buf, "-");
 	render_lookup(NULL, "all", "bytes", buf, sizeof buf);
 	CHECK_STR(buf, "-");
+}
+
+static void test_esc_html_n(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	esc_html_n(f, "a<b_c", 3);
+	esc_html_n(f, "|x\0yz", 4); /* stops at the NUL */
+	esc_html_n(f, NULL, 3);
+	fclose(f);
+	CHECK_STR(buf, "a&lt;b|x");
+	free(buf);
+}
+
+/* A detail longer than any buffer comes out whole, its counts grouped,
+ * and the page stays a page: a long server's cipher list. */
+static void test_html_long(void)
+{
+	static const struct rcol cols[] = {
+		{"server", "server", 0},
+		{"ciphers", "ciphers", RCOL_DETAIL},
+		{"sessions", "sessions", RCOL_NUM},
+	};
+	char detail[4000], *html = NULL;
+	size_t len = 0, used = 0;
+	struct rtable *t;
+	FILE *f;
+	rmodel_free(&model);
+	t = rmodel_add(&model, "servers", cols, 3);
+	while (used < 3000)
+		used += (size_t)snprintf(detail + used, sizeof detail - used,
+					 "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 %zu, ", used);
+	snprintf(detail + used, sizeof detail - used, "END 123456");
+	rtable_row(t);
+	rtable_text(t, 0, "server", "<b>192.0.2.1:25</b>");
+	rtable_text(t, 0, "ciphers", detail);
+	rtable_int(t, 0, "sessions", 1234567);
+	rtable_row(t); /* a name is not a count: port 2525 stays "2525" */
+	rtable_text(t, 1, "server", "2525");
+	rtable_text(t, 1, "ciphers", "TLS_AES_128_GCM_SHA256 2525");
+	f = open_memstream(&html, &len);
+	CHECK_INT(render_html(&model, f), 0);
+	fclose(f);
+	CHECK(strstr(html, "END 123,456</span>") != NULL);
+	CHECK(strstr(html, "TLS_<wbr>ECDHE_<wbr>RSA_<wbr>") != NULL);
+	CHECK(strstr(html, ">1,234,567</td>") != NULL);
+	CHECK(strstr(html, "&lt;b&gt;192.0.2.1:25&lt;/b&gt;") != NULL);
+	CHECK(strstr(html, "<b>192") == NULL);
+	CHECK(strstr(html, ">2525</td>") != NULL);
+	CHECK(strstr(html, "SHA256 2,525</span>") != NULL);
+	CHECK(strstr(html, "<script") == NULL);
+	CHECK(len > 0 && strstr(html, "</html>\n") == html + len - 8);
+	free(html);
 }
 
 /* ---- ratings ----------------------------------------------------------------------- */
@@ -289,6 +344,8 @@ int main(void)
 	test_bytes();
 	test_prose();
 	test_lookup();
+	test_esc_html_n();
+	test_html_long();
 	test_rating_table();
 	test_rating_suites();
 	test_rating_empty();
