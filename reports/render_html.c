@@ -96,7 +96,7 @@ static const char style[] =
 	".bar.warn .fill{background:var(--warn)}.bar.bad .fill{background:var(--bad)}"
 	".bv{font-variant-numeric:tabular-nums;white-space:nowrap}"
 	/* legend */
-	"footer{margin-top:40px;padding-top:8px;border-top:2px solid #cdd5de;color:#33404d;"
+	"footer{margin-top:40px;color:#33404d;"
 	"font-size:13px}footer ul{padding-left:0;list-style:none}footer li{margin:3px 0}"
 	".sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;"
 	"vertical-align:-1px;background:var(--none)}.sw.good{background:var(--good)}"
@@ -157,10 +157,10 @@ static const struct {
 	{"certificates", "part-certs", "Certificates"},
 	{"starttls", "part-smtp", "SMTP"},
 	{"servers", "part-servers", "Servers"},
-	{"downgrade_summary", "part-downgrade", "Downgrade evidence"},
+	{"downgrade_summary", "part-downgrade", "Downgrade"},
 	{"clients", "part-clients", "Clients in clear"},
 	{"ja3", "part-fingerprints", "Fingerprints"},
-	{"capture", "part-capture", "Capture"},
+	{"capture", "part-capture", "Sensor"},
 };
 #define NPARTS (sizeof parts / sizeof parts[0])
 
