@@ -1,12 +1,13 @@
 /* What the renderers share: cells, filters and the period as text. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
 #include "rtime.h"
 
-static void thousands(int64_t v, char *buf, size_t n)
+void render_count(int64_t v, char *buf, size_t n)
 {
 	char digits[32];
 	size_t len, used = 0;
@@ -22,6 +23,75 @@ static void thousands(int64_t v, char *buf, size_t n)
 	buf[used] = '\0';
 }
 
+/* "812 B", "361.9 kB", "2.6 MB" ... (powers of 1000). */
+void render_bytes(int64_t v, char *buf, size_t n)
+{
+	static const char *const units[] = {"kB", "MB", "GB", "TB", "PB", "EB"};
+	double x = (double)v;
+	int u = -1;
+	while (x >= 1000.0 && u < 5) {
+		x /= 1000.0;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, n, "%lld B", (long long)v);
+	else
+		snprintf(buf, n, "%.1f %s", x, units[u]);
+}
+
+/* Grouped: a run of digits standing alone, with a blank or "(" before it
+ * and a blank, ",", ";", ")" or the end after it. */
+static int standalone(const char *s, size_t start, size_t end)
+{
+	char before = start ? s[start - 1] : ' ', after = s[end];
+	return (before == ' ' || before == '(') &&
+	       (after == '\0' || after == ' ' || after == ',' || after == ';' || after == ')');
+}
+
+void render_prose(const char *s, char *buf, size_t n)
+{
+	size_t used = 0, i = 0;
+	while (s[i] && used + 1 < n) {
+		size_t run = strspn(s + i, "0123456789");
+		if (run > 3 && run < 19 && standalone(s, i, i + run)) {
+			char num[32];
+			render_count(strtoll(s + i, NULL, 10), num, sizeof num);
+			used += (size_t)snprintf(buf + used, n - used, "%s", num);
+			used = used < n ? used : n - 1;
+			i += run;
+		} else {
+			size_t k = run ? run : 1;
+			for (size_t j = 0; j < k && used + 1 < n; j++)
+				buf[used++] = s[i + j];
+			i += k;
+		}
+	}
+	buf[used] = '\0';
+}
+
+void render_value(const struct rtable *t, size_t r, size_t c, char *buf, size_t n)
+{
+	const struct rcell *cell = rtable_at(t, r, c);
+	if (cell && (t->cols[c].flags & RCOL_BYTES) && cell->kind == RCELL_INT)
+		render_bytes(cell->i, buf, n);
+	else
+		render_cell(cell, 1, buf, n);
+}
+
+void render_lookup(const struct rtable *t, const char *rowkey, const char *colkey, char *buf,
+		   size_t n)
+{
+	int c = t ? rtable_col(t, colkey) : -1;
+	for (size_t r = 0; c >= 0 && r < t->nrows; r++) {
+		const struct rcell *k = rtable_at(t, r, 0);
+		if (k->kind == RCELL_TEXT && !strcmp(k->text, rowkey)) {
+			render_value(t, r, (size_t)c, buf, n);
+			return;
+		}
+	}
+	render_cell(NULL, 1, buf, n);
+}
+
 static void printable(const char *s, char *buf, size_t n)
 {
 	size_t i = 0;
@@ -35,7 +105,7 @@ void render_cell(const struct rcell *c, int pretty, char *buf, size_t n)
 	switch (c ? c->kind : RCELL_NULL) {
 	case RCELL_INT:
 		if (pretty)
-			thousands(c->i, buf, n);
+			render_count(c->i, buf, n);
 		else
 			snprintf(buf, n, "%lld", (long long)c->i);
 		return;

@@ -46,7 +46,13 @@ void esc_csv(FILE *out, const char *s)
 
 void esc_html(FILE *out, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+	esc_html_n(out, s, s ? strlen(s) : 0);
+}
+
+void esc_html_n(FILE *out, const char *s, size_t n)
+{
+	const unsigned char *end = (const unsigned char *)s + n;
+	for (const unsigned char *p = (const unsigned char *)s; p && p < end && *p; p++) {
 		switch (*p) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;

@@ -15,5 +15,7 @@ void esc_csv(FILE *out, const char *s);
 /* HTML text or attribute value: & < > " ' as entities, control bytes as
  * U+FFFD, other bytes beyond ASCII as numeric references. */
 void esc_html(FILE *out, const char *s);
+/* The same for the first n bytes of s (or up to its NUL). */
+void esc_html_n(FILE *out, const char *s, size_t n);
 
 #endif

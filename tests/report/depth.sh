@@ -104,7 +104,7 @@ share() {
   w=$(re "$what")
   has "$1 $2 $3 text" "$TXT" "^  $w +([a-z]+ +)?$4 +$5 +$p%"
   w=$(re "$(html "$what")")
-  has "$1 $2 $3 html" "$HTML" "<td>$w</td>(<td>[a-z]+</td>)?<td class=\"n\">$4</td><td class=\"n\">$5</td><td class=\"n\">$p%</td>"
+  has "$1 $2 $3 html" "$HTML" "<td[^>]*>$w</td>(<td[^>]*>[a-z]+</td>)?<td class=\"n\"[^>]*>$4</td><td class=\"n\"[^>]*>$5</td><td class=\"n\"[^>]*>$p%</td>"
 }
 
 # C COND: how many rows of a group COND holds for, 0 rather than NULL.
@@ -167,7 +167,7 @@ check() {
     has "$label outcome $o csv" "$CSV" "^tls_outcomes,$o,(\"[^\"]*\"|[^,]*),$k,$p$"
     w=$(re "$(row "$J" tls_outcomes outcome "$o" what)")
     has "$label outcome $o text" "$TXT" "^  $w +$k +$p%"
-    has "$label outcome $o html" "$HTML" "<td>$w</td><td class=\"n\">$k</td><td class=\"n\">$p%</td>"
+    has "$label outcome $o html" "$HTML" "<td[^>]*>$w</td><td class=\"n\"[^>]*>$k</td><td class=\"n\"[^>]*>$p%</td>"
   done
   alerts=$(T "SELECT count(*) FROM d WHERE alert IS NOT NULL")
   eq "$label alerts listed" "$(rows "$J" tls_alerts)" "$(T "SELECT count(DISTINCT alert || alert_from) FROM d WHERE alert IS NOT NULL")"
@@ -205,7 +205,7 @@ check() {
     ranked "$label" server_blame server "$s" declined_fs_pct "$(pct "$nofs" "$judged_s")"
     ranked "$label" server_blame server "$s" suites "$suites"
     has "$label blame $s text" "$TXT" "^  $(re "$s") +$judged_s +$w +$(pct "$w" "$judged_s")% +$nofs +$(pct "$nofs" "$judged_s")%$"
-    has "$label blame $s html" "$HTML" "<td>$(re "$s")</td><td class=\"n\">$judged_s</td><td class=\"n\">$w</td>"
+    has "$label blame $s html" "$HTML" "<td[^>]*>$(re "$s")</td><td class=\"n\"[^>]*>$judged_s</td><td class=\"n\"[^>]*>$w</td>"
   done < <(T "SELECT srv, sum(scw IS NOT NULL), sum(scw = 1), sum(sdf = 1),
       (SELECT group_concat(cipher || ' 1', ', ') FROM d x WHERE x.srv = d.srv AND (x.scw = 1 OR x.sdf = 1))
     FROM d GROUP BY srv HAVING sum(scw = 1) + sum(sdf = 1) > 0")
@@ -287,7 +287,7 @@ check() {
     while IFS='|' read -r f k nc ns; do
       has "$label $fp $f csv" "$CSV" "^$fp,$f,$k,$(pct "$k" "$whole"),$nc,$ns$"
       has "$label $fp $f text" "$TXT" "^  $f +$k +$(pct "$k" "$whole")% +$nc +$ns$"
-      has "$label $fp $f html" "$HTML" "<td class=\"w\">$f</td><td class=\"n\">$k</td>"
+      has "$label $fp $f html" "$HTML" "<td class=\"w\"[^>]*>$f</td><td class=\"n\"[^>]*>$k</td>"
     done < <(T "SELECT $fp, count(*), count(DISTINCT cip), count(DISTINCT srv) FROM d
       WHERE $fp IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3")
   done

@@ -50,17 +50,20 @@ has "banner as text" "$html" '&lt;b&gt;x&lt;/b&gt;&lt;i&gt;y&lt;/i&gt;'
 has "SNI as text" "$html" '&quot;&gt;&lt;img src=x onerror=alert\(1\)&gt;'
 hasnt "no injected svg" "$html" '<svg onload'
 hasnt "no style element" "$html" '<style>\*'
-hasnt "no link" "$html" '<a href'
+hasnt "no injected link" "$html" '<a href=x'
+eq "links only within the page" "$(grep -oE '<a [^>]*>' "$page" | grep -v '^<a href="#[a-z0-9_-]*">$' | head -3)" ""
 has "certificate issuer as text" "$html" \
   '&lt;svg onload=1&gt;x \(issuer &lt;svg onload=1&gt;x\), RSA 2048'
-has "certificate issuers table" "$html" '<td class="w">&lt;svg onload=1&gt;x</td><td class="n">1</td>'
-has "JA3 as text" "$html" '<td class="w">&lt;script&gt;ja3=1&lt;/script&gt;</td>'
+has "certificate issuers table" "$html" \
+  '<td class="w" data-l="issuer">&lt;svg onload=1&gt;x</td><td class="n" data-l="sessions">1</td>'
+has "JA3 as text" "$html" '<td class="w" data-l="fingerprint">&lt;script&gt;ja3=1&lt;/script&gt;</td>'
 has "JA4 as text" "$html" '&lt;style&gt;\*\{\}&lt;/style&gt;'
 has "JA3S as text" "$html" '&lt;a href=x&gt;s&lt;/a&gt;'
 has "no fetching" "$html" "Content-Security-Policy\" content=\"default-src 'none'"
 eq "no external address" "$(grep -oE '(https?:)?//[^" ]+' "$page" | grep -v '^http://www.w3.org/2000/svg$' | head -3)" ""
 has "headline" "$html" '<div class="big">50\.0%</div>'
-has "three charts at least" "$(grep -c '<svg xmlns' "$page")" '^[3-9]$'
+has "series chart" "$(grep -c '<svg class="plot" xmlns' "$page")" '^2$'
+has "bar charts" "$(grep -c '<div class="bars">' "$page")" '^[5-9]$'
 
 # headless Chromium: the DOM it builds, and a screenshot
 run_browser() {
@@ -74,12 +77,13 @@ hasnt "DOM: no script element" "$dom" '<script'
 hasnt "DOM: no img element" "$dom" '<img'
 has "DOM: EHLO name is text" "$dom" '&lt;script&gt;xx=1&lt;/script&gt;'
 hasnt "DOM: no injected svg" "$dom" '<svg onload'
-hasnt "DOM: no link" "$dom" '<a '
+hasnt "DOM: no injected link" "$dom" '<a href="?x'
+eq "DOM: links only within the page" "$(grep -oE '<a [^>]*>' <<<"$dom" | grep -v '^<a href="#[a-z0-9_-]*">$' | head -3)" ""
 has "DOM: certificate name is text" "$dom" '&lt;svg onload=1&gt;x \(issuer'
 has "DOM: JA3 is text" "$dom" '&lt;script&gt;ja3=1&lt;/script&gt;'
 has "DOM: title unchanged" "$dom" "<title>smtptls report: $db</title>"
 has "DOM: charts" "$dom" '<svg'
-has "DOM: servers table" "$dom" '<td>127\.0\.0\.2:25</td>'
+has "DOM: servers table" "$dom" '<td data-l="server">127\.0\.0\.2:25</td>'
 run_browser shot --screenshot="$tmp/shot.png" --window-size=1200,1600 >/dev/null
 eq "screenshot written" "$(head -c 8 "$tmp/shot.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" 89504e470d0a1a0a
 size=$(stat -c %s "$tmp/shot.png" 2>/dev/null || echo 0)

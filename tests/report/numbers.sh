@@ -62,7 +62,7 @@ has "csv port 25" "$csv" '^encryption,25,25,relay,5,2,40\.0,3,60\.0,'
 has "csv versions" "$csv" '^tls_versions,TLSv1\.3,2,66\.7$'
 html=$("$bin" report --db "$m" --format html)
 has "html headline" "$html" '<div class="big">50\.0%</div>'
-has "html svg" "$html" '<svg xmlns="http://www.w3.org/2000/svg"'
+has "html svg" "$html" '<svg class="plot" xmlns="http://www.w3.org/2000/svg"'
 
 # ---- filters (times from the capture: mixed.pcap's sessions start at
 # 21:47:36, :38, :59, 21:48:04, :06, :09 UTC) -------------------------------------
