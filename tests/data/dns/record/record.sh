@@ -16,6 +16,7 @@ DNSDATA=$(dirname "$HERE")
 R=/var/tmp/dnsworld
 C=$HERE/conf
 DOMAINS=${DOMAINS:-"dane.test daneta.test sts.test both.test plain.test badtlsa.test strip.test notls.test unsigned.test insecure.test"}
+GAP=${GAP:-70}
 EXIM=$R/exim/root/usr/sbin/exim4
 CAP=$R/dnsworld.pcap
 FILTER='port 53 or tcp port 25 or tcp port 465 or tcp port 587 or tcp port 443'
@@ -39,7 +40,7 @@ start_rest() {
     nx net nginx -c "$C/nginx.conf" -p "$R/nginx/"
     nx net postfix -c "$R/pf-rcv/etc" start
     nx net "$EXIM" -C "$C/exim-daneta.conf" -bd
-    nx net python3 "$HERE/strip_relay.py" 203.0.113.17 25 127.0.0.17 25 "$R/logs/strip-relay.log" &
+    nx net /usr/bin/python3 "$HERE/strip_relay.py" 203.0.113.17 25 127.0.0.17 25 "$R/logs/strip-relay.log" &
     echo $! > "$R/run/strip-relay.pid"
     sleep 2
 }
@@ -87,9 +88,11 @@ tlsrpt_lookup() {  # the TLS-RPT record a reporting sender reads before reportin
 }
 
 rounds() {
-    ROUND=1; for d in $DOMAINS; do send 3 "$d"; done; sleep 5
-    ROUND=2; for d in $DOMAINS; do tlsrpt_lookup "$d"; send 2 "$d"; done; sleep 5
-    ROUND=3; for d in $DOMAINS; do send 1 "$d"; done; sleep 5
+    # rounds are $GAP s apart: a lookup made in one round is never within a
+    # minute of a session of another round, whoever made it
+    ROUND=1; for d in $DOMAINS; do send 3 "$d"; done; sleep "$GAP"
+    ROUND=2; for d in $DOMAINS; do tlsrpt_lookup "$d"; send 2 "$d"; done; sleep "$GAP"
+    ROUND=3; for d in $DOMAINS; do send 1 "$d"; done; sleep "$GAP"
     ROUND=4; for d in $DOMAINS; do send 3 "$d"; done
 }
 
@@ -102,6 +105,12 @@ stop_all() {
     sleep 2
 }
 
+# The control: the same frames without DNS and HTTPS (tcpdump copies the kept
+# frames byte for byte, with their original time stamps).
+derive_nodns() {
+    tcpdump -r "$DNSDATA/dnsworld.pcap" -w "$DNSDATA/nodns.pcap" 'tcp port 25 or tcp port 465 or tcp port 587' 2>/dev/null
+}
+
 collect() {
     local L=$DNSDATA/logs
     rm -rf "$L"; mkdir -p "$L/zones"
@@ -109,6 +118,7 @@ collect() {
     cp "$R"/exim/log/mainlog "$L/exim-mainlog.log"
     cp "$R"/dns/*.zone.signed "$R"/dns/root.ds "$R"/dns/root.hints "$L/zones/"
     cp "$CAP" "$DNSDATA/dnsworld.pcap"
+    derive_nodns
     {
         echo "recorded: $(date -u +%FT%TZ) on $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
         for p in nsd unbound postfix postfix-mta-sts-resolver nginx openssl ldnsutils swaks tcpdump python3-aiohttp python3-aiodns; do
@@ -118,6 +128,7 @@ collect() {
     } > "$L/versions.txt"
 }
 
+[ "${1:-}" = --derive ] && { derive_nodns; exit 0; }
 [ "${1:-}" = --no-setup ] || bash "$HERE/setup.sh"
 prepare
 start_rest
@@ -128,4 +139,4 @@ cap_stop
 stop_all
 collect
 bash "$HERE/world.sh" down
-say "done: $DNSDATA/dnsworld.pcap"
+say "done: $DNSDATA/dnsworld.pcap; now: /usr/bin/python3 $HERE/make_truth.py"

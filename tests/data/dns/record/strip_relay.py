@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """A man in the middle for SMTP: listens on the MX address of strip.test and
 relays every connection to the real server, deleting the STARTTLS line from
 each EHLO reply (a multi-line reply keeps a correct last line).  Everything

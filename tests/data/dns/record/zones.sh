@@ -58,7 +58,7 @@ for z in $SIGNED_DOMAINS $UNSIGNED; do
     cp "$HERE/zones/$z.zone" .; fill_tlsa "$z.zone"
 done
 for z in $SIGNED_DOMAINS; do sign "$z" ECDSAP256SHA256; done
-for z in $UNSIGNED; do cp "$z.zone" "$z.zone.signed"; done   # served as they are
+for z in $UNSIGNED; do { echo "\$ORIGIN $z."; cat "$z.zone"; } > "$z.zone.signed"; done   # served unsigned
 cp "$HERE/zones/test.zone" .; fill_ds test.zone; sign test ECDSAP256SHA256 nsec3
 cp "$HERE/zones/root.zone" .; fill_ds root.zone; sign . RSASHA256
 cp root.zone.ds root.ds                            # unbound trust-anchor-file
