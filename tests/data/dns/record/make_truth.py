@@ -601,7 +601,7 @@ def policy_type(r):
         return 'tlsa'
     if r['domain_mta_sts'] == 1:
         return 'sts'
-    if r['domain_mta_sts'] == 0 or r['domain_dane'] in ('none', 'unsigned'):
+    if r['domain_mta_sts'] == 0 and r['domain_dane'] in ('none', 'unsigned'):
         return 'no-policy-found'
     return None
 
@@ -610,8 +610,8 @@ def tlsrpt(rows):
     out = OrderedDict(_about='RFC 8460 content a passive observer can establish per receiving domain of dnsworld.pcap '
                              '(rules in README.md): sessions grouped by the policy the link showed at the session '
                              '(tlsa if a signed TLSA answer, else sts if a v=STSv1 answer, else no-policy-found if '
-                             'answers showed neither; sessions about whose domain nothing was seen are left out and '
-                             'counted in unreported_sessions). Success: TLS completed and no TLSA mismatch. Failures: '
+                             'answers showed both absent (no v=STSv1; TLSA NXDOMAIN or unsigned); sessions whose '
+                             'domain was not seen that far are left out and counted in unreported_sessions). Success: TLS completed and no TLSA mismatch. Failures: '
                              'starttls-not-supported (no STARTTLS in the EHLO reply), tlsa-invalid (certificate in '
                              'clear matches no TLSA record), validation-failure (handshake failed).', reports=[])
     doms = defaultdict(list)
