@@ -40,21 +40,22 @@ start_rest() {
     nx net nginx -c "$C/nginx.conf" -p "$R/nginx/"
     nx net postfix -c "$R/pf-rcv/etc" start
     nx net "$EXIM" -C "$C/exim-daneta.conf" -bd
-    nx net /usr/bin/python3 "$HERE/strip_relay.py" 203.0.113.17 25 127.0.0.17 25 "$R/logs/strip-relay.log" &
+    # started with ip netns exec itself (not through nx), so that $! is the server's own pid
+    ip netns exec dnsworld-net /usr/bin/python3 "$HERE/strip_relay.py" 203.0.113.17 25 127.0.0.17 25 "$R/logs/strip-relay.log" &
     echo $! > "$R/run/strip-relay.pid"
     sleep 2
 }
 
 start_senders() {
     for n in 1 2 3; do nx s$n unbound -c "$C/unbound-s$n.conf"; done
-    nx s2 env SSL_CERT_FILE="$R/pki/ca.pem" mta-sts-daemon -c "$C/mta-sts-daemon.yml" -l "$R/logs/mta-sts-daemon.log" -v debug &
+    SSL_CERT_FILE="$R/pki/ca.pem" ip netns exec dnsworld-s2 mta-sts-daemon -c "$C/mta-sts-daemon.yml" -l "$R/logs/mta-sts-daemon.log" -v debug &
     echo $! > "$R/run/mta-sts-daemon.pid"
     for n in 1 2 3; do nx s$n postfix -c "$R/pf-s$n/etc" start; done
     sleep 3
 }
 
 cap_start() {
-    nx net tcpdump -i dnsworld-gw -U -s 262144 -w "$CAP" "$FILTER" 2> "$R/logs/tcpdump.log" &
+    ip netns exec dnsworld-net tcpdump -i dnsworld-gw -U -s 262144 -w "$CAP" "$FILTER" 2> "$R/logs/tcpdump.log" &
     echo $! > "$R/run/tcpdump.pid"
     for _ in $(seq 100); do grep -q "listening on" "$R/logs/tcpdump.log" && return 0; sleep 0.1; done
     echo "tcpdump did not start" >&2; return 1
