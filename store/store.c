@@ -56,7 +56,7 @@ static const struct column columns[] = {
 	C("ts_end", "REAL NOT NULL", COL_REAL, ts_end),
 	C("transport", "TEXT NOT NULL", COL_TRANSPORT, transport),
 	C("starttls_offered", "INTEGER", COL_INT, starttls_offered),
-	C("starttls_sent", "INTEGER NOT NULL", COL_BOOL, starttls_sent),
+	C("starttls_sent", "INTEGER", COL_INT, starttls_sent),
 	C("starttls_reply", "INTEGER", COL_INT, starttls_reply),
 	C("tls_version", "TEXT", COL_VERSION, tls_version),
 	C("tls_version_code", "INTEGER", COL_INT, tls_version),
@@ -67,15 +67,15 @@ static const struct column columns[] = {
 	C("sni", "TEXT", COL_TEXT, sni),
 	C("alpn", "TEXT", COL_TEXT, alpn),
 	C("alpn_offered", "TEXT", COL_TEXT, alpn_offered),
-	C("client_hello", "INTEGER NOT NULL", COL_BOOL, client_hello),
+	C("client_hello", "INTEGER", COL_INT, client_hello),
 	C("client_max_version", "TEXT", COL_VERSION, client_version_max),
 	C("hello_retry", "INTEGER", COL_TLS_FLAG, hello_retry),
 	C("resumed", "INTEGER", COL_TLS_FLAG, resumed),
 	C("tls_established", "INTEGER", COL_TLS_FLAG, tls_established),
 	C("tls_alert", "INTEGER", COL_INT, tls_alert),
-	C("plaintext_transactions", "INTEGER NOT NULL", COL_UINT, plaintext_transactions),
-	C("plaintext_rcpts", "INTEGER NOT NULL", COL_UINT, plaintext_rcpts),
-	C("cleartext_auth", "INTEGER NOT NULL", COL_BOOL, cleartext_auth),
+	C("plaintext_transactions", "INTEGER", COL_INT, plaintext_transactions),
+	C("plaintext_rcpts", "INTEGER", COL_INT, plaintext_rcpts),
+	C("cleartext_auth", "INTEGER", COL_INT, cleartext_auth),
 	C("auth_mechanism", "TEXT", COL_TEXT, auth_mechanism),
 	C("server_name", "TEXT", COL_TEXT, server_name),
 	C("ehlo_name", "TEXT", COL_TEXT, ehlo_name),
@@ -479,7 +479,7 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	int v;
 	char anomalies[512];
 	const struct cipher_info *ci;
-	int tls_seen = r->client_hello || r->tls_version >= 0;
+	int tls_seen = r->client_hello > 0 || r->tls_version >= 0;
 	int64_t t64;
 	switch (c->kind) {
 	case COL_TEXT: return bind_text_or_null(s, i, base); /* lives until the step */
