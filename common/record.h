@@ -123,10 +123,10 @@ struct session_record {
 	char alpn_offered[REC_ALPN_MAX];
 	int client_hello;         /* -1 unknown (client side or its TLS start not
 				   * seen), else 0/1: a ClientHello was seen */
-	int hello_retry;          /* 0/1 */
-	int resumed;              /* 0/1 */
-	int tls_established;      /* 0/1: the handshake completed (tls_outcome
-				   * established) */
+	int hello_retry;          /* -1 the server's TLS start not seen, else 0/1 */
+	int resumed;              /* -1 no ServerHello, else 0/1 */
+	int tls_established;      /* -1 unknown (tls_outcome incomplete), else 0/1:
+				   * the handshake completed */
 	int tls_alert;            /* -1 none, else level*256 + description */
 	int tls_alert_from;       /* -1 none, DIR_C2S or DIR_S2C: who sent tls_alert */
 	enum tls_outcome tls_outcome;
@@ -134,7 +134,8 @@ struct session_record {
 	int forward_secrecy;      /* -1 unknown, else 0/1 (negotiated suite) */
 	int aead;                 /* -1 unknown, else 0/1 */
 	int weak_cipher;          /* -1 unknown, else 0/1 */
-	int sslv2_hello;          /* 0/1: the ClientHello was in SSLv2 format */
+	int sslv2_hello;          /* -1 no ClientHello parsed, else 0/1: it was in
+				   * SSLv2 format */
 	int client_offered_tls13; /* -1 no ClientHello, else 0/1 */
 	int client_suites;        /* -1, else suites offered (no GREASE, no SCSV) */
 	int client_offered_weak;  /* -1, else 0/1 */

@@ -24,7 +24,8 @@ enum classify_verdict {
 /* What a session's own bytes show (sess_evidence()). */
 enum classify_evidence {
 	CLASSIFY_BYTES_UNDECIDED = 0, /* not enough to tell */
-	CLASSIFY_BYTES_SMTP,          /* a 220 greeting answered by EHLO or HELO */
+	CLASSIFY_BYTES_SMTP,          /* a 220 greeting answered by EHLO or HELO, or
+				       * followed by an EHLO reply */
 	CLASSIFY_BYTES_TLS,           /* a TLS hello from the first byte */
 	CLASSIFY_BYTES_OTHER,         /* a first line that is no SMTP */
 };

@@ -106,7 +106,9 @@ enum classify_evidence sess_evidence(const struct sess *s)
 {
 	const struct smtp_facts *sf = s->smtp ? smtp_facts(s->smtp) : NULL;
 	const struct tls_facts *tf = s->tls ? tls_facts(s->tls) : NULL;
-	if (sf && sf->greeting_code == 220 && sf->helo_sent)
+	/* a 220 greeting answered by EHLO/HELO, or (the client's side not
+	 * captured) followed by an EHLO reply's keywords */
+	if (sf && sf->greeting_code == 220 && (sf->helo_sent || sf->ehlo_replies > 0))
 		return CLASSIFY_BYTES_SMTP;
 	if (sf && ((sf->bad_lines[DIR_C2S] && !sf->commands) || (sf->bad_lines[DIR_S2C] && !sf->replies)))
 		return CLASSIFY_BYTES_OTHER;
@@ -209,6 +211,7 @@ static int is_tls13(int version)
 /* What the client offered: only with a ClientHello. */
 static void copy_offer(struct session_record *r, const struct tls_facts *tf)
 {
+	r->sslv2_hello = -1;
 	if (tf->client_hellos == 0)
 		return;
 	r->client_offered_tls13 = is_tls13(tf->client_version_max);
@@ -303,14 +306,19 @@ static void copy_tls(const struct sess *s, struct session_record *r,
 	r->client_version_max = tf->client_version_max;
 	memcpy(r->sni, tf->sni, sizeof r->sni);
 	memcpy(r->alpn_offered, tf->alpn_offered, sizeof r->alpn_offered);
-	r->hello_retry = tf->hello_retry;
 	r->tls_alert = tf->alert;
 	r->tls_alert_from = tf->alert_dir;
 	r->tls_outcome = outcome(s, tf, r->end_reason);
-	r->tls_established = r->tls_outcome == OUTCOME_ESTABLISHED;
+	r->tls_established = r->tls_outcome == OUTCOME_INCOMPLETE ? -1
+			     : r->tls_outcome == OUTCOME_ESTABLISHED;
 	r->anomalies |= tf->anomalies;
 	copy_offer(r, tf);
 	copy_cert(r, tf);
+	/* a HelloRetryRequest comes first in the server's TLS: none seen
+	 * says none only where that was captured */
+	r->hello_retry = tf->server_hello || tf->hello_retry ||
+			 (tf->records[DIR_S2C] > 0 && !tf->gap[DIR_S2C]) ? tf->hello_retry : -1;
+	r->resumed = -1;
 	if (!tf->server_hello)
 		return;
 	r->tls_version = tf->version;

@@ -18,7 +18,7 @@ enum col_kind {
 	COL_TEXT,        /* char array; empty is NULL */
 	COL_INT,         /* int; -1 is NULL */
 	COL_BOOL,        /* int 0/1 */
-	COL_TLS_FLAG,    /* int 0/1; NULL when no TLS hello was seen */
+	COL_TLS_FLAG,    /* int 0/1; NULL for -1 and when no TLS hello was seen */
 	COL_UINT,        /* unsigned */
 	COL_U16,
 	COL_U64,
@@ -485,7 +485,7 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	case COL_TEXT: return bind_text_or_null(s, i, base); /* lives until the step */
 	case COL_INT: memcpy(&v, base, sizeof v); return v < 0 ? BIND_NULL : sqlite3_bind_int(s, i, v);
 	case COL_BOOL: memcpy(&v, base, sizeof v); return sqlite3_bind_int(s, i, v != 0);
-	case COL_TLS_FLAG: memcpy(&v, base, sizeof v); return tls_seen ? sqlite3_bind_int(s, i, v != 0) : BIND_NULL;
+	case COL_TLS_FLAG: memcpy(&v, base, sizeof v); return tls_seen && v >= 0 ? sqlite3_bind_int(s, i, v != 0) : BIND_NULL;
 	case COL_UINT: return sqlite3_bind_int64(s, i, *(const unsigned *)(const void *)base);
 	case COL_U16: return sqlite3_bind_int(s, i, *(const uint16_t *)(const void *)base);
 	case COL_U64: return sqlite3_bind_int64(s, i, (sqlite3_int64)*(const uint64_t *)(const void *)base);

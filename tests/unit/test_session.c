@@ -405,7 +405,8 @@ static void test_starttls(void)
 		 "server=jw-vm08-int-dns.webernetz.net "
 		 "ehlo=[IPv6:2003:de:2016:125:fc36:8317:4e86:cb72] "
 		 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN "
-		 "v=0x0303 cvmax=0x0303 cipher=0xc02f sni=dovecot.weberlab.de ch=1");
+		 "v=0x0303 cvmax=0x0303 cipher=0xc02f sni=dovecot.weberlab.de ch=1 "
+		 "established=-1");
 
 	/* The 220 was not captured: TLS after STARTTLS still says starttls.
 	 * Picked up mid-stream, before a greeting: MAIL may have come before. */
@@ -413,7 +414,7 @@ static void test_starttls(void)
 	sc_str(0, "EHLO client.example.net\r\nSTARTTLS\r\n");
 	sc_hex(0, ch_tls12);
 	sc_check("transport=starttls sent=1 mail=-1 rcpt=-1 auth=-1 ehlo=client.example.net "
-		 "cvmax=0x0303 sni=dovecot.weberlab.de ch=1");
+		 "cvmax=0x0303 sni=dovecot.weberlab.de ch=1 hrr=-1 resumed=-1 established=-1");
 
 	/* As in arkime smtp-decrypted.pcap. */
 	sc_begin("STARTTLS 220, no TLS follows", SESS_PORT_SMTP, 0);
@@ -441,29 +442,31 @@ static void test_implicit(void)
 	sc_hex(0, ch_tls12);
 	sc_hex(1, sh_tls12);
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1");
+		 "sni=dovecot.weberlab.de ch=1 established=-1");
 
 	/* As in certgrep sess_smtps.pcapng: a ClientHello on 587. */
 	sc_begin("implicit TLS on an SMTP port", SESS_PORT_SMTP, 0);
 	sc_hex(0, ch_tls12);
 	sc_hex(1, sh_tls12);
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1");
+		 "sni=dovecot.weberlab.de ch=1 established=-1");
 
 	sc_begin("mid-stream TLS records on 465", SESS_PORT_TLS, 1);
 	sc_hex(0, "1703030005aabbccddee");
 	sc_hex(1, "1703030004a1a2a3a4");
-	sc_check("transport=implicit_tls sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1");
+	sc_check("transport=implicit_tls sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1 resumed=-1 "
+		 "established=-1");
 
 	/* A port that speaks SMTP first: TLS there followed a STARTTLS. */
 	sc_begin("mid-stream TLS records on an SMTP port", SESS_PORT_SMTP, 1);
 	sc_hex(0, "1703030005aabbccddee");
 	sc_hex(1, "1703030004a1a2a3a4");
-	sc_check("transport=starttls sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1");
+	sc_check("transport=starttls sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1 resumed=-1 "
+		 "established=-1");
 
 	sc_begin("mid-stream bytes that are no TLS records on an SMTP port", SESS_PORT_SMTP, 1);
 	sc_hex(0, "17aabbccdd0a");
-	sc_check("transport=unknown sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1 "
+	sc_check("transport=unknown sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1 hrr=-1 resumed=-1 "
 		 "anom=tls_malformed,not_smtp");
 
 	/* nDPI smtps.pcapng: the server on 465 speaks plain SMTP. */
@@ -472,8 +475,8 @@ static void test_implicit(void)
 	sc_str(1, "220-gator4223.hostgator.com ESMTP Exim 4.93 #2 Fri, 05 Mar 2021 04:01:45 -0600"
 		  "\r\n220-We do not authorize the use of this system to transport unsolicited,"
 		  "\r\n220 and/or bulk e-mail.\r\n");
-	sc_check("transport=implicit_tls server=gator4223.hostgator.com cvmax=0x0303 ch=1 "
-		 "anom=plaintext_reply_to_tls");
+	sc_check("transport=implicit_tls server=gator4223.hostgator.com cvmax=0x0303 ch=1 hrr=-1 "
+		 "resumed=-1 anom=plaintext_reply_to_tls");
 }
 
 static void test_unknown(void)
@@ -486,7 +489,7 @@ static void test_unknown(void)
 	sc_begin("binary garbage", SESS_PORT_SMTP, 0);
 	sc_hex(0, "16000000ff00112233");
 	sc_hex(1, "8000000000");
-	sc_check("transport=unknown done=1 anom=tls_malformed,not_smtp");
+	sc_check("transport=unknown hrr=-1 resumed=-1 done=1 anom=tls_malformed,not_smtp");
 
 	sc_begin("nothing at all", SESS_PORT_SMTP, 0);
 	sc_check("transport=unknown sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1");
@@ -512,7 +515,7 @@ static void test_gaps(void)
 	sc_gap(1, 7);
 	sc_hex(1, "1703030004a1a2a3a4");
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1");
+		 "sni=dovecot.weberlab.de ch=1 established=-1");
 
 	sc_begin("gap before anything", SESS_PORT_SMTP, 1);
 	sc_gap(0, 10);
@@ -544,28 +547,31 @@ static void test_depth_judgement(void)
 	starttls_dialogue("jw-vm08-int-dns");
 	sc_hex(0, ch_tls12);
 	sc_hex(1, flight_tls12);
-	sc_check(SMTP_PART "server=jw-vm08-int-dns ehlo=client.example.net kw=STARTTLS "
-		 "v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 sni=dovecot.weberlab.de ch=1 "
-		 "outcome=incomplete fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 "
-		 "chose_weak=0 declined_fs=0 fp=111 cert=jw-vm08-int-dns self=1 expired=0 match=1");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=jw-vm08-int-dns "
+		 "ehlo=client.example.net kw=STARTTLS v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "group=23 sni=dovecot.weberlab.de ch=1 established=-1 outcome=incomplete fs=1 "
+		 "aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 fp=111 "
+		 "cert=jw-vm08-int-dns self=1 expired=0 match=1");
 
 	ts_start = 1800000000; /* 2027-01-15: after notAfter 2026-08-14 */
 	sc_begin("the same certificate expired, another greeting name", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.webernetz.net");
 	sc_hex(0, ch_tls12);
 	sc_hex(1, flight_tls12);
-	sc_check(SMTP_PART "server=mx.webernetz.net ehlo=client.example.net kw=STARTTLS "
-		 "v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 sni=dovecot.weberlab.de ch=1 "
-		 "outcome=incomplete fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 "
-		 "chose_weak=0 declined_fs=0 fp=111 cert=jw-vm08-int-dns self=1 expired=1 match=0");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.webernetz.net "
+		 "ehlo=client.example.net kw=STARTTLS v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "group=23 sni=dovecot.weberlab.de ch=1 established=-1 outcome=incomplete fs=1 "
+		 "aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 fp=111 "
+		 "cert=jw-vm08-int-dns self=1 expired=1 match=0");
 
 	ts_start = 0; /* no capture time: expiry unknown */
 	sc_begin("Google 2013: RC4 chosen from an offer with AES and DHE", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.google.com");
 	sc_hex(0, ch_tls10);
 	sc_hex(1, sh_tls10);
-	sc_check(SMTP_PART "server=mx.google.com ehlo=client.example.net kw=STARTTLS "
-		 "v=0x0301 cvmax=0x0301 cipher=0x0005 ch=1 outcome=incomplete fs=0 aead=0 weak=1 "
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.google.com "
+		 "ehlo=client.example.net kw=STARTTLS v=0x0301 cvmax=0x0301 cipher=0x0005 ch=1 "
+		 "established=-1 outcome=incomplete fs=0 aead=0 weak=1 "
 		 "offer=tls13:0/suites:28/weak:1 chose_weak=1 declined_fs=1 fp=111");
 
 	sc_begin("TLS 1.3 established: key share, forward secret", SESS_PORT_SMTP, 0);
@@ -586,8 +592,8 @@ static void test_depth_judgement(void)
 		  "2222222222222222222222222222222222222222222222222222222222222222"
 		  "00" "1302" "00" "000c" "002b00020304" "002900020000");
 	sc_check("transport=implicit_tls v=0x0304 cvmax=0x0304 cipher=0x1302 "
-		 "sni=mx1.smtptls.test ch=1 resumed=1 outcome=incomplete fs=0 aead=1 weak=0 "
-		 "offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=1 fp=111");
+		 "sni=mx1.smtptls.test ch=1 resumed=1 established=-1 outcome=incomplete fs=0 "
+		 "aead=1 weak=0 offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=1 fp=111");
 	depth = 0;
 }
 
@@ -598,9 +604,9 @@ static void test_depth_outcome(void)
 	starttls_dialogue("mx.example.org");
 	sc_hex(0, ch_tls10);
 	sc_hex(1, "15030100020246");
-	sc_check(SMTP_PART "server=mx.example.org ehlo=client.example.net kw=STARTTLS "
-		 "cvmax=0x0301 ch=1 alert=0x0246 outcome=refused alert_from=1 "
-		 "offer=tls13:0/suites:28/weak:1 fp=101");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.example.org "
+		 "ehlo=client.example.net kw=STARTTLS cvmax=0x0301 ch=1 resumed=-1 alert=0x0246 "
+		 "outcome=refused alert_from=1 offer=tls13:0/suites:28/weak:1 fp=101");
 
 	sc_begin("failed: the client rejects the certificate", SESS_PORT_SMTP, 0);
 	starttls_dialogue("jw-vm08-int-dns");
@@ -618,9 +624,9 @@ static void test_depth_outcome(void)
 	sc_hex(1, sh_tls12);
 	sc_hex(1, "15030300020100");
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1 alert=0x0100 outcome=incomplete alert_from=1 "
-		 "fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 "
-		 "fp=111");
+		 "sni=dovecot.weberlab.de ch=1 established=-1 alert=0x0100 outcome=incomplete "
+		 "alert_from=1 fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 "
+		 "declined_fs=0 fp=111");
 
 	sc_begin("no TLS after 220", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.example.org");
@@ -630,16 +636,16 @@ static void test_depth_outcome(void)
 	sc_begin("a ClientHello answered in plaintext", SESS_PORT_TLS, 0);
 	sc_hex(0, smtps_client_hello);
 	sc_str(1, "220 mx.example.org ESMTP\r\n");
-	sc_check("transport=implicit_tls server=mx.example.org cvmax=0x0303 ch=1 "
-		 "anom=plaintext_reply_to_tls outcome=no_server_hello "
+	sc_check("transport=implicit_tls server=mx.example.org cvmax=0x0303 ch=1 hrr=-1 "
+		 "resumed=-1 anom=plaintext_reply_to_tls outcome=no_server_hello "
 		 "offer=tls13:0/suites:85/weak:1 fp=101");
 
 	sc_begin("SSLv2-format ClientHello", SESS_PORT_TLS, 0);
 	sc_hex(0, "802e" "01" "0301" "0015" "0000" "0010"
 		  "010080" "030080" "070080" "000005" "000004" "00000a" "000035"
 		  "00112233445566778899aabbccddeeff");
-	sc_check("transport=implicit_tls cvmax=0x0301 ch=1 outcome=incomplete "
-		 "offer=tls13:0/suites:7/weak:1");
+	sc_check("transport=implicit_tls cvmax=0x0301 ch=1 hrr=-1 resumed=-1 established=-1 "
+		 "outcome=incomplete offer=tls13:0/suites:7/weak:1");
 
 	sc_begin("plaintext: no outcome, no judgement", SESS_PORT_SMTP, 0);
 	sc_str(1, GREET);
@@ -687,15 +693,16 @@ static void test_one_side(void)
 	sc_hex(0, pf13_client_finish);
 	sc_hex(0, pf13_client_ehlo);
 	sc_check("transport=starttls sent=1 ehlo=client01.smtptls.test cvmax=0x0304 "
-		 "sni=mx1.smtptls.test ch=1 established=1 done=1 outcome=established "
-		 "offer=tls13:1/suites:30/weak:0 fp=101");
+		 "sni=mx1.smtptls.test ch=1 hrr=-1 resumed=-1 established=1 done=1 "
+		 "outcome=established offer=tls13:1/suites:30/weak:0 fp=101");
 
 	sc_begin("client only: a ClientHello, nothing after it", SESS_PORT_SMTP, 0);
 	sc_str(0, "EHLO client01.smtptls.test\r\nSTARTTLS\r\n");
 	sc_hex(0, pf13_client_hello);
 	end_reason = END_FIN;
 	sc_check("transport=starttls sent=1 ehlo=client01.smtptls.test cvmax=0x0304 "
-		 "sni=mx1.smtptls.test ch=1 outcome=incomplete offer=tls13:1/suites:30/weak:0 fp=101");
+		 "sni=mx1.smtptls.test ch=1 hrr=-1 resumed=-1 established=-1 outcome=incomplete "
+		 "offer=tls13:1/suites:30/weak:0 fp=101");
 
 	sc_begin("server only: STARTTLS, the TLS 1.3 flight and a ticket", SESS_PORT_SMTP, 0);
 	postfix_dialogue_server();
@@ -712,8 +719,10 @@ static void test_one_side(void)
 	pf13_server_rest(0);
 	end_reason = END_RST;
 	sc_check("transport=starttls offered=1 sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 "
-		 "server=mx1.smtptls.test " PF_KW " v=0x0304 cipher=0x1302 group=29 ch=-1 "
-		 "outcome=incomplete fs=1 aead=1 weak=0 fp=010");
+		 "server=mx1.smtptls.test "
+		 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN,SMTPUTF8,CHUNKING "
+		 "v=0x0304 cipher=0x1302 group=29 ch=-1 established=-1 outcome=incomplete fs=1 "
+		 "aead=1 weak=0 fp=010");
 	end_reason = END_EOF;
 	depth = 0;
 }
@@ -735,9 +744,10 @@ static void test_failed(void)
 		end_reason = ends[i];
 		snprintf(line, sizeof line, SMTP_PART "server=jw-vm08-int-dns ehlo=client.example.net "
 			 "kw=STARTTLS v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 "
-			 "sni=dovecot.weberlab.de ch=1 outcome=%s fs=1 aead=1 weak=0 "
+			 "sni=dovecot.weberlab.de ch=1%s outcome=%s fs=1 aead=1 weak=0 "
 			 "offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 fp=111 "
-			 "cert=jw-vm08-int-dns self=1 expired=-1 match=1", want[i]);
+			 "cert=jw-vm08-int-dns self=1 expired=-1 match=1",
+			 i < 2 ? "" : " established=-1", want[i]);
 		sc_check(line);
 	}
 
@@ -758,25 +768,29 @@ static void test_failed(void)
 	sc_hex(0, pf13_client_hello);
 	sc_hex(1, pf13_server_tls);
 	sc_hex(0, pf13_client_finish);
-	sc_check(SMTP_PART "server=mx1.smtptls.test ehlo=client01.smtptls.test " PF_KW
-		 " v=0x0304 cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 "
-		 "outcome=incomplete fs=1 aead=1 weak=0 offer=tls13:1/suites:30/weak:0 chose_weak=0 "
-		 "declined_fs=0 fp=111");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx1.smtptls.test "
+		 "ehlo=client01.smtptls.test "
+		 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN,SMTPUTF8,CHUNKING "
+		 "v=0x0304 cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 "
+		 "established=-1 outcome=incomplete fs=1 aead=1 weak=0 "
+		 "offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=0 fp=111");
 
 	sc_begin("a ClientHello, then the server closes", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.example.org");
 	sc_hex(0, ch_tls12);
 	end_reason = END_FIN;
-	sc_check(SMTP_PART "server=mx.example.org ehlo=client.example.net kw=STARTTLS cvmax=0x0303 "
-		 "sni=dovecot.weberlab.de ch=1 outcome=no_server_hello "
-		 "offer=tls13:0/suites:15/weak:1 fp=101");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.example.org "
+		 "ehlo=client.example.net kw=STARTTLS cvmax=0x0303 sni=dovecot.weberlab.de ch=1 "
+		 "hrr=-1 resumed=-1 outcome=no_server_hello offer=tls13:0/suites:15/weak:1 "
+		 "fp=101");
 
 	sc_begin("a ClientHello, then the capture ends", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.example.org");
 	sc_hex(0, ch_tls12);
 	end_reason = END_EOF;
-	sc_check(SMTP_PART "server=mx.example.org ehlo=client.example.net kw=STARTTLS cvmax=0x0303 "
-		 "sni=dovecot.weberlab.de ch=1 outcome=incomplete "
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.example.org "
+		 "ehlo=client.example.net kw=STARTTLS cvmax=0x0303 sni=dovecot.weberlab.de ch=1 "
+		 "hrr=-1 resumed=-1 established=-1 outcome=incomplete "
 		 "offer=tls13:0/suites:15/weak:1 fp=101");
 	depth = 0;
 }
@@ -803,7 +817,8 @@ static void test_snaplen(void)
 	sc_hex_part(0, pf13_client_ehlo, 30);
 	sc_gap(0, 20);
 	sc_check("transport=starttls sent=1 reply=220 server=mx1.smtptls.test "
-		 "ehlo=client01.smtptls.test ch=1 established=1 done=1 outcome=established");
+		 "ehlo=client01.smtptls.test ch=1 hrr=-1 resumed=-1 established=1 done=1 "
+		 "outcome=established");
 	depth = 0;
 }
 
@@ -823,19 +838,19 @@ static void test_midstream(void)
 	sc_hex(0, pf13_client_hello);
 	sc_hex(1, pf13_server_tls);
 	sc_check("transport=starttls sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 v=0x0304 "
-		 "cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1");
+		 "cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 established=-1");
 
 	sc_begin("mid-stream from the ClientHello on port 25: STARTTLS", SESS_PORT_SMTP, 1);
 	sc_hex(0, pf13_client_hello);
 	sc_hex(1, pf13_server_tls);
 	sc_check("transport=starttls sent=-1 mail=-1 rcpt=-1 auth=-1 v=0x0304 cvmax=0x0304 "
-		 "cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1");
+		 "cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 established=-1");
 
 	sc_begin("from the start, a ClientHello on port 25: implicit TLS", SESS_PORT_SMTP, 0);
 	sc_hex(0, pf13_client_hello);
 	sc_hex(1, pf13_server_tls);
 	sc_check("transport=implicit_tls v=0x0304 cvmax=0x0304 cipher=0x1302 group=29 "
-		 "sni=mx1.smtptls.test ch=1");
+		 "sni=mx1.smtptls.test ch=1 established=-1");
 
 	sc_begin("mid-stream after a captured greeting: the counts are whole", SESS_PORT_SMTP, 1);
 	sc_str(1, GREET);
@@ -853,6 +868,10 @@ static void test_evidence(void)
 		{"a greeting answered by EHLO", GREET, "EHLO c\r\n", CLASSIFY_BYTES_SMTP},
 		{"a greeting answered by HELO", GREET, "HELO c\r\n", CLASSIFY_BYTES_SMTP},
 		{"a greeting alone", GREET, "", CLASSIFY_BYTES_UNDECIDED},
+		{"a greeting and an EHLO reply (server side only)",
+		 GREET "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n", "",
+		 CLASSIFY_BYTES_SMTP},
+		{"a greeting and a one-line 250", GREET "250 ok\r\n", "", CLASSIFY_BYTES_UNDECIDED},
 		{"IMAP", "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n", "a001 CAPABILITY\r\n",
 		 CLASSIFY_BYTES_OTHER},
 		{"POP3", "+OK POP3 ready\r\n", "STLS\r\n", CLASSIFY_BYTES_OTHER},
