@@ -280,6 +280,10 @@ static enum tls_outcome outcome(const struct sess *s, const struct tls_facts *tf
 		return OUTCOME_ESTABLISHED;
 	if (tf->sh_seen)
 		return after_server_hello(s, tf, fatal, why);
+	/* the client alerts only about what the server sent: with the server's
+	 * side not captured, that was a ServerHello it rejected */
+	if (fatal && tf->alert_dir == DIR_C2S && !s->seen[DIR_S2C])
+		return OUTCOME_FAILED;
 	if (fatal)
 		return OUTCOME_REFUSED;
 	if (!tf->ch_seen)

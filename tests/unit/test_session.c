@@ -775,6 +775,16 @@ static void test_failed(void)
 		 "established=-1 outcome=incomplete fs=1 aead=1 weak=0 "
 		 "offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=0 fp=111");
 
+	/* tests/data/damaged/failed-retry.pcap without the server's side */
+	sc_begin("client only: the client's alert after its ClientHello", SESS_PORT_SMTP, 0);
+	sc_str(0, "EHLO client.example.net\r\nSTARTTLS\r\n");
+	sc_hex(0, ch_tls12);
+	sc_hex(0, "15030300020230");
+	end_reason = END_RST;
+	sc_check("transport=starttls sent=1 ehlo=client.example.net cvmax=0x0303 "
+		 "sni=dovecot.weberlab.de ch=1 hrr=-1 resumed=-1 alert=0x0230 outcome=failed "
+		 "alert_from=0 offer=tls13:0/suites:15/weak:1 fp=101");
+
 	sc_begin("a ClientHello, then the server closes", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.example.org");
 	sc_hex(0, ch_tls12);

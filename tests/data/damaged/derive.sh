@@ -1,6 +1,6 @@
 #!/bin/sh
 # Derives the damaged captures of this folder from the recordings in
-# tests/data, byte-faithfully: editcap cuts frames to a snapshot length
+# tests/data (and failed-retry.pcap, recorded here), byte-faithfully: editcap cuts frames to a snapshot length
 # (-s) or drops the first frames (-r keeps a range), tcpdump keeps one
 # direction, tcprewrite moves a port. Then `python3 make_truth.py` writes
 # truth.json. Run from anywhere; needs editcap, tcpdump and tcprewrite.
@@ -25,6 +25,11 @@ tcpdump -r "$data/refused-handshake.pcap" -w refused-handshake-server.pcap 'src 
 editcap -r "$data/starttls-tls13.pcap" starttls-tls13-mid220.pcap 10-1000
 editcap -r "$data/starttls-tls12.pcap" starttls-tls12-midhello.pcap 11-1000
 editcap -r "$data/starttls-tls13.pcap" starttls-tls13-middata.pcap 14-1000
+# the failed handshake and its plaintext retry (record/failed_retry.sh),
+# cut and one-sided
+editcap -s 96 failed-retry.pcap failed-retry-s96.pcap
+tcpdump -r failed-retry.pcap -w failed-retry-client.pcap 'dst port 25' 2>/dev/null
+tcpdump -r failed-retry.pcap -w failed-retry-server.pcap 'src port 25' 2>/dev/null
 # SMTP on a port nobody configured (captured with --classify)
 tcprewrite --portmap=25:2525 -i "$data/no-starttls.pcap" -o no-starttls-2525.pcap
 tcprewrite --portmap=25:2525 -i "$data/mixed.pcap" -o mixed-2525.pcap

@@ -33,6 +33,10 @@ keeps a fact only where the bytes that carry it are there:
                 or server data after the client's; a refusal or failure if
                 its alert was captured; else incomplete (unknown)
 
+failed-retry.pcap itself was recorded here (record/failed_retry.sh); its
+truth comes from record/failed-retry.log (the client's transcript and
+Postfix's log), checked against tshark, like tests/data/truth.json's.
+
 Run after derive.sh: python3 make_truth.py (writes truth.json here).
 """
 import json, os, re, subprocess, sys
@@ -55,6 +59,9 @@ DERIVED = [
     ('starttls-tls13-mid220.pcap', 'starttls-tls13.pcap', 'from', 10, []),
     ('starttls-tls12-midhello.pcap', 'starttls-tls12.pcap', 'from', 11, []),
     ('starttls-tls13-middata.pcap', 'starttls-tls13.pcap', 'from', 14, []),
+    ('failed-retry-s96.pcap', 'failed-retry.pcap', 'snaplen', 96, []),
+    ('failed-retry-client.pcap', 'failed-retry.pcap', 'side', 'client', []),
+    ('failed-retry-server.pcap', 'failed-retry.pcap', 'side', 'server', []),
     ('no-starttls-2525.pcap', 'no-starttls.pcap', 'port', 2525, ['--classify']),
     ('mixed-2525.pcap', 'mixed.pcap', 'port', 2525, ['--classify']),
 ]
@@ -259,7 +266,7 @@ def dialogue_facts(segs, truth, damage):
     m = greet and greet.kept > 0 and re.match(rb'220[ -](\S+)[ \r]', greet.seen())
     f['server_name'] = truth.get('server_name') if m else None
     ehlo, ehlo_reply = reply_to(smtp, b'EHLO ')
-    m = ehlo and ehlo.kept > 0 and re.match(rb'EHLO (\S+)\r', ehlo.seen())
+    m = ehlo and ehlo.kept > 0 and re.match(rb'EHLO (\S+)\r', ehlo.seen(), re.I)
     f['ehlo_name'] = truth.get('ehlo_name') if m else None
     lines = [line for r in ehlo_reply if r.kept >= 0 for line in r.seen().split(b'\n')]
     if not ehlo_reply or ehlo_reply[0].kept < 0:
@@ -335,15 +342,50 @@ def damaged_truth(segs, truth, damage, param):
     return t
 
 
+def recorded_truth():
+    """failed-retry.pcap's two sessions from the client's transcript and
+    Postfix's log, each fact checked against tshark."""
+    log = open(os.path.join(HERE, 'record', 'failed-retry.log')).read()
+    ports = [int(p) for p in re.findall(r'connection \d: local port (\d+)', log)]
+    need = ['TLS handshake failed: CERTIFICATE_VERIFY_FAILED', 'reply: b\'250-STARTTLS\\r\\n\'',
+            'reply: b\'220 2.0.0 Ready to start TLS\\r\\n\'', 'SSL alert number 48',
+            'lost connection after STARTTLS', 'ehlo=1 starttls=0/1 commands=1/2',
+            'ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5', 'message sent in plaintext']
+    missing = [n for n in need if n not in log]
+    if len(ports) != 2 or missing:
+        sys.exit('record/failed-retry.log: not the expected dialogue: %s' % missing)
+    pcap = os.path.join(HERE, 'failed-retry.pcap')
+    wire = tshark(pcap, ['tcp.srcport', 'tls.handshake.type', 'tls.handshake.version',
+                         'tls.alert_message.desc'])
+    sh = [v for sp, t, v, a in wire if int(sp) == 25 and t.split(',')[0] == '2']
+    alert = [a for sp, t, v, a in wire if int(sp) == ports[0] and a]
+    if sh != ['0x0303'] or alert != ['48']:
+        sys.exit('failed-retry.pcap: tshark shows ServerHello %s, client alert %s' % (sh, alert))
+    common = {'client_ip': '10.77.0.2', 'server_ip': '10.77.0.1', 'server_port': 25,
+              'starttls_offered': 1, 'cleartext_auth': 0, 'server_name': 'mx.dissect.test',
+              'ehlo_name': 'client-retry.dissect.test'}
+    failed = dict(common, client_port=ports[0], transport='starttls', starttls_sent=1,
+                  starttls_reply=220, plaintext_transactions=0, client_hello=1,
+                  tls_version='TLSv1.2', tls_outcome='failed', tls_alert_name='unknown_ca',
+                  tls_alert_from='client')
+    retry = dict(common, client_port=ports[1], transport='plaintext', starttls_sent=0,
+                 starttls_reply=None, plaintext_transactions=1, plaintext_rcpts=1,
+                 client_hello=0, tls_version=None, tls_outcome=None)
+    return {'rows': 2, 'sessions': [failed, retry]}
+
+
 def main():
     originals = json.load(open(os.path.join(DATA, 'truth.json')))['captures']
+    originals['failed-retry.pcap'] = recorded_truth()
     out = {'_about': 'Captures derived from the recordings in tests/data (derive.sh: editcap, '
                      'tcpdump, tcprewrite), with what their remaining bytes prove '
                      '(make_truth.py); NULL where the bytes that would show a fact are not '
                      'there. Same shape as tests/data/truth.json.',
            'captures': {}}
+    out['captures']['failed-retry.pcap'] = originals['failed-retry.pcap']
     for name, original, damage, param, options in DERIVED:
-        sessions = read_sessions(os.path.join(DATA, original))
+        sessions = read_sessions(os.path.join(HERE if original == 'failed-retry.pcap' else DATA,
+                                              original))
         apply_damage(sessions, damage, param)
         check_model(sessions, damage, param, os.path.join(HERE, name))
         rows = []
