@@ -222,7 +222,8 @@ static void add_keyword(struct smtp *s, const uint8_t *w, size_t n)
 }
 
 /* One EHLO keyword line's word (w, wl: none if cut) into bits and keywords. */
-static uint32_t keyword_line(struct smtp *s, const uint8_t *w, size_t wl, int first_reply)
+static inline uint32_t keyword_line(struct smtp *s, const uint8_t *w, size_t wl,
+				   int first_reply)
 {
 	uint32_t bit = wl ? capability_bit(w, wl) : 0;
 	if (first_reply)
@@ -286,9 +287,10 @@ void smtp_server_line(struct smtp *s, const uint8_t *line, size_t n, int cut)
 		return;
 	}
 	s->amend.open = 0;
+	enum smtp_cmd head = queue_peek(s);
 	if (r->lines == 0) {
 		reply_begins(s, r, code, text, text_len, cut);
-	} else if (queue_peek(s) == CMD_EHLO || (queue_peek(s) == CMD_NONE && s->f.replies > 0)) {
+	} else if (head == CMD_EHLO || (head == CMD_NONE && s->f.replies > 0)) {
 		size_t wl = whole_word(text, text_len, cut, &w);
 		r->caps |= keyword_line(s, w, wl, s->f.ehlo_replies == 0);
 	}

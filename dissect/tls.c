@@ -627,9 +627,8 @@ static void note_record(struct tls *t, int dir)
 {
 	struct tls_dir *d = &t->d[dir];
 	int enc_hs = d->type == REC_HANDSHAKE && d->rec_encrypted && !peek_is_hello(d);
-	tlsproof_record(&t->proof, dir, d->type, d->rec_len, enc_hs);
+	t->f.established = tlsproof_record(&t->proof, dir, d->type, d->rec_len, enc_hs);
 	t->f.client_fin = t->proof.d[0].fin;
-	t->f.established = tlsproof_established(&t->proof);
 }
 
 /* ---- records ---------------------------------------------------------- */

@@ -59,7 +59,7 @@ static int client_finished_len(const struct tlsproof *p, unsigned len)
 	return len == 45 || len == 53 || len == 69;
 }
 
-static void client_appdata(struct tlsproof *p, unsigned len)
+static inline void client_appdata(struct tlsproof *p, unsigned len)
 {
 	struct tlsproof_dir *d = &p->d[0];
 	int nonalert = len > TLS13_ALERT_RECORD;
@@ -70,7 +70,7 @@ static void client_appdata(struct tlsproof *p, unsigned len)
 		d->fin = 1;
 }
 
-static void server_appdata(struct tlsproof *p, unsigned len)
+static inline void server_appdata(struct tlsproof *p, unsigned len)
 {
 	struct tlsproof_dir *d = &p->d[1];
 	int nonalert = len > TLS13_ALERT_RECORD;
@@ -86,7 +86,7 @@ static void server_appdata(struct tlsproof *p, unsigned len)
 		d->fin = 1;
 }
 
-void tlsproof_record(struct tlsproof *p, int dir, int type, unsigned len, int encrypted_hs)
+int tlsproof_record(struct tlsproof *p, int dir, int type, unsigned len, int encrypted_hs)
 {
 	struct tlsproof_dir *d = &p->d[dir & 1];
 	if (type == REC_HANDSHAKE && encrypted_hs && !d->fin)
@@ -95,6 +95,9 @@ void tlsproof_record(struct tlsproof *p, int dir, int type, unsigned len, int en
 		client_appdata(p, len);
 	else if (type == REC_APPDATA)
 		server_appdata(p, len);
+	else
+		return 0; /* nothing a proof reads */
+	return tlsproof_established(p);
 }
 
 void tlsproof_lost(struct tlsproof *p, int dir)

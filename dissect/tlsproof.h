@@ -55,8 +55,8 @@ void tlsproof_record_begins(struct tlsproof *p, int dir);
 
 /* A record ended (or the rest of it was lost): its type and length, and
  * for a handshake record whether it was sent encrypted and is no
- * plaintext hello. */
-void tlsproof_record(struct tlsproof *p, int dir, int type, unsigned len, int encrypted_hs);
+ * plaintext hello. Returns tlsproof_established(). */
+int tlsproof_record(struct tlsproof *p, int dir, int type, unsigned len, int encrypted_hs);
 
 /* Whole records of a direction may have been lost. */
 void tlsproof_lost(struct tlsproof *p, int dir);
