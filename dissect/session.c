@@ -335,11 +335,20 @@ static void copy_tls(const struct sess *s, struct session_record *r,
 	judge_cipher(r, tf);
 }
 
+/* STARTTLS answered 2xx, and no TLS after it: shown where every byte of
+ * the client's side was seen (it would have sent the ClientHello), or where
+ * the dialogue went on in clear. */
+static int no_tls_after_220(const struct sess *s, const struct smtp_facts *sf)
+{
+	return sf && is_2xx(sf->starttls_reply) && !s->tls_after_smtp &&
+	       ((s->seen[DIR_C2S] && !sf->client_lost) || sf->clear_after_starttls > 0);
+}
+
 static uint32_t session_anomalies(const struct sess *s, const struct smtp_facts *sf,
 				  enum transport t)
 {
 	uint32_t a = s->anomalies;
-	if (sf && is_2xx(sf->starttls_reply) && !s->tls_after_smtp)
+	if (no_tls_after_220(s, sf))
 		a |= ANOM_NO_TLS_AFTER_220;
 	if (sf && is_2xx(sf->starttls_reply) && sf->clear_after_starttls > 0)
 		a |= ANOM_PLAINTEXT_AFTER_STARTTLS;
@@ -362,6 +371,7 @@ void sess_result(const struct sess *s, struct session_record *r)
 	if (tf)
 		copy_tls(s, r, tf);
 	r->anomalies |= session_anomalies(s, sf, r->transport);
-	if ((r->anomalies & ANOM_NO_TLS_AFTER_220) && r->tls_outcome == OUTCOME_NONE)
-		r->tls_outcome = OUTCOME_NO_TLS_AFTER_220;
+	if (r->tls_outcome == OUTCOME_NONE && sf && is_2xx(sf->starttls_reply))
+		r->tls_outcome = no_tls_after_220(s, sf) ? OUTCOME_NO_TLS_AFTER_220
+							 : OUTCOME_INCOMPLETE;
 }

@@ -428,6 +428,16 @@ static void test_starttls(void)
 	sc_check("transport=starttls offered=1 sent=1 reply=220 mail=1 server=mx.example.org "
 		 "ehlo=transit-mta kw=STARTTLS anom=no_tls_after_220,plaintext_after_starttls");
 
+	/* Without the client's side its ClientHello may have gone unseen. */
+	depth = 1;
+	sc_begin("server only: STARTTLS 220, then nothing", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(1, "250-mx.example.org\r\n250 STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+	sc_check("transport=starttls offered=1 sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 "
+		 "server=mx.example.org kw=STARTTLS ch=-1 outcome=incomplete");
+	depth = 0;
+
 	sc_begin("STARTTLS 220, then silence", SESS_PORT_SMTP, 0);
 	sc_str(1, GREET);
 	sc_str(0, "STARTTLS\r\n");

@@ -20,6 +20,7 @@ tcpdump -r "$data/hrr.pcap" -w hrr-client.pcap 'dst port 25' 2>/dev/null
 tcpdump -r "$data/resumption.pcap" -w resumption-server.pcap 'src port 25' 2>/dev/null
 tcpdump -r "$data/resumption12.pcap" -w resumption12-server.pcap 'src port 25' 2>/dev/null
 tcpdump -r "$data/refused-handshake.pcap" -w refused-handshake-server.pcap 'src port 25' 2>/dev/null
+tcpdump -r "$data/starttls-no-hello.pcap" -w starttls-no-hello-server.pcap 'src port 25' 2>/dev/null
 # the capture started mid-session: at the 220 to STARTTLS, at the
 # ClientHello, after the hellos
 editcap -r "$data/starttls-tls13.pcap" starttls-tls13-mid220.pcap 10-1000

@@ -56,6 +56,7 @@ DERIVED = [
     ('resumption-server.pcap', 'resumption.pcap', 'side', 'server', []),
     ('resumption12-server.pcap', 'resumption12.pcap', 'side', 'server', []),
     ('refused-handshake-server.pcap', 'refused-handshake.pcap', 'side', 'server', []),
+    ('starttls-no-hello-server.pcap', 'starttls-no-hello.pcap', 'side', 'server', []),
     ('starttls-tls13-mid220.pcap', 'starttls-tls13.pcap', 'from', 10, []),
     ('starttls-tls12-midhello.pcap', 'starttls-tls12.pcap', 'from', 11, []),
     ('starttls-tls13-middata.pcap', 'starttls-tls13.pcap', 'from', 14, []),
@@ -303,6 +304,8 @@ def damaged_truth(segs, truth, damage, param):
     t = {k: truth[k] for k in ('client_ip', 'client_port', 'server_ip', 'server_port',
                                 'transport') if k in truth}
     t.update(dialogue_facts(segs, truth, damage))
+    if damage == 'side' and param == 'client':
+        t['anomalies'] = 'client_only'  # nothing else is wrong with what is left
     client, server = records(segs, True), records(segs, False)
     if truth.get('transport') == 'plaintext':
         t['client_hello'] = 0 if t.get('plaintext_transactions') is not None else None
@@ -332,7 +335,10 @@ def damaged_truth(segs, truth, damage, param):
             t[k] = truth[k] if sh_whole and ch and ch['whole'] else None
     outcome = truth.get('tls_outcome', 'established')
     alert = [r for r in server + client if r['type'] == 21 and r['whole']]
-    if outcome == 'established':
+    if outcome == 'no_tls_after_220':  # shown by a client side seen whole, sending no hello
+        whole = all(s.kept == len(s.data) for s in segs if s.to_server)
+        t['tls_outcome'] = outcome if whole else 'incomplete'
+    elif outcome == 'established':
         t['tls_outcome'] = 'established' if proven(client, server, truth) else 'incomplete'
     else:
         t['tls_outcome'] = outcome if alert else 'incomplete'
