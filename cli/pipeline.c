@@ -27,7 +27,7 @@ struct conn {
 	struct pipeline *pl;
 	struct sess *sess;
 	struct classifier_flow *cf; /* only on ports that need classifying */
-	enum classify_verdict verdict;
+	enum classify_verdict verdict; /* nDPI's, where classifying */
 };
 
 /* ---- flow callbacks -------------------------------------------------------- */
@@ -88,9 +88,18 @@ static void conn_gap(void *user, int dir, uint64_t len)
 	sess_gap(c->sess, dir, len);
 }
 
+/* Classifying: SMTP or not, from the session's bytes and nDPI's verdict. */
+static enum classify_verdict classified(const struct conn *c)
+{
+	return classify_decide(sess_evidence(c->sess), c->verdict);
+}
+
 static int conn_done(void *user)
 {
 	struct conn *c = user;
+	if (c->cf) /* undecided bytes are followed, whatever nDPI thinks */
+		return (sess_evidence(c->sess) != CLASSIFY_BYTES_UNDECIDED &&
+			classified(c) == CLASSIFY_OTHER) || sess_done(c->sess);
 	return c->verdict == CLASSIFY_OTHER || sess_done(c->sess);
 }
 
@@ -171,6 +180,8 @@ static void conn_close(void *ctx, void *user, const struct flow_info *fi, enum e
 	struct session_record r;
 	if (c->verdict == CLASSIFY_PENDING)
 		c->verdict = classifier_finish(pl->cls, c->cf);
+	if (c->cf)
+		c->verdict = classified(c);
 	if (fi->payload[0] + fi->payload[1] == 0) {
 		pl->c.without_payload++;
 	} else if (c->verdict == CLASSIFY_OTHER) {

@@ -62,11 +62,15 @@ enum anomaly {
 /* How the TLS handshake ended; NONE when no TLS was attempted. */
 enum tls_outcome {
 	OUTCOME_NONE = 0,
-	OUTCOME_ESTABLISHED,      /* encrypted records flowed both ways */
+	OUTCOME_ESTABLISHED,      /* the handshake completed (both sides, or proven
+				   * by the one side seen) */
 	OUTCOME_REFUSED,          /* an alert instead of a ServerHello */
-	OUTCOME_FAILED,           /* a ServerHello, then an alert */
-	OUTCOME_NO_SERVER_HELLO,  /* a ClientHello, then neither ServerHello nor alert */
-	OUTCOME_INCOMPLETE,       /* a ServerHello, no alert, not established */
+	OUTCOME_FAILED,           /* a ServerHello, then an alert, or the connection
+				   * ended before the client's Finished */
+	OUTCOME_NO_SERVER_HELLO,  /* a ClientHello, then neither ServerHello nor alert
+				   * from a server that was seen */
+	OUTCOME_INCOMPLETE,       /* TLS attempted, the end of the handshake not in
+				   * the capture: unknown */
 	OUTCOME_NO_TLS_AFTER_220, /* STARTTLS answered 2xx, no TLS hello followed */
 };
 
@@ -97,7 +101,7 @@ struct session_record {
 	double ts_start, ts_end;
 	enum transport transport;
 	int starttls_offered;     /* -1 no EHLO reply seen, else 0/1 */
-	int starttls_sent;        /* -1 unknown, else 0/1 */
+	int starttls_sent;        /* -1 client side not seen, else 0/1 */
 	int starttls_reply;       /* -1 none, else the reply code */
 	int tls_version;          /* -1 none, else negotiated code (0x0303...) */
 	int client_version_max;   /* -1 no ClientHello, else highest offered */
@@ -106,10 +110,12 @@ struct session_record {
 	char sni[REC_NAME_MAX];
 	char alpn[REC_ALPN_MAX];  /* server-selected */
 	char alpn_offered[REC_ALPN_MAX];
-	int client_hello;         /* -1 unknown, else 0/1: a ClientHello was parsed */
-	int hello_retry;          /* 0/1 */
-	int resumed;              /* 0/1 */
-	int tls_established;      /* 0/1: encrypted records flowed both ways */
+	int client_hello;         /* -1 unknown (client side or its TLS start not
+				   * seen), else 0/1: a ClientHello was seen */
+	int hello_retry;          /* -1 the server's TLS start not seen, else 0/1 */
+	int resumed;              /* -1 no ServerHello, else 0/1 */
+	int tls_established;      /* -1 unknown (tls_outcome incomplete), else 0/1:
+				   * the handshake completed */
 	int tls_alert;            /* -1 none, else level*256 + description */
 	int tls_alert_from;       /* -1 none, DIR_C2S or DIR_S2C: who sent tls_alert */
 	enum tls_outcome tls_outcome;
@@ -117,7 +123,8 @@ struct session_record {
 	int forward_secrecy;      /* -1 unknown, else 0/1 (negotiated suite) */
 	int aead;                 /* -1 unknown, else 0/1 */
 	int weak_cipher;          /* -1 unknown, else 0/1 */
-	int sslv2_hello;          /* 0/1: the ClientHello was in SSLv2 format */
+	int sslv2_hello;          /* -1 no ClientHello parsed, else 0/1: it was in
+				   * SSLv2 format */
 	int client_offered_tls13; /* -1 no ClientHello, else 0/1 */
 	int client_suites;        /* -1, else suites offered (no GREASE, no SCSV) */
 	int client_offered_weak;  /* -1, else 0/1 */
@@ -127,8 +134,9 @@ struct session_record {
 	char ja3s[REC_FP_MAX];
 	char ja4[REC_FP_MAX];
 	struct rec_cert cert;
-	int plaintext_transactions; /* -1 unknown, else MAIL commands in clear */
-	int plaintext_rcpts;      /* -1 unknown, else RCPT commands in clear */
+	int plaintext_transactions; /* -1 unknown (client bytes in clear not all
+				     * seen), else MAIL commands in clear */
+	int plaintext_rcpts;        /* -1 unknown, else RCPT commands in clear */
 	int cleartext_auth;       /* -1 unknown, else 0/1: AUTH before TLS */
 	char auth_mechanism[32];
 	char server_name[REC_NAME_MAX];

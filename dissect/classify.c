@@ -125,3 +125,20 @@ const char *classifier_name(struct classifier *c, const struct classifier_flow *
 	uint16_t id = f->proto.app_protocol ? f->proto.app_protocol : f->proto.master_protocol;
 	return ndpi_get_proto_name(c->ndpi, id);
 }
+
+enum classify_verdict classify_decide(enum classify_evidence bytes, enum classify_verdict ndpi)
+{
+	switch (bytes) {
+	case CLASSIFY_BYTES_SMTP:
+		return CLASSIFY_SMTP;
+	case CLASSIFY_BYTES_OTHER:
+		return CLASSIFY_OTHER;
+	case CLASSIFY_BYTES_TLS:
+		if (ndpi == CLASSIFY_PENDING)
+			return CLASSIFY_PENDING;
+		return ndpi == CLASSIFY_SMTPS || ndpi == CLASSIFY_SMTP ? CLASSIFY_SMTPS : CLASSIFY_OTHER;
+	case CLASSIFY_BYTES_UNDECIDED:
+		break;
+	}
+	return ndpi;
+}

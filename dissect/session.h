@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../common/record.h"
+#include "classify.h"
 
 /* What the port promises; the bytes decide. */
 enum sess_port_kind {
@@ -28,9 +29,14 @@ void sess_gap(struct sess *s, int dir, uint64_t len);
  * sides dead): the caller may stop delivering. */
 int sess_done(const struct sess *s);
 
+/* What the session's first bytes show about its protocol, for
+ * classify_decide(): settled once SMTP or not SMTP. */
+enum classify_evidence sess_evidence(const struct sess *s);
+
 /* Fills the dissection fields of a record (transport, STARTTLS, TLS, SMTP
  * counts, names) and ORs in its anomalies; leaves addresses, times and
- * byte counts to the caller. */
+ * byte counts to the caller. The record's end_reason must be set: whether
+ * the connection's end is in the capture decides some TLS outcomes. */
 void sess_result(const struct sess *s, struct session_record *r);
 
 #endif

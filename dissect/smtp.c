@@ -4,53 +4,8 @@
 #include <string.h>
 
 #include "../common/text.h"
+#include "smtp_int.h"
 #include "tls.h"
-
-enum smtp_cmd {
-	CMD_NONE = 0, CMD_OTHER, CMD_HELO, CMD_EHLO, CMD_MAIL, CMD_RCPT,
-	CMD_DATA, CMD_DATA_END, CMD_BDAT, CMD_AUTH, CMD_STARTTLS, CMD_QUIT,
-};
-
-/* How the client's next bytes are framed. One transition function,
- * client_enter(), changes it. */
-enum client_mode {
-	CLIENT_COMMAND = 0, /* command lines */
-	CLIENT_AUTH,        /* SASL continuation lines until AUTH's final reply */
-	CLIENT_BODY,        /* DATA content up to CRLF.CRLF */
-	CLIENT_BDAT,        /* a BDAT chunk of known size */
-};
-
-/* Where the DATA end-of-body scanner stands. */
-enum body_state { BODY_BOL = 0, BODY_MID, BODY_DOT, BODY_DOT_CR };
-
-enum starttls_state { TLS_NOT_ASKED = 0, TLS_ASKED, TLS_ACCEPTED, TLS_REFUSED };
-
-struct line_buf {
-	uint8_t *buf;
-	size_t len, cap;
-	int cut;        /* the line exceeded SMTP_LINE_MAX */
-};
-
-/* The reply being collected (multi-line replies end on "NNN "). */
-struct reply_acc {
-	int code;
-	unsigned lines;
-	uint32_t caps;
-};
-
-struct smtp {
-	struct line_buf lb[2];
-	enum client_mode mode;
-	enum body_state body;
-	uint64_t bdat_left;
-	uint8_t queue[SMTP_PIPELINE_MAX];
-	unsigned q_head, q_len;
-	struct reply_acc reply;
-	size_t keywords_len;     /* of f.keywords, filled from the first EHLO reply */
-	enum starttls_state tls;
-	int midstream;
-	struct smtp_facts f;
-};
 
 struct smtp *smtp_new(int midstream)
 {
@@ -78,15 +33,6 @@ const struct smtp_facts *smtp_facts(const struct smtp *s)
 	return &s->f;
 }
 
-static void client_enter(struct smtp *s, enum client_mode mode)
-{
-	s->mode = mode;
-	if (mode == CLIENT_BODY)
-		s->body = BODY_BOL;
-}
-
-/* ---- pending command queue -------------------------------------------- */
-
 static void queue_push(struct smtp *s, enum smtp_cmd c)
 {
 	if (s->q_len == SMTP_PIPELINE_MAX) {
@@ -94,40 +40,6 @@ static void queue_push(struct smtp *s, enum smtp_cmd c)
 		return;
 	}
 	s->queue[(s->q_head + s->q_len++) % SMTP_PIPELINE_MAX] = (uint8_t)c;
-}
-
-static enum smtp_cmd queue_peek(const struct smtp *s)
-{
-	return s->q_len ? (enum smtp_cmd)s->queue[s->q_head] : CMD_NONE;
-}
-
-static void queue_pop(struct smtp *s)
-{
-	if (s->q_len) {
-		s->q_head = (s->q_head + 1) % SMTP_PIPELINE_MAX;
-		s->q_len--;
-	}
-}
-
-static void queue_replace_head(struct smtp *s, enum smtp_cmd c)
-{
-	if (s->q_len)
-		s->queue[s->q_head] = (uint8_t)c;
-}
-
-/* ---- small text helpers ----------------------------------------------- */
-
-/* The first space-delimited word of p[0..n): sets *w and returns its length. */
-static size_t first_word(const uint8_t *p, size_t n, const uint8_t **w)
-{
-	size_t i = 0, start;
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	start = i;
-	while (i < n && p[i] != ' ' && p[i] != '\t')
-		i++;
-	*w = p + start;
-	return i - start;
 }
 
 static int parse_u64(const uint8_t *p, size_t n, uint64_t *out)
@@ -146,40 +58,57 @@ static int parse_u64(const uint8_t *p, size_t n, uint64_t *out)
 
 /* ---- client commands -------------------------------------------------- */
 
-static void on_helo(struct smtp *s, const uint8_t *arg, size_t n)
+static void on_helo(struct smtp *s, const uint8_t *arg, size_t n, int cut)
 {
 	const uint8_t *w;
-	size_t wl = first_word(arg, n, &w);
-	if (s->f.ehlo_name[0] == '\0')
+	size_t wl = whole_word(arg, n, cut, &w);
+	s->f.helo_sent = 1;
+	if (s->f.ehlo_name[0] == '\0' && wl > 0)
 		text_sanitize(s->f.ehlo_name, sizeof s->f.ehlo_name, w, wl);
 }
 
-static void on_mail(struct smtp *s, const uint8_t *arg, size_t n)
+static void on_mail(struct smtp *s, const uint8_t *arg, size_t n, int cut)
 {
-	(void)arg, (void)n;
+	(void)arg, (void)n, (void)cut;
 	s->f.mail_cmds++;
 }
 
-static void on_rcpt(struct smtp *s, const uint8_t *arg, size_t n)
+static void on_rcpt(struct smtp *s, const uint8_t *arg, size_t n, int cut)
 {
-	(void)arg, (void)n;
+	(void)arg, (void)n, (void)cut;
 	s->f.rcpt_cmds++;
 }
 
-static void on_data(struct smtp *s, const uint8_t *arg, size_t n)
+static void on_data(struct smtp *s, const uint8_t *arg, size_t n, int cut)
 {
-	(void)arg, (void)n;
+	(void)arg, (void)n, (void)cut;
 	s->f.data_cmds++;
 	client_enter(s, CLIENT_BODY); /* a 354 is assumed until a refusal */
 }
 
-static void on_bdat(struct smtp *s, const uint8_t *arg, size_t n)
+/* "BDAT" SP chunk-size [SP "LAST"] (RFC 3030): the chunk's size, or -1 for
+ * anything else, which the server refuses without reading a chunk. */
+static int bdat_size(const uint8_t *arg, size_t n, int cut, uint64_t *size)
 {
-	const uint8_t *w;
-	size_t wl = first_word(arg, n, &w);
+	const uint8_t *w, *last;
+	size_t wl = whole_word(arg, n, cut, &w);
+	if (parse_u64(w, wl, size) < 0)
+		return -1;
+	const uint8_t *rest = w + wl;
+	size_t rl = n - (size_t)(rest - arg);
+	size_t ll = first_word(rest, rl, &last);
+	if (ll == 0 && !cut)
+		return 0;
+	if (ll != 4 || !word_eq(last, "LAST", 4) || (cut && last + ll == rest + rl))
+		return -1;
+	return first_word(last + ll, rl - (size_t)(last + ll - rest), &w) == 0 ? 0 : -1;
+}
+
+static void on_bdat(struct smtp *s, const uint8_t *arg, size_t n, int cut)
+{
 	uint64_t size;
 	s->f.bdat_cmds++;
-	if (parse_u64(w, wl, &size) < 0) {
+	if (bdat_size(arg, n, cut, &size) < 0) {
 		s->f.bad_lines[0]++;
 		return;
 	}
@@ -189,32 +118,30 @@ static void on_bdat(struct smtp *s, const uint8_t *arg, size_t n)
 	}
 }
 
-static void on_auth(struct smtp *s, const uint8_t *arg, size_t n)
+static void on_auth(struct smtp *s, const uint8_t *arg, size_t n, int cut)
 {
 	const uint8_t *w;
-	size_t wl = first_word(arg, n, &w);
+	size_t wl = whole_word(arg, n, cut, &w);
 	s->f.auth_sent = 1;
-	if (s->f.auth_mech[0] == '\0')
+	if (s->f.auth_mech[0] == '\0' && wl > 0)
 		text_sanitize(s->f.auth_mech, sizeof s->f.auth_mech, w, wl);
 	client_enter(s, CLIENT_AUTH);
 }
 
-static void on_starttls(struct smtp *s, const uint8_t *arg, size_t n)
+static void on_starttls(struct smtp *s, const uint8_t *arg, size_t n, int cut)
 {
-	(void)arg, (void)n;
+	(void)arg, (void)n, (void)cut;
 	s->f.starttls_sent = 1;
 	if (s->tls != TLS_ACCEPTED)
 		s->tls = TLS_ASKED;
 }
 
-/* A table keyword and its length. */
-#define KW(s) s, sizeof s - 1
 
 struct command {
 	const char *verb;
 	size_t len;
 	enum smtp_cmd cmd;
-	void (*on_command)(struct smtp *s, const uint8_t *arg, size_t n);
+	void (*on_command)(struct smtp *s, const uint8_t *arg, size_t n, int cut);
 };
 
 static const struct command commands[] = {
@@ -232,30 +159,6 @@ static const struct command commands[] = {
 	{KW("SOML"), CMD_OTHER, NULL},       {KW("SAML"), CMD_OTHER, NULL},
 };
 
-static uint8_t ascii_upper(uint8_t c)
-{
-	return c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c;
-}
-
-/* Words are compared with the upper-case keywords in place rather than
- * upper-cased into a C string and strcmp'd, with the same answer: such a
- * string ended at a NUL byte of the word, so this is the length that
- * counts. */
-static size_t word_len(const uint8_t *w, size_t n)
-{
-	const uint8_t *nul = memchr(w, 0, n);
-	return nul ? (size_t)(nul - w) : n;
-}
-
-/* Whether w[0..kn) is the upper-case keyword k[0..kn), ASCII case ignored. */
-static inline int word_eq(const uint8_t *w, const char *k, size_t kn)
-{
-	for (size_t i = 0; i < kn; i++)
-		if (ascii_upper(w[i]) != (uint8_t)k[i])
-			return 0;
-	return 1;
-}
-
 /* Verbs of up to 11 bytes are looked up (the longest is 8). */
 static const struct command *command_find(const uint8_t *verb, size_t n)
 {
@@ -268,204 +171,58 @@ static const struct command *command_find(const uint8_t *verb, size_t n)
 	return NULL;
 }
 
-static void client_line(struct smtp *s, const uint8_t *line, size_t n)
+/* In AUTH: whether a line is a SASL response (credentials, never kept). It
+ * is while a 334 awaits its answer; with no 334 seen (the server's side was
+ * not captured, or AUTH had an initial response) a known command ends the
+ * exchange and anything else is taken as a response. */
+static int auth_response(struct smtp *s, const struct command *c)
 {
-	if (s->mode == CLIENT_AUTH)
-		return; /* a SASL response: credentials, never kept */
+	if (s->auth_expect > 0) {
+		s->auth_expect--;
+		return 1;
+	}
+	if (!c)
+		return 1;
+	client_enter(s, CLIENT_COMMAND);
+	return 0;
+}
+
+/* A command line; cut: it was cut by a gap, and its verb counts only when
+ * the captured part shows where the verb ends. */
+static void client_line(struct smtp *s, const uint8_t *line, size_t n, int cut)
+{
 	size_t vl = 0;
 	while (vl < n && line[vl] != ' ')
 		vl++;
-	const struct command *c = command_find(line, vl);
+	const struct command *c = cut && vl == n ? NULL : command_find(line, vl);
+	if (s->mode == CLIENT_AUTH && auth_response(s, c))
+		return;
 	if (!c) {
-		s->f.bad_lines[0]++;
+		s->f.bad_lines[0] += !(cut && vl == n); /* a verb cut short is no error */
 		return;
 	}
 	if (s->tls == TLS_ACCEPTED || (s->tls == TLS_ASKED && c->cmd != CMD_STARTTLS))
 		s->f.clear_after_starttls++;
 	s->f.commands++;
+	s->amend.open = 0; /* the client spoke: the reply before was complete */
 	queue_push(s, c->cmd);
 	if (c->on_command)
-		c->on_command(s, line + vl, n - vl);
-}
-
-/* ---- server replies ----------------------------------------------------- */
-
-struct capability {
-	const char *keyword;
-	size_t len;
-	uint32_t bit;
-};
-
-static const struct capability capabilities[] = {
-	{KW("STARTTLS"), SMTP_CAP_STARTTLS},     {KW("PIPELINING"), SMTP_CAP_PIPELINING},
-	{KW("CHUNKING"), SMTP_CAP_CHUNKING},     {KW("AUTH"), SMTP_CAP_AUTH},
-	{KW("SIZE"), SMTP_CAP_SIZE},             {KW("8BITMIME"), SMTP_CAP_8BITMIME},
-	{KW("SMTPUTF8"), SMTP_CAP_SMTPUTF8},     {KW("REQUIRETLS"), SMTP_CAP_REQUIRETLS},
-};
-
-static uint32_t capability_bit(const uint8_t *w, size_t n)
-{
-	size_t x = 0, m;
-	if (n > 0 && n < 16) { /* keywords of up to 15 bytes are looked up */
-		m = word_len(w, n);
-		for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++)
-			if (capabilities[i].len == m && word_eq(w, capabilities[i].keyword, m))
-				return capabilities[i].bit;
-	}
-	if (n > 1 && n <= 16) { /* "XXXXXXXA": a middlebox overwrote it */
-		while (x < n && (w[x] == 'X' || w[x] == 'x'))
-			x++;
-		if (x + 1 >= n)
-			return SMTP_CAP_MANGLED;
-	}
-	return 0;
-}
-
-static void clear_keywords(struct smtp *s)
-{
-	s->f.keywords[0] = '\0';
-	s->keywords_len = 0;
-}
-
-static void on_greeting(struct smtp *s, const struct reply_acc *r)
-{
-	s->f.greeting_code = r->code; /* server_name was taken from its first line */
-	if (s->f.ehlo_replies == 0)
-		clear_keywords(s); /* its lines were no EHLO keywords after all */
-}
-
-/* Any reply to EHLO says whether STARTTLS was offered: a refusal (500)
- * offers nothing. */
-static void on_ehlo_reply(struct smtp *s, const struct reply_acc *r)
-{
-	if (r->code != 250 && s->f.ehlo_replies == 0)
-		clear_keywords(s); /* a refusal's lines are not keywords */
-	if (r->code == 250) {
-		s->f.ehlo_replies++;
-		s->f.caps |= r->caps;
-		if (r->caps & SMTP_CAP_MANGLED)
-			s->f.anomalies |= ANOM_CAPABILITY_MANGLED;
-	}
-	if (s->f.starttls_offered < 1)
-		s->f.starttls_offered = r->code == 250 && (r->caps & SMTP_CAP_STARTTLS);
-}
-
-static void on_starttls_reply(struct smtp *s, const struct reply_acc *r)
-{
-	s->f.starttls_reply = r->code;
-	if (r->code >= 200 && r->code < 300) {
-		s->tls = TLS_ACCEPTED;
-	} else {
-		s->tls = TLS_REFUSED;
-		s->f.clear_after_starttls = 0; /* going on in clear is legitimate */
-	}
-}
-
-/* The first reply is the greeting, unless the connection was picked up
- * mid-stream, where only a 220 before any command is taken as one. */
-static int is_greeting(const struct smtp *s, enum smtp_cmd head, int code)
-{
-	if (s->midstream)
-		return head == CMD_NONE && s->f.commands == 0 && code == 220;
-	return head == CMD_NONE || code == 220 || code == 421 || code == 554;
-}
-
-/* Applies a complete reply to the command at the head of the queue. */
-static void dispatch_reply(struct smtp *s, const struct reply_acc *r)
-{
-	enum smtp_cmd c = queue_peek(s);
-	if (s->f.replies == 1 && is_greeting(s, c, r->code)) {
-		on_greeting(s, r);
-		return;
-	}
-	if (s->f.replies == 1)
-		s->f.server_name[0] = '\0'; /* the first reply was no greeting */
-	if (s->tls == TLS_ACCEPTED)
-		s->f.clear_after_starttls++;
-	if (c == CMD_AUTH && r->code == 334)
-		return; /* the client sends a continuation line next */
-	if (c == CMD_DATA && r->code == 354) {
-		queue_replace_head(s, CMD_DATA_END);
-		return;
-	}
-	queue_pop(s);
-	if (c == CMD_EHLO)
-		on_ehlo_reply(s, r);
-	else if (c == CMD_STARTTLS)
-		on_starttls_reply(s, r);
-	else if (c == CMD_AUTH || ((c == CMD_DATA || c == CMD_DATA_END) &&
-				   s->mode == CLIENT_BODY))
-		client_enter(s, CLIENT_COMMAND); /* AUTH over; DATA refused or resync */
-}
-
-static int reply_code(const uint8_t *line, size_t n)
-{
-	if (n < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
-	    line[1] > '9' || line[2] < '0' || line[2] > '9')
-		return -1;
-	if (n > 3 && line[3] != ' ' && line[3] != '-')
-		return -1;
-	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-}
-
-/* Appends a keyword of the first EHLO reply to the facts while it fits. */
-static void add_keyword(struct smtp *s, const uint8_t *w, size_t n)
-{
-	char word[64];
-	size_t wl = text_sanitize(word, sizeof word, w, n);
-	size_t need = wl + (s->keywords_len ? 1 : 0);
-	if (wl == 0 || s->keywords_len + need + 1 > sizeof s->f.keywords)
-		return;
-	if (s->keywords_len)
-		s->f.keywords[s->keywords_len++] = ',';
-	memcpy(s->f.keywords + s->keywords_len, word, wl + 1);
-	s->keywords_len += wl;
-}
-
-static void server_line(struct smtp *s, const uint8_t *line, size_t n)
-{
-	struct reply_acc *r = &s->reply;
-	int code = reply_code(line, n);
-	const uint8_t *w, *text = line + (n > 3 ? 4 : 3);
-	size_t wl, text_len = n > 3 ? n - 4 : 0;
-	if (code < 0) {
-		s->f.bad_lines[1]++;
-		return;
-	}
-	/* the first word only where it is kept: most lines need none */
-	if (r->lines == 0) {
-		r->code = code;
-		r->caps = 0;
-		if (s->f.replies == 0) { /* a greeting's host name, if it is one */
-			wl = first_word(text, text_len, &w);
-			text_sanitize(s->f.server_name, sizeof s->f.server_name, w, wl);
-		}
-		if (s->f.ehlo_replies == 0)
-			clear_keywords(s);
-	} else if (queue_peek(s) == CMD_EHLO) {
-		wl = first_word(text, text_len, &w);
-		r->caps |= capability_bit(w, wl);
-		if (s->f.ehlo_replies == 0)
-			add_keyword(s, w, wl);
-	}
-	r->lines++;
-	if (n > 3 && line[3] == '-')
-		return;
-	s->f.replies++;
-	dispatch_reply(s, r);
-	r->lines = 0;
+		c->on_command(s, line + vl, n - vl, cut);
 }
 
 /* ---- framing ---------------------------------------------------------- */
 
-static void process_line(struct smtp *s, int dir, const uint8_t *line, size_t n)
+/* gap_cut: the line's end was lost in a gap (unless only its LF was). */
+static void process_line(struct smtp *s, int dir, const uint8_t *line, size_t n, int gap_cut)
 {
-	if (n > 0 && line[n - 1] == '\r')
+	if (n > 0 && line[n - 1] == '\r') {
 		n--;
+		gap_cut = 0;
+	}
 	if (dir == 0)
-		client_line(s, line, n);
+		client_line(s, line, n, gap_cut);
 	else
-		server_line(s, line, n);
+		smtp_server_line(s, line, n, gap_cut);
 }
 
 static int line_append(struct line_buf *b, const uint8_t *p, size_t n)
@@ -501,7 +258,7 @@ static size_t line_step(struct smtp *s, int dir, const uint8_t *p, size_t n)
 		size_t n_line = take - 1 > SMTP_LINE_MAX ? SMTP_LINE_MAX : take - 1;
 		if (n_line < take - 1)
 			s->f.anomalies |= ANOM_LONG_LINE;
-		process_line(s, dir, p, n_line);
+		process_line(s, dir, p, n_line, 0);
 		return take;
 	}
 	if (line_append(b, p, lf ? take - 1 : take) < 0)
@@ -509,7 +266,7 @@ static size_t line_step(struct smtp *s, int dir, const uint8_t *p, size_t n)
 	if (b->cut) /* flagged at once: the line may never end */
 		s->f.anomalies |= ANOM_LONG_LINE;
 	if (lf) {
-		process_line(s, dir, b->buf, b->len);
+		process_line(s, dir, b->buf, b->len, 0);
 		b->len = 0;
 		b->cut = 0;
 	}
@@ -560,6 +317,23 @@ static int tls_may_start(const struct smtp *s, int dir, const uint8_t *p, size_t
 	return tls_looks_like_start(p, n);
 }
 
+/* A 220 taken as the greeting of a connection picked up mid-stream, and
+ * straight after it the server's TLS: it was the answer to STARTTLS. */
+static void greeting_was_starttls_reply(struct smtp *s)
+{
+	s->f.greeting_code = -1;
+	s->f.server_name[0] = '\0';
+	s->f.starttls_reply = 220;
+	s->tls = TLS_ACCEPTED;
+}
+
+static void on_handoff(struct smtp *s, int dir)
+{
+	s->amend.open = 0;
+	if (dir == 1 && s->midstream && s->f.greeting_code == 220 && s->f.replies == 1)
+		greeting_was_starttls_reply(s);
+}
+
 struct feed_result smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t len)
 {
 	struct feed_result res = {FEED_MORE, 0};
@@ -572,6 +346,7 @@ struct feed_result smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t l
 		} else if (dir == 0 && s->mode == CLIENT_BDAT) {
 			res.consumed += bdat_skip(s, n);
 		} else if (tls_may_start(s, dir, q, n)) {
+			on_handoff(s, dir);
 			res.status = FEED_HANDOFF;
 			return res;
 		} else {
@@ -581,19 +356,49 @@ struct feed_result smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t l
 	return res;
 }
 
+/* Client bytes lost: a body or chunk goes on; a line cut short counts for
+ * what was captured of it; commands may have been lost with them. */
+static void client_gap(struct smtp *s, uint64_t len)
+{
+	struct line_buf *b = &s->lb[0];
+	if (s->mode == CLIENT_BODY) {
+		s->body = BODY_MID;
+		s->body_gap = 1;
+		return;
+	}
+	if (s->mode == CLIENT_BDAT && len <= s->bdat_left) {
+		s->bdat_left -= len;
+		if (s->bdat_left == 0)
+			client_enter(s, CLIENT_COMMAND);
+		return;
+	}
+	if (s->mode == CLIENT_BDAT)
+		client_enter(s, CLIENT_COMMAND);
+	else if (b->len > 0)
+		process_line(s, 0, b->buf, b->len, 1);
+	s->f.client_lost = 1;
+}
+
+/* Server bytes lost: a line cut short counts when its code was captured,
+ * and a reply cut short is taken as complete; whole replies may be lost. */
+static void server_gap(struct smtp *s)
+{
+	struct line_buf *b = &s->lb[1];
+	if (b->len >= 3)
+		process_line(s, 1, b->buf, b->len, 1);
+	b->len = 0;
+	if (s->reply.lines > 0)
+		smtp_close_cut_reply(s);
+	s->s2c_lost = 1;
+}
+
 void smtp_gap(struct smtp *s, int dir, uint64_t len)
 {
 	struct line_buf *b = &s->lb[dir & 1];
-	if ((dir & 1) == 0 && s->mode == CLIENT_BODY) {
-		s->body = BODY_MID;
-		return;
-	}
-	if ((dir & 1) == 0 && s->mode == CLIENT_BDAT && len < s->bdat_left) {
-		s->bdat_left -= len;
-		return;
-	}
-	if ((dir & 1) == 0 && s->mode == CLIENT_BDAT)
-		client_enter(s, CLIENT_COMMAND);
+	if ((dir & 1) == 0)
+		client_gap(s, len);
+	else
+		server_gap(s);
 	b->len = 0; /* segments carry whole lines as a rule: start afresh */
 	b->cut = 0;
 }

@@ -8,7 +8,16 @@
  * Where a line would start with a TLS record byte, it stops and returns
  * FEED_HANDOFF with the offset where TLS begins (the STARTTLS hand-off).
  * Nothing of the envelope or the message is kept: only counts and the
- * EHLO/greeting host names. */
+ * EHLO/greeting host names.
+ *
+ * Bytes lost in a gap (a segment cut by the snapshot length, or never
+ * captured) are not guessed at: a line cut by a gap still counts when its
+ * verb or reply code was captured, but a word that reaches the cut is not
+ * kept; a reply cut by a gap is taken as complete, and lines of the same
+ * code that follow before the client speaks again complete it. When the
+ * client's command was not seen (server side only), a multi-line 250 with
+ * EHLO keywords is taken as the EHLO reply and a 220 after the greeting as
+ * the answer to STARTTLS. */
 #ifndef SMTPTLS_SMTP_H
 #define SMTPTLS_SMTP_H
 
@@ -37,6 +46,7 @@ struct smtp_facts {
 	int greeting_code;            /* -1 none */
 	char server_name[REC_NAME_MAX];
 	char ehlo_name[REC_NAME_MAX];
+	int helo_sent;                /* an EHLO, HELO or LHLO command */
 	int ehlo_replies;             /* 250 replies to EHLO seen */
 	int starttls_offered;         /* -1 no EHLO reply seen, else 0/1 */
 	int starttls_sent;
@@ -51,6 +61,9 @@ struct smtp_facts {
 	unsigned replies;             /* well-formed server replies */
 	unsigned bad_lines[2];        /* lines that are not SMTP, per direction */
 	unsigned clear_after_starttls;/* lines in clear after STARTTLS was accepted */
+	int client_lost;              /* client bytes in clear were lost in a gap where
+				       * commands may have been: the counts above are
+				       * lower bounds */
 	uint32_t anomalies;
 };
 

@@ -7,6 +7,7 @@
 #include "../common/registry.h"
 #include "fingerprint.h"
 #include "rd.h"
+#include "tlsproof.h"
 
 enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23,
        REC_HEARTBEAT = 24, REC_SSL2 = 0x80 };
@@ -15,17 +16,23 @@ enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_NEW_SESSION_TICKET = 4,
        HS_SSL2_CLIENT_HELLO = 0x101, HS_SSL2_SERVER_HELLO = 0x104 };
 #define TLS_RECORD_MAX (16384 + 2048)
 
-/* Record framing state of one direction. */
-enum rec_state { REC_STATE_HEADER, REC_STATE_BODY, REC_STATE_DEAD };
+/* Record framing state of one direction: RESYNC after a gap that ended
+ * outside a record, where the next bytes must be a record header. */
+enum rec_state { REC_STATE_HEADER, REC_STATE_BODY, REC_STATE_RESYNC, REC_STATE_DEAD };
+
 
 struct tls_dir {
 	enum rec_state state;
 	uint8_t hdr[5];
 	uint8_t hdr_len;
 	uint8_t type;          /* current record's content type */
+	uint16_t rec_len;      /* its length */
 	uint16_t body_left;
+	int body_lost;         /* bytes of its body were lost in a gap */
+	uint8_t peek[4];       /* first body bytes of an encrypted handshake record */
+	uint8_t peek_len;
 	int encrypted;         /* after ChangeCipherSpec / TLS 1.3 ServerHello */
-	int appdata;
+	int rec_encrypted;     /* ... when the current record began */
 	int hs_lost;           /* handshake framing lost after a gap */
 	/* handshake message reassembly */
 	uint8_t hs_hdr[4];
@@ -47,6 +54,7 @@ struct tls {
 	uint8_t client_sid_len;
 	int await_after_sh;    /* TLS <= 1.2: full or abbreviated handshake? */
 	int hrr_pending;       /* HelloRetryRequest seen, final hello not yet */
+	struct tlsproof proof; /* what the records prove about the handshake */
 };
 
 static const uint8_t hrr_random[32] = {
@@ -67,6 +75,7 @@ struct tls *tls_new(void)
 	t->f.dh_bits = -1;
 	t->f.alert = -1;
 	t->f.alert_dir = -1;
+	tlsproof_init(&t->proof);
 	return t;
 }
 
@@ -163,6 +172,7 @@ static const struct ext_handler ch_exts[] = {
 struct sh_ext {
 	int version;   /* supported_versions, -1 */
 	int group;     /* key_share, -1 */
+	int group_d22; /* key_share as numbered up to draft 22 (40), -1 */
 	int psk;       /* pre_shared_key accepted */
 	char alpn[REC_ALPN_MAX];
 };
@@ -253,6 +263,8 @@ static void sh_extensions(struct tls *t, struct rd *r, struct sh_ext *x)
 			x->version = u16_or_none(&body);
 		else if (type == 51)
 			x->group = u16_or_none(&body);
+		else if (type == 40)
+			x->group_d22 = u16_or_none(&body);
 		else if (type == 41)
 			x->psk = 1;
 		else if (type == 16)
@@ -263,16 +275,28 @@ static void sh_extensions(struct tls *t, struct rd *r, struct sh_ext *x)
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
 }
 
+/* The draft of a TLS 1.3 draft version (0x7fNN) or of Facebook's Fizz
+ * built on it (0xfbNN), else -1. */
+static int tls13_draft(int version)
+{
+	if ((version & 0xff00) == 0x7f00 || (version & 0xff00) == 0xfb00)
+		return version & 0xff;
+	return -1;
+}
+
 static void apply_server_hello(struct tls *t, int legacy, int cipher,
 			       struct rd *sid, const struct sh_ext *x)
 {
 	int version = x->version >= 0 ? x->version : legacy;
+	int draft = tls13_draft(version);
 	t->f.server_hello = 1;
 	t->f.version = version;
 	t->f.cipher = cipher;
-	t->f.key_share_group = x->group;
+	t->f.key_share_group = draft >= 0 && draft <= 22 ? x->group_d22 : x->group;
 	memcpy(t->f.alpn, x->alpn, sizeof t->f.alpn);
 	t->hrr_pending = 0;
+	tlsproof_server_hello(&t->proof, tls_version_rank(version) >= tls_version_rank(0x0304),
+			      cipher, x->psk);
 	if (tls_version_rank(version) >= tls_version_rank(0x0304)) {
 		t->f.resumed = x->psk;
 		t->d[1].encrypted = 1; /* everything after is encrypted */
@@ -284,28 +308,44 @@ static void apply_server_hello(struct tls *t, int legacy, int cipher,
 	t->await_after_sh = 1;
 }
 
+/* TLS 1.3 drafts up to 21 sent version, random, cipher suite and
+ * extensions: no session id, no compression method (draft 22 brought them
+ * back, with the version in supported_versions). */
+static int sh_has_session_id(int legacy)
+{
+	int draft = tls13_draft(legacy);
+	return draft < 0 || draft > 21;
+}
+
 static void parse_server_hello(struct tls *t, const uint8_t *p, size_t len)
 {
 	struct rd r = rd_init(p, len);
 	int legacy = rd_u16(&r);
 	const uint8_t *random = rd_bytes(&r, 32);
-	struct rd sid = rd_vec8(&r);
+	int with_sid = sh_has_session_id(legacy);
+	struct rd sid = with_sid ? rd_vec8(&r) : rd_init(NULL, 0);
 	int cipher = rd_u16(&r);
-	rd_u8(&r); /* compression method */
-	struct sh_ext x = {-1, -1, 0, ""};
+	if (with_sid)
+		rd_u8(&r); /* compression method */
+	struct sh_ext x = {-1, -1, -1, 0, ""};
 	if (r.err || sid.len > 32) {
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
 		return;
 	}
 	sh_extensions(t, &r, &x);
-	if (memcmp(random, hrr_random, 32) == 0) {
+	if (!with_sid && (r.err || rd_left(&r) > 0)) {
+		t->f.anomalies |= ANOM_TLS_MALFORMED; /* not the draft's layout after all */
+		return;
+	}
+	if (with_sid && memcmp(random, hrr_random, 32) == 0) {
 		t->f.hello_retry = 1;
 		t->hrr_pending = 1;
 		t->f.key_share_group = x.group;
 		return;
 	}
 	apply_server_hello(t, legacy, cipher, &sid, &x);
-	fp_ja3s(p, len, t->f.ja3s, sizeof t->f.ja3s);
+	if (with_sid) /* JA3S reads the layout of the final standard */
+		fp_ja3s(p, len, t->f.ja3s, sizeof t->f.ja3s);
 }
 
 /* SSLv2 cipher specs are 3 bytes: 0x00 and a TLS suite, or one of the
@@ -472,6 +512,17 @@ static const struct msg_handler *msg_handler_find(int dir, int type)
 	return NULL;
 }
 
+/* A ClientHello (dir 0) or ServerHello (dir 1) began: seen, even if the
+ * rest of it is lost. */
+static void hello_begins(struct tls *t, int dir)
+{
+	if (dir == 0)
+		t->f.ch_seen = 1;
+	else
+		t->f.sh_seen = 1;
+	tlsproof_hello(&t->proof, dir);
+}
+
 /* ---- handshake message reassembly ------------------------------------ */
 
 static void hs_message_done(struct tls *t, int dir)
@@ -508,6 +559,8 @@ static void hs_begin(struct tls *t, int dir, int type, uint32_t len)
 	d->hs_len = len;
 	d->hs_have = 0;
 	d->hs_keep = h != NULL;
+	if ((dir == 0 && type == HS_CLIENT_HELLO) || (dir == 1 && type == HS_SERVER_HELLO))
+		hello_begins(t, dir);
 	d->hs_keep_len = len;
 	if (h && len > TLS_HANDSHAKE_MAX) {
 		d->hs_keep_len = TLS_HANDSHAKE_MAX;
@@ -559,15 +612,39 @@ static void set_encrypted(struct tls *t, int dir)
 	d->hs_keep = 0;
 }
 
+/* An encrypted-looking handshake record that is a plaintext hello: the
+ * second ClientHello after a HelloRetryRequest follows the client's
+ * middlebox ChangeCipherSpec. */
+static int peek_is_hello(const struct tls_dir *d)
+{
+	uint32_t len = (uint32_t)d->peek[1] << 16 | (uint32_t)d->peek[2] << 8 | d->peek[3];
+	return d->peek_len == 4 && (d->peek[0] == HS_CLIENT_HELLO ||
+				    d->peek[0] == HS_SERVER_HELLO) && len + 4 == d->rec_len;
+}
+
+/* What the record shows about the handshake's progress (tlsproof.h). */
+static void note_record(struct tls *t, int dir)
+{
+	struct tls_dir *d = &t->d[dir];
+	int enc_hs = d->type == REC_HANDSHAKE && d->rec_encrypted && !peek_is_hello(d);
+	t->f.established = tlsproof_record(&t->proof, dir, d->type, d->rec_len, enc_hs);
+	t->f.client_fin = t->proof.d[0].fin;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
 static void record_body(struct tls *t, int dir, const uint8_t *p, size_t n)
 {
 	struct tls_dir *d = &t->d[dir];
 	if (d->type == REC_HANDSHAKE && !d->encrypted)
 		hs_feed(t, dir, p, n);
+	else if (d->type == REC_HANDSHAKE && d->rec_encrypted)
+		for (size_t i = 0; i < n && d->peek_len < 4 && !d->body_lost; i++)
+			d->peek[d->peek_len++] = p[i];
 	else if (d->type == REC_SSL2 && d->hs_keep) {
 		memcpy(d->hs_buf + d->hs_have, p, n);
 		d->hs_have += (uint32_t)n;
-	} else if (d->type == REC_ALERT && !d->encrypted) {
+	} else if (d->type == REC_ALERT && !d->encrypted && !d->body_lost) {
 		for (size_t i = 0; i < n && d->alert_len < 2; i++)
 			d->alert[d->alert_len++] = p[i];
 	}
@@ -590,11 +667,8 @@ static void record_end(struct tls *t, int dir)
 		t->await_after_sh = dir == 1 ? 0 : t->await_after_sh;
 		if (!t->hrr_pending)
 			set_encrypted(t, dir);
-	} else if (d->type == REC_APPDATA) {
-		d->appdata = 1;
-		t->f.established = t->d[0].appdata && t->d[1].appdata &&
-				   t->f.server_hello;
 	}
+	note_record(t, dir);
 	d->alert_len = 0;
 }
 
@@ -610,7 +684,9 @@ static int start_ssl2_record(struct tls *t, int dir)
 		return -1;
 	d->type = REC_SSL2;
 	d->hs_type = type;
+	d->rec_len = (uint16_t)len;
 	d->body_left = (uint16_t)(len - 3);
+	hello_begins(t, dir);
 	d->hs_keep = 0;
 	if (hs_reserve(d, len) == 0) {
 		memcpy(d->hs_buf, d->hdr + 2, 3);
@@ -630,10 +706,16 @@ static int start_record(struct tls *t, int dir)
 	    d->hdr[2] > 4 || len > TLS_RECORD_MAX)
 		return -1;
 	d->type = d->hdr[0];
+	d->rec_len = len;
 	d->body_left = len;
+	d->rec_encrypted = d->encrypted;
+	tlsproof_record_begins(&t->proof, dir);
 	return 0;
 }
 
+/* A record header, in HEADER state or, after a gap, in RESYNC state: there
+ * bytes that are no record header mean the framing is lost (no anomaly:
+ * the gap explains it). */
 static void step_header(struct tls *t, int dir, const uint8_t *p, size_t *off, size_t len)
 {
 	struct tls_dir *d = &t->d[dir];
@@ -642,8 +724,11 @@ static void step_header(struct tls *t, int dir, const uint8_t *p, size_t *off, s
 	if (d->hdr_len < 5)
 		return;
 	d->hdr_len = 0;
+	d->body_lost = 0;
+	d->peek_len = 0;
 	if (start_record(t, dir) < 0) {
-		t->f.anomalies |= ANOM_TLS_MALFORMED;
+		if (d->state != REC_STATE_RESYNC)
+			t->f.anomalies |= ANOM_TLS_MALFORMED;
 		d->state = REC_STATE_DEAD;
 		return;
 	}
@@ -676,7 +761,7 @@ struct feed_result tls_feed(struct tls *t, int dir, const uint8_t *p, size_t len
 	size_t off = 0;
 	dir &= 1;
 	while (off < len && d->state != REC_STATE_DEAD && !t->f.established) {
-		if (d->state == REC_STATE_HEADER)
+		if (d->state != REC_STATE_BODY)
 			step_header(t, dir, p, &off, len);
 		else
 			step_body(t, dir, p, &off, len);
@@ -687,17 +772,38 @@ struct feed_result tls_feed(struct tls *t, int dir, const uint8_t *p, size_t len
 	return res;
 }
 
+/* The rest of the current record's body was lost in a gap of len bytes (or
+ * part of it, len < body_left); returns the bytes of the gap beyond it. */
+static uint64_t lose_body(struct tls *t, int dir, uint64_t len)
+{
+	struct tls_dir *d = &t->d[dir];
+	d->body_lost = 1;
+	if (d->type == REC_HANDSHAKE || d->type == REC_SSL2) {
+		d->hs_lost = 1; /* message framing inside records is lost */
+		d->hs_keep = 0;
+	}
+	if (len < d->body_left) {
+		d->body_left = (uint16_t)(d->body_left - len);
+		return 0;
+	}
+	len -= d->body_left;
+	d->body_left = 0;
+	record_end(t, dir); /* its type and length are known */
+	d->state = REC_STATE_HEADER;
+	return len;
+}
+
 void tls_gap(struct tls *t, int dir, uint64_t len)
 {
 	struct tls_dir *d = &t->d[dir & 1];
-	if (d->state == REC_STATE_BODY && len < d->body_left) {
-		d->body_left = (uint16_t)(d->body_left - len);
-		if (d->type == REC_HANDSHAKE || d->type == REC_SSL2) {
-			d->hs_lost = 1; /* message framing inside records is lost */
-			d->hs_keep = 0;
-		}
+	dir &= 1;
+	if (len == 0 || d->state == REC_STATE_DEAD)
 		return;
-	}
-	if (d->state != REC_STATE_DEAD && len > 0)
-		d->state = REC_STATE_DEAD; /* record framing lost */
+	t->f.gap[dir] = 1;
+	if (d->state == REC_STATE_BODY && (len = lose_body(t, dir, len)) == 0)
+		return; /* the gap ended inside the record, or at its end */
+	d->hs_lost = 1;
+	d->hdr_len = 0;
+	d->state = REC_STATE_RESYNC; /* records may have been lost in it */
+	tlsproof_lost(&t->proof, dir);
 }

@@ -45,7 +45,12 @@ struct tls_facts {
 	int key_share_group;    /* TLS 1.3 ServerHello key_share, or the TLS <= 1.2
 				 * ServerKeyExchange named curve; -1 none */
 	int dh_bits;            /* TLS <= 1.2 DHE: prime size in bits, -1 */
-	int established;        /* application data seen in both directions */
+	int established;        /* the handshake completed, proven by either side's
+				 * records (see tls.c, "what the records prove") */
+	int ch_seen;            /* a ClientHello began (parsed or cut by a gap) */
+	int sh_seen;            /* a ServerHello (or HelloRetryRequest) began */
+	int client_fin;         /* the client's Finished was recognised */
+	int gap[2];             /* TLS bytes of the direction were lost */
 	int alert;              /* first clear alert: level << 8 | desc, -1 */
 	int alert_dir;          /* who sent it: 0 client, 1 server, -1 */
 	struct x509_cert *cert; /* the server's leaf (TLS <= 1.2, SSLv2), NULL if none:
@@ -64,7 +69,11 @@ void tls_free(struct tls *t);
  * framing lost); consumed says how much was looked at. */
 struct feed_result tls_feed(struct tls *t, int dir, const uint8_t *p, size_t len);
 
-/* len bytes of one direction were lost. */
+/* len bytes of one direction were lost. Records go on being framed when the
+ * gap ends inside a record, or when the bytes after it start with a record
+ * header (a segment cut by the snapshot length is followed by the next
+ * segment, and records mostly start segments); handshake messages are not
+ * parsed after a loss. */
 void tls_gap(struct tls *t, int dir, uint64_t len);
 
 /* 1 if the bytes could start a TLS stream (a record header or an SSLv2

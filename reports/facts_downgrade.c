@@ -38,8 +38,7 @@ static const struct rcol evidence_cols[] = {
 	" (" RDB_ANOMALY(RDB_A_CAPABILITY_MANGLED_N)                                 \
 	" OR coalesce(ehlo_keywords, '') GLOB '*XXXXXXXA*') "
 #define FAILED_HANDSHAKE                                                           \
-	" (client_hello = 1 AND (NOT" RDB_SH "OR tls_alert IS NOT NULL"             \
-	"  OR coalesce(tls_established, 0) = 0)) "
+	" (tls_outcome IN (" RDB_O_REFUSED ", " RDB_O_FAILED ", " RDB_O_NO_SERVER_HELLO "))"
 
 /* Every query returns server_ip, server_port, count, id list, then up to
  * three values for the detail. */

@@ -19,7 +19,7 @@ enum col_kind {
 	COL_INT,      /* int; -1 is NULL */
 	COL_CODE,     /* an enum code, always present */
 	COL_OUTCOME,  /* enum tls_outcome; OUTCOME_NONE is NULL */
-	COL_TLS_FLAG, /* int 0/1; NULL when no TLS hello was seen */
+	COL_TLS_FLAG, /* int 0/1; NULL for -1 and when no TLS hello was seen */
 	COL_U16,
 	COL_U32,
 	COL_U64,
@@ -243,7 +243,7 @@ static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
 	case COL_INT: return v < 0 ? BIND_NULL : sqlite3_bind_int(s, i, v);
 	case COL_CODE: return sqlite3_bind_int(s, i, int_at(r, c->off));
 	case COL_OUTCOME: return r->tls_outcome == OUTCOME_NONE ? BIND_NULL : sqlite3_bind_int(s, i, (int)r->tls_outcome);
-	case COL_TLS_FLAG: return tls_seen ? sqlite3_bind_int(s, i, v != 0) : BIND_NULL;
+	case COL_TLS_FLAG: return tls_seen && v >= 0 ? sqlite3_bind_int(s, i, v != 0) : BIND_NULL;
 	case COL_U16: return sqlite3_bind_int(s, i, *(const uint16_t *)(const void *)base);
 	case COL_U32: return sqlite3_bind_int64(s, i, *(const uint32_t *)(const void *)base);
 	case COL_U64: return sqlite3_bind_int64(s, i, (sqlite3_int64)*(const uint64_t *)(const void *)base);

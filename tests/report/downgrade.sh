@@ -8,9 +8,11 @@
 #              250-XXXXXXXA;
 #   refused    refused-454.pcap's server moved onto 127.0.0.1, which accepts
 #              STARTTLS in starttls-tls13.pcap;
-#   fallback   starttls-tls13.pcap with its ServerHello's type byte
-#              overwritten (the handshake fails), followed 28 s later by
-#              offered-not-used.pcap, the same client in clear;
+#   fallback   failed-handshake.pcap as recorded: the client rejects the
+#              certificate after the ServerHello, then retries in clear
+#              (overwriting a ServerHello's type byte no longer makes a
+#              failure: the records after it still prove the handshake
+#              completed, and the dissector says so);
 #   injection  starttls-tls12.pcap whose EHLO segment carries
 #              "STARTTLS\r\nRSET\r\n" pipelined (CVE-2011-0411's shape).
 # Skipped (77) without tcprewrite (Debian package tcpreplay).
@@ -42,7 +44,6 @@ craft() {
 craft stripped.pcap no-starttls.pcap '' --pnat=127.0.0.2/32:127.0.0.1/32
 craft mangled.pcap offered-not-used.pcap 's/250-STARTTLS\r\n/250-XXXXXXXA\r\n/'
 craft refused.pcap refused-454.pcap '' --pnat=127.0.0.5/32:127.0.0.1/32
-craft failed.pcap starttls-tls13.pcap 's/\x16\x03\x03(..)\x02\x00/\x16\x03\x03$1\x0f\x00/s'
 craft injected.pcap starttls-tls12.pcap \
   's/EHLO client02\.smtptls\.test\r\n/EHLO cc\r\nSTARTTLS\r\nRSET\r\nX\r\n/'
 
@@ -80,12 +81,13 @@ eq "filter: no evidence elsewhere" "$(rows "$tmp/none.json" downgrade)" 0
 
 # fallback: a failed handshake, then the same client to the same server in clear
 d2=$tmp/d2.db
-cap "$d2" "$tmp/failed.pcap" offered-not-used.pcap
-eq "failed: ClientHello, no ServerHello" \
-  "$(sql "$d2" "SELECT client_hello, tls_version IS NULL FROM sessions WHERE id = 1")" "1|1"
+cap "$d2" failed-handshake.pcap
+eq "failed: a ServerHello, then the client's alert" \
+  "$(sql "$d2" "SELECT client_hello, tls_version, tls_outcome FROM sessions WHERE id = 1")" \
+  "1|TLSv1.2|failed"
 evidence "$d2" plaintext_fallback 127.0.0.1:25 1 "1->2" \
   "1 client(s) went on in clear within 300 s of a failed handshake (ids: failed->clear)"
-eq "failed: reason" "$(row "$tmp/r.json" not_encrypted reason tls_no_server_hello sessions)" 1
+eq "failed: reason" "$(row "$tmp/r.json" not_encrypted reason tls_failed sessions)" 1
 
 # injection
 d3=$tmp/d3.db

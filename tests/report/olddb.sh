@@ -28,6 +28,18 @@ done < <(sql "$old" 'SELECT source FROM runs ORDER BY id')
 eq "fresh: the same sessions" "$(sql "$fresh" 'SELECT count(*) FROM sessions')" \
   "$(sql "$old" 'SELECT count(*) FROM sessions')"
 
+# Verdicts the dissector has changed since 0.1.0, put back to what 0.1.0
+# wrote, so that the comparison below checks the migration and the reports
+# and nothing else. Each line names the session and why it changed:
+# - legacy-hellos.pcap, the SSLv2-format hello to 127.0.0.3: ServerHello,
+#   Certificate, ServerHelloDone, then the client closed without a Finished.
+#   0.1.0 wrote incomplete; the end is in the capture, so it is failed now.
+changed=$(sql "$fresh" "SELECT count(*) FROM session_rows WHERE sslv2_hello = 1
+  AND tls_outcome = 3 AND server_ip = '127.0.0.3'")
+eq "fresh: the one verdict changed since 0.1.0" "$changed" 1
+sqlite3 "$fresh" "UPDATE session_rows SET tls_outcome = 5, tls_established = 0
+  WHERE sslv2_hello = 1 AND tls_outcome = 3 AND server_ip = '127.0.0.3'"
+
 "$bin" report --db "$old" --format json >"$tmp/old.json"
 eq "report on the release database" "$?" 0
 eq "migrated in place" "$(sql "$old" 'PRAGMA user_version')" "$(sql "$fresh" 'PRAGMA user_version')"

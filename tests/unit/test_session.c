@@ -57,6 +57,11 @@ static const char pf13_client_finish[] =
 	"a80f0dbc4967a2951db88881fa656fe28c89718616c9e7c00573031d9f1c5c81"
 	"299a4a0488420a163adb95b54e8b89a0";
 
+/* same stream, client: its first application data (EHLO) */
+static const char pf13_client_ehlo[] =
+	"170303002d629f495df1c3135567ca220dfb3167ef7610bd9fcac71e6aafadae"
+	"44233ae049e186c012f0fe7a765ad4c726ef";
+
 /* nDPI smtps.pcapng (62.43.36.99:37682 -> 21.65.95.132:465): the ClientHello
  * the server answered with a plaintext banner */
 static const char smtps_client_hello[] =
@@ -182,9 +187,9 @@ static void describe_smtp(const struct session_record *r, char *out, size_t cap)
 	if (r->starttls_reply != -1)
 		check_describe(out, cap, "reply=%d", r->starttls_reply);
 	if (r->plaintext_transactions)
-		check_describe(out, cap, "mail=%u", r->plaintext_transactions);
+		check_describe(out, cap, "mail=%d", r->plaintext_transactions);
 	if (r->plaintext_rcpts)
-		check_describe(out, cap, "rcpt=%u", r->plaintext_rcpts);
+		check_describe(out, cap, "rcpt=%d", r->plaintext_rcpts);
 	if (r->cleartext_auth)
 		check_describe(out, cap, "auth=%d", r->cleartext_auth);
 	if (r->auth_mechanism[0])
@@ -201,6 +206,7 @@ static void describe_smtp(const struct session_record *r, char *out, size_t cap)
  * the outcome and the certificate; ts_start is the session's start. */
 static int depth;
 static double ts_start;
+static enum end_reason end_reason = END_EOF; /* how the connection ended */
 
 static void describe_depth(const struct session_record *r, char *out, size_t cap)
 {
@@ -231,6 +237,7 @@ static void describe(const struct sess *s, char *out, size_t cap)
 	char anoms[512];
 	session_record_init(&r);
 	r.ts_start = ts_start;
+	r.end_reason = end_reason;
 	sess_result(s, &r);
 	out[0] = '\0';
 	check_describe(out, cap, "transport=%s", transport_name(r.transport));
@@ -337,9 +344,11 @@ static void test_plaintext(void)
 	sc_check("transport=plaintext offered=1 sent=1 reply=454 mail=1 server=mx.example.org "
 		 "ehlo=client.example.net kw=STARTTLS");
 
+	/* Contract C2: what the client side shows is unknown without it. */
 	sc_begin("server only", SESS_PORT_SMTP, 0);
 	sc_str(1, GREET "250-mx.example.org\r\n250 STARTTLS\r\n");
-	sc_check("transport=plaintext server=mx.example.org");
+	sc_check("transport=plaintext offered=1 sent=-1 mail=-1 rcpt=-1 auth=-1 "
+		 "server=mx.example.org kw=STARTTLS ch=-1");
 
 	sc_begin("client only", SESS_PORT_SMTP, 0);
 	sc_str(0, "EHLO client.example.net\r\nMAIL FROM:<alice@sender.example>\r\n");
@@ -358,6 +367,16 @@ static void postfix_dialogue(void)
 	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
 }
 
+/* The server's side of it only. */
+static void postfix_dialogue_server(void)
+{
+	sc_str(1, "220 mx1.smtptls.test ESMTP Postfix (Debian/GNU)\r\n");
+	sc_str(1, "250-mx1.smtptls.test\r\n250-PIPELINING\r\n250-SIZE 20480000\r\n250-VRFY\r\n"
+		  "250-ETRN\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+		  "250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+}
+
 #define PF_KW "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN," \
 	      "SMTPUTF8,CHUNKING"
 
@@ -368,6 +387,7 @@ static void test_starttls(void)
 	sc_hex(0, pf13_client_hello);
 	sc_hex(1, pf13_server_tls);
 	sc_hex(0, pf13_client_finish);
+	sc_hex(0, pf13_client_ehlo);
 	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx1.smtptls.test "
 		 "ehlo=client01.smtptls.test " PF_KW " v=0x0304 cvmax=0x0304 cipher=0x1302 "
 		 "group=29 sni=mx1.smtptls.test ch=1 established=1 done=1");
@@ -386,14 +406,16 @@ static void test_starttls(void)
 		 "server=jw-vm08-int-dns.webernetz.net "
 		 "ehlo=[IPv6:2003:de:2016:125:fc36:8317:4e86:cb72] "
 		 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN "
-		 "v=0x0303 cvmax=0x0303 cipher=0xc02f sni=dovecot.weberlab.de ch=1");
+		 "v=0x0303 cvmax=0x0303 cipher=0xc02f sni=dovecot.weberlab.de ch=1 "
+		 "established=-1");
 
-	/* The 220 was not captured: TLS after STARTTLS still says starttls. */
+	/* The 220 was not captured: TLS after STARTTLS still says starttls.
+	 * Picked up mid-stream, before a greeting: MAIL may have come before. */
 	sc_begin("client only: STARTTLS then a ClientHello", SESS_PORT_SMTP, 1);
 	sc_str(0, "EHLO client.example.net\r\nSTARTTLS\r\n");
 	sc_hex(0, ch_tls12);
-	sc_check("transport=starttls sent=1 ehlo=client.example.net cvmax=0x0303 "
-		 "sni=dovecot.weberlab.de ch=1");
+	sc_check("transport=starttls sent=1 mail=-1 rcpt=-1 auth=-1 ehlo=client.example.net "
+		 "cvmax=0x0303 sni=dovecot.weberlab.de ch=1 hrr=-1 resumed=-1 established=-1");
 
 	/* As in arkime smtp-decrypted.pcap. */
 	sc_begin("STARTTLS 220, no TLS follows", SESS_PORT_SMTP, 0);
@@ -406,6 +428,16 @@ static void test_starttls(void)
 	sc_str(1, "250 mx.example.org\r\n250 ok\r\n");
 	sc_check("transport=starttls offered=1 sent=1 reply=220 mail=1 server=mx.example.org "
 		 "ehlo=transit-mta kw=STARTTLS anom=no_tls_after_220,plaintext_after_starttls");
+
+	/* Without the client's side its ClientHello may have gone unseen. */
+	depth = 1;
+	sc_begin("server only: STARTTLS 220, then nothing", SESS_PORT_SMTP, 0);
+	sc_str(1, GREET);
+	sc_str(1, "250-mx.example.org\r\n250 STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+	sc_check("transport=starttls offered=1 sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 "
+		 "server=mx.example.org kw=STARTTLS ch=-1 outcome=incomplete");
+	depth = 0;
 
 	sc_begin("STARTTLS 220, then silence", SESS_PORT_SMTP, 0);
 	sc_str(1, GREET);
@@ -421,24 +453,32 @@ static void test_implicit(void)
 	sc_hex(0, ch_tls12);
 	sc_hex(1, sh_tls12);
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1");
+		 "sni=dovecot.weberlab.de ch=1 established=-1");
 
 	/* As in certgrep sess_smtps.pcapng: a ClientHello on 587. */
 	sc_begin("implicit TLS on an SMTP port", SESS_PORT_SMTP, 0);
 	sc_hex(0, ch_tls12);
 	sc_hex(1, sh_tls12);
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1");
+		 "sni=dovecot.weberlab.de ch=1 established=-1");
 
 	sc_begin("mid-stream TLS records on 465", SESS_PORT_TLS, 1);
 	sc_hex(0, "1703030005aabbccddee");
 	sc_hex(1, "1703030004a1a2a3a4");
-	sc_check("transport=implicit_tls");
+	sc_check("transport=implicit_tls sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1 resumed=-1 "
+		 "established=-1");
 
+	/* A port that speaks SMTP first: TLS there followed a STARTTLS. */
 	sc_begin("mid-stream TLS records on an SMTP port", SESS_PORT_SMTP, 1);
 	sc_hex(0, "1703030005aabbccddee");
 	sc_hex(1, "1703030004a1a2a3a4");
-	sc_check("transport=unknown anom=not_smtp");
+	sc_check("transport=starttls sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1 resumed=-1 "
+		 "established=-1");
+
+	sc_begin("mid-stream bytes that are no TLS records on an SMTP port", SESS_PORT_SMTP, 1);
+	sc_hex(0, "17aabbccdd0a");
+	sc_check("transport=unknown sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1 hrr=-1 resumed=-1 "
+		 "anom=tls_malformed,not_smtp");
 
 	/* nDPI smtps.pcapng: the server on 465 speaks plain SMTP. */
 	sc_begin("ClientHello answered by a plaintext banner", SESS_PORT_TLS, 0);
@@ -446,8 +486,8 @@ static void test_implicit(void)
 	sc_str(1, "220-gator4223.hostgator.com ESMTP Exim 4.93 #2 Fri, 05 Mar 2021 04:01:45 -0600"
 		  "\r\n220-We do not authorize the use of this system to transport unsolicited,"
 		  "\r\n220 and/or bulk e-mail.\r\n");
-	sc_check("transport=implicit_tls server=gator4223.hostgator.com cvmax=0x0303 ch=1 "
-		 "anom=plaintext_reply_to_tls");
+	sc_check("transport=implicit_tls server=gator4223.hostgator.com cvmax=0x0303 ch=1 hrr=-1 "
+		 "resumed=-1 anom=plaintext_reply_to_tls");
 }
 
 static void test_unknown(void)
@@ -460,10 +500,10 @@ static void test_unknown(void)
 	sc_begin("binary garbage", SESS_PORT_SMTP, 0);
 	sc_hex(0, "16000000ff00112233");
 	sc_hex(1, "8000000000");
-	sc_check("transport=unknown done=1 anom=tls_malformed,not_smtp");
+	sc_check("transport=unknown hrr=-1 resumed=-1 done=1 anom=tls_malformed,not_smtp");
 
 	sc_begin("nothing at all", SESS_PORT_SMTP, 0);
-	sc_check("transport=unknown");
+	sc_check("transport=unknown sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1");
 }
 
 static void test_gaps(void)
@@ -476,9 +516,9 @@ static void test_gaps(void)
 	sc_gap(0, 3000);
 	sc_str(1, "250 queued\r\n");
 	sc_str(0, "MAIL FROM:<alice@sender.example>\r\n");
-	sc_check("transport=plaintext mail=2 rcpt=1 server=mx.example.org");
+	sc_check("transport=plaintext sent=-1 mail=-1 rcpt=-1 auth=-1 server=mx.example.org ch=-1");
 
-	sc_begin("gap beyond a TLS record: that side is done", SESS_PORT_TLS, 0);
+	sc_begin("gap beyond a TLS record: the next record is read", SESS_PORT_TLS, 0);
 	sc_hex(0, ch_tls12);
 	sc_gap(0, 100);
 	sc_hex(0, "1703030005aabbccddee");
@@ -486,13 +526,13 @@ static void test_gaps(void)
 	sc_gap(1, 7);
 	sc_hex(1, "1703030004a1a2a3a4");
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1 done=1");
+		 "sni=dovecot.weberlab.de ch=1 established=-1");
 
 	sc_begin("gap before anything", SESS_PORT_SMTP, 1);
 	sc_gap(0, 10);
 	sc_gap(1, 10);
 	sc_str(1, "250 ok\r\n");
-	sc_check("transport=plaintext");
+	sc_check("transport=plaintext sent=-1 mail=-1 rcpt=-1 auth=-1 ch=-1");
 }
 
 /* ---- TLS depth: judgement, offer, outcome, certificate ------------------------ */
@@ -518,28 +558,31 @@ static void test_depth_judgement(void)
 	starttls_dialogue("jw-vm08-int-dns");
 	sc_hex(0, ch_tls12);
 	sc_hex(1, flight_tls12);
-	sc_check(SMTP_PART "server=jw-vm08-int-dns ehlo=client.example.net kw=STARTTLS "
-		 "v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 sni=dovecot.weberlab.de ch=1 "
-		 "outcome=incomplete fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 "
-		 "chose_weak=0 declined_fs=0 fp=111 cert=jw-vm08-int-dns self=1 expired=0 match=1");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=jw-vm08-int-dns "
+		 "ehlo=client.example.net kw=STARTTLS v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "group=23 sni=dovecot.weberlab.de ch=1 established=-1 outcome=incomplete fs=1 "
+		 "aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 fp=111 "
+		 "cert=jw-vm08-int-dns self=1 expired=0 match=1");
 
 	ts_start = 1800000000; /* 2027-01-15: after notAfter 2026-08-14 */
 	sc_begin("the same certificate expired, another greeting name", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.webernetz.net");
 	sc_hex(0, ch_tls12);
 	sc_hex(1, flight_tls12);
-	sc_check(SMTP_PART "server=mx.webernetz.net ehlo=client.example.net kw=STARTTLS "
-		 "v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 sni=dovecot.weberlab.de ch=1 "
-		 "outcome=incomplete fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 "
-		 "chose_weak=0 declined_fs=0 fp=111 cert=jw-vm08-int-dns self=1 expired=1 match=0");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.webernetz.net "
+		 "ehlo=client.example.net kw=STARTTLS v=0x0303 cvmax=0x0303 cipher=0xc02f "
+		 "group=23 sni=dovecot.weberlab.de ch=1 established=-1 outcome=incomplete fs=1 "
+		 "aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 fp=111 "
+		 "cert=jw-vm08-int-dns self=1 expired=1 match=0");
 
 	ts_start = 0; /* no capture time: expiry unknown */
 	sc_begin("Google 2013: RC4 chosen from an offer with AES and DHE", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.google.com");
 	sc_hex(0, ch_tls10);
 	sc_hex(1, sh_tls10);
-	sc_check(SMTP_PART "server=mx.google.com ehlo=client.example.net kw=STARTTLS "
-		 "v=0x0301 cvmax=0x0301 cipher=0x0005 ch=1 outcome=incomplete fs=0 aead=0 weak=1 "
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.google.com "
+		 "ehlo=client.example.net kw=STARTTLS v=0x0301 cvmax=0x0301 cipher=0x0005 ch=1 "
+		 "established=-1 outcome=incomplete fs=0 aead=0 weak=1 "
 		 "offer=tls13:0/suites:28/weak:1 chose_weak=1 declined_fs=1 fp=111");
 
 	sc_begin("TLS 1.3 established: key share, forward secret", SESS_PORT_SMTP, 0);
@@ -547,6 +590,7 @@ static void test_depth_judgement(void)
 	sc_hex(0, pf13_client_hello);
 	sc_hex(1, pf13_server_tls);
 	sc_hex(0, pf13_client_finish);
+	sc_hex(0, pf13_client_ehlo);
 	sc_check(SMTP_PART "server=mx1.smtptls.test ehlo=client01.smtptls.test " PF_KW
 		 " v=0x0304 cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 "
 		 "established=1 done=1 outcome=established fs=1 aead=1 weak=0 "
@@ -559,8 +603,8 @@ static void test_depth_judgement(void)
 		  "2222222222222222222222222222222222222222222222222222222222222222"
 		  "00" "1302" "00" "000c" "002b00020304" "002900020000");
 	sc_check("transport=implicit_tls v=0x0304 cvmax=0x0304 cipher=0x1302 "
-		 "sni=mx1.smtptls.test ch=1 resumed=1 outcome=incomplete fs=0 aead=1 weak=0 "
-		 "offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=1 fp=111");
+		 "sni=mx1.smtptls.test ch=1 resumed=1 established=-1 outcome=incomplete fs=0 "
+		 "aead=1 weak=0 offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=1 fp=111");
 	depth = 0;
 }
 
@@ -571,9 +615,9 @@ static void test_depth_outcome(void)
 	starttls_dialogue("mx.example.org");
 	sc_hex(0, ch_tls10);
 	sc_hex(1, "15030100020246");
-	sc_check(SMTP_PART "server=mx.example.org ehlo=client.example.net kw=STARTTLS "
-		 "cvmax=0x0301 ch=1 alert=0x0246 outcome=refused alert_from=1 "
-		 "offer=tls13:0/suites:28/weak:1 fp=101");
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.example.org "
+		 "ehlo=client.example.net kw=STARTTLS cvmax=0x0301 ch=1 resumed=-1 alert=0x0246 "
+		 "outcome=refused alert_from=1 offer=tls13:0/suites:28/weak:1 fp=101");
 
 	sc_begin("failed: the client rejects the certificate", SESS_PORT_SMTP, 0);
 	starttls_dialogue("jw-vm08-int-dns");
@@ -591,9 +635,9 @@ static void test_depth_outcome(void)
 	sc_hex(1, sh_tls12);
 	sc_hex(1, "15030300020100");
 	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f "
-		 "sni=dovecot.weberlab.de ch=1 alert=0x0100 outcome=incomplete alert_from=1 "
-		 "fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 "
-		 "fp=111");
+		 "sni=dovecot.weberlab.de ch=1 established=-1 alert=0x0100 outcome=incomplete "
+		 "alert_from=1 fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 "
+		 "declined_fs=0 fp=111");
 
 	sc_begin("no TLS after 220", SESS_PORT_SMTP, 0);
 	starttls_dialogue("mx.example.org");
@@ -603,22 +647,277 @@ static void test_depth_outcome(void)
 	sc_begin("a ClientHello answered in plaintext", SESS_PORT_TLS, 0);
 	sc_hex(0, smtps_client_hello);
 	sc_str(1, "220 mx.example.org ESMTP\r\n");
-	sc_check("transport=implicit_tls server=mx.example.org cvmax=0x0303 ch=1 "
-		 "anom=plaintext_reply_to_tls outcome=no_server_hello "
+	sc_check("transport=implicit_tls server=mx.example.org cvmax=0x0303 ch=1 hrr=-1 "
+		 "resumed=-1 anom=plaintext_reply_to_tls outcome=no_server_hello "
 		 "offer=tls13:0/suites:85/weak:1 fp=101");
 
 	sc_begin("SSLv2-format ClientHello", SESS_PORT_TLS, 0);
 	sc_hex(0, "802e" "01" "0301" "0015" "0000" "0010"
 		  "010080" "030080" "070080" "000005" "000004" "00000a" "000035"
 		  "00112233445566778899aabbccddeeff");
-	sc_check("transport=implicit_tls cvmax=0x0301 ch=1 outcome=no_server_hello "
-		 "offer=tls13:0/suites:7/weak:1");
+	sc_check("transport=implicit_tls cvmax=0x0301 ch=1 hrr=-1 resumed=-1 established=-1 "
+		 "outcome=incomplete offer=tls13:0/suites:7/weak:1");
 
 	sc_begin("plaintext: no outcome, no judgement", SESS_PORT_SMTP, 0);
 	sc_str(1, GREET);
 	sc_str(0, "QUIT\r\n");
 	sc_check("transport=plaintext server=mx.example.org");
 	depth = 0;
+}
+
+/* ---- damaged captures: one side, cut segments, mid-stream ------------------- */
+
+/* Bytes of a hex string: the first n, or (n < 0) all but the first -n. */
+static void sc_hex_part(int dir, const char *hex, long n)
+{
+	char part[8192];
+	size_t len = strlen(hex) / 2;
+	size_t from = n < 0 ? (size_t)-n : 0, to = n < 0 ? len : (size_t)n;
+	memcpy(part, hex + 2 * from, 2 * (to - from));
+	part[2 * (to - from)] = '\0';
+	sc_hex(dir, part);
+}
+
+/* The rest of Postfix's TLS 1.3 flight after pf13_server_tls's first
+ * encrypted record (Certificate 887, CertificateVerify 281, Finished 69),
+ * then a NewSessionTicket of 250: lengths as in starttls-tls13.pcap. */
+static void pf13_server_rest(int ticket)
+{
+	static uint8_t rec[2048];
+	size_t lens[] = {887, 281, 69, 250}, n = 0;
+	for (size_t i = 0; i < (ticket ? 4u : 3u); i++) {
+		rec[n++] = 23, rec[n++] = 3, rec[n++] = 3;
+		rec[n++] = (uint8_t)(lens[i] >> 8), rec[n++] = (uint8_t)lens[i];
+		memset(rec + n, 0x5a, lens[i]);
+		n += lens[i];
+	}
+	sc_bytes(1, rec, n);
+}
+
+static void test_one_side(void)
+{
+	depth = 1;
+	sc_begin("client only: STARTTLS, TLS 1.3, Finished and data (real bytes)", SESS_PORT_SMTP, 0);
+	sc_str(0, "EHLO client01.smtptls.test\r\n");
+	sc_str(0, "STARTTLS\r\n");
+	sc_hex(0, pf13_client_hello);
+	sc_hex(0, pf13_client_finish);
+	sc_hex(0, pf13_client_ehlo);
+	sc_check("transport=starttls sent=1 ehlo=client01.smtptls.test cvmax=0x0304 "
+		 "sni=mx1.smtptls.test ch=1 hrr=-1 resumed=-1 established=1 done=1 "
+		 "outcome=established offer=tls13:1/suites:30/weak:0 fp=101");
+
+	sc_begin("client only: a ClientHello, nothing after it", SESS_PORT_SMTP, 0);
+	sc_str(0, "EHLO client01.smtptls.test\r\nSTARTTLS\r\n");
+	sc_hex(0, pf13_client_hello);
+	end_reason = END_FIN;
+	sc_check("transport=starttls sent=1 ehlo=client01.smtptls.test cvmax=0x0304 "
+		 "sni=mx1.smtptls.test ch=1 hrr=-1 resumed=-1 established=-1 outcome=incomplete "
+		 "offer=tls13:1/suites:30/weak:0 fp=101");
+
+	sc_begin("server only: STARTTLS, the TLS 1.3 flight and a ticket", SESS_PORT_SMTP, 0);
+	postfix_dialogue_server();
+	sc_hex(1, pf13_server_tls);
+	pf13_server_rest(1);
+	sc_check("transport=starttls offered=1 sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 "
+		 "server=mx1.smtptls.test " PF_KW " v=0x0304 cipher=0x1302 group=29 ch=-1 "
+		 "established=1 done=1 outcome=established fs=1 aead=1 weak=0 fp=010");
+
+	/* The client's side is missing: its Finished may have come or not. */
+	sc_begin("server only: the TLS 1.3 flight, then a reset", SESS_PORT_SMTP, 0);
+	postfix_dialogue_server();
+	sc_hex(1, pf13_server_tls);
+	pf13_server_rest(0);
+	end_reason = END_RST;
+	sc_check("transport=starttls offered=1 sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 "
+		 "server=mx1.smtptls.test "
+		 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN,SMTPUTF8,CHUNKING "
+		 "v=0x0304 cipher=0x1302 group=29 ch=-1 established=-1 outcome=incomplete fs=1 "
+		 "aead=1 weak=0 fp=010");
+	end_reason = END_EOF;
+	depth = 0;
+}
+
+/* Contract C3: after a ServerHello, an alert, or the connection's end
+ * before the handshake finished (both sides seen), is a failure; what the
+ * capture does not show is incomplete. */
+static void test_failed(void)
+{
+	static const enum end_reason ends[] = {END_FIN, END_RST, END_EOF, END_IDLE};
+	static const char *const want[] = {"failed", "failed", "incomplete", "incomplete"};
+	char line[1024];
+	depth = 1;
+	for (size_t i = 0; i < 4; i++) {
+		sc_begin("TLS 1.2: the flight, then the client leaves", SESS_PORT_SMTP, 0);
+		starttls_dialogue("jw-vm08-int-dns");
+		sc_hex(0, ch_tls12);
+		sc_hex(1, flight_tls12);
+		end_reason = ends[i];
+		snprintf(line, sizeof line, SMTP_PART "server=jw-vm08-int-dns ehlo=client.example.net "
+			 "kw=STARTTLS v=0x0303 cvmax=0x0303 cipher=0xc02f group=23 "
+			 "sni=dovecot.weberlab.de ch=1%s outcome=%s fs=1 aead=1 weak=0 "
+			 "offer=tls13:0/suites:15/weak:1 chose_weak=0 declined_fs=0 fp=111 "
+			 "cert=jw-vm08-int-dns self=1 expired=-1 match=1",
+			 i < 2 ? "" : " established=-1", want[i]);
+		sc_check(line);
+	}
+
+	/* TLS <= 1.2: the server's Finished never came. */
+	sc_begin("TLS 1.2: the client's Finished, then a reset", SESS_PORT_TLS, 0);
+	sc_hex(0, ch_tls12);
+	sc_hex(1, sh_tls12);
+	sc_hex(0, "1603030005" "1000000100" "140303000101" "1603030028"
+		  "99999999999999999999999999999999999999999999999999999999999999999999999999999999");
+	end_reason = END_RST;
+	sc_check("transport=implicit_tls v=0x0303 cvmax=0x0303 cipher=0xc02f sni=dovecot.weberlab.de "
+		 "ch=1 outcome=failed fs=1 aead=1 weak=0 offer=tls13:0/suites:15/weak:1 chose_weak=0 "
+		 "declined_fs=0 fp=111");
+
+	/* TLS 1.3: the client's Finished was sent; its fate is not known. */
+	sc_begin("TLS 1.3: the client's Finished, then a reset", SESS_PORT_SMTP, 0);
+	postfix_dialogue();
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, pf13_server_tls);
+	sc_hex(0, pf13_client_finish);
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx1.smtptls.test "
+		 "ehlo=client01.smtptls.test "
+		 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS,ENHANCEDSTATUSCODES,8BITMIME,DSN,SMTPUTF8,CHUNKING "
+		 "v=0x0304 cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 "
+		 "established=-1 outcome=incomplete fs=1 aead=1 weak=0 "
+		 "offer=tls13:1/suites:30/weak:0 chose_weak=0 declined_fs=0 fp=111");
+
+	/* tests/data/damaged/failed-retry.pcap without the server's side */
+	sc_begin("client only: the client's alert after its ClientHello", SESS_PORT_SMTP, 0);
+	sc_str(0, "EHLO client.example.net\r\nSTARTTLS\r\n");
+	sc_hex(0, ch_tls12);
+	sc_hex(0, "15030300020230");
+	end_reason = END_RST;
+	sc_check("transport=starttls sent=1 ehlo=client.example.net cvmax=0x0303 "
+		 "sni=dovecot.weberlab.de ch=1 hrr=-1 resumed=-1 alert=0x0230 outcome=failed "
+		 "alert_from=0 offer=tls13:0/suites:15/weak:1 fp=101");
+
+	sc_begin("a ClientHello, then the server closes", SESS_PORT_SMTP, 0);
+	starttls_dialogue("mx.example.org");
+	sc_hex(0, ch_tls12);
+	end_reason = END_FIN;
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.example.org "
+		 "ehlo=client.example.net kw=STARTTLS cvmax=0x0303 sni=dovecot.weberlab.de ch=1 "
+		 "hrr=-1 resumed=-1 outcome=no_server_hello offer=tls13:0/suites:15/weak:1 "
+		 "fp=101");
+
+	sc_begin("a ClientHello, then the capture ends", SESS_PORT_SMTP, 0);
+	starttls_dialogue("mx.example.org");
+	sc_hex(0, ch_tls12);
+	end_reason = END_EOF;
+	sc_check("transport=starttls offered=1 sent=1 reply=220 server=mx.example.org "
+		 "ehlo=client.example.net kw=STARTTLS cvmax=0x0303 sni=dovecot.weberlab.de ch=1 "
+		 "hrr=-1 resumed=-1 established=-1 outcome=incomplete "
+		 "offer=tls13:0/suites:15/weak:1 fp=101");
+	depth = 0;
+}
+
+/* tests/data/starttls-tls13.pcap cut to 96 bytes a frame (30 of payload):
+ * the rest of each segment is a gap. */
+static void test_snaplen(void)
+{
+	depth = 1;
+	sc_begin("snaplen 96: STARTTLS, TLS 1.3", SESS_PORT_SMTP, 0);
+	sc_str(1, "220 mx1.smtptls.test ESMTP Po");
+	sc_gap(1, 19);
+	sc_str(0, "EHLO client01.smtptls.test\r\n");
+	sc_str(1, "250-mx1.smtptls.test\r\n250-PIPE");
+	sc_gap(1, 137);
+	sc_str(0, "STARTTLS\r\n");
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+	sc_hex_part(0, pf13_client_hello, 30);
+	sc_gap(0, 517 - 30);
+	sc_hex_part(1, pf13_server_tls, 30);
+	sc_gap(1, 1413 - 30);
+	sc_hex_part(0, pf13_client_finish, 30);
+	sc_gap(0, 50);
+	sc_hex_part(0, pf13_client_ehlo, 30);
+	sc_gap(0, 20);
+	sc_check("transport=starttls sent=1 reply=220 server=mx1.smtptls.test "
+		 "ehlo=client01.smtptls.test ch=1 hrr=-1 resumed=-1 established=1 done=1 "
+		 "outcome=established");
+	depth = 0;
+}
+
+static void test_midstream(void)
+{
+	sc_begin("mid-stream from the 220 to STARTTLS: no greeting", SESS_PORT_SMTP, 1);
+	sc_str(1, "220 2.0.0 Ready to start TLS\r\n");
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, pf13_server_tls);
+	sc_hex(0, pf13_client_finish);
+	sc_hex(0, pf13_client_ehlo);
+	sc_check("transport=starttls sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 v=0x0304 "
+		 "cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 established=1 done=1");
+
+	sc_begin("mid-stream from Exim's 220 TLS go ahead", SESS_PORT_SMTP, 1);
+	sc_str(1, "220 TLS go ahead\r\n");
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, pf13_server_tls);
+	sc_check("transport=starttls sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 v=0x0304 "
+		 "cvmax=0x0304 cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 established=-1");
+
+	sc_begin("mid-stream from the ClientHello on port 25: STARTTLS", SESS_PORT_SMTP, 1);
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, pf13_server_tls);
+	sc_check("transport=starttls sent=-1 mail=-1 rcpt=-1 auth=-1 v=0x0304 cvmax=0x0304 "
+		 "cipher=0x1302 group=29 sni=mx1.smtptls.test ch=1 established=-1");
+
+	sc_begin("from the start, a ClientHello on port 25: implicit TLS", SESS_PORT_SMTP, 0);
+	sc_hex(0, pf13_client_hello);
+	sc_hex(1, pf13_server_tls);
+	sc_check("transport=implicit_tls v=0x0304 cvmax=0x0304 cipher=0x1302 group=29 "
+		 "sni=mx1.smtptls.test ch=1 established=-1");
+
+	sc_begin("mid-stream after a captured greeting: the counts are whole", SESS_PORT_SMTP, 1);
+	sc_str(1, GREET);
+	sc_str(0, "EHLO c\r\nMAIL FROM:<alice@sender.example>\r\n");
+	sc_check("transport=plaintext mail=1 server=mx.example.org ehlo=c");
+}
+
+/* What a session's own bytes say for --classify. */
+static void test_evidence(void)
+{
+	static const struct {
+		const char *name, *server, *client;
+		enum classify_evidence want;
+	} cases[] = {
+		{"a greeting answered by EHLO", GREET, "EHLO c\r\n", CLASSIFY_BYTES_SMTP},
+		{"a greeting answered by HELO", GREET, "HELO c\r\n", CLASSIFY_BYTES_SMTP},
+		{"a greeting alone", GREET, "", CLASSIFY_BYTES_UNDECIDED},
+		{"a greeting and an EHLO reply (server side only)",
+		 GREET "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n", "",
+		 CLASSIFY_BYTES_SMTP},
+		{"a greeting and a one-line 250", GREET "250 ok\r\n", "", CLASSIFY_BYTES_UNDECIDED},
+		{"IMAP", "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n", "a001 CAPABILITY\r\n",
+		 CLASSIFY_BYTES_OTHER},
+		{"POP3", "+OK POP3 ready\r\n", "STLS\r\n", CLASSIFY_BYTES_OTHER},
+		{"HTTP", "", "GET / HTTP/1.1\r\n", CLASSIFY_BYTES_OTHER},
+		{"FTP", "220 ftp.example.org FTP ready\r\n", "USER anonymous\r\n", CLASSIFY_BYTES_OTHER},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct sess *s = sess_new(SESS_PORT_SMTP, 0);
+		sess_data(s, DIR_S2C, (const uint8_t *)cases[i].server, strlen(cases[i].server));
+		sess_data(s, DIR_C2S, (const uint8_t *)cases[i].client, strlen(cases[i].client));
+		if (!check_report(sess_evidence(s) == cases[i].want, __FILE__, __LINE__, cases[i].name))
+			fprintf(stderr, "     got %d, want %d\n", sess_evidence(s), cases[i].want);
+		sess_free(s);
+	}
+	uint8_t ch[1024];
+	size_t n = 0;
+	for (const char *h = pf13_client_hello; h[0] && h[1]; h += 2) {
+		unsigned v;
+		sscanf(h, "%2x", &v);
+		ch[n++] = (uint8_t)v;
+	}
+	struct sess *s = sess_new(SESS_PORT_SMTP, 0);
+	sess_data(s, DIR_C2S, ch, n);
+	CHECK_INT(sess_evidence(s), CLASSIFY_BYTES_TLS);
+	sess_free(s);
 }
 
 int main(void)
@@ -630,5 +929,10 @@ int main(void)
 	test_gaps();
 	test_depth_judgement();
 	test_depth_outcome();
+	test_one_side();
+	test_failed();
+	test_snaplen();
+	test_midstream();
+	test_evidence();
 	return check_done("session");
 }

@@ -106,6 +106,8 @@ static void describe_facts(const struct smtp_facts *f, char *out, size_t cap)
 		check_describe(out, cap, "bad=%u/%u", f->bad_lines[0], f->bad_lines[1]);
 	if (f->clear_after_starttls)
 		check_describe(out, cap, "clear=%u", f->clear_after_starttls);
+	if (f->client_lost)
+		check_describe(out, cap, "lost=%d", f->client_lost);
 	if (f->anomalies)
 		add_bits(out, cap, "anom", f->anomalies, 1);
 }
@@ -481,7 +483,7 @@ static const struct smtp_case cases[] = {
 	  C("MAIL FROM:<alice@sender.example>\r\n"), S("250 ok\r\n"), C("QUIT\r\n"),
 	  S("221 bye\r\n")},
 	 "greet=220 server=mx.example.org ehlo=client.example.net ehlo_replies=1 offered=0 "
-	 "mail=2 rcpt=1 data=1 cmds=6 replies=8"},
+	 "mail=2 rcpt=1 data=1 cmds=6 replies=8 lost=1"},
 
 	{"not SMTP: HTTP", 0,
 	 {C("GET / HTTP/1.1\r\nHost: mx.example.org\r\nUser-Agent: curl/8.0\r\n\r\n"),
@@ -510,10 +512,138 @@ static const struct smtp_case cases[] = {
 	 {C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n")},
 	 "starttls_sent=1 starttls_reply=220 cmds=1 replies=1"},
 
-	/* From the start, the first reply is the greeting whatever it follows. */
-	{"from the start: first 220 is the greeting", 0,
+	/* From the start, the first reply is the greeting whatever it follows,
+	 * but a 220 with an enhanced status code answers STARTTLS: EHLO
+	 * negotiates those codes, after the greeting. */
+	{"from the start: a 220 with a status code is no greeting", 0,
 	 {C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n")},
-	 "greet=220 server=2.0.0 starttls_sent=1 cmds=1 replies=1"},
+	 "starttls_sent=1 starttls_reply=220 cmds=1 replies=1"},
+
+	{"from the start: a 220 without one is the greeting", 0,
+	 {C("EHLO c\r\n"), S("220 mx.example.org ESMTP\r\n"), S("250 mx.example.org\r\n")},
+	 "greet=220 server=mx.example.org ehlo=c ehlo_replies=1 offered=0 cmds=1 replies=2"},
+
+	/* Exim answers STARTTLS with "220 TLS go ahead": picked up mid-stream,
+	 * that 220 looks like a greeting until the server's TLS follows it. */
+	{"mid-stream: a 220 followed by the server's TLS answered STARTTLS", 1,
+	 {S("220 TLS go ahead\r\n"), C("\x16\x03\x01\x00\x05\x01"), S("\x16\x03\x03\x00\x7a\x02")},
+	 "starttls_reply=220 replies=1 handoff=C@0,S@18"},
+
+	/* ---- RFC 3030: BDAT chunk-size [LAST]; anything else is refused and
+	 * no chunk follows, so the next pipelined command is read ---- */
+	{"BDAT with a bad last argument", 0,
+	 {GREET, C("BDAT 5 X\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@rcpt.example>\r\n"),
+	  S("501 5.5.4 Syntax: BDAT count [LAST]\r\n250 ok\r\n250 ok\r\n")},
+	 "greet=220 server=mx.example.org mail=1 rcpt=1 bdat=1 cmds=3 replies=4 bad=1/0"},
+
+	{"BDAT with a word after LAST, BDAT without a size", 0,
+	 {GREET, C("BDAT 3 LAST now\r\nBDAT\r\nBDAT 3 last\r\nabcNOOP\r\n"),
+	  S("501 syntax\r\n501 syntax\r\n250 queued\r\n250 ok\r\n")},
+	 "greet=220 server=mx.example.org bdat=3 cmds=4 replies=5 bad=2/0"},
+
+	/* ---- the server's side not captured (asymmetric routing) ---- */
+	{"client only: AUTH LOGIN responses, then the transaction", 0,
+	 {EHLO, C("AUTH LOGIN\r\n"), C("dXNlcg==\r\n"), C("c2VjcmV0\r\n"),
+	  C("MAIL FROM:<alice@sender.example>\r\n"), C("RCPT TO:<bob@rcpt.example>\r\n"),
+	  C("DATA\r\n"), C("Subject: BODYMARK\r\n\r\nhi\r\n.\r\n"), C("QUIT\r\n")},
+	 "ehlo=client.example.net mail=1 rcpt=1 data=1 auth=1 mech=LOGIN cmds=6"},
+
+	{"client only: AUTH PLAIN with an initial response", 0,
+	 {EHLO, C("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"), C("MAIL FROM:<alice@sender.example>\r\n"),
+	  C("RCPT TO:<bob@rcpt.example>\r\nRCPT TO:<carol@rcpt.example>\r\n")},
+	 "ehlo=client.example.net mail=1 rcpt=2 auth=1 mech=PLAIN cmds=5"},
+
+	{"server only: the EHLO reply and the 220 to STARTTLS", 0,
+	 {S("220 mx1.smtptls.test ESMTP Postfix (Debian/GNU)\r\n"),
+	  S("250-mx1.smtptls.test\r\n250-PIPELINING\r\n250-SIZE 20480000\r\n250-STARTTLS\r\n"
+	    "250 CHUNKING\r\n"),
+	  S("220 2.0.0 Ready to start TLS\r\n"), S("\x16\x03\x03\x00\x7a\x02")},
+	 "greet=220 server=mx1.smtptls.test ehlo_replies=1 offered=1 starttls_reply=220 "
+	 "caps=STARTTLS|PIPELINING|CHUNKING|SIZE kw=PIPELINING,SIZE,STARTTLS,CHUNKING replies=3 "
+	 "handoff=C@-1,S@164"},
+
+	{"server only: an EHLO reply without STARTTLS, then replies", 0,
+	 {GREET, S("250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
+	  S("250 2.1.0 Ok\r\n"), S("250 2.1.5 Ok\r\n"), S("354 go\r\n"), S("250 queued\r\n"),
+	  S("221 bye\r\n")},
+	 "greet=220 server=mx.example.org ehlo_replies=1 offered=0 caps=PIPELINING|8BITMIME "
+	 "kw=PIPELINING,8BITMIME replies=7"},
+
+	{"server only: a single-line 250 is no EHLO reply", 0,
+	 {GREET, S("250 mx.example.org\r\n"), S("221 bye\r\n")},
+	 "greet=220 server=mx.example.org replies=3"},
+
+	/* ---- segments cut by the snapshot length: the rest of each is a gap
+	 * (Postfix's own lines, tests/data/starttls-tls13.pcap, cut at 30
+	 * bytes as with snaplen 96) ---- */
+	{"snaplen: greeting, EHLO reply and STARTTLS cut", 0,
+	 {S("220 mx1.smtptls.test ESMTP Po"), GAP(DIR_S2C, 19), C("EHLO client01.smtptls.test\r\n"),
+	  S("250-mx1.smtptls.test\r\n250-PIPE"), GAP(DIR_S2C, 137), C("STARTTLS\r\n"),
+	  S("220 2.0.0 Ready to start TLS\r\n"), C("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03")},
+	 "greet=220 server=mx1.smtptls.test ehlo=client01.smtptls.test ehlo_replies=1 "
+	 "starttls_sent=1 starttls_reply=220 cmds=2 replies=3 handoff=C@38,S@-1"},
+
+	{"snaplen: greeting cut inside the host name", 0,
+	 {S("220 mx1.smtptls.te"), GAP(DIR_S2C, 31), C("EHLO client01.smtptls.test\r\n"),
+	  S("250 mx1.smtptls.test\r\n")},
+	 "greet=220 ehlo=client01.smtptls.test ehlo_replies=1 offered=0 cmds=1 replies=2"},
+
+	{"snaplen: EHLO reply cut after STARTTLS", 0,
+	 {GREET, EHLO, S("250-mx1.smtptls.test\r\n250-PIPELINING\r\n250-SIZE 20480000\r\n"
+			 "250-VRFY\r\n250-ETRN\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCOD"),
+	  GAP(DIR_S2C, 47), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n")},
+	 "greet=220 server=mx.example.org ehlo=client.example.net ehlo_replies=1 offered=1 "
+	 "starttls_sent=1 starttls_reply=220 caps=STARTTLS|PIPELINING|SIZE "
+	 "kw=PIPELINING,SIZE,VRFY,ETRN,STARTTLS cmds=2 replies=3"},
+
+	/* A cut keyword is no keyword: "XXXX" is not a mangled one, "STARTT"
+	 * not STARTTLS; the reply's next segment completes it. */
+	{"snaplen: EHLO reply over two cut segments", 0,
+	 {GREET, EHLO, S("250-mx.example.org\r\n250-PIPELINING\r\n250-XXXX"), GAP(DIR_S2C, 40),
+	  S("250-SIZE 1000\r\n250-STARTTLS\r\n250 8BITM"), GAP(DIR_S2C, 5), C("QUIT\r\n"),
+	  S("221 bye\r\n")},
+	 "greet=220 server=mx.example.org ehlo=client.example.net ehlo_replies=1 offered=1 "
+	 "caps=STARTTLS|PIPELINING|SIZE kw=PIPELINING,SIZE,STARTTLS cmds=2 replies=3"},
+
+	{"snaplen: a reply cut in its code is not one", 0,
+	 {GREET, C("NOOP\r\n"), S("25"), GAP(DIR_S2C, 10), C("QUIT\r\n"), S("221 bye\r\n")},
+	 "greet=220 server=mx.example.org cmds=2 replies=2"},
+
+	{"snaplen: pipelined commands and replies cut", 0,
+	 {GREET, EHLO, S("250-mx.example.org\r\n250 PIPELINING\r\n"),
+	  C("MAIL FROM:<alice@sender.exam"), GAP(DIR_C2S, 60),
+	  S("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n35"), GAP(DIR_S2C, 30),
+	  C("From: alice\r\nSubject: BODY"), GAP(DIR_C2S, 300), S("250 2.0.0 Ok: queued as 4Q"),
+	  GAP(DIR_S2C, 5), C("QUIT\r\n"), S("221 2.0.0 Bye\r\n")},
+	 "greet=220 server=mx.example.org ehlo=client.example.net ehlo_replies=1 offered=0 "
+	 "mail=1 caps=PIPELINING kw=PIPELINING cmds=3 replies=6 bad=2/0 lost=1"},
+
+	{"snaplen: a command cut inside its verb", 0,
+	 {GREET, C("MAI"), GAP(DIR_C2S, 40), S("250 ok\r\n"), C("EHLO client01.smtp"),
+	  GAP(DIR_C2S, 9), S("250 mx.example.org\r\n")},
+	 "greet=220 server=mx.example.org ehlo_replies=1 offered=0 cmds=1 replies=3 lost=1"},
+
+	{"snaplen: AUTH cut after its mechanism", 0,
+	 {GREET, C("AUTH PLAIN AGFsaWNlAHNlY3"), GAP(DIR_C2S, 10), S("235 2.7.0 Authentication succ"),
+	  GAP(DIR_S2C, 6), C("MAIL FROM:<alice@sender.example>\r\n"), S("250 ok\r\n")},
+	 "greet=220 server=mx.example.org mail=1 auth=1 mech=PLAIN cmds=2 replies=3 lost=1"},
+
+	{"snaplen: a BDAT chunk ends inside the gap", 0,
+	 {GREET, C("BDAT 40 LAST\r\n0123456789"), GAP(DIR_C2S, 30), C("QUIT\r\n"),
+	  S("250 queued\r\n221 bye\r\n")},
+	 "greet=220 server=mx.example.org bdat=1 cmds=2 replies=3"},
+
+	{"a gap beyond a BDAT chunk loses commands", 0,
+	 {GREET, C("BDAT 10 LAST\r\n0123"), GAP(DIR_C2S, 30), C("QUIT\r\n"),
+	  S("250 queued\r\n221 bye\r\n")},
+	 "greet=220 server=mx.example.org bdat=1 cmds=2 replies=3 lost=1"},
+
+	/* Replies lost whole: a 220 can only answer STARTTLS, so the commands
+	 * pending before it lost theirs. */
+	{"replies lost in a gap: the 220 finds STARTTLS", 0,
+	 {GREET, C("NOOP\r\nRSET\r\nSTARTTLS\r\n"), GAP(DIR_S2C, 16),
+	  S("220 2.0.0 Ready to start TLS\r\n")},
+	 "greet=220 server=mx.example.org starttls_sent=1 starttls_reply=220 cmds=3 replies=2"},
 };
 
 /* ---- cases built at run time ---------------------------------------------- */

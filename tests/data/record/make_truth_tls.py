@@ -106,7 +106,8 @@ TF = ['tcp.srcport', 'tcp.dstport', 'frame.time_epoch', 'tls.handshake.type', 't
       'tls.handshake.sig_hash_alg', 'tls.handshake.ja3', 'tls.handshake.ja3s',
       'tls.handshake.extensions_key_share_group', 'tls.handshake.server_named_curve', 'tls.handshake.p_len',
       'tls.handshake.certificate', 'tls.alert_message.desc', 'tls.record.content_type',
-      'tls.record.opaque_type', '_ws.col.Protocol', 'tls.handshake.random']
+      'tls.record.opaque_type', '_ws.col.Protocol', 'tls.handshake.random', 'tcp.flags.fin',
+      'tcp.flags.reset']
 
 
 def ints(v, k):
@@ -139,7 +140,7 @@ def ja4(v):
 
 def tshark_tls(path):
     cmd = ['tshark', '-r', path, '-o', 'tcp.desegment_tcp_streams:TRUE', '-o', 'tcp.reassemble_out_of_order:TRUE',
-           '-Y', 'tls || tcp.flags.syn == 1', '-T', 'json'] + sum((['-e', f] for f in TF), [])
+           '-Y', 'tls || tcp.flags.syn == 1 || tcp.flags.fin == 1 || tcp.flags.reset == 1', '-T', 'json'] + sum((['-e', f] for f in TF), [])
     conns = OrderedDict()
     for p in json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout or '[]'):
         v = p['_source']['layers']
@@ -162,6 +163,11 @@ def tshark_tls(path):
         for t in ints(v, 'tls.record.content_type') + ints(v, 'tls.record.opaque_type'):
             if t == 23:
                 c.setdefault('appdata', set()).add(to_server)
+            if t in (20, 23) and to_server:
+                c['client_ccs'] = True
+        if v.get('tcp.flags.fin', ['0'])[0] in ('1', 'True') or \
+           v.get('tcp.flags.reset', ['0'])[0] in ('1', 'True'):
+            c['ended'] = True
     return conns
 
 
@@ -335,7 +341,9 @@ def outcome(row, conn, cd, pfp):
     if cd.get('alert') and (conn is None or 'sh' not in conn) and 'SSL_accept error' in pfp:
         return 'refused'
     if conn is not None and 'sh' in conn and not conn.get('alerts') and not est_wire:
-        return 'incomplete'
+        # C3 (issue 12): the connection's end in the capture before the
+        # client's ChangeCipherSpec/Finished is a failure, not unknown
+        return 'failed' if conn.get('ended') and not conn.get('client_ccs') else 'incomplete'
     return None
 
 
