@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ciphers.h"
-#include "rd.h"
+#include "../common/rd.h"
 
 #define TEXT_MAX (1u << 20) /* a 64 KiB hello gives at most ~200 KB of text */
 #define JA4_HASH_HEX 12

@@ -6,7 +6,7 @@
 #include "../common/text.h"
 #include "ciphers.h"
 #include "fingerprint.h"
-#include "rd.h"
+#include "../common/rd.h"
 
 enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23,
        REC_HEARTBEAT = 24, REC_SSL2 = 0x80 };

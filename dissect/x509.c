@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "../common/text.h"
-#include "rd.h"
+#include "../common/rd.h"
 
 enum {
 	DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_BIT_STRING = 0x03, DER_OCTET_STRING = 0x04,
