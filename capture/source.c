@@ -464,36 +464,36 @@ static int fanout_set(struct source *s, unsigned group, unsigned flags)
 
 /* A new group, its id chosen by the kernel (Linux 4.6 and later), or
  * failing that an id from the process id, counted up past ids in use. */
-static int fanout_create(struct source *s, unsigned *group)
+static int fanout_create(struct source *s, int *group)
 {
 	int val;
 	socklen_t len = sizeof val;
 	if (fanout_set(s, 0, PACKET_FANOUT_FLAG_UNIQUEID) == 0 &&
 	    getsockopt(pcap_fileno(s->pcap), SOL_PACKET, PACKET_FANOUT, &val, &len) == 0) {
-		*group = (unsigned)val & 0xffffu;
+		*group = val & 0xffff;
 		return 0;
 	}
 	for (unsigned i = 0; i < 64; i++) {
 		unsigned id = ((unsigned)getpid() + i) & 0xffffu;
 		if (id != 0 && fanout_set(s, id, 0) == 0) {
-			*group = id;
+			*group = (int)id;
 			return 0;
 		}
 	}
 	return -1;
 }
 
-int source_fanout(struct source *s, unsigned *group, char *err, size_t errlen)
+int source_fanout(struct source *s, int *group, char *err, size_t errlen)
 {
 	int rc = !s->live ? (errno = EINVAL, -1)
-			  : *group ? fanout_set(s, *group, 0) : fanout_create(s, group);
+			  : *group >= 0 ? fanout_set(s, (unsigned)*group, 0) : fanout_create(s, group);
 	if (rc < 0)
 		snprintf(err, errlen, "cannot spread interface '%s' over threads (PACKET_FANOUT): %s",
 			 s->name, strerror(errno));
 	return rc;
 }
 #else
-int source_fanout(struct source *s, unsigned *group, char *err, size_t errlen)
+int source_fanout(struct source *s, int *group, char *err, size_t errlen)
 {
 	(void)group;
 	snprintf(err, errlen, "cannot spread interface '%s' over threads: no PACKET_FANOUT here",

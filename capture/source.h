@@ -79,10 +79,10 @@ int source_set_buffers(struct source *s, const struct source_buffers *b);
 /* Live capture: joins the interface's socket to a PACKET_FANOUT group
  * (hash of the flow, symmetric, after IP defragmentation) so that the
  * kernel gives each socket of the group its share of the flows. With
- * *group 0 a new group is made (its id, unique in the network namespace,
- * into *group); otherwise the group *group is joined. Returns 0, or -1
- * with a message naming the interface. */
-int source_fanout(struct source *s, unsigned *group, char *err, size_t errlen);
+ * *group negative a new group is made (its id, unique in the network
+ * namespace, into *group); otherwise the group *group is joined. Returns
+ * 0, or -1 with a message naming the interface. */
+int source_fanout(struct source *s, int *group, char *err, size_t errlen);
 
 /* Asks source_run to return; safe to call from a signal handler. */
 void source_stop(struct source *s);

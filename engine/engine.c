@@ -43,7 +43,7 @@ struct engine {
 /* The other handles of a live capture, each joined to lane 0's group. */
 static int open_fanout(struct engine *e, unsigned n, char *err, size_t errlen)
 {
-	unsigned group = 0;
+	int group = -1;
 	if (source_fanout(e->lane[0].src, &group, err, errlen) < 0)
 		return -1;
 	for (e->nlanes = 1; e->nlanes < n; e->nlanes++) {
