@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "../common/text.h"
+#include "../common/rd.h"
 #include "ciphers.h"
 #include "fingerprint.h"
-#include "../common/rd.h"
+#include "hello.h"
 
 enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23,
        REC_HEARTBEAT = 24, REC_SSL2 = 0x80 };
@@ -92,7 +93,7 @@ int tls_looks_like_start(const uint8_t *p, size_t len)
 	return (p[0] >= REC_CCS && p[0] <= REC_HEARTBEAT) || p[0] >= 0x80;
 }
 
-/* ---- hello extensions ------------------------------------------------ */
+/* ---- hello messages -------------------------------------------------- */
 
 static void note_offered_version(struct tls *t, int v)
 {
@@ -100,25 +101,9 @@ static void note_offered_version(struct tls *t, int v)
 		t->f.client_version_max = v;
 }
 
-static void ch_sni(struct tls *t, struct rd *e)
+/* The protocol names of an ALPN ProtocolNameList, comma separated. */
+static void alpn_join(char *out, size_t cap, struct rd list, int first_only)
 {
-	struct rd list = rd_vec16(e);
-	while (rd_left(&list) > 0) {
-		uint8_t type = rd_u8(&list);
-		struct rd name = rd_vec16(&list);
-		if (list.err)
-			break;
-		if (type == 0 && t->f.sni[0] == '\0') {
-			text_sanitize(t->f.sni, sizeof t->f.sni, name.p, name.len);
-			return;
-		}
-	}
-}
-
-/* Appends the protocol names of an ALPN list, comma separated. */
-static void alpn_join(char *out, size_t cap, struct rd *e, int first_only)
-{
-	struct rd list = rd_vec16(e);
 	size_t used = strlen(out);
 	while (rd_left(&list) > 0 && used + 2 < cap) {
 		struct rd name = rd_vec8(&list);
@@ -132,61 +117,14 @@ static void alpn_join(char *out, size_t cap, struct rd *e, int first_only)
 	}
 }
 
-static void ch_alpn(struct tls *t, struct rd *e)
+static void note_versions(struct tls *t, struct rd list)
 {
-	if (t->f.alpn_offered[0] == '\0')
-		alpn_join(t->f.alpn_offered, sizeof t->f.alpn_offered, e, 0);
-}
-
-static void ch_versions(struct tls *t, struct rd *e)
-{
-	struct rd list = rd_vec8(e);
 	while (rd_left(&list) >= 2) {
 		uint16_t v = rd_u16(&list);
 		if (!tls_is_grease(v))
 			note_offered_version(t, v);
 	}
 }
-
-struct ext_handler {
-	uint16_t type;
-	void (*fn)(struct tls *t, struct rd *body);
-};
-
-static const struct ext_handler ch_exts[] = {
-	{0, ch_sni},
-	{16, ch_alpn},
-	{43, ch_versions},
-};
-
-/* Server-side extension results, collected before they are applied. */
-struct sh_ext {
-	int version;   /* supported_versions, -1 */
-	int group;     /* key_share, -1 */
-	int psk;       /* pre_shared_key accepted */
-	char alpn[REC_ALPN_MAX];
-};
-
-static void walk_extensions(struct tls *t, struct rd *r, const struct ext_handler *tab,
-			    size_t n)
-{
-	if (rd_left(r) == 0)
-		return; /* no extensions block: allowed before TLS 1.2 */
-	struct rd exts = rd_vec16(r);
-	int bad = 0;
-	while (rd_left(&exts) >= 4) {
-		uint16_t type = rd_u16(&exts);
-		struct rd body = rd_vec16(&exts);
-		for (size_t i = 0; i < n && !exts.err; i++)
-			if (tab[i].type == type)
-				tab[i].fn(t, &body);
-		bad |= body.err; /* a vector longer than its extension */
-	}
-	if (bad || exts.err || r->err)
-		t->f.anomalies |= ANOM_TLS_MALFORMED;
-}
-
-/* ---- hello messages -------------------------------------------------- */
 
 /* One offered suite: counted and judged from the registry. */
 static void note_offer(struct tls *t, uint16_t code)
@@ -208,104 +146,73 @@ static void note_offers(struct tls *t, struct rd suites)
 		note_offer(t, rd_u16(&suites));
 }
 
+static void note_hello_framing(struct tls *t, const struct tls_hello *h)
+{
+	if (!h->exts_ok || !h->bodies_ok)
+		t->f.anomalies |= ANOM_TLS_MALFORMED;
+}
+
 static void parse_client_hello(struct tls *t, const uint8_t *p, size_t len)
 {
-	struct rd r = rd_init(p, len);
-	uint16_t legacy = rd_u16(&r);
-	rd_skip(&r, 32);
-	struct rd sid = rd_vec8(&r);
-	struct rd suites = rd_vec16(&r);
-	rd_vec8(&r); /* compression methods */
-	if (r.err || sid.len > 32) {
+	struct tls_hello h;
+	if (hello_parse(p, len, HELLO_CLIENT, &h) < 0 || h.sid.len > 32) {
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
 		return;
 	}
 	if (t->f.client_hellos++ > 0)
 		return; /* the second hello after an HRR repeats the first's facts */
-	t->f.client_version = legacy;
-	note_offered_version(t, legacy);
-	t->f.suites_offered = (unsigned)(suites.len / 2);
-	note_offers(t, suites);
-	memcpy(t->client_sid, sid.p, sid.len);
-	t->client_sid_len = (uint8_t)sid.len;
-	walk_extensions(t, &r, ch_exts, sizeof ch_exts / sizeof ch_exts[0]);
-	fp_ja3(p, len, t->f.ja3, sizeof t->f.ja3);
-	fp_ja4(p, len, t->f.ja4, sizeof t->f.ja4);
+	t->f.client_version = h.version;
+	note_offered_version(t, h.version);
+	t->f.suites_offered = (unsigned)(h.suites.len / 2);
+	note_offers(t, h.suites);
+	memcpy(t->client_sid, h.sid.p, h.sid.len);
+	t->client_sid_len = (uint8_t)h.sid.len;
+	if (h.sni_name.p)
+		text_sanitize(t->f.sni, sizeof t->f.sni, h.sni_name.p, h.sni_name.len);
+	alpn_join(t->f.alpn_offered, sizeof t->f.alpn_offered, h.alpn_first, 0);
+	note_versions(t, h.versions);
+	note_hello_framing(t, &h);
+	fp_ja3(&h, t->f.ja3, sizeof t->f.ja3);
+	fp_ja4(&h, t->f.ja4, sizeof t->f.ja4);
 }
 
-/* A 2-byte value, or -1 if the body is too short. */
-static int u16_or_none(struct rd *r)
+static void apply_server_hello(struct tls *t, const struct tls_hello *h)
 {
-	uint16_t v = rd_u16(r);
-	return r->err ? -1 : v;
-}
-
-static void sh_extensions(struct tls *t, struct rd *r, struct sh_ext *x)
-{
-	if (rd_left(r) == 0)
-		return;
-	struct rd exts = rd_vec16(r);
-	int bad = 0;
-	while (rd_left(&exts) >= 4) {
-		uint16_t type = rd_u16(&exts);
-		struct rd body = rd_vec16(&exts);
-		if (type == 43)
-			x->version = u16_or_none(&body);
-		else if (type == 51)
-			x->group = u16_or_none(&body);
-		else if (type == 41)
-			x->psk = 1;
-		else if (type == 16)
-			alpn_join(x->alpn, sizeof x->alpn, &body, 1);
-		bad |= body.err;
-	}
-	if (bad || exts.err)
-		t->f.anomalies |= ANOM_TLS_MALFORMED;
-}
-
-static void apply_server_hello(struct tls *t, int legacy, int cipher,
-			       struct rd *sid, const struct sh_ext *x)
-{
-	int version = x->version >= 0 ? x->version : legacy;
+	int version = h->selected_version >= 0 ? h->selected_version : h->version;
 	t->f.server_hello = 1;
 	t->f.version = version;
-	t->f.cipher = cipher;
-	t->f.key_share_group = x->group;
-	memcpy(t->f.alpn, x->alpn, sizeof t->f.alpn);
+	t->f.cipher = h->cipher;
+	t->f.key_share_group = h->key_share_group;
+	t->f.alpn[0] = '\0';
+	alpn_join(t->f.alpn, sizeof t->f.alpn, h->alpn, 1);
 	t->hrr_pending = 0;
 	if (tls_version_rank(version) >= tls_version_rank(0x0304)) {
-		t->f.resumed = x->psk;
+		t->f.resumed = h->psk;
 		t->d[1].encrypted = 1; /* everything after is encrypted */
 		return;
 	}
-	if (sid->len > 0 && sid->len == t->client_sid_len &&
-	    memcmp(sid->p, t->client_sid, sid->len) == 0)
+	if (h->sid.len > 0 && h->sid.len == t->client_sid_len &&
+	    memcmp(h->sid.p, t->client_sid, h->sid.len) == 0)
 		t->f.resumed = 1;
 	t->await_after_sh = 1;
 }
 
 static void parse_server_hello(struct tls *t, const uint8_t *p, size_t len)
 {
-	struct rd r = rd_init(p, len);
-	int legacy = rd_u16(&r);
-	const uint8_t *random = rd_bytes(&r, 32);
-	struct rd sid = rd_vec8(&r);
-	int cipher = rd_u16(&r);
-	rd_u8(&r); /* compression method */
-	struct sh_ext x = {-1, -1, 0, ""};
-	if (r.err || sid.len > 32) {
+	struct tls_hello h;
+	if (hello_parse(p, len, HELLO_SERVER, &h) < 0 || h.sid.len > 32) {
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
 		return;
 	}
-	sh_extensions(t, &r, &x);
-	if (memcmp(random, hrr_random, 32) == 0) {
+	note_hello_framing(t, &h);
+	if (memcmp(h.random, hrr_random, 32) == 0) {
 		t->f.hello_retry = 1;
 		t->hrr_pending = 1;
-		t->f.key_share_group = x.group;
+		t->f.key_share_group = h.key_share_group;
 		return;
 	}
-	apply_server_hello(t, legacy, cipher, &sid, &x);
-	fp_ja3s(p, len, t->f.ja3s, sizeof t->f.ja3s);
+	apply_server_hello(t, &h);
+	fp_ja3s(&h, t->f.ja3s, sizeof t->f.ja3s);
 }
 
 /* SSLv2 cipher specs are 3 bytes: 0x00 and a TLS suite, or one of the
