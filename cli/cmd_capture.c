@@ -220,13 +220,15 @@ static void print_summary(const struct capture_args *a, const struct run_totals 
 }
 
 /* -v: what each thread got (frames from its socket, or segments from the
- * reader) and wrote. */
+ * reader) and wrote, and the CPU seconds it took. */
 static void print_threads(const struct engine_totals *e)
 {
+	if (e->threads > 1 && e->reader_cpu > 0)
+		fprintf(stderr, "smtptls: reader: %.3f CPU s\n", e->reader_cpu);
 	for (unsigned i = 0; i < e->threads; i++)
-		fprintf(stderr, "smtptls: thread %u: %llu packets, %llu sessions\n", i + 1,
-			(unsigned long long)e->thread[i].packets,
-			(unsigned long long)e->thread[i].sessions);
+		fprintf(stderr, "smtptls: thread %u: %llu packets, %llu sessions, %.3f CPU s\n",
+			i + 1, (unsigned long long)e->thread[i].packets,
+			(unsigned long long)e->thread[i].sessions, e->thread[i].cpu);
 }
 
 /* Where the process's CPU time went: the database's threads, and the rest

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/clock.h"
 #include "../common/wait.h"
 
 enum mode {
@@ -23,6 +24,7 @@ struct lane {
 	pthread_t thread;
 	int started;
 	int rc;
+	double cpu;      /* CPU seconds of the thread that ran it */
 	char err[512];
 };
 
@@ -214,6 +216,7 @@ static void run_lane(struct lane *l)
 			   reader ? reader_tick : lane_tick, l, l->err, sizeof l->err);
 	if (l->rc < 0)
 		engine_stop(l->e); /* one socket failing ends the capture */
+	l->cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static void *lane_main(void *arg)
@@ -305,13 +308,16 @@ void engine_totals(const struct engine *e, struct engine_totals *t)
 			continue;
 		add_pipeline(t, pipeline_counters(l->pl), pipeline_flow_stats(l->pl));
 		t->thread[t->threads++] = (struct engine_thread_totals){
-			intake_counters(l->in)->packets, pipeline_counters(l->pl)->sessions};
+			intake_counters(l->in)->packets, pipeline_counters(l->pl)->sessions, l->cpu};
 	}
 	for (unsigned i = 0; e->ws && i < workers_count(e->ws); i++) {
 		const struct pipeline_counters *c = workers_counters(e->ws, i);
 		add_pipeline(t, c, workers_flow_stats(e->ws, i));
-		t->thread[t->threads++] = (struct engine_thread_totals){c->segments, c->sessions};
+		t->thread[t->threads++] = (struct engine_thread_totals){c->segments, c->sessions,
+									workers_cpu(e->ws, i)};
 	}
+	if (e->ws)
+		t->reader_cpu = e->lane[0].cpu;
 }
 
 void engine_close(struct engine *e)

@@ -44,6 +44,7 @@ struct engine_opts {
 struct engine_thread_totals {
 	uint64_t packets;
 	uint64_t sessions;
+	double cpu;                   /* CPU seconds */
 };
 
 struct engine_totals {
@@ -53,6 +54,7 @@ struct engine_totals {
 	struct source_stats src;      /* summed over the capture handles */
 	unsigned threads;
 	struct engine_thread_totals thread[ENGINE_THREADS_MAX];
+	double reader_cpu;            /* a reader feeding workers: its CPU seconds */
 };
 
 struct engine;

@@ -185,8 +185,11 @@ const struct flow_stats *pipeline_flow_stats(const struct pipeline *pl)
  * follow the segments in order. */
 static void follow_batch(struct pipeline *pl, const struct segment *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		flow_table_prefetch(pl->ft, s[i].hash, FLOW_PREFETCH_BUCKET);
+		if (s[i].t.caplen) /* fed by a reader: the bytes are in its cache */
+			__builtin_prefetch(s[i].t.payload);
+	}
 	for (size_t i = 0; i < n; i++)
 		flow_table_prefetch(pl->ft, s[i].hash, FLOW_PREFETCH_FLOW);
 	for (size_t i = 0; i < n && !pl->failed; i++)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/clock.h"
 #include "../common/wait.h"
 
 /* Each worker has a single-producer single-consumer ring of segments. The
@@ -22,13 +23,19 @@
 #define CACHE_LINE 64
 #define NO_WANT SIZE_MAX
 
+/* Fields one side writes often are apart from those the other reads, on
+ * cache lines of their own. */
 struct ring {
 	struct segment *seg;       /* WORKERS_RING */
-	size_t next;               /* reader: written up to here */
-	_Alignas(CACHE_LINE) _Atomic size_t tail; /* reader: published */
-	_Alignas(CACHE_LINE) _Atomic size_t head; /* worker: followed */
+	/* the reader's */
+	_Alignas(CACHE_LINE) _Atomic size_t tail; /* published */
+	size_t next;               /* written up to here */
+	size_t head_seen;          /* head, when the reader last looked */
+	/* the worker's */
+	_Alignas(CACHE_LINE) _Atomic size_t head; /* followed */
 	_Atomic int sleeping;      /* the worker waits for segments */
-	_Atomic size_t want;       /* the reader waits for head to get here */
+	/* written rarely */
+	_Alignas(CACHE_LINE) _Atomic size_t want; /* the reader waits for head to get here */
 	_Atomic uint64_t tick;     /* the bits of the last time passed */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -42,6 +49,7 @@ struct worker {
 	int started;
 	int result;
 	uint64_t tick_seen;
+	double cpu;                /* the thread's CPU seconds, when it ended */
 };
 
 /* A buffer the reader has moved past, and how far each ring had been
@@ -60,7 +68,8 @@ struct workers {
 	_Atomic int reader_waiting; /* for room in a ring, or for a buffer */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	unsigned nbuf, nbuf_max;    /* buffers allocated, allowed */
+	/* the reader's own, apart from what the workers read */
+	_Alignas(CACHE_LINE) unsigned nbuf, nbuf_max; /* buffers allocated, allowed */
 	uint8_t **free_buf;
 	unsigned nfree;
 	struct retired *retired;    /* a queue of nbuf_max */
@@ -79,13 +88,15 @@ static void signal_locked(pthread_mutex_t *lock, pthread_cond_t *cond)
 }
 
 /* Reader: makes what is written visible; wakes a sleeping worker when
- * enough waits, or always with force. */
+ * enough waits, or always with force. The waker clears the flag, so that
+ * a worker slow to get a CPU is signalled once, not on every batch. */
 static void publish(struct ring *r, int force)
 {
 	if (atomic_load_explicit(&r->tail, memory_order_relaxed) != r->next)
 		atomic_store(&r->tail, r->next);
 	if (atomic_load(&r->sleeping) &&
-	    (force || r->next - atomic_load(&r->head) >= WAKE_MIN))
+	    (force || r->next - atomic_load(&r->head) >= WAKE_MIN) &&
+	    atomic_exchange(&r->sleeping, 0))
 		signal_locked(&r->lock, &r->cond);
 }
 
@@ -111,7 +122,8 @@ static void reader_wait(struct workers *ws, int (*ready)(struct workers *ws, voi
 static void wake_reader(struct worker *w, size_t head)
 {
 	struct workers *ws = w->ws;
-	if (atomic_load(&ws->reader_waiting) && head >= atomic_load(&w->r.want)) {
+	if (atomic_load(&ws->reader_waiting) && head >= atomic_load(&w->r.want) &&
+	    atomic_exchange(&ws->reader_waiting, 0)) {
 		atomic_store(&w->r.want, NO_WANT);
 		signal_locked(&ws->lock, &ws->cond);
 	}
@@ -175,6 +187,7 @@ static void *worker_main(void *arg)
 	}
 	take_tick(w);
 	w->result = pipeline_finish(w->pl, w->ws->reason);
+	w->cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	return NULL;
 }
 
@@ -220,12 +233,13 @@ static int stop_workers(struct workers *ws, enum end_reason reason)
 
 struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct store *st)
 {
-	struct workers *ws = calloc(1, sizeof *ws);
+	struct workers *ws = aligned_alloc(CACHE_LINE, sizeof *ws);
 	struct pipeline_opts per = *o;
 	if (!ws || n < 2 || n > WORKERS_MAX) {
 		free(ws);
 		return NULL;
 	}
+	memset(ws, 0, sizeof *ws);
 	ws->n = n;
 	ws->nbuf_max = n + 3; /* each worker lags by about one; the reader's, the copies' */
 	ws->w = aligned_alloc(CACHE_LINE, (n * sizeof *ws->w + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE);
@@ -354,12 +368,15 @@ static int has_room(struct workers *ws, void *arg)
 {
 	(void)ws;
 	struct ring *r = arg;
-	return r->next - atomic_load(&r->head) < WORKERS_RING;
+	r->head_seen = atomic_load(&r->head);
+	return r->next - r->head_seen < WORKERS_RING;
 }
 
+/* The worker's head is read only when the ring looks full: it is a line
+ * the worker keeps writing. */
 static void wait_room(struct workers *ws, struct ring *r)
 {
-	if (has_room(ws, r))
+	if (r->next - r->head_seen < WORKERS_RING || has_room(ws, r))
 		return;
 	publish_all(ws, 1);
 	while (!has_room(ws, r)) {
@@ -409,6 +426,11 @@ unsigned workers_count(const struct workers *ws)
 const struct pipeline_counters *workers_counters(const struct workers *ws, unsigned i)
 {
 	return pipeline_counters(ws->w[i].pl);
+}
+
+double workers_cpu(const struct workers *ws, unsigned i)
+{
+	return ws->w[i].cpu;
 }
 
 const struct flow_stats *workers_flow_stats(const struct workers *ws, unsigned i)

@@ -48,6 +48,8 @@ int workers_failed(const struct workers *ws);
 unsigned workers_count(const struct workers *ws);
 const struct pipeline_counters *workers_counters(const struct workers *ws, unsigned i);
 const struct flow_stats *workers_flow_stats(const struct workers *ws, unsigned i);
+/* The CPU seconds worker i's thread used. */
+double workers_cpu(const struct workers *ws, unsigned i);
 
 /* Ends any thread still running; frees. NULL is fine. */
 void workers_free(struct workers *ws);
