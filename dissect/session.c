@@ -127,6 +127,14 @@ static enum transport decide_transport(const struct sess *s, const struct smtp_f
 	return TRANSPORT_UNKNOWN;
 }
 
+/* A text into a record's array of cap bytes. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void copy_smtp(struct session_record *r, const struct smtp_facts *sf)
 {
 	r->starttls_offered = sf->starttls_offered;
@@ -136,9 +144,9 @@ static void copy_smtp(struct session_record *r, const struct smtp_facts *sf)
 	r->plaintext_rcpts = sf->rcpt_cmds;
 	r->cleartext_auth = sf->auth_sent;
 	memcpy(r->auth_mechanism, sf->auth_mech, sizeof r->auth_mechanism);
-	memcpy(r->server_name, sf->server_name, sizeof r->server_name);
-	memcpy(r->ehlo_name, sf->ehlo_name, sizeof r->ehlo_name);
-	memcpy(r->ehlo_keywords, sf->keywords, sizeof r->ehlo_keywords);
+	copy_text(r->server_name, sizeof r->server_name, sf->server_name);
+	copy_text(r->ehlo_name, sizeof r->ehlo_name, sf->ehlo_name);
+	copy_text(r->ehlo_keywords, sizeof r->ehlo_keywords, sf->keywords);
 	r->anomalies |= sf->anomalies;
 }
 

@@ -25,6 +25,9 @@ enum body_state { BODY_BOL = 0, BODY_MID, BODY_DOT, BODY_DOT_CR };
 
 enum starttls_state { TLS_NOT_ASKED = 0, TLS_ASKED, TLS_ACCEPTED, TLS_REFUSED };
 
+/* The texts of the facts, each in an allocation of its own size. */
+enum name { NAME_SERVER = 0, NAME_EHLO, NAME_KEYWORDS, NAMES };
+
 struct line_buf {
 	uint8_t *buf;
 	size_t len, cap;
@@ -46,6 +49,8 @@ struct smtp {
 	uint8_t queue[SMTP_PIPELINE_MAX];
 	unsigned q_head, q_len;
 	struct reply_acc reply;
+	char *name[NAMES];       /* where f's texts are kept, or NULL */
+	size_t name_cap[NAMES];
 	size_t keywords_len;     /* of f.keywords, filled from the first EHLO reply */
 	enum starttls_state tls;
 	int midstream;
@@ -58,6 +63,7 @@ struct smtp *smtp_new(int midstream)
 	if (!s)
 		return NULL;
 	s->midstream = midstream;
+	s->f.server_name = s->f.ehlo_name = s->f.keywords = "";
 	s->f.greeting_code = -1;
 	s->f.starttls_offered = -1;
 	s->f.starttls_reply = -1;
@@ -70,7 +76,56 @@ void smtp_free(struct smtp *s)
 		return;
 	free(s->lb[0].buf);
 	free(s->lb[1].buf);
+	for (int i = 0; i < NAMES; i++)
+		free(s->name[i]);
 	free(s);
+}
+
+/* ---- the kept texts ---------------------------------------------------- */
+
+static const char **name_field(struct smtp *s, enum name which)
+{
+	return which == NAME_SERVER ? &s->f.server_name
+	       : which == NAME_EHLO ? &s->f.ehlo_name : &s->f.keywords;
+}
+
+/* Room for need bytes (need <= REC_NAME_MAX); -1 without memory. */
+static int name_reserve(struct smtp *s, enum name which, size_t need)
+{
+	size_t cap = s->name_cap[which] ? s->name_cap[which] : 16;
+	if (need <= s->name_cap[which])
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	cap = cap < REC_NAME_MAX ? cap : REC_NAME_MAX;
+	char *p = realloc(s->name[which], cap);
+	if (!p)
+		return -1;
+	s->name[which] = p;
+	s->name_cap[which] = cap;
+	*name_field(s, which) = p;
+	return 0;
+}
+
+/* Sets a text to the sanitised bytes w[0..wl). */
+static void name_set(struct smtp *s, enum name which, const uint8_t *w, size_t wl)
+{
+	char text[REC_NAME_MAX];
+	size_t n = text_sanitize(text, sizeof text, w, wl);
+	if (n == 0 || name_reserve(s, which, n + 1) < 0) {
+		*name_field(s, which) = "";
+		return;
+	}
+	memcpy(s->name[which], text, n + 1);
+	*name_field(s, which) = s->name[which];
+}
+
+static void name_clear(struct smtp *s, enum name which)
+{
+	free(s->name[which]);
+	s->name[which] = NULL;
+	s->name_cap[which] = 0;
+	*name_field(s, which) = "";
 }
 
 const struct smtp_facts *smtp_facts(const struct smtp *s)
@@ -151,7 +206,7 @@ static void on_helo(struct smtp *s, const uint8_t *arg, size_t n)
 	const uint8_t *w;
 	size_t wl = first_word(arg, n, &w);
 	if (s->f.ehlo_name[0] == '\0')
-		text_sanitize(s->f.ehlo_name, sizeof s->f.ehlo_name, w, wl);
+		name_set(s, NAME_EHLO, w, wl);
 }
 
 static void on_mail(struct smtp *s, const uint8_t *arg, size_t n)
@@ -323,7 +378,7 @@ static uint32_t capability_bit(const uint8_t *w, size_t n)
 
 static void clear_keywords(struct smtp *s)
 {
-	s->f.keywords[0] = '\0';
+	name_clear(s, NAME_KEYWORDS);
 	s->keywords_len = 0;
 }
 
@@ -379,7 +434,7 @@ static void dispatch_reply(struct smtp *s, const struct reply_acc *r)
 		return;
 	}
 	if (s->f.replies == 1)
-		s->f.server_name[0] = '\0'; /* the first reply was no greeting */
+		name_clear(s, NAME_SERVER); /* the first reply was no greeting */
 	if (s->tls == TLS_ACCEPTED)
 		s->f.clear_after_starttls++;
 	if (c == CMD_AUTH && r->code == 334)
@@ -414,11 +469,13 @@ static void add_keyword(struct smtp *s, const uint8_t *w, size_t n)
 	char word[64];
 	size_t wl = text_sanitize(word, sizeof word, w, n);
 	size_t need = wl + (s->keywords_len ? 1 : 0);
-	if (wl == 0 || s->keywords_len + need + 1 > sizeof s->f.keywords)
+	if (wl == 0 || s->keywords_len + need + 1 > REC_NAME_MAX ||
+	    name_reserve(s, NAME_KEYWORDS, s->keywords_len + need + 1) < 0)
 		return;
+	char *kw = s->name[NAME_KEYWORDS];
 	if (s->keywords_len)
-		s->f.keywords[s->keywords_len++] = ',';
-	memcpy(s->f.keywords + s->keywords_len, word, wl + 1);
+		kw[s->keywords_len++] = ',';
+	memcpy(kw + s->keywords_len, word, wl + 1);
 	s->keywords_len += wl;
 }
 
@@ -438,7 +495,7 @@ static void server_line(struct smtp *s, const uint8_t *line, size_t n)
 		r->caps = 0;
 		if (s->f.replies == 0) { /* a greeting's host name, if it is one */
 			wl = first_word(text, text_len, &w);
-			text_sanitize(s->f.server_name, sizeof s->f.server_name, w, wl);
+			name_set(s, NAME_SERVER, w, wl);
 		}
 		if (s->f.ehlo_replies == 0)
 			clear_keywords(s);

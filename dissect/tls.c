@@ -77,7 +77,7 @@ void tls_free(struct tls *t)
 		return;
 	free(t->d[0].hs_buf);
 	free(t->d[1].hs_buf);
-	free(t->f.cert);
+	x509_release(t->f.cert);
 	free(t);
 }
 
@@ -259,19 +259,16 @@ static void parse_ssl2_client_hello(struct tls *t, const uint8_t *p, size_t len)
 /* The leaf of a DER certificate list entry. */
 static void keep_leaf(struct tls *t, const uint8_t *der, size_t len)
 {
-	struct x509_cert *c;
-	if (t->f.cert || !(c = malloc(sizeof *c)))
+	char sha256[FP_SHA256_HEX];
+	int malformed;
+	if (t->f.cert)
 		return;
-	x509_init(c);
-	if (x509_parse(der, len, c) < 0) {
+	fp_sha256_hex(der, len, sha256);
+	t->f.cert = sha256[0] ? x509_shared(der, len, sha256, &malformed) : NULL;
+	if (!t->f.cert && malformed)
 		t->f.anomalies |= ANOM_CERT_MALFORMED;
-		free(c);
-		return;
-	}
-	fp_sha256_hex(der, len, c->rec.sha256);
-	if (c->names_capped)
+	if (t->f.cert && t->f.cert->names_capped)
 		t->f.anomalies |= ANOM_CERT_NAMES_CAPPED;
-	t->f.cert = c;
 }
 
 /* Certificate (TLS <= 1.2): certificate_list<0..2^24-1> of
@@ -381,6 +378,16 @@ static const struct msg_handler *msg_handler_find(int dir, int type)
 
 /* ---- handshake message reassembly ------------------------------------ */
 
+/* A message buffer lives only while its message comes in: a session held
+ * between two messages (most of the open ones) keeps none. */
+static void hs_release(struct tls_dir *d)
+{
+	free(d->hs_buf);
+	d->hs_buf = NULL;
+	d->hs_cap = 0;
+	d->hs_keep = 0;
+}
+
 static void hs_message_done(struct tls *t, int dir)
 {
 	struct tls_dir *d = &t->d[dir];
@@ -391,7 +398,7 @@ static void hs_message_done(struct tls *t, int dir)
 	if (h && d->hs_keep)
 		h->fn(t, d->hs_buf, d->hs_len < d->hs_keep_len ? d->hs_len : d->hs_keep_len);
 	d->hs_hdr_len = 0;
-	d->hs_keep = 0;
+	hs_release(d);
 }
 
 /* Makes room for a message of len bytes (len <= TLS_HANDSHAKE_MAX). */
@@ -458,12 +465,8 @@ static void hs_feed(struct tls *t, int dir, const uint8_t *p, size_t n)
 
 static void set_encrypted(struct tls *t, int dir)
 {
-	struct tls_dir *d = &t->d[dir];
-	d->encrypted = 1;
-	free(d->hs_buf);
-	d->hs_buf = NULL;
-	d->hs_cap = 0;
-	d->hs_keep = 0;
+	t->d[dir].encrypted = 1;
+	hs_release(&t->d[dir]);
 }
 
 static void record_body(struct tls *t, int dir, const uint8_t *p, size_t n)
@@ -487,7 +490,7 @@ static void record_end(struct tls *t, int dir)
 		const struct msg_handler *h = msg_handler_find(dir, d->hs_type);
 		if (h)
 			h->fn(t, d->hs_buf, d->hs_have);
-		d->hs_keep = 0;
+		hs_release(d);
 	} else if (d->type == REC_ALERT && d->alert_len == 2 && t->f.alert < 0) {
 		t->f.alert = d->alert[0] << 8 | d->alert[1];
 		t->f.alert_dir = dir;

@@ -49,7 +49,7 @@ struct tls_facts {
 	int alert;              /* first clear alert: level << 8 | desc, -1 */
 	int alert_dir;          /* who sent it: 0 client, 1 server, -1 */
 	struct x509_cert *cert; /* the server's leaf (TLS <= 1.2, SSLv2), NULL if none:
-				 * allocated only when one comes (it is large) */
+				 * shared with other sessions (x509_shared), read-only */
 	uint64_t records[2];    /* records seen per direction */
 	uint32_t anomalies;     /* enum anomaly bits */
 };
