@@ -214,8 +214,8 @@ static void copy_tls(struct session_record *r, const struct tls_facts *tf)
 {
 	r->client_hello = tf->client_hellos > 0;
 	r->client_version_max = tf->client_version_max;
-	memcpy(r->sni, tf->sni, sizeof r->sni);
-	memcpy(r->alpn_offered, tf->alpn_offered, sizeof r->alpn_offered);
+	copy_text(r->sni, sizeof r->sni, tf->sni);
+	copy_text(r->alpn_offered, sizeof r->alpn_offered, tf->alpn_offered);
 	r->hello_retry = tf->hello_retry;
 	r->tls_alert = tf->alert;
 	r->tls_alert_from = tf->alert_dir;
@@ -229,7 +229,7 @@ static void copy_tls(struct session_record *r, const struct tls_facts *tf)
 	r->cipher_suite = tf->cipher;
 	r->kx_group = tf->key_share_group;
 	r->kx_dh_bits = tf->dh_bits;
-	memcpy(r->alpn, tf->alpn, sizeof r->alpn);
+	copy_text(r->alpn, sizeof r->alpn, tf->alpn);
 	memcpy(r->ja3s, tf->ja3s, sizeof r->ja3s);
 	r->resumed = tf->resumed;
 	r->tls_established = tf->established;

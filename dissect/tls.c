@@ -41,9 +41,13 @@ struct tls_dir {
 	uint8_t alert_len;
 };
 
+/* The facts' texts, each in an allocation of its own size. */
+enum text { TEXT_SNI = 0, TEXT_ALPN_OFFERED, TEXT_ALPN, TEXTS };
+
 struct tls {
 	struct tls_dir d[2];
 	struct tls_facts f;
+	char *text[TEXTS];
 	uint8_t client_sid[32];
 	uint8_t client_sid_len;
 	int await_after_sh;    /* TLS <= 1.2: full or abbreviated handshake? */
@@ -60,6 +64,7 @@ struct tls *tls_new(void)
 	struct tls *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
+	t->f.sni = t->f.alpn_offered = t->f.alpn = "";
 	t->f.client_version = -1;
 	t->f.client_version_max = -1;
 	t->f.version = -1;
@@ -78,6 +83,8 @@ void tls_free(struct tls *t)
 	free(t->d[0].hs_buf);
 	free(t->d[1].hs_buf);
 	x509_release(t->f.cert);
+	for (int i = 0; i < TEXTS; i++)
+		free(t->text[i]);
 	free(t);
 }
 
@@ -95,16 +102,32 @@ int tls_looks_like_start(const uint8_t *p, size_t len)
 
 /* ---- hello messages -------------------------------------------------- */
 
+/* Keeps text[0..n) as one of the facts' texts (nothing if empty). */
+static void text_keep(struct tls *t, enum text which, const char *text, size_t n)
+{
+	const char **field = which == TEXT_SNI ? &t->f.sni
+			      : which == TEXT_ALPN ? &t->f.alpn : &t->f.alpn_offered;
+	char *p = n ? realloc(t->text[which], n + 1) : NULL;
+	if (!p)
+		return;
+	memcpy(p, text, n);
+	p[n] = '\0';
+	t->text[which] = p;
+	*field = p;
+}
+
 static void note_offered_version(struct tls *t, int v)
 {
 	if (tls_version_rank(v) > tls_version_rank(t->f.client_version_max))
 		t->f.client_version_max = v;
 }
 
-/* The protocol names of an ALPN ProtocolNameList, comma separated. */
-static void alpn_join(char *out, size_t cap, struct rd list, int first_only)
+/* The protocol names of an ALPN ProtocolNameList, comma separated, into
+ * out (REC_ALPN_MAX bytes); returns the length. */
+static size_t alpn_join(char *out, struct rd list, int first_only)
 {
-	size_t used = strlen(out);
+	size_t used = 0, cap = REC_ALPN_MAX;
+	out[0] = '\0';
 	while (rd_left(&list) > 0 && used + 2 < cap) {
 		struct rd name = rd_vec8(&list);
 		if (list.err)
@@ -115,6 +138,7 @@ static void alpn_join(char *out, size_t cap, struct rd list, int first_only)
 		if (first_only)
 			break;
 	}
+	return used;
 }
 
 static void note_versions(struct tls *t, struct rd list)
@@ -167,9 +191,11 @@ static void parse_client_hello(struct tls *t, const uint8_t *p, size_t len)
 	note_offers(t, h.suites);
 	memcpy(t->client_sid, h.sid.p, h.sid.len);
 	t->client_sid_len = (uint8_t)h.sid.len;
+	char text[REC_NAME_MAX];
 	if (h.sni_name.p)
-		text_sanitize(t->f.sni, sizeof t->f.sni, h.sni_name.p, h.sni_name.len);
-	alpn_join(t->f.alpn_offered, sizeof t->f.alpn_offered, h.alpn_first, 0);
+		text_keep(t, TEXT_SNI, text,
+			  text_sanitize(text, REC_NAME_MAX, h.sni_name.p, h.sni_name.len));
+	text_keep(t, TEXT_ALPN_OFFERED, text, alpn_join(text, h.alpn_first, 0));
 	note_versions(t, h.versions);
 	note_hello_framing(t, &h);
 	fp_ja3(&h, t->f.ja3, sizeof t->f.ja3);
@@ -183,8 +209,9 @@ static void apply_server_hello(struct tls *t, const struct tls_hello *h)
 	t->f.version = version;
 	t->f.cipher = h->cipher;
 	t->f.key_share_group = h->key_share_group;
-	t->f.alpn[0] = '\0';
-	alpn_join(t->f.alpn, sizeof t->f.alpn, h->alpn, 1);
+	char alpn[REC_ALPN_MAX];
+	t->f.alpn = "";
+	text_keep(t, TEXT_ALPN, alpn, alpn_join(alpn, h->alpn, 1));
 	t->hrr_pending = 0;
 	if (tls_version_rank(version) >= tls_version_rank(0x0304)) {
 		t->f.resumed = h->psk;

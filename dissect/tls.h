@@ -33,12 +33,13 @@ struct tls_facts {
 	int offered_fs;         /* a forward-secret suite was offered */
 	char ja3[REC_FP_MAX];   /* of the first ClientHello */
 	char ja4[REC_FP_MAX];
-	char sni[REC_NAME_MAX];
-	char alpn_offered[REC_ALPN_MAX];
+	/* texts: "" when none; the parser's, allocated at their size */
+	const char *sni;        /* at most REC_NAME_MAX - 1 characters */
+	const char *alpn_offered; /* at most REC_ALPN_MAX - 1 */
 	int server_hello;       /* the final ServerHello was parsed */
 	int version;            /* negotiated, -1 none */
 	int cipher;             /* -1 none */
-	char alpn[REC_ALPN_MAX];
+	const char *alpn;       /* at most REC_ALPN_MAX - 1 */
 	int hello_retry;
 	int resumed;
 	char ja3s[REC_FP_MAX];  /* of the final ServerHello */
