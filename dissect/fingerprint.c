@@ -1,6 +1,7 @@
 #include "fingerprint.h"
 
 #include <gcrypt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -547,4 +548,151 @@ int fp_ja4(const struct tls_hello *h, char *out, size_t cap)
 	}
 	ja4_free(&j);
 	return rc ? -1 : 0;
+}
+
+/* ---- both client fingerprints, remembered --------------------------------------- */
+
+/* What JA3 and JA4 are made of, in one byte string: the version, the
+ * suites, the extension types in order, and the lists and flags either
+ * reads, each after its length. The same hello from the same client build
+ * gives the same key (the random, session id, key shares and SNI name,
+ * which differ every time, are not in it), so each thread remembers the
+ * fingerprints of its last FP_CLIENT_MEMO keys: sorting, formatting and
+ * hashing are done once per client build. A hit needs the whole key
+ * equal, so the fingerprints are always those computed from scratch. */
+#define CLIENT_KEY_MAX 1024 /* longer keys are not remembered */
+#define CLIENT_WAYS 4
+#define CLIENT_SETS 16
+#define FP_CLIENT_MEMO (CLIENT_WAYS * CLIENT_SETS)
+
+struct client_key {
+	uint8_t b[CLIENT_KEY_MAX];
+	size_t n;
+	int over;
+};
+
+static void key_add(struct client_key *k, const void *p, size_t n)
+{
+	uint16_t len = (uint16_t)n;
+	if (k->over || k->n + 2 + n > sizeof k->b || n > UINT16_MAX) {
+		k->over = 1;
+		return;
+	}
+	memcpy(k->b + k->n, &len, 2);
+	if (n)
+		memcpy(k->b + k->n + 2, p, n);
+	k->n += 2 + n;
+}
+
+static void key_add_list(struct client_key *k, struct rd list)
+{
+	size_t n = rd_left(&list);
+	key_add(k, n ? list.p + list.off : NULL, n);
+}
+
+/* 0 and the key, or -1 when it does not fit. */
+static int client_key(const struct tls_hello *h, struct client_key *k)
+{
+	uint8_t flags[2] = {(uint8_t)h->sni, (uint8_t)has_type(h, EXT_VERSIONS)};
+	k->n = 0;
+	k->over = 0;
+	key_add(k, &h->version, sizeof h->version);
+	key_add(k, flags, sizeof flags);
+	key_add_list(k, h->suites);
+	key_add(k, h->ext_type, h->n_ext * sizeof h->ext_type[0]);
+	key_add_list(k, h->groups);
+	key_add_list(k, h->formats);
+	key_add_list(k, h->sigalgs);
+	key_add_list(k, h->versions);
+	key_add_list(k, h->alpn);
+	return k->over ? -1 : 0;
+}
+
+struct client_entry {
+	uint64_t used;      /* the clock at the last use, 0 never */
+	uint64_t hash;
+	size_t n;
+	int rc3, rc4;
+	char ja3[33], ja4[37];
+	uint8_t key[CLIENT_KEY_MAX];
+};
+
+struct client_memo {
+	struct client_entry e[CLIENT_SETS][CLIENT_WAYS];
+	uint64_t clock;
+};
+
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+static pthread_key_t client_tls;
+static int client_tls_ready;
+
+static void client_init(void)
+{
+	client_tls_ready = pthread_key_create(&client_tls, free) == 0;
+}
+
+/* The calling thread's memo, made on first use; NULL without one. */
+static struct client_memo *client_memo(void)
+{
+	struct client_memo *m;
+	pthread_once(&client_once, client_init);
+	if (!client_tls_ready)
+		return NULL;
+	if ((m = pthread_getspecific(client_tls)) != NULL)
+		return m;
+	if ((m = calloc(1, sizeof *m)) != NULL && pthread_setspecific(client_tls, m) != 0) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* The entry for the key: its way if remembered (*hit), else the way to
+ * fill (the least recently used). */
+static struct client_entry *client_find(struct client_memo *m, const struct client_key *k,
+					uint64_t hash, int *hit)
+{
+	struct client_entry *set = m->e[hash % CLIENT_SETS], *victim = &set[0];
+	for (int w = 0; w < CLIENT_WAYS; w++) {
+		struct client_entry *e = &set[w];
+		if (e->used && e->hash == hash && e->n == k->n && memcmp(e->key, k->b, k->n) == 0) {
+			*hit = 1;
+			return e;
+		}
+		if (e->used < victim->used)
+			victim = e;
+	}
+	*hit = 0;
+	return victim;
+}
+
+/* JA3 and JA4 as fp_ja3 and fp_ja4 give them (caps as theirs), through
+ * the thread's memo; each writes its rc into *rc3, *rc4. */
+void fp_client(const struct tls_hello *h, char *ja3, size_t cap3, int *rc3, char *ja4,
+	       size_t cap4, int *rc4)
+{
+	struct client_key k;
+	struct client_memo *m = cap3 >= 33 && cap4 >= 37 && h->kind == HELLO_CLIENT &&
+					hello_complete(h) && client_key(h, &k) == 0
+				? client_memo() : NULL;
+	int hit;
+	if (!m) {
+		*rc3 = fp_ja3(h, ja3, cap3);
+		*rc4 = fp_ja4(h, ja4, cap4);
+		return;
+	}
+	uint64_t hash = fp_memo_key(k.b, k.n);
+	struct client_entry *e = client_find(m, &k, hash, &hit);
+	if (!hit) {
+		e->rc3 = fp_ja3(h, e->ja3, sizeof e->ja3);
+		e->rc4 = fp_ja4(h, e->ja4, sizeof e->ja4);
+		e->hash = hash;
+		e->n = k.n;
+		memcpy(e->key, k.b, k.n);
+	}
+	e->used = ++m->clock;
+	memcpy(ja3, e->ja3, sizeof e->ja3);
+	memcpy(ja4, e->ja4, sizeof e->ja4);
+	*rc3 = e->rc3;
+	*rc4 = e->rc4;
 }

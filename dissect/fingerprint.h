@@ -29,6 +29,13 @@ int fp_ja3(const struct tls_hello *client_hello, char *out, size_t cap);
 int fp_ja3s(const struct tls_hello *server_hello, char *out, size_t cap);
 int fp_ja4(const struct tls_hello *client_hello, char *out, size_t cap);
 
+/* JA3 and JA4 of one ClientHello at once, with the results fp_ja3 and
+ * fp_ja4 give (their rc in *rc3, *rc4), remembered per thread for the
+ * last 64 client builds seen (everything either fingerprint is made of
+ * must be equal for a hit). */
+void fp_client(const struct tls_hello *client_hello, char *ja3, size_t cap3, int *rc3,
+	       char *ja4, size_t cap4, int *rc4);
+
 /* The strings before hashing, for tests and checks against other tools:
  * JA3 and JA3S full strings, JA4_r (sorted raw) and JA4_ro (original
  * order). Allocated; the caller frees. NULL when fp_ja3 etc. fail. */

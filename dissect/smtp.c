@@ -92,7 +92,8 @@ static const char **name_field(struct smtp *s, enum name which)
 /* Room for need bytes (need <= REC_NAME_MAX); -1 without memory. */
 static int name_reserve(struct smtp *s, enum name which, size_t need)
 {
-	size_t cap = s->name_cap[which] ? s->name_cap[which] : 16;
+	/* keywords grow a line at a time: room for most lists at once */
+	size_t cap = s->name_cap[which] ? s->name_cap[which] : which == NAME_KEYWORDS ? 128 : 16;
 	if (need <= s->name_cap[which])
 		return 0;
 	while (cap < need)

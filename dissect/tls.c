@@ -198,8 +198,8 @@ static void parse_client_hello(struct tls *t, const uint8_t *p, size_t len)
 	text_keep(t, TEXT_ALPN_OFFERED, text, alpn_join(text, h.alpn_first, 0));
 	note_versions(t, h.versions);
 	note_hello_framing(t, &h);
-	fp_ja3(&h, t->f.ja3, sizeof t->f.ja3);
-	fp_ja4(&h, t->f.ja4, sizeof t->f.ja4);
+	int rc3, rc4;
+	fp_client(&h, t->f.ja3, sizeof t->f.ja3, &rc3, t->f.ja4, sizeof t->f.ja4, &rc4);
 }
 
 static void apply_server_hello(struct tls *t, const struct tls_hello *h)

@@ -626,6 +626,52 @@ static void test_memo_thread(void)
 	CHECK_INT(stats[2], 1);
 }
 
+/* fp_client (the remembered pair) gives what fp_ja3 and fp_ja4 give,
+ * on the first sight of a hello and on every later one, for hellos that
+ * differ in one input of either fingerprint at a time; 80 different
+ * builds, more than the memo holds, go round twice. */
+static void check_pair(const uint8_t *msg, size_t n)
+{
+	struct tls_hello h;
+	char ja3[48], ja4[48], pja3[48] = "x", pja4[48] = "x";
+	int rc3, rc4;
+	parse(msg, n, HELLO_CLIENT, &h);
+	int want3 = fp_ja3(&h, ja3, sizeof ja3), want4 = fp_ja4(&h, ja4, sizeof ja4);
+	fp_client(&h, pja3, sizeof pja3, &rc3, pja4, sizeof pja4, &rc4);
+	CHECK_INT(rc3, want3);
+	CHECK_INT(rc4, want4);
+	CHECK_STR(pja3, ja3);
+	CHECK_STR(pja4, ja4);
+}
+
+static void test_client_memo(void)
+{
+	static const char *const suites[] = {"c02f,1301", "1301,c02f", "1301", "0a0a,1301,c02f"};
+	static const char *const exts[] = {"0000,000a,000b,000d,0010,002b", "000a,000b,000d,0010,002b",
+					   "0010,002b,000d,000b,000a,0000", "0a0a,0000,002b"};
+	static const char *const alpn[] = {"h2", "http/1.1", "h2|http/1.1", "x\xab"};
+	uint8_t msg[2048];
+	char many[700 * 5 + 1] = "";
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 80; i++) {
+			struct hello_spec h = {0x0303, suites[i % 4], exts[i / 4 % 4], i % 2 ? "001d" : "0017",
+					       i % 3 ? "0403" : "0804,0403", i % 5 ? "0304" : "0304,0303",
+					       alpn[i / 16 % 4]};
+			size_t n = build_hello(msg, &h);
+			msg[2 + (size_t)i % 32] ^= (uint8_t)round; /* another random: the same build */
+			check_pair(msg, n);
+			check_pair(msg, n); /* remembered now */
+		}
+	for (int i = 0; i < 700; i++) /* a key too long to remember */
+		snprintf(many + strlen(many), sizeof many - strlen(many), "%s%04x", i ? "," : "", 0xc000 + i);
+	struct hello_spec big = {0x0303, many, "0000", "", "", "", ""};
+	uint8_t *m = malloc(4096);
+	size_t n = build_hello(m, &big);
+	check_pair(m, n);
+	check_pair(m, n / 2); /* incomplete: both fail */
+	free(m);
+}
+
 int main(void)
 {
 	test_ndpi();
@@ -639,5 +685,6 @@ int main(void)
 	test_memo_many();
 	test_memo_cap();
 	test_memo_thread();
+	test_client_memo();
 	return check_done("fingerprint");
 }
