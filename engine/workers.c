@@ -36,7 +36,9 @@ struct ring {
 	_Atomic int sleeping;      /* the worker waits for segments */
 	/* written rarely */
 	_Alignas(CACHE_LINE) _Atomic size_t want; /* the reader waits for head to get here */
-	_Atomic uint64_t tick;     /* the bits of the last time passed */
+	_Atomic unsigned tick_seq; /* ticks passed */
+	size_t tick_pos;           /* under lock: the last tick comes after this many */
+	double tick_now;           /* under lock: its time */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -48,7 +50,7 @@ struct worker {
 	pthread_t thread;
 	int started;
 	int result;
-	uint64_t tick_seen;
+	unsigned tick_seen;
 	double cpu;                /* the thread's CPU seconds, when it ended */
 };
 
@@ -133,17 +135,24 @@ static void wake_reader(struct worker *w, size_t head)
 
 static int tick_pending(struct worker *w)
 {
-	return atomic_load_explicit(&w->r.tick, memory_order_relaxed) != w->tick_seen;
+	return atomic_load_explicit(&w->r.tick_seq, memory_order_relaxed) != w->tick_seen;
 }
 
-static void take_tick(struct worker *w)
+/* A tick is taken in its place among the segments: once those handed
+ * over before it are followed. */
+static void take_tick(struct worker *w, size_t head)
 {
-	uint64_t bits = atomic_load(&w->r.tick);
-	double now;
-	if (bits == w->tick_seen)
+	struct ring *r = &w->r;
+	if (!tick_pending(w))
 		return;
-	w->tick_seen = bits;
-	memcpy(&now, &bits, sizeof now);
+	pthread_mutex_lock(&r->lock);
+	size_t pos = r->tick_pos;
+	double now = r->tick_now;
+	unsigned seq = atomic_load(&r->tick_seq);
+	pthread_mutex_unlock(&r->lock);
+	if (head < pos)
+		return;
+	w->tick_seen = seq;
 	pipeline_tick(w->pl, now);
 }
 
@@ -167,7 +176,7 @@ static void *worker_main(void *arg)
 	thread_name("smtptls-worker");
 	for (;;) {
 		size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-		take_tick(w);
+		take_tick(w, head);
 		if (head == tail) {
 			wake_reader(w, head);
 			if (atomic_load(&w->ws->ending) && head == atomic_load(&r->tail))
@@ -185,7 +194,7 @@ static void *worker_main(void *arg)
 		atomic_store(&r->head, head);
 		wake_reader(w, head);
 	}
-	take_tick(w);
+	take_tick(w, head);
 	w->result = pipeline_finish(w->pl, w->ws->reason);
 	w->cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	return NULL;
@@ -197,7 +206,7 @@ static void ring_init(struct ring *r)
 	atomic_init(&r->head, 0);
 	atomic_init(&r->sleeping, 0);
 	atomic_init(&r->want, NO_WANT);
-	atomic_init(&r->tick, 0);
+	atomic_init(&r->tick_seq, 0);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 }
@@ -233,12 +242,12 @@ static int stop_workers(struct workers *ws, enum end_reason reason)
 
 struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct store *st)
 {
+	if (n < 2 || n > WORKERS_MAX)
+		return NULL;
 	struct workers *ws = aligned_alloc(CACHE_LINE, sizeof *ws);
 	struct pipeline_opts per = *o;
-	if (!ws || n < 2 || n > WORKERS_MAX) {
-		free(ws);
+	if (!ws)
 		return NULL;
-	}
 	memset(ws, 0, sizeof *ws);
 	ws->n = n;
 	ws->nbuf_max = n + 3; /* each worker lags by about one; the reader's, the copies' */
@@ -406,10 +415,14 @@ void workers_segments(struct workers *ws, const struct segment *s, size_t n)
 
 void workers_tick(struct workers *ws, double now)
 {
-	uint64_t bits;
-	memcpy(&bits, &now, sizeof bits);
-	for (unsigned i = 0; i < ws->n; i++)
-		atomic_store(&ws->w[i].r.tick, bits);
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct ring *r = &ws->w[i].r;
+		pthread_mutex_lock(&r->lock);
+		r->tick_pos = r->next;
+		r->tick_now = now;
+		pthread_mutex_unlock(&r->lock);
+		atomic_fetch_add(&r->tick_seq, 1);
+	}
 	publish_all(ws, 1);
 }
 
