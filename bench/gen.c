@@ -3,7 +3,7 @@
  * interleaved in time so that many sessions are open at once.
  *
  * usage: gen -o OUT.pcap -n SESSIONS -c CONCURRENT [-s STRETCH] [-S SEED]
- *            TEMPLATE.pcap...
+ *            [-R] TEMPLATE.pcap...
  *
  * A template is one recorded capture (Ethernet link type) that may hold
  * several connections; a copy keeps its packets, payloads and relative
@@ -11,7 +11,11 @@
  * client 10.a.b.c (or 2001:db8:c::k), the other side one of 4096 servers
  * 172.16.x.y (2001:db8:5::x). Copy k starts k * spacing after the first,
  * where spacing = mean template duration * STRETCH / CONCURRENT, so about
- * CONCURRENT copies overlap. Templates are used in turn. The IPv4 header
+ * CONCURRENT copies overlap. With -R (round robin) the recorded timing is
+ * not kept: CONCURRENT copies are open at any time and each, in turn,
+ * sends its next packet (one every 10 microseconds), so every open session
+ * sits mid-dialogue or mid-handshake; a copy that has sent its last packet
+ * makes room for the next. Templates are used in turn. The IPv4 header
  * checksum is recomputed; TCP checksums are left as recorded (smtptls, like
  * most sniffers, does not check them). Prints, per template, how many
  * copies were written: bench/run.sh derives the expected rows from it. */
@@ -193,6 +197,54 @@ static void rewrite(const struct template *t, uint8_t *p, uint32_t caplen, uint3
 	}
 }
 
+/* Writes packet j of template tp as copy k at time ts. */
+static void emit(pcap_dumper_t *dump, const struct template *tp, size_t j, uint32_t k, double ts)
+{
+	static uint8_t buf[262144];
+	const struct tpkt *p = &tp->pkts[j];
+	struct pcap_pkthdr h;
+	memcpy(buf, p->data, p->caplen);
+	rewrite(tp, buf, p->caplen, k);
+	h.ts.tv_sec = (time_t)ts;
+	h.ts.tv_usec = (suseconds_t)((ts - (double)h.ts.tv_sec) * 1e6);
+	h.caplen = p->caplen;
+	h.len = p->len;
+	pcap_dump((u_char *)dump, &h, buf);
+}
+
+#define EPOCH 1767225600.0 /* 2026-01-01T00:00:00Z */
+#define RR_STEP 10e-6      /* -R: seconds between two packets */
+
+/* -R: open copies in slots; each round every slot sends one packet. */
+static size_t round_robin(pcap_dumper_t *dump, const struct template *t, int nt,
+			  unsigned long sessions, unsigned long open)
+{
+	struct slot {
+		uint32_t copy, pkt;
+	} *slot = calloc(open, sizeof *slot);
+	unsigned long next = 0, active = 0;
+	size_t written = 0;
+	if (!slot)
+		die("out of memory", NULL);
+	for (; active < open && next < sessions; active++)
+		slot[active] = (struct slot){(uint32_t)next++, 0};
+	while (active > 0) {
+		for (unsigned long i = 0; i < active;) {
+			struct slot *s = &slot[i];
+			const struct template *tp = &t[s->copy % (unsigned long)nt];
+			emit(dump, tp, s->pkt, s->copy, EPOCH + (double)written++ * RR_STEP);
+			if (++s->pkt < tp->n)
+				i++;
+			else if (next < sessions)
+				*s = (struct slot){(uint32_t)next++, 0}, i++;
+			else
+				*s = slot[--active]; /* the last slot's copy comes here */
+		}
+	}
+	free(slot);
+	return written;
+}
+
 static int event_cmp(const void *a, const void *b)
 {
 	const struct event *x = a, *y = b;
@@ -203,14 +255,38 @@ static int event_cmp(const void *a, const void *b)
 	return x->pkt < y->pkt ? -1 : x->pkt > y->pkt;
 }
 
+/* Copy k starts k * spacing after the first, its packets at their
+ * recorded times (times stretch); all in time order. */
+static size_t interleave(pcap_dumper_t *dump, const struct template *t, int nt,
+			 unsigned long sessions, double spacing, double stretch, size_t total)
+{
+	struct event *ev = malloc(total * sizeof *ev);
+	size_t ne = 0;
+	if (!ev)
+		die("out of memory", NULL);
+	for (unsigned long k = 0; k < sessions; k++) {
+		const struct template *tp = &t[k % (unsigned long)nt];
+		for (size_t j = 0; j < tp->n; j++)
+			ev[ne++] = (struct event){k * spacing + tp->pkts[j].t * stretch, (uint32_t)k,
+						  (uint16_t)(k % (unsigned long)nt), (uint32_t)j};
+	}
+	qsort(ev, ne, sizeof *ev, event_cmp);
+	for (size_t i = 0; i < ne; i++)
+		emit(dump, &t[ev[i].tmpl], ev[i].pkt, ev[i].copy, EPOCH + ev[i].t);
+	free(ev);
+	return ne;
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = NULL;
 	unsigned long sessions = 1000, concurrent = 100;
 	double stretch = 1.0;
-	int opt;
-	while ((opt = getopt(argc, argv, "o:n:c:s:S:")) != -1) {
-		if (opt == 'o')
+	int opt, rr = 0;
+	while ((opt = getopt(argc, argv, "o:n:c:s:S:R")) != -1) {
+		if (opt == 'R')
+			rr = 1;
+		else if (opt == 'o')
 			out = optarg;
 		else if (opt == 'n')
 			sessions = strtoul(optarg, NULL, 10);
@@ -219,11 +295,11 @@ int main(int argc, char **argv)
 		else if (opt == 's')
 			stretch = strtod(optarg, NULL);
 		else if (opt != 'S')
-			die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] TEMPLATE...", NULL);
+			die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] [-R] TEMPLATE...", NULL);
 	}
 	int nt = argc - optind;
 	if (!out || nt <= 0 || sessions == 0 || concurrent == 0 || stretch <= 0)
-		die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] TEMPLATE...", NULL);
+		die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] [-R] TEMPLATE...", NULL);
 	struct template *t = calloc((size_t)nt, sizeof *t);
 	double mean = 0;
 	size_t total = 0;
@@ -235,36 +311,13 @@ int main(int argc, char **argv)
 		t[k % (unsigned long)nt].copies++;
 		total += t[k % (unsigned long)nt].n;
 	}
-	double spacing = mean * stretch / (double)concurrent;
-	struct event *ev = malloc(total * sizeof *ev);
-	size_t ne = 0;
-	if (!ev)
-		die("out of memory", NULL);
-	for (unsigned long k = 0; k < sessions; k++) {
-		struct template *tp = &t[k % (unsigned long)nt];
-		for (size_t j = 0; j < tp->n; j++)
-			ev[ne++] = (struct event){k * spacing + tp->pkts[j].t * stretch, (uint32_t)k,
-						  (uint16_t)(k % (unsigned long)nt), (uint32_t)j};
-	}
-	qsort(ev, ne, sizeof *ev, event_cmp);
 	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
 	pcap_dumper_t *dump = pcap_dump_open(dead, out);
 	if (!dump)
 		die("cannot write ", out);
-	static uint8_t buf[262144];
-	const double epoch = 1767225600.0; /* 2026-01-01T00:00:00Z */
-	for (size_t i = 0; i < ne; i++) {
-		const struct tpkt *p = &t[ev[i].tmpl].pkts[ev[i].pkt];
-		struct pcap_pkthdr h;
-		double ts = epoch + ev[i].t;
-		memcpy(buf, p->data, p->caplen);
-		rewrite(&t[ev[i].tmpl], buf, p->caplen, ev[i].copy);
-		h.ts.tv_sec = (time_t)ts;
-		h.ts.tv_usec = (suseconds_t)((ts - (double)h.ts.tv_sec) * 1e6);
-		h.caplen = p->caplen;
-		h.len = p->len;
-		pcap_dump((u_char *)dump, &h, buf);
-	}
+	size_t ne = rr ? round_robin(dump, t, nt, sessions, concurrent)
+		       : interleave(dump, t, nt, sessions, mean * stretch / (double)concurrent,
+				    stretch, total);
 	pcap_dump_close(dump);
 	pcap_close(dead);
 	printf("packets %zu\n", ne);
@@ -275,6 +328,5 @@ int main(int argc, char **argv)
 		free(t[i].pkts);
 	}
 	free(t);
-	free(ev);
 	return 0;
 }

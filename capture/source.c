@@ -2,6 +2,10 @@
 #include "source.h"
 
 #include <errno.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#endif
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +29,7 @@
 #define READ_BLOCK (1u << 20)
 #define CAPLEN_MAX 262144u /* libpcap's limit whatever the header says */
 #define READ_BUFFER (READ_BLOCK + 16 + CAPLEN_MAX)
+_Static_assert(READ_BUFFER == SOURCE_READ_BUFFER, "the read buffer's size");
 
 struct classic {
 	int on;                /* the file is a classic pcap read this way */
@@ -39,6 +44,8 @@ struct reader {
 	size_t have, pos;      /* bytes in buf; the next record header */
 	uint64_t next;         /* file offset of buf[have] */
 	int eof;
+	struct source_buffers give; /* where buffers come from, if given */
+	int lasting;           /* buffers come from give */
 };
 
 struct source {
@@ -51,7 +58,7 @@ struct source {
 	FILE *file;            /* the offline capture's stream, for progress */
 	uint64_t file_size;
 	struct classic cl;
-	struct reader rd;      /* source_run's; other readers bring their own */
+	struct reader rd;
 	struct bpf_program prog;
 	int have_prog;
 };
@@ -86,7 +93,11 @@ static uint32_t rd32(const uint8_t *p, int swapped)
 
 static int reader_init(struct reader *r)
 {
-	*r = (struct reader){malloc(READ_BUFFER), 0, 0, 24, 0}; /* after the file header */
+	r->buf = malloc(READ_BUFFER);
+	r->have = r->pos = 0;
+	r->next = 24; /* after the file header */
+	r->eof = 0;
+	r->lasting = 0;
 	return r->buf ? 0 : -1;
 }
 
@@ -206,7 +217,10 @@ void source_close(struct source *s)
 		pcap_freecode(&s->prog);
 	if (s->cl.on)
 		close(s->cl.fd);
-	free(s->rd.buf);
+	if (s->rd.lasting && s->rd.buf)
+		s->rd.give.put(s->rd.give.ctx, s->rd.buf);
+	else
+		free(s->rd.buf);
 	if (s->pcap)
 		pcap_close(s->pcap);
 	free(s);
@@ -239,11 +253,31 @@ static double stamp(const struct source *s, const struct pcap_pkthdr *h)
 	return (double)h->ts.tv_sec + h->ts.tv_usec / (s->nano ? 1e9 : 1e6);
 }
 
-/* Moves what is left of the buffer to its start and reads up to a block
+/* Moves what is left of the buffer to the start of the next one (the
+ * same one without a provider). -1 when the provider has none. */
+static int next_buffer(struct reader *r)
+{
+	if (!r->lasting) {
+		memmove(r->buf, r->buf + r->pos, r->have - r->pos);
+		return 0;
+	}
+	uint8_t *b = r->give.get(r->give.ctx);
+	if (!b)
+		return -1;
+	memcpy(b, r->buf + r->pos, r->have - r->pos);
+	r->give.put(r->give.ctx, r->buf);
+	r->buf = b;
+	return 0;
+}
+
+/* Moves what is left of the buffer to the start and reads up to a block
  * more. Returns -1 on a read error. */
 static int refill(const struct classic *cl, struct reader *r)
 {
-	memmove(r->buf, r->buf + r->pos, r->have - r->pos);
+	if (next_buffer(r) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	r->have -= r->pos;
 	r->pos = 0;
 	while (!r->eof && r->have < READ_BLOCK) {
@@ -261,10 +295,11 @@ static int refill(const struct classic *cl, struct reader *r)
 
 /* Walks the records; the same checks and messages as libpcap. Frames go
  * out in batches, always before the buffer they point into is refilled. */
-static int run_classic(struct source *s, struct reader *r, source_frames_fn fn, void *ctx,
-		       char *err, size_t errlen)
+static int run_classic(struct source *s, source_frames_fn fn, void *ctx, char *err,
+		       size_t errlen)
 {
 	const struct classic *cl = &s->cl;
+	struct reader *r = &s->rd;
 	struct pcap_pkthdr h;
 	struct frame batch[SOURCE_BATCH];
 	size_t n = 0;
@@ -310,7 +345,7 @@ static int run_classic(struct source *s, struct reader *r, source_frames_fn fn, 
 		if (s->have_prog && !pcap_offline_filter(&s->prog, &h, p + 16))
 			continue;
 		batch[n++] = (struct frame){rd32(p, cl->swapped) + rd32(p + 4, cl->swapped) / cl->frac,
-					    p + 16, caplen, h.len};
+					    p + 16, caplen, h.len, r->lasting};
 		if (n == SOURCE_BATCH) {
 			fn(ctx, batch, n);
 			n = 0;
@@ -325,13 +360,13 @@ static int run_file(struct source *s, source_frames_fn fn, void *ctx, char *err,
 		    size_t errlen)
 {
 	if (s->cl.on)
-		return run_classic(s, &s->rd, fn, ctx, err, errlen);
+		return run_classic(s, fn, ctx, err, errlen);
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = 0;
 	while (!s->stop && (rc = pcap_next_ex(s->pcap, &h, &data)) >= 0)
 		if (rc == 1) {
-			struct frame f = {stamp(s, h), data, h->caplen, h->len};
+			struct frame f = {stamp(s, h), data, h->caplen, h->len, 0};
 			fn(ctx, &f, 1);
 		}
 	if (s->stop || rc == PCAP_ERROR_BREAK)
@@ -349,7 +384,7 @@ struct dispatch_ctx {
 static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
 	struct dispatch_ctx *d = (struct dispatch_ctx *)user;
-	struct frame f = {stamp(d->s, h), data, h->caplen, h->len};
+	struct frame f = {stamp(d->s, h), data, h->caplen, h->len, 0};
 	d->fn(d->ctx, &f, 1);
 }
 
@@ -399,24 +434,70 @@ void source_stats(struct source *s, struct source_stats *st)
 	st->valid = 1;
 }
 
-int source_can_share(const struct source *s)
+int source_set_buffers(struct source *s, const struct source_buffers *b)
 {
-	return s->cl.on;
+	struct reader *r = &s->rd;
+	if (!s->cl.on || r->lasting)
+		return r->lasting;
+	uint8_t *first = b->get(b->ctx);
+	if (!first)
+		return 0;
+	memcpy(first, r->buf, r->have); /* nothing read yet, as a rule */
+	free(r->buf);
+	r->buf = first;
+	r->give = *b;
+	r->lasting = 1;
+	return 1;
 }
 
-int source_run_shared(struct source *s, source_frames_fn fn, void *ctx, char *err,
-		      size_t errlen)
+#if defined(__linux__) && defined(PACKET_FANOUT)
+#ifndef PACKET_FANOUT_FLAG_UNIQUEID
+#define PACKET_FANOUT_FLAG_UNIQUEID 0x2000
+#endif
+
+static int fanout_set(struct source *s, unsigned group, unsigned flags)
 {
-	struct reader r;
-	if (!s->cl.on) {
-		snprintf(err, errlen, "%s: cannot be read by several threads", s->name);
-		return -1;
+	unsigned mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG | flags;
+	int val = (int)((group & 0xffffu) | mode << 16);
+	return setsockopt(pcap_fileno(s->pcap), SOL_PACKET, PACKET_FANOUT, &val, sizeof val);
+}
+
+/* A new group, its id chosen by the kernel (Linux 4.6 and later), or
+ * failing that an id from the process id, counted up past ids in use. */
+static int fanout_create(struct source *s, int *group)
+{
+	int val;
+	socklen_t len = sizeof val;
+	if (fanout_set(s, 0, PACKET_FANOUT_FLAG_UNIQUEID) == 0 &&
+	    getsockopt(pcap_fileno(s->pcap), SOL_PACKET, PACKET_FANOUT, &val, &len) == 0) {
+		*group = val & 0xffff;
+		return 0;
 	}
-	if (reader_init(&r) < 0) {
-		snprintf(err, errlen, "%s: out of memory for a read buffer", s->name);
-		return -1;
+	for (unsigned i = 0; i < 64; i++) {
+		unsigned id = ((unsigned)getpid() + i) & 0xffffu;
+		if (id != 0 && fanout_set(s, id, 0) == 0) {
+			*group = (int)id;
+			return 0;
+		}
 	}
-	int rc = run_classic(s, &r, fn, ctx, err, errlen);
-	free(r.buf);
+	return -1;
+}
+
+int source_fanout(struct source *s, int *group, char *err, size_t errlen)
+{
+	int rc = !s->live ? (errno = EINVAL, -1)
+			  : *group >= 0 ? fanout_set(s, (unsigned)*group, 0) : fanout_create(s, group);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot spread interface '%s' over threads (PACKET_FANOUT): %s",
+			 s->name, strerror(errno));
 	return rc;
 }
+#else
+int source_fanout(struct source *s, int *group, char *err, size_t errlen)
+{
+	(void)group;
+	snprintf(err, errlen, "cannot spread interface '%s' over threads: no PACKET_FANOUT here",
+		 s->name);
+	return -1;
+}
+#endif

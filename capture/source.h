@@ -23,11 +23,14 @@ struct source_stats {
 	int valid;             /* live capture statistics were read */
 };
 
-/* One frame as read; its bytes stay valid until the callback returns. */
+/* One frame as read. Its bytes stay valid until the callback returns;
+ * lasting frames' bytes stay valid until the buffer holding them is handed
+ * back (source_buffers) and the provider reuses it. */
 struct frame {
 	double ts;
 	const uint8_t *data;
 	uint32_t caplen, wirelen;
+	int lasting;
 };
 
 #define SOURCE_BATCH 16 /* frames per callback at most */
@@ -58,15 +61,28 @@ int source_is_live(const struct source *s);
 int source_run(struct source *s, source_frames_fn fn, source_tick_fn tick, void *ctx,
 	       char *err, size_t errlen);
 
-/* 1 if several threads may each read the whole source at once (a classic
- * pcap file, which each reads with a buffer of its own). */
-int source_can_share(const struct source *s);
+/* Buffers for a classic pcap file, so that its frames outlive the
+ * callback (lasting): get returns one of SOURCE_READ_BUFFER bytes (it may
+ * wait for one; NULL ends the run with an error), put hands back one the
+ * reader has moved past, whose frames the provider may still be using.
+ * Without a provider the reader keeps one buffer of its own and its frames
+ * are not lasting; other sources' frames never are. Set before
+ * source_run; returns 1 if the source reads into them, 0 if it cannot. */
+#define SOURCE_READ_BUFFER ((1u << 20) + 16 + 262144)
+struct source_buffers {
+	uint8_t *(*get)(void *ctx);
+	void (*put)(void *ctx, uint8_t *buf);
+	void *ctx;
+};
+int source_set_buffers(struct source *s, const struct source_buffers *b);
 
-/* Reads the whole shared source from its start with a buffer of its own;
- * several threads may do this at once (one of them may use source_run,
- * whose position the progress bar follows). */
-int source_run_shared(struct source *s, source_frames_fn fn, void *ctx, char *err,
-		      size_t errlen);
+/* Live capture: joins the interface's socket to a PACKET_FANOUT group
+ * (hash of the flow, symmetric, after IP defragmentation) so that the
+ * kernel gives each socket of the group its share of the flows. With
+ * *group negative a new group is made (its id, unique in the network
+ * namespace, into *group); otherwise the group *group is joined. Returns
+ * 0, or -1 with a message naming the interface. */
+int source_fanout(struct source *s, int *group, char *err, size_t errlen);
 
 /* Asks source_run to return; safe to call from a signal handler. */
 void source_stop(struct source *s);

@@ -7,16 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "../capture/source.h"
 #include "../common/clock.h"
+#include "../engine/anon.h"
+#include "../engine/engine.h"
+#include "../engine/ports.h"
 #include "../store/store.h"
-#include "anon.h"
 #include "commands.h"
-#include "pipeline.h"
-#include "ports.h"
 #include "privileges.h"
 #include "progress.h"
-#include "workers.h"
 
 struct capture_args {
 	struct source_opts src;
@@ -24,6 +22,7 @@ struct capture_args {
 	struct port_map ports;
 	int classify;
 	int quiet;
+	int verbose;             /* -v: what each thread did */
 	unsigned threads;
 	const char *user;        /* -Z: drop privileges to this user */
 	const char *anon_keyfile;
@@ -32,73 +31,13 @@ struct capture_args {
 	char filter[4096];
 };
 
-/* The pipeline, run in line or on worker threads, behind one face. */
-struct engine {
-	void *ctx;
-	int shared;              /* workers read the source themselves */
-	source_frames_fn packet;
-	source_tick_fn tick;
-	int (*finish)(void *ctx, enum end_reason reason);
-	void (*counters)(void *ctx, struct pipeline_counters *c, struct flow_stats *fs);
-	void (*free)(void *ctx);
-};
-
-static int inline_finish(void *ctx, enum end_reason reason)
-{
-	return pipeline_finish(ctx, reason);
-}
-
-static void inline_counters(void *ctx, struct pipeline_counters *c, struct flow_stats *fs)
-{
-	*c = *pipeline_counters(ctx);
-	*fs = *pipeline_flow_stats(ctx);
-}
-
-static void inline_free(void *ctx)
-{
-	pipeline_free(ctx);
-}
-
-static int threaded_finish(void *ctx, enum end_reason reason)
-{
-	return workers_finish(ctx, reason);
-}
-
-static void threaded_counters(void *ctx, struct pipeline_counters *c, struct flow_stats *fs)
-{
-	workers_counters(ctx, c, fs);
-}
-
-static void threaded_free(void *ctx)
-{
-	workers_free(ctx);
-}
-
-/* One thread; several reading a capture file each; or several fed by a
- * dispatching thread (live, pcapng, standard input). */
-static int engine_start(struct engine *e, unsigned threads, const struct pipeline_opts *po,
-			struct store *st, struct source *src)
-{
-	if (threads > 1 && source_can_share(src)) {
-		*e = (struct engine){workers_new_shared(threads, po, st, src), 1, NULL, NULL,
-				     threaded_finish, threaded_counters, threaded_free};
-	} else if (threads > 1) {
-		*e = (struct engine){workers_new(threads, po, st), 0, workers_frames, workers_tick,
-				     threaded_finish, threaded_counters, threaded_free};
-	} else {
-		*e = (struct engine){pipeline_new(po, st), 0, pipeline_frames, pipeline_tick,
-				     inline_finish, inline_counters, inline_free};
-	}
-	return e->ctx ? 0 : -1;
-}
-
-static struct source *active_source;
+static struct engine *active_engine;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	if (active_source)
-		source_stop(active_source);
+	if (active_engine)
+		engine_stop(active_engine);
 }
 
 static void install_signals(void)
@@ -148,6 +87,7 @@ static const struct option capture_options[] = {
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"anonymize", required_argument, NULL, OPT_ANONYMIZE},
 	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -175,7 +115,7 @@ static int capture_number(struct capture_args *a, int opt, const char *arg)
 		a->src.snaplen = (int)v;
 		return 0;
 	case OPT_THREADS:
-		if (parse_number(arg, 1, WORKERS_MAX, &v) < 0)
+		if (parse_number(arg, 1, ENGINE_THREADS_MAX, &v) < 0)
 			return -1;
 		a->threads = (unsigned)v;
 		return 0;
@@ -194,6 +134,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 	case 'r': a->src.file = arg; return 0;
 	case 'i': a->src.iface = arg; return 0;
 	case 'q': a->quiet = 1; return 0;
+	case 'v': a->verbose = 1; return 0;
 	case 'Z': a->user = arg; return 0;
 	case OPT_DB: a->db = arg; return 0;
 	case OPT_CLASSIFY: a->classify = 1; return 0;
@@ -227,7 +168,7 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	ports_default(&a->ports);
 	optind = 1;
 	a->threads = 1;
-	while ((opt = getopt_long(argc, argv, "r:i:qZ:", capture_options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "r:i:qvZ:", capture_options, NULL)) != -1)
 		if (opt == '?' || capture_option(a, opt, optarg) < 0)
 			return -1;
 	if (!a->src.file == !a->src.iface) {
@@ -241,47 +182,53 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	return 0;
 }
 
-static void fill_totals(struct run_totals *t, const struct engine *e,
-			const struct source_stats *ss)
+static void fill_totals(struct run_totals *t, const struct engine_totals *e)
 {
-	struct pipeline_counters cs;
-	struct flow_stats fss;
-	const struct pipeline_counters *c = &cs;
-	const struct flow_stats *fs = &fss;
-	e->counters(e->ctx, &cs, &fss);
 	memset(t, 0, sizeof *t);
 	t->ended = clock_seconds(CLOCK_REALTIME);
-	t->packets = c->packets;
-	t->bytes = c->bytes;
-	t->dropped_kernel = ss->valid ? ss->dropped_kernel : UINT64_MAX;
-	t->dropped_iface = ss->valid ? ss->dropped_iface : UINT64_MAX;
-	t->flows = fs->created;
-	t->flows_evicted = fs->evicted;
-	t->flows_timed_out = fs->timed_out;
-	t->flows_without_payload = c->without_payload;
-	t->sessions = c->sessions;
-	t->decode_errors = c->decode_errors;
-	t->truncated_packets = c->truncated;
-	t->non_tcp_packets = c->non_tcp;
-	t->fragments = c->fragments;
-	t->reasm_overflows = fs->reasm_overflows;
-	t->peak_flows = fs->peak_active;
-	t->peak_buffered = fs->peak_buffered;
+	t->packets = e->in.packets;
+	t->bytes = e->in.bytes;
+	t->dropped_kernel = e->src.valid ? e->src.dropped_kernel : UINT64_MAX;
+	t->dropped_iface = e->src.valid ? e->src.dropped_iface : UINT64_MAX;
+	t->flows = e->flows.created;
+	t->flows_evicted = e->flows.evicted;
+	t->flows_timed_out = e->flows.timed_out;
+	t->flows_without_payload = e->pl.without_payload;
+	t->sessions = e->pl.sessions;
+	t->decode_errors = e->in.decode_errors;
+	t->truncated_packets = e->in.truncated;
+	t->non_tcp_packets = e->in.non_tcp;
+	t->fragments = e->in.fragments;
+	t->reasm_overflows = e->flows.reasm_overflows;
+	t->peak_flows = e->flows.peak_active;
+	t->peak_buffered = e->flows.peak_buffered;
 }
 
 static void print_summary(const struct capture_args *a, const struct run_totals *t,
-			  const struct source_stats *ss)
+			  const struct engine_totals *e)
 {
 	fprintf(stderr, "smtptls: %s: %llu packets, %llu sessions written to %s"
 		" (%llu connections without payload)",
 		a->src.file ? a->src.file : a->src.iface, (unsigned long long)t->packets,
 		(unsigned long long)t->sessions, a->db,
 		(unsigned long long)t->flows_without_payload);
-	if (ss->valid)
+	if (e->src.valid)
 		fprintf(stderr, "; dropped: %llu by the kernel, %llu by the interface",
-			(unsigned long long)ss->dropped_kernel,
-			(unsigned long long)ss->dropped_iface);
+			(unsigned long long)e->src.dropped_kernel,
+			(unsigned long long)e->src.dropped_iface);
 	fputc('\n', stderr);
+}
+
+/* -v: what each thread got (frames from its socket, or segments from the
+ * reader) and wrote, and the CPU seconds it took. */
+static void print_threads(const struct engine_totals *e)
+{
+	if (e->threads > 1 && e->reader_cpu > 0)
+		fprintf(stderr, "smtptls: reader: %.3f CPU s\n", e->reader_cpu);
+	for (unsigned i = 0; i < e->threads; i++)
+		fprintf(stderr, "smtptls: thread %u: %llu packets, %llu sessions, %.3f CPU s\n",
+			i + 1, (unsigned long long)e->thread[i].packets,
+			(unsigned long long)e->thread[i].sessions, e->thread[i].cpu);
 }
 
 /* Where the process's CPU time went: the database's threads, and the rest
@@ -296,65 +243,69 @@ static void print_cpu(const struct store *st)
 		" %.3f checkpoints\n", capture > 0 ? capture : 0, writer, ckpt);
 }
 
-/* Reads the source into the engine, showing progress on a terminal. */
-static int feed_engine(struct capture_args *a, struct source *src, struct engine *e,
-		       char *err, size_t errlen)
+/* Runs the engine over the source, showing progress on a terminal. */
+static int feed_engine(struct capture_args *a, struct engine *e, char *err, size_t errlen)
 {
-	if (e->shared) {
-		active_source = src;
-		int rc = workers_run_shared(e->ctx, err, errlen);
-		active_source = NULL;
-		return rc;
-	}
-	struct progress *pr = a->quiet ? NULL : progress_new(src, e->packet, e->ctx);
-	active_source = src;
-	int rc = pr ? source_run(src, progress_frames, e->tick, pr, err, errlen)
-		    : source_run(src, e->packet, e->tick, e->ctx, err, errlen);
-	active_source = NULL;
+	struct progress *pr = a->quiet ? NULL : progress_new(engine_source(e));
+	active_engine = e;
+	int rc = engine_run(e, pr ? progress_frames : NULL, pr, err, errlen);
+	active_engine = NULL;
 	progress_free(pr);
 	return rc;
 }
 
-/* Reads the source into the pipeline; returns the exit status. */
-static int run_capture(struct capture_args *a, struct source *src, struct store *st)
+/* Reads the source into the store; returns the exit status. */
+static int run_capture(struct capture_args *a, struct engine *e, struct store *st)
 {
 	char err[1024] = "", ports[1024];
-	struct source_stats ss;
+	struct engine_totals et;
 	struct run_totals totals;
-	struct engine e;
 	ports_format(&a->ports, ports, sizeof ports);
-	struct run_info ri = {source_name(src), source_is_live(src) ? "interface" : "file",
+	struct run_info ri = {engine_source_name(e), engine_is_live(e) ? "interface" : "file",
 			      a->src.filter, ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION};
-	struct pipeline_opts po = {&a->ports, a->classify, a->limits, source_linktype(src),
-				   source_is_live(src), a->anon_keyfile ? a->anon_key : NULL, 0, 0};
-	if (store_begin_run(st, &ri) < 0 || engine_start(&e, a->threads, &po, st, src) < 0) {
+	if (store_begin_run(st, &ri) < 0 || engine_start(e, st) < 0) {
 		fprintf(stderr, "smtptls: %s\n", store_error(st)[0] ? store_error(st)
 								    : "cannot start the pipeline");
 		return EXIT_RUNTIME;
 	}
-	int rc = feed_engine(a, src, &e, err, sizeof err);
+	int rc = feed_engine(a, e, err, sizeof err);
 	if (rc < 0) /* what was read before the damage is still written */
 		fprintf(stderr, "smtptls: %s\n", err);
-	int stored = e.finish(e.ctx, END_EOF);
-	source_stats(src, &ss);
-	fill_totals(&totals, &e, &ss);
-	e.free(e.ctx);
+	int stored = engine_finish(e, END_EOF);
+	engine_totals(e, &et);
+	fill_totals(&totals, &et);
 	if (stored == 0)
 		stored = store_end_run(st, &totals);
 	if (stored < 0)
 		fprintf(stderr, "smtptls: %s\n", store_error(st));
 	else if (!a->quiet) {
-		print_summary(a, &totals, &ss);
+		print_summary(a, &totals, &et);
+		if (a->verbose)
+			print_threads(&et);
 		print_cpu(st);
 	}
 	return rc < 0 || stored < 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+static int open_engine(struct capture_args *a, struct engine **e)
+{
+	char err[1024];
+	struct engine_opts eo = {a->src, &a->ports, a->classify, a->limits,
+				 a->anon_keyfile ? a->anon_key : NULL, a->threads};
+	int rc = engine_open(e, &eo, err, sizeof err);
+	if (rc > 0 && !a->quiet)
+		fprintf(stderr, "smtptls: warning: %s\n", err);
+	if (rc >= 0)
+		return EXIT_OK;
+	fprintf(stderr, "smtptls: %s\n", err);
+	return rc == SOURCE_EFILTER ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
 int cmd_capture(int argc, char **argv)
 {
 	struct capture_args a;
 	char err[1024];
-	struct source *src = NULL;
+	struct engine *e = NULL;
 	struct store *st = NULL;
 	if (parse_capture(&a, argc, argv) < 0)
 		return EXIT_USAGE;
@@ -362,21 +313,19 @@ int cmd_capture(int argc, char **argv)
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	int rc = source_open(&src, &a.src, err, sizeof err);
-	if (rc < 0) {
-		fprintf(stderr, "smtptls: %s\n", err);
-		return rc == SOURCE_EFILTER ? EXIT_USAGE : EXIT_RUNTIME;
-	}
+	int rc = open_engine(&a, &e);
+	if (rc != EXIT_OK)
+		return rc;
 	if (store_open(&st, a.db, err, sizeof err) < 0 ||
 	    (a.user && privileges_drop(a.user, a.db, err, sizeof err) < 0)) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		store_close(st);
-		source_close(src);
+		engine_close(e);
 		return EXIT_RUNTIME;
 	}
 	install_signals();
-	rc = run_capture(&a, src, st);
-	source_close(src);
+	rc = run_capture(&a, e, st);
+	engine_close(e);
 	if (store_close(st) < 0)
 		rc = EXIT_RUNTIME;
 	return rc;

@@ -12,14 +12,12 @@
 #define BAR_WIDTH 30
 
 struct progress {
-	struct source *src;
-	source_frames_fn next;
-	void *next_ctx;
+	const struct source *src;
 	uint64_t packets;
 	double started, drawn;
 };
 
-struct progress *progress_new(struct source *src, source_frames_fn next, void *next_ctx)
+struct progress *progress_new(const struct source *src)
 {
 	uint64_t done, total;
 	source_progress(src, &done, &total);
@@ -29,8 +27,6 @@ struct progress *progress_new(struct source *src, source_frames_fn next, void *n
 	if (!pr)
 		return NULL;
 	pr->src = src;
-	pr->next = next;
-	pr->next_ctx = next_ctx;
 	pr->started = pr->drawn = clock_seconds(CLOCK_MONOTONIC);
 	return pr;
 }
@@ -51,7 +47,7 @@ static void draw(struct progress *pr, double now)
 	pr->drawn = now;
 }
 
-void progress_frames(void *ctx, const struct frame *f, size_t n)
+void progress_frames(void *ctx, size_t n)
 {
 	struct progress *pr = ctx;
 	uint64_t before = pr->packets;
@@ -61,7 +57,6 @@ void progress_frames(void *ctx, const struct frame *f, size_t n)
 		if (now - pr->drawn >= 0.2)
 			draw(pr, now);
 	}
-	pr->next(pr->next_ctx, f, n);
 }
 
 void progress_free(struct progress *pr)

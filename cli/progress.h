@@ -12,11 +12,12 @@
 
 struct progress;
 
-/* NULL when no bar is to be drawn (then call next directly). */
-struct progress *progress_new(struct source *src, source_frames_fn next, void *next_ctx);
+/* NULL when no bar is to be drawn. */
+struct progress *progress_new(const struct source *src);
 
-/* A source_frames_fn: counts, redraws now and then, calls next. */
-void progress_frames(void *pr, const struct frame *f, size_t n);
+/* n more frames were read (engine_opts.on_frames): counts, and redraws
+ * now and then. */
+void progress_frames(void *pr, size_t n);
 
 /* Clears the bar. NULL is fine. */
 void progress_free(struct progress *pr);

@@ -5,268 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/rd.h"
 #include "../common/registry.h"
-#include "rd.h"
 
 #define TEXT_MAX (1u << 20) /* a 64 KiB hello gives at most ~200 KB of text */
 #define JA4_HASH_HEX 12
-
-enum { EXT_SNI = 0, EXT_GROUPS = 10, EXT_POINT_FORMATS = 11, EXT_SIG_ALGS = 13,
-       EXT_ALPN = 16, EXT_VERSIONS = 43 };
-
-/* ---- hashing -------------------------------------------------------------- */
-
-static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
-static int gcrypt_ready;
-static pthread_key_t md5_key; /* each thread's MD5 handle */
-static int md5_key_ready;
-static pthread_key_t memo_key; /* each thread's digest memo, below */
-static int memo_key_ready;
-
-static void md5_close(void *h)
-{
-	gcry_md_close(h);
-}
-
-static void gcrypt_init(void)
-{
-	gcrypt_ready = gcry_check_version(NULL) != NULL;
-	md5_key_ready = pthread_key_create(&md5_key, md5_close) == 0;
-	memo_key_ready = pthread_key_create(&memo_key, free) == 0;
-}
-
-/* The calling thread's MD5 handle, reset, or NULL. gcry_md_hash_buffer
- * has no shortcut for MD5: it opened and closed a handle per JA3 and
- * JA3S, which cost as much as the hashing. A handle per thread (closed
- * when the thread ends) is reset instead. */
-static gcry_md_hd_t md5_handle(void)
-{
-	gcry_md_hd_t h;
-	if (!md5_key_ready)
-		return NULL;
-	if ((h = pthread_getspecific(md5_key)) != NULL) {
-		gcry_md_reset(h);
-		return h;
-	}
-	if (gcry_md_open(&h, GCRY_MD_MD5, 0) != 0)
-		return NULL;
-	if (pthread_setspecific(md5_key, h) != 0) {
-		gcry_md_close(h);
-		return NULL;
-	}
-	return h;
-}
-
-/* The digest of p[0..n) into d: MD5 through the thread's handle, other
- * algorithms (and MD5 without a handle) through gcry_md_hash_buffer. */
-static void digest_raw(int algo, const void *p, size_t n, uint8_t *d)
-{
-	gcry_md_hd_t h = algo == GCRY_MD_MD5 ? md5_handle() : NULL;
-	const unsigned char *md = NULL;
-	if (h) {
-		gcry_md_write(h, p, n);
-		md = gcry_md_read(h, GCRY_MD_MD5);
-	}
-	if (md)
-		memcpy(d, md, 16);
-	else
-		gcry_md_hash_buffer(algo, d, p, n);
-}
-
-/* ---- a per-thread memo of recent digests ------------------------------------- */
-
-/* The same JA3/JA4 texts (a few hundred client and server builds) and
- * certificates (a server's, on every session to it) recur all the time,
- * so each thread remembers its last FP_MEMO_ENTRIES digests, in 8-way
- * sets chosen by a 64-bit key of the input, least recently used out.
- * (With 2 ways, four inputs of one busy client and server shared a set
- * on the benchmark capture and missed every time.) An entry keeps a
- * copy of its input, and a hit needs the algorithm, length and every
- * byte equal, so the digest is always the one hashing gives. Inputs
- * longer than FP_MEMO_MAX (and empty ones) are hashed each time. Per
- * thread: one table of sizeof(struct memo) = 64 * (8 + 8 + 2088) + 24 =
- * 134,680 bytes (132 KiB, on LP64), allocated zeroed on first use,
- * freed when the thread ends; no locks, nothing shared. */
-#define MEMO_WAYS 8
-#define MEMO_SET_BITS 3
-#define MEMO_SETS (1u << MEMO_SET_BITS)
-#define MEMO_MUL 0x9e3779b97f4a7c15u
-#define MEMO_ROT 29
-
-_Static_assert(MEMO_SETS * MEMO_WAYS == FP_MEMO_ENTRIES, "memo geometry");
-
-struct memo_entry {
-	uint32_t len;
-	int algo; /* 0 while empty */
-	uint8_t digest[32];
-	uint8_t input[FP_MEMO_MAX];
-};
-
-struct memo {
-	uint64_t key[MEMO_SETS][MEMO_WAYS];  /* a set's keys: one cache line */
-	uint64_t used[MEMO_SETS][MEMO_WAYS]; /* clock at the last use, 0 never */
-	struct memo_entry e[MEMO_SETS][MEMO_WAYS];
-	uint64_t clock;
-	unsigned long hits, misses;
-};
-
-_Static_assert(sizeof(struct memo) <= 256 * 1024, "a modest table per thread");
-
-static uint64_t rotl64(uint64_t x, int r)
-{
-	return x << r | x >> (64 - r);
-}
-
-static uint64_t memo_step(uint64_t lane, uint64_t w)
-{
-	return rotl64((lane ^ w) * MEMO_MUL, MEMO_ROT);
-}
-
-struct lanes {
-	uint64_t a, b, c, d;
-};
-
-static void memo_block(struct lanes *l, const uint8_t *p)
-{
-	uint64_t w[4];
-	memcpy(w, p, sizeof w);
-	l->a = memo_step(l->a, w[0]);
-	l->b = memo_step(l->b, w[1]);
-	l->c = memo_step(l->c, w[2]);
-	l->d = memo_step(l->d, w[3]);
-}
-
-/* Four lanes over 32-byte blocks (words read with memcpy, in host
- * order), the last block zero-padded, then the length and the lanes
- * folded together: about half an instruction a byte. */
-uint64_t fp_memo_key(const void *p, size_t n)
-{
-	struct lanes l = {0x243f6a8885a308d3u, 0x13198a2e03707344u, 0xa4093822299f31d0u,
-			  0x082efa98ec4e6c89u};
-	const uint8_t *b = p;
-	uint8_t tail[32] = {0};
-	uint64_t h = n;
-	size_t i = 0;
-	for (; n - i >= sizeof tail; i += sizeof tail)
-		memo_block(&l, b + i);
-	if (n > i)
-		memcpy(tail, b + i, n - i);
-	memo_block(&l, tail);
-	h = memo_step(memo_step(memo_step(memo_step(h, l.a), l.b), l.c), l.d);
-	h ^= h >> 32;
-	h *= MEMO_MUL;
-	return h ^ h >> 29;
-}
-
-/* The calling thread's table, made on first use; NULL without one. */
-static struct memo *memo_table(void)
-{
-	struct memo *m;
-	if (!memo_key_ready)
-		return NULL;
-	if ((m = pthread_getspecific(memo_key)) != NULL)
-		return m;
-	if ((m = calloc(1, sizeof *m)) == NULL)
-		return NULL;
-	if (pthread_setspecific(memo_key, m) != 0) {
-		free(m);
-		return NULL;
-	}
-	return m;
-}
-
-/* The way of set s that holds (algo, p[0..n)), or -1. */
-static int memo_find(const struct memo *m, unsigned s, uint64_t key, int algo, const void *p,
-		     size_t n)
-{
-	for (int w = 0; w < MEMO_WAYS; w++) {
-		const struct memo_entry *e = &m->e[s][w];
-		if (m->key[s][w] == key && e->algo == algo && e->len == n &&
-		    memcmp(e->input, p, n) == 0)
-			return w;
-	}
-	return -1;
-}
-
-/* The least recently used way of set s (an empty one first). */
-static int memo_victim(const struct memo *m, unsigned s)
-{
-	int v = 0;
-	for (int w = 1; w < MEMO_WAYS; w++)
-		if (m->used[s][w] < m->used[s][v])
-			v = w;
-	return v;
-}
-
-/* The digest (dlen bytes) of p[0..n), 0 < n <= FP_MEMO_MAX, into d: from
- * the table when it holds the same input, else hashed and remembered. */
-static void memo_digest(struct memo *m, int algo, const void *p, size_t n, uint8_t *d,
-			size_t dlen)
-{
-	uint64_t key = fp_memo_key(p, n);
-	unsigned s = (unsigned)(key >> (64 - MEMO_SET_BITS));
-	int w = memo_find(m, s, key, algo, p, n);
-	if (w >= 0) {
-		memcpy(d, m->e[s][w].digest, dlen);
-		m->hits++;
-	} else {
-		struct memo_entry *e = &m->e[s][w = memo_victim(m, s)];
-		digest_raw(algo, p, n, d);
-		m->key[s][w] = key;
-		e->algo = algo;
-		e->len = (uint32_t)n;
-		memcpy(e->digest, d, dlen);
-		memcpy(e->input, p, n);
-		m->misses++;
-	}
-	m->used[s][w] = ++m->clock;
-}
-
-void fp_memo_stats(unsigned long *hits, unsigned long *misses)
-{
-	pthread_once(&gcrypt_once, gcrypt_init);
-	struct memo *m = memo_key_ready ? pthread_getspecific(memo_key) : NULL;
-	*hits = m ? m->hits : 0;
-	*misses = m ? m->misses : 0;
-}
-
-/* ---- hex digests ------------------------------------------------------------------ */
-
-/* Digest of p[0..n) as hex, the first hex_len digits; -1 on failure
- * (also for an algorithm whose digest would not fit d). */
-static int digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_len)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t d[32];
-	pthread_once(&gcrypt_once, gcrypt_init);
-	size_t dlen = gcrypt_ready ? gcry_md_get_algo_dlen(algo) : 0;
-	if (dlen == 0 || dlen > sizeof d || dlen * 2 < hex_len)
-		return -1;
-	struct memo *m = n > 0 && n <= FP_MEMO_MAX ? memo_table() : NULL;
-	if (m)
-		memo_digest(m, algo, p, n, d, dlen);
-	else
-		digest_raw(algo, p, n, d);
-	for (size_t i = 0; i < hex_len / 2; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
-	}
-	if (hex_len % 2)
-		out[hex_len - 1] = hex[d[hex_len / 2] >> 4];
-	out[hex_len] = '\0';
-	return 0;
-}
-
-int fp_digest_hex(int algo, const void *p, size_t n, char *out, size_t hex_len)
-{
-	return digest_hex(algo, p, n, out, hex_len);
-}
-
-void fp_sha256_hex(const uint8_t *p, size_t len, char out[FP_SHA256_HEX])
-{
-	if (digest_hex(GCRY_MD_SHA256, p, len, out, 64) < 0)
-		out[0] = '\0';
-}
 
 /* ---- a text buffer whose failure sticks ------------------------------------ */
 
@@ -415,52 +158,14 @@ static char *t_finish(struct text *t)
 	return s;
 }
 
-/* ---- hello structure ------------------------------------------------------------ */
+/* ---- lists ------------------------------------------------------------------------- */
 
-struct hello {
-	uint16_t version;
-	struct rd suites;  /* ClientHello: the cipher suite list */
-	uint16_t cipher;   /* ServerHello: the selected suite */
-	struct rd exts;    /* the extensions block, empty if absent */
-};
-
-/* Next extension: 1 with its type and body, 0 at the end, -1 if malformed. */
-static int ext_next(struct rd *exts, uint16_t *type, struct rd *body)
+static int has_type(const struct tls_hello *h, uint16_t type)
 {
-	if (rd_left(exts) == 0)
-		return exts->err ? -1 : 0;
-	*type = rd_u16(exts);
-	*body = rd_vec16(exts);
-	return exts->err ? -1 : 1;
-}
-
-static int exts_valid(struct rd exts)
-{
-	uint16_t type;
-	struct rd body;
-	int rc;
-	while ((rc = ext_next(&exts, &type, &body)) > 0)
-		;
-	return rc == 0;
-}
-
-static int hello_parse(const uint8_t *p, size_t len, int client, struct hello *h)
-{
-	struct rd r = rd_init(p, len);
-	memset(h, 0, sizeof *h);
-	h->version = rd_u16(&r);
-	rd_skip(&r, 32);
-	rd_vec8(&r); /* session id */
-	if (client) {
-		h->suites = rd_vec16(&r);
-		rd_vec8(&r); /* compression methods */
-	} else {
-		h->cipher = rd_u16(&r);
-		rd_u8(&r);
-	}
-	if (rd_left(&r) > 0)
-		h->exts = rd_vec16(&r);
-	return r.err || !exts_valid(h->exts) ? -1 : 0;
+	for (size_t i = 0; i < h->n_ext; i++)
+		if (h->ext_type[i] == type)
+			return 1;
+	return 0;
 }
 
 /* The u16 values of a list, GREASE left out, in decimal joined by '-';
@@ -500,83 +205,67 @@ static void t_list8(struct text *t, struct rd list)
 
 /* ---- JA3, JA3S ------------------------------------------------------------------ */
 
-/* "extensions,groups,point formats" of a ClientHello. */
-/* The extension types, GREASE left out, joined by '-'; where groups and
- * formats are given, the bodies of those two extensions go there. */
-static void t_ext_types(struct text *t, struct rd exts, struct rd *groups, struct rd *formats)
+/* The extension types, GREASE left out, joined by '-'. */
+static void t_ext_types(struct text *t, const struct tls_hello *h)
 {
-	struct rd body;
-	uint16_t type;
-	char *o = t_room(t, rd_left(&exts) / 4 * (1 + DEC16_MAX)), *start = o;
+	char *o = h->n_ext ? t_room(t, h->n_ext * (1 + DEC16_MAX)) : NULL, *start = o;
 	if (!o)
 		return;
-	while (ext_next(&exts, &type, &body) > 0) {
-		if (type == EXT_GROUPS && groups)
-			*groups = rd_vec16(&body);
-		else if (type == EXT_POINT_FORMATS && formats)
-			*formats = rd_vec8(&body);
-		if (tls_is_grease(type))
+	for (size_t i = 0; i < h->n_ext; i++) {
+		if (tls_is_grease(h->ext_type[i]))
 			continue;
 		if (o != start)
 			*o++ = '-';
-		o = put_dec(o, type);
+		o = put_dec(o, h->ext_type[i]);
 	}
 	t_done(t, o);
 }
 
-static void ja3_extensions(struct text *t, struct rd exts)
-{
-	struct rd groups = rd_init(NULL, 0), formats = rd_init(NULL, 0);
-	t_ext_types(t, exts, &groups, &formats);
-	t_str(t, ",");
-	t_list16(t, groups);
-	t_str(t, ",");
-	t_list8(t, formats);
-}
-
 /* The JA3 text of a ClientHello into t (initialised here); -1 if the
- * hello is malformed. */
-static int ja3_text(const uint8_t *ch, size_t len, struct text *t)
+ * hello is not complete. */
+static int ja3_text(const struct tls_hello *h, struct text *t)
 {
-	struct hello h;
 	t_init(t);
-	if (hello_parse(ch, len, 1, &h) < 0)
+	if (h->kind != HELLO_CLIENT || !hello_complete(h))
 		return -1;
-	t_dec(t, h.version, 0);
+	t_dec(t, h->version, 0);
 	t_str(t, ",");
-	t_list16(t, h.suites);
+	t_list16(t, h->suites);
 	t_str(t, ",");
-	ja3_extensions(t, h.exts);
+	t_ext_types(t, h);
+	t_str(t, ",");
+	t_list16(t, h->groups);
+	t_str(t, ",");
+	t_list8(t, h->formats);
 	return 0;
 }
 
-char *fp_ja3_string(const uint8_t *ch, size_t len)
+char *fp_ja3_string(const struct tls_hello *h)
 {
 	struct text t;
-	if (ja3_text(ch, len, &t) < 0)
+	if (ja3_text(h, &t) < 0)
 		return NULL;
 	return t_finish(&t);
 }
 
 /* The JA3S text of a ServerHello into t (initialised here); -1 if the
- * hello is malformed. */
-static int ja3s_text(const uint8_t *sh, size_t len, struct text *t)
+ * hello is not complete. */
+static int ja3s_text(const struct tls_hello *h, struct text *t)
 {
-	struct hello h;
 	t_init(t);
-	if (hello_parse(sh, len, 0, &h) < 0)
+	if (h->kind != HELLO_SERVER || !hello_complete(h))
 		return -1;
-	t_dec(t, h.version, 0);
-	t_dec(t, h.cipher, ',');
+	t_dec(t, h->version, 0);
+	t_dec(t, h->cipher, ',');
 	t_str(t, ",");
-	t_ext_types(t, h.exts, NULL, NULL);
+	t_ext_types(t, h);
 	return 0;
 }
 
-char *fp_ja3s_string(const uint8_t *sh, size_t len)
+char *fp_ja3s_string(const struct tls_hello *h)
 {
 	struct text t;
-	if (ja3s_text(sh, len, &t) < 0)
+	if (ja3s_text(h, &t) < 0)
 		return NULL;
 	return t_finish(&t);
 }
@@ -587,23 +276,23 @@ static int md5_of(int rc, struct text *t, char *out, size_t cap)
 	if (cap > 0)
 		out[0] = '\0';
 	if (rc == 0 && !t->err && cap >= 33)
-		rc = digest_hex(GCRY_MD_MD5, t->p, t->n, out, 32);
+		rc = fp_digest_hex(GCRY_MD_MD5, t->p, t->n, out, 32);
 	else
 		rc = -1;
 	t_free(t);
 	return rc;
 }
 
-int fp_ja3(const uint8_t *ch, size_t len, char *out, size_t cap)
+int fp_ja3(const struct tls_hello *h, char *out, size_t cap)
 {
 	struct text t;
-	return md5_of(ja3_text(ch, len, &t), &t, out, cap);
+	return md5_of(ja3_text(h, &t), &t, out, cap);
 }
 
-int fp_ja3s(const uint8_t *sh, size_t len, char *out, size_t cap)
+int fp_ja3s(const struct tls_hello *h, char *out, size_t cap)
 {
 	struct text t;
-	return md5_of(ja3s_text(sh, len, &t), &t, out, cap);
+	return md5_of(ja3s_text(h, &t), &t, out, cap);
 }
 
 /* ---- JA4 -------------------------------------------------------------------------- */
@@ -652,10 +341,9 @@ static int is_alnum(uint8_t c)
 
 /* First and last character of the first ALPN value; hex digits when
  * either is not alphanumeric; "00" without one. */
-static void ja4_alpn(struct rd body, char out[3])
+static void ja4_alpn(struct rd list, char out[3])
 {
 	static const char hex[] = "0123456789abcdef";
-	struct rd list = rd_vec16(&body);
 	struct rd first = rd_vec8(&list);
 	strcpy(out, "00");
 	if (list.err || first.len == 0)
@@ -666,11 +354,14 @@ static void ja4_alpn(struct rd body, char out[3])
 	out[1] = plain ? (char)l : hex[l & 15];
 }
 
-/* Highest non-GREASE supported_versions entry (0 if none). */
-static unsigned ja4_max_version(struct rd body)
+/* Highest non-GREASE supported_versions entry (0 if none); the legacy
+ * version without the extension. */
+static unsigned ja4_version(const struct tls_hello *h)
 {
-	struct rd list = rd_vec8(&body);
+	struct rd list = h->versions;
 	unsigned best = 0;
+	if (!has_type(h, EXT_VERSIONS))
+		return h->version;
 	while (rd_left(&list) >= 2) {
 		uint16_t v = rd_u16(&list);
 		if (!tls_is_grease(v) && v > best)
@@ -690,39 +381,34 @@ static void push16(uint16_t *list, size_t *n, struct rd src)
 	}
 }
 
-/* Walks the extensions: their list, SNI, ALPN, versions, signature
- * algorithms. */
-static void ja4_scan(struct ja4 *j, const struct hello *h, unsigned *version, int *sni,
-		     char alpn[3])
+/* "t%s%c%02u%02u%s" by hand: version, d/i, the two counts, ALPN. */
+static void ja4_a(struct ja4 *j, const struct tls_hello *h)
 {
-	struct rd exts = h->exts, body;
-	uint16_t type;
-	while (ext_next(&exts, &type, &body) > 0) {
-		if (tls_is_grease(type))
-			continue;
-		j->exts[j->ne++] = type;
-		if (type == EXT_SNI)
-			*sni = 1;
-		else if (type == EXT_ALPN)
-			ja4_alpn(body, alpn);
-		else if (type == EXT_VERSIONS)
-			*version = ja4_max_version(body);
-		else if (type == EXT_SIG_ALGS)
-			push16(j->sigs, &j->ns, rd_vec16(&body));
-	}
+	char alpn[3];
+	const char *vt = ja4_version_text(ja4_version(h));
+	unsigned nc2 = (unsigned)(j->nc > 99 ? 99 : j->nc), ne2 = (unsigned)(j->ne > 99 ? 99 : j->ne);
+	char *a = j->a;
+	ja4_alpn(h->alpn, alpn);
+	*a++ = 't';
+	*a++ = vt[0];
+	*a++ = vt[1];
+	*a++ = h->sni ? 'd' : 'i';
+	*a++ = (char)('0' + nc2 / 10);
+	*a++ = (char)('0' + nc2 % 10);
+	*a++ = (char)('0' + ne2 / 10);
+	*a++ = (char)('0' + ne2 % 10);
+	*a++ = alpn[0];
+	*a++ = alpn[1];
+	*a = '\0';
 }
 
-static int ja4_collect(const uint8_t *ch, size_t len, struct ja4 *j)
+static int ja4_collect(const struct tls_hello *h, struct ja4 *j)
 {
-	struct hello h;
-	unsigned version;
-	int sni = 0;
-	char alpn[3] = "00";
 	j->buf = NULL;
 	j->nc = j->ne = j->ns = 0;
-	if (hello_parse(ch, len, 1, &h) < 0)
+	if (h->kind != HELLO_CLIENT || !hello_complete(h))
 		return -1;
-	size_t nc = h.suites.len / 2, ne = h.exts.len / 4, ns = h.exts.len / 2;
+	size_t nc = h->suites.len / 2, ne = h->n_ext, ns = rd_left(&h->sigalgs) / 2;
 	size_t total = nc + ne + ns + (nc > ne ? nc : ne) + 1;
 	if (total <= JA4_LOCAL)
 		j->buf = j->local;
@@ -732,24 +418,12 @@ static int ja4_collect(const uint8_t *ch, size_t len, struct ja4 *j)
 	j->exts = j->buf + nc;
 	j->sigs = j->exts + ne;
 	j->scratch = j->sigs + ns;
-	push16(j->ciphers, &j->nc, h.suites);
-	version = h.version;
-	ja4_scan(j, &h, &version, &sni, alpn);
-	/* "t%s%c%02u%02u%s" by hand: version, d/i, the two counts, ALPN */
-	const char *vt = ja4_version_text(version);
-	unsigned nc2 = (unsigned)(j->nc > 99 ? 99 : j->nc), ne2 = (unsigned)(j->ne > 99 ? 99 : j->ne);
-	char *a = j->a;
-	*a++ = 't';
-	*a++ = vt[0];
-	*a++ = vt[1];
-	*a++ = sni ? 'd' : 'i';
-	*a++ = (char)('0' + nc2 / 10);
-	*a++ = (char)('0' + nc2 % 10);
-	*a++ = (char)('0' + ne2 / 10);
-	*a++ = (char)('0' + ne2 % 10);
-	*a++ = alpn[0];
-	*a++ = alpn[1];
-	*a = '\0';
+	push16(j->ciphers, &j->nc, h->suites);
+	for (size_t i = 0; i < h->n_ext; i++)
+		if (!tls_is_grease(h->ext_type[i]))
+			j->exts[j->ne++] = h->ext_type[i];
+	push16(j->sigs, &j->ns, h->sigalgs);
+	ja4_a(j, h);
 	return 0;
 }
 
@@ -787,7 +461,6 @@ static void sort16(uint16_t *v, size_t n, uint16_t *tmp)
 	if (a != v)
 		memcpy(v, a, n * sizeof *v);
 }
-
 /* Hex values joined by ','; SNI and ALPN left out when skip is set. */
 static void t_hex_list(struct text *t, const uint16_t *v, size_t n, int skip_sni_alpn)
 {
@@ -815,11 +488,11 @@ static void ja4_c_text(struct text *t, const struct ja4 *j, int original)
 	}
 }
 
-char *fp_ja4_raw(const uint8_t *ch, size_t len, int original_order)
+char *fp_ja4_raw(const struct tls_hello *h, int original_order)
 {
 	struct ja4 j;
 	struct text t;
-	if (ja4_collect(ch, len, &j) < 0)
+	if (ja4_collect(h, &j) < 0)
 		return NULL;
 	t_init(&t);
 	if (!original_order) {
@@ -844,19 +517,19 @@ static int ja4_hash(struct text *t, char out[JA4_HASH_HEX + 1])
 	else if (t->n == 0)
 		strcpy(out, "000000000000");
 	else
-		rc = digest_hex(GCRY_MD_SHA256, t->p, t->n, out, JA4_HASH_HEX);
+		rc = fp_digest_hex(GCRY_MD_SHA256, t->p, t->n, out, JA4_HASH_HEX);
 	t_free(t);
 	return rc;
 }
 
-int fp_ja4(const uint8_t *ch, size_t len, char *out, size_t cap)
+int fp_ja4(const struct tls_hello *h, char *out, size_t cap)
 {
 	struct ja4 j;
 	struct text t;
 	char b[JA4_HASH_HEX + 1], c[JA4_HASH_HEX + 1];
 	if (cap > 0)
 		out[0] = '\0';
-	if (cap < 37 || ja4_collect(ch, len, &j) < 0)
+	if (cap < 37 || ja4_collect(h, &j) < 0)
 		return -1;
 	sort16(j.ciphers, j.nc, j.scratch);
 	sort16(j.exts, j.ne, j.scratch);
@@ -876,4 +549,151 @@ int fp_ja4(const uint8_t *ch, size_t len, char *out, size_t cap)
 	}
 	ja4_free(&j);
 	return rc ? -1 : 0;
+}
+
+/* ---- both client fingerprints, remembered --------------------------------------- */
+
+/* What JA3 and JA4 are made of, in one byte string: the version, the
+ * suites, the extension types in order, and the lists and flags either
+ * reads, each after its length. The same hello from the same client build
+ * gives the same key (the random, session id, key shares and SNI name,
+ * which differ every time, are not in it), so each thread remembers the
+ * fingerprints of its last FP_CLIENT_MEMO keys: sorting, formatting and
+ * hashing are done once per client build. A hit needs the whole key
+ * equal, so the fingerprints are always those computed from scratch. */
+#define CLIENT_KEY_MAX 1024 /* longer keys are not remembered */
+#define CLIENT_WAYS 4
+#define CLIENT_SETS 16
+#define FP_CLIENT_MEMO (CLIENT_WAYS * CLIENT_SETS)
+
+struct client_key {
+	uint8_t b[CLIENT_KEY_MAX];
+	size_t n;
+	int over;
+};
+
+static void key_add(struct client_key *k, const void *p, size_t n)
+{
+	uint16_t len = (uint16_t)n;
+	if (k->over || k->n + 2 + n > sizeof k->b || n > UINT16_MAX) {
+		k->over = 1;
+		return;
+	}
+	memcpy(k->b + k->n, &len, 2);
+	if (n)
+		memcpy(k->b + k->n + 2, p, n);
+	k->n += 2 + n;
+}
+
+static void key_add_list(struct client_key *k, struct rd list)
+{
+	size_t n = rd_left(&list);
+	key_add(k, n ? list.p + list.off : NULL, n);
+}
+
+/* 0 and the key, or -1 when it does not fit. */
+static int client_key(const struct tls_hello *h, struct client_key *k)
+{
+	uint8_t flags[2] = {(uint8_t)h->sni, (uint8_t)has_type(h, EXT_VERSIONS)};
+	k->n = 0;
+	k->over = 0;
+	key_add(k, &h->version, sizeof h->version);
+	key_add(k, flags, sizeof flags);
+	key_add_list(k, h->suites);
+	key_add(k, h->ext_type, h->n_ext * sizeof h->ext_type[0]);
+	key_add_list(k, h->groups);
+	key_add_list(k, h->formats);
+	key_add_list(k, h->sigalgs);
+	key_add_list(k, h->versions);
+	key_add_list(k, h->alpn);
+	return k->over ? -1 : 0;
+}
+
+struct client_entry {
+	uint64_t used;      /* the clock at the last use, 0 never */
+	uint64_t hash;
+	size_t n;
+	int rc3, rc4;
+	char ja3[33], ja4[37];
+	uint8_t key[CLIENT_KEY_MAX];
+};
+
+struct client_memo {
+	struct client_entry e[CLIENT_SETS][CLIENT_WAYS];
+	uint64_t clock;
+};
+
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+static pthread_key_t client_tls;
+static int client_tls_ready;
+
+static void client_init(void)
+{
+	client_tls_ready = pthread_key_create(&client_tls, free) == 0;
+}
+
+/* The calling thread's memo, made on first use; NULL without one. */
+static struct client_memo *client_memo(void)
+{
+	struct client_memo *m;
+	pthread_once(&client_once, client_init);
+	if (!client_tls_ready)
+		return NULL;
+	if ((m = pthread_getspecific(client_tls)) != NULL)
+		return m;
+	if ((m = calloc(1, sizeof *m)) != NULL && pthread_setspecific(client_tls, m) != 0) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* The entry for the key: its way if remembered (*hit), else the way to
+ * fill (the least recently used). */
+static struct client_entry *client_find(struct client_memo *m, const struct client_key *k,
+					uint64_t hash, int *hit)
+{
+	struct client_entry *set = m->e[hash % CLIENT_SETS], *victim = &set[0];
+	for (int w = 0; w < CLIENT_WAYS; w++) {
+		struct client_entry *e = &set[w];
+		if (e->used && e->hash == hash && e->n == k->n && memcmp(e->key, k->b, k->n) == 0) {
+			*hit = 1;
+			return e;
+		}
+		if (e->used < victim->used)
+			victim = e;
+	}
+	*hit = 0;
+	return victim;
+}
+
+/* JA3 and JA4 as fp_ja3 and fp_ja4 give them (caps as theirs), through
+ * the thread's memo; each writes its rc into *rc3, *rc4. */
+void fp_client(const struct tls_hello *h, char *ja3, size_t cap3, int *rc3, char *ja4,
+	       size_t cap4, int *rc4)
+{
+	struct client_key k;
+	struct client_memo *m = cap3 >= 33 && cap4 >= 37 && h->kind == HELLO_CLIENT &&
+					hello_complete(h) && client_key(h, &k) == 0
+				? client_memo() : NULL;
+	int hit;
+	if (!m) {
+		*rc3 = fp_ja3(h, ja3, cap3);
+		*rc4 = fp_ja4(h, ja4, cap4);
+		return;
+	}
+	uint64_t hash = fp_memo_key(k.b, k.n);
+	struct client_entry *e = client_find(m, &k, hash, &hit);
+	if (!hit) {
+		e->rc3 = fp_ja3(h, e->ja3, sizeof e->ja3);
+		e->rc4 = fp_ja4(h, e->ja4, sizeof e->ja4);
+		e->hash = hash;
+		e->n = k.n;
+		memcpy(e->key, k.b, k.n);
+	}
+	e->used = ++m->clock;
+	memcpy(ja3, e->ja3, sizeof e->ja3);
+	memcpy(ja4, e->ja4, sizeof e->ja4);
+	*rc3 = e->rc3;
+	*rc4 = e->rc4;
 }

@@ -192,14 +192,22 @@ static int client_hello_seen(const struct sess *s, const struct smtp_facts *sf,
 	return 0;
 }
 
+/* A text into a record's array of cap bytes. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void copy_smtp(struct session_record *r, const struct smtp_facts *sf)
 {
 	r->starttls_offered = sf->starttls_offered;
 	r->starttls_reply = sf->starttls_reply;
 	memcpy(r->auth_mechanism, sf->auth_mech, sizeof r->auth_mechanism);
-	memcpy(r->server_name, sf->server_name, sizeof r->server_name);
-	memcpy(r->ehlo_name, sf->ehlo_name, sizeof r->ehlo_name);
-	memcpy(r->ehlo_keywords, sf->keywords, sizeof r->ehlo_keywords);
+	copy_text(r->server_name, sizeof r->server_name, sf->server_name);
+	copy_text(r->ehlo_name, sizeof r->ehlo_name, sf->ehlo_name);
+	copy_text(r->ehlo_keywords, sizeof r->ehlo_keywords, sf->keywords);
 	r->anomalies |= sf->anomalies;
 }
 
@@ -308,8 +316,8 @@ static void copy_tls(const struct sess *s, struct session_record *r,
 		     const struct tls_facts *tf)
 {
 	r->client_version_max = tf->client_version_max;
-	memcpy(r->sni, tf->sni, sizeof r->sni);
-	memcpy(r->alpn_offered, tf->alpn_offered, sizeof r->alpn_offered);
+	copy_text(r->sni, sizeof r->sni, tf->sni);
+	copy_text(r->alpn_offered, sizeof r->alpn_offered, tf->alpn_offered);
 	r->tls_alert = tf->alert;
 	r->tls_alert_from = tf->alert_dir;
 	r->tls_outcome = outcome(s, tf, r->end_reason);
@@ -329,7 +337,7 @@ static void copy_tls(const struct sess *s, struct session_record *r,
 	r->cipher_suite = tf->cipher;
 	r->kx_group = tf->key_share_group;
 	r->kx_dh_bits = tf->dh_bits;
-	memcpy(r->alpn, tf->alpn, sizeof r->alpn);
+	copy_text(r->alpn, sizeof r->alpn, tf->alpn);
 	memcpy(r->ja3s, tf->ja3s, sizeof r->ja3s);
 	r->resumed = tf->resumed;
 	judge_cipher(r, tf);

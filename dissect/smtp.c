@@ -13,10 +13,60 @@ struct smtp *smtp_new(int midstream)
 	if (!s)
 		return NULL;
 	s->midstream = midstream;
+	s->f.server_name = s->f.ehlo_name = s->f.keywords = "";
 	s->f.greeting_code = -1;
 	s->f.starttls_offered = -1;
 	s->f.starttls_reply = -1;
 	return s;
+}
+
+/* ---- the facts' texts ----------------------------------------------------- */
+
+static const char **name_field(struct smtp *s, enum smtp_name which)
+{
+	return which == SMTP_NAME_SERVER ? &s->f.server_name
+	       : which == SMTP_NAME_EHLO ? &s->f.ehlo_name : &s->f.keywords;
+}
+
+int smtp_name_reserve(struct smtp *s, enum smtp_name which, size_t need)
+{
+	/* keywords grow a line at a time: room for most lists at once */
+	size_t cap = s->name_cap[which] ? s->name_cap[which]
+		     : which == SMTP_NAME_KEYWORDS ? 128 : 16;
+	if (need <= s->name_cap[which])
+		return 0;
+	if (need > REC_NAME_MAX)
+		return -1;
+	while (cap < need)
+		cap *= 2;
+	cap = cap < REC_NAME_MAX ? cap : REC_NAME_MAX;
+	char *p = realloc(s->name[which], cap);
+	if (!p)
+		return -1;
+	s->name[which] = p;
+	s->name_cap[which] = cap;
+	*name_field(s, which) = p;
+	return 0;
+}
+
+void smtp_name_set(struct smtp *s, enum smtp_name which, const uint8_t *w, size_t wl)
+{
+	char text[REC_NAME_MAX];
+	size_t n = wl ? text_sanitize(text, sizeof text, w, wl) : 0;
+	if (n == 0 || smtp_name_reserve(s, which, n + 1) < 0) {
+		*name_field(s, which) = "";
+		return;
+	}
+	memcpy(s->name[which], text, n + 1);
+	*name_field(s, which) = s->name[which];
+}
+
+void smtp_name_clear(struct smtp *s, enum smtp_name which)
+{
+	free(s->name[which]);
+	s->name[which] = NULL;
+	s->name_cap[which] = 0;
+	*name_field(s, which) = "";
 }
 
 void smtp_free(struct smtp *s)
@@ -25,6 +75,8 @@ void smtp_free(struct smtp *s)
 		return;
 	free(s->lb[0].buf);
 	free(s->lb[1].buf);
+	for (int i = 0; i < SMTP_NAMES; i++)
+		free(s->name[i]);
 	free(s);
 }
 
@@ -64,7 +116,7 @@ static void on_helo(struct smtp *s, const uint8_t *arg, size_t n, int cut)
 	size_t wl = whole_word(arg, n, cut, &w);
 	s->f.helo_sent = 1;
 	if (s->f.ehlo_name[0] == '\0' && wl > 0)
-		text_sanitize(s->f.ehlo_name, sizeof s->f.ehlo_name, w, wl);
+		smtp_name_set(s, SMTP_NAME_EHLO, w, wl);
 }
 
 static void on_mail(struct smtp *s, const uint8_t *arg, size_t n, int cut)
@@ -322,7 +374,7 @@ static int tls_may_start(const struct smtp *s, int dir, const uint8_t *p, size_t
 static void greeting_was_starttls_reply(struct smtp *s)
 {
 	s->f.greeting_code = -1;
-	s->f.server_name[0] = '\0';
+	smtp_name_clear(s, SMTP_NAME_SERVER);
 	s->f.starttls_reply = 220;
 	s->tls = TLS_ACCEPTED;
 }

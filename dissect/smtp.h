@@ -44,8 +44,11 @@ enum smtp_cap {
 
 struct smtp_facts {
 	int greeting_code;            /* -1 none */
-	char server_name[REC_NAME_MAX];
-	char ehlo_name[REC_NAME_MAX];
+	/* Texts of at most REC_NAME_MAX - 1 characters, "" when none; they
+	 * belong to the parser (allocated at their size: an open session
+	 * keeps a few dozen bytes, not three times REC_NAME_MAX). */
+	const char *server_name;      /* the greeting's host name */
+	const char *ehlo_name;
 	int helo_sent;                /* an EHLO, HELO or LHLO command */
 	int ehlo_replies;             /* 250 replies to EHLO seen */
 	int starttls_offered;         /* -1 no EHLO reply seen, else 0/1 */
@@ -55,7 +58,7 @@ struct smtp_facts {
 	int auth_sent;
 	char auth_mech[32];
 	uint32_t caps;                /* enum smtp_cap, union over EHLO replies */
-	char keywords[REC_NAME_MAX];  /* the first 250 EHLO reply's keywords, comma
+	const char *keywords;         /* the first 250 EHLO reply's keywords, comma
 				       * separated, as sent (no parameters) */
 	unsigned commands;            /* recognised client commands */
 	unsigned replies;             /* well-formed server replies */

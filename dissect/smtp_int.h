@@ -54,6 +54,9 @@ struct amend {
 	enum smtp_cmd cmd; /* what it answered (CMD_NONE: the greeting) */
 };
 
+/* The texts of the facts, each in an allocation of its own size. */
+enum smtp_name { SMTP_NAME_SERVER = 0, SMTP_NAME_EHLO, SMTP_NAME_KEYWORDS, SMTP_NAMES };
+
 struct smtp {
 	struct line_buf lb[2];
 	enum client_mode mode;
@@ -66,11 +69,21 @@ struct smtp {
 	unsigned auth_expect;    /* 334 challenges the client has not answered */
 	int s2c_lost;            /* whole replies may have been lost: match by code */
 	int body_gap;            /* bytes of the current DATA body were lost */
+	char *name[SMTP_NAMES];  /* where f's texts are kept, or NULL */
+	size_t name_cap[SMTP_NAMES];
 	size_t keywords_len;     /* of f.keywords, filled from the first EHLO reply */
 	enum starttls_state tls;
 	int midstream;
 	struct smtp_facts f;
 };
+
+struct smtp;
+/* Room for need bytes of a text (at most REC_NAME_MAX); 0, or -1 when out
+ * of memory (the text is then left as it was). */
+int smtp_name_reserve(struct smtp *s, enum smtp_name which, size_t need);
+/* The text set to w sanitised ("" for none), or cleared and freed. */
+void smtp_name_set(struct smtp *s, enum smtp_name which, const uint8_t *w, size_t wl);
+void smtp_name_clear(struct smtp *s, enum smtp_name which);
 
 static inline void client_enter(struct smtp *s, enum client_mode mode)
 {

@@ -39,7 +39,7 @@ static uint32_t capability_bit(const uint8_t *w, size_t n)
 
 static void clear_keywords(struct smtp *s)
 {
-	s->f.keywords[0] = '\0';
+	smtp_name_clear(s, SMTP_NAME_KEYWORDS);
 	s->keywords_len = 0;
 }
 
@@ -163,7 +163,7 @@ static enum smtp_cmd dispatch_reply(struct smtp *s, const struct reply_acc *r)
 		return CMD_NONE;
 	}
 	if (s->f.replies == 1)
-		s->f.server_name[0] = '\0'; /* the first reply was no greeting */
+		smtp_name_clear(s, SMTP_NAME_SERVER); /* the first reply was no greeting */
 	if (s->tls == TLS_ACCEPTED)
 		s->f.clear_after_starttls++;
 	if (c == CMD_NONE)
@@ -213,11 +213,13 @@ static void add_keyword(struct smtp *s, const uint8_t *w, size_t n)
 	char word[64];
 	size_t wl = text_sanitize(word, sizeof word, w, n);
 	size_t need = wl + (s->keywords_len ? 1 : 0);
-	if (wl == 0 || s->keywords_len + need + 1 > sizeof s->f.keywords)
+	if (wl == 0 || s->keywords_len + need + 1 > REC_NAME_MAX ||
+	    smtp_name_reserve(s, SMTP_NAME_KEYWORDS, s->keywords_len + need + 1) < 0)
 		return;
+	char *kw = s->name[SMTP_NAME_KEYWORDS];
 	if (s->keywords_len)
-		s->f.keywords[s->keywords_len++] = ',';
-	memcpy(s->f.keywords + s->keywords_len, word, wl + 1);
+		kw[s->keywords_len++] = ',';
+	memcpy(kw + s->keywords_len, word, wl + 1);
 	s->keywords_len += wl;
 }
 
@@ -247,7 +249,7 @@ static void reply_begins(struct smtp *s, struct reply_acc *r, int code, const ui
 	}
 	if (s->f.replies == 0) { /* a greeting's host name, if it is one */
 		wl = whole_word(text, text_len, cut, &w);
-		text_sanitize(s->f.server_name, sizeof s->f.server_name, w, wl);
+		smtp_name_set(s, SMTP_NAME_SERVER, w, wl);
 	}
 	if (s->f.ehlo_replies == 0)
 		clear_keywords(s);

@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "../common/text.h"
+#include "../common/rd.h"
 #include "../common/registry.h"
 #include "fingerprint.h"
-#include "rd.h"
+#include "hello.h"
 #include "tlsproof.h"
 
 enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23,
@@ -47,9 +48,13 @@ struct tls_dir {
 	uint8_t alert_len;
 };
 
+/* The facts' texts, each in an allocation of its own size. */
+enum text { TEXT_SNI = 0, TEXT_ALPN_OFFERED, TEXT_ALPN, TEXTS };
+
 struct tls {
 	struct tls_dir d[2];
 	struct tls_facts f;
+	char *text[TEXTS];
 	uint8_t client_sid[32];
 	uint8_t client_sid_len;
 	int await_after_sh;    /* TLS <= 1.2: full or abbreviated handshake? */
@@ -67,6 +72,7 @@ struct tls *tls_new(void)
 	struct tls *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
+	t->f.sni = t->f.alpn_offered = t->f.alpn = "";
 	t->f.client_version = -1;
 	t->f.client_version_max = -1;
 	t->f.version = -1;
@@ -85,7 +91,9 @@ void tls_free(struct tls *t)
 		return;
 	free(t->d[0].hs_buf);
 	free(t->d[1].hs_buf);
-	free(t->f.cert);
+	x509_release(t->f.cert);
+	for (int i = 0; i < TEXTS; i++)
+		free(t->text[i]);
 	free(t);
 }
 
@@ -101,7 +109,21 @@ int tls_looks_like_start(const uint8_t *p, size_t len)
 	return (p[0] >= REC_CCS && p[0] <= REC_HEARTBEAT) || p[0] >= 0x80;
 }
 
-/* ---- hello extensions ------------------------------------------------ */
+/* ---- hello messages -------------------------------------------------- */
+
+/* Keeps text[0..n) as one of the facts' texts (nothing if empty). */
+static void text_keep(struct tls *t, enum text which, const char *text, size_t n)
+{
+	const char **field = which == TEXT_SNI ? &t->f.sni
+			      : which == TEXT_ALPN ? &t->f.alpn : &t->f.alpn_offered;
+	char *p = n ? realloc(t->text[which], n + 1) : NULL;
+	if (!p)
+		return;
+	memcpy(p, text, n);
+	p[n] = '\0';
+	t->text[which] = p;
+	*field = p;
+}
 
 static void note_offered_version(struct tls *t, int v)
 {
@@ -109,26 +131,12 @@ static void note_offered_version(struct tls *t, int v)
 		t->f.client_version_max = v;
 }
 
-static void ch_sni(struct tls *t, struct rd *e)
+/* The protocol names of an ALPN ProtocolNameList, comma separated, into
+ * out (REC_ALPN_MAX bytes); returns the length. */
+static size_t alpn_join(char *out, struct rd list, int first_only)
 {
-	struct rd list = rd_vec16(e);
-	while (rd_left(&list) > 0) {
-		uint8_t type = rd_u8(&list);
-		struct rd name = rd_vec16(&list);
-		if (list.err)
-			break;
-		if (type == 0 && t->f.sni[0] == '\0') {
-			text_sanitize(t->f.sni, sizeof t->f.sni, name.p, name.len);
-			return;
-		}
-	}
-}
-
-/* Appends the protocol names of an ALPN list, comma separated. */
-static void alpn_join(char *out, size_t cap, struct rd *e, int first_only)
-{
-	struct rd list = rd_vec16(e);
-	size_t used = strlen(out);
+	size_t used = 0, cap = REC_ALPN_MAX;
+	out[0] = '\0';
 	while (rd_left(&list) > 0 && used + 2 < cap) {
 		struct rd name = rd_vec8(&list);
 		if (list.err)
@@ -139,64 +147,17 @@ static void alpn_join(char *out, size_t cap, struct rd *e, int first_only)
 		if (first_only)
 			break;
 	}
+	return used;
 }
 
-static void ch_alpn(struct tls *t, struct rd *e)
+static void note_versions(struct tls *t, struct rd list)
 {
-	if (t->f.alpn_offered[0] == '\0')
-		alpn_join(t->f.alpn_offered, sizeof t->f.alpn_offered, e, 0);
-}
-
-static void ch_versions(struct tls *t, struct rd *e)
-{
-	struct rd list = rd_vec8(e);
 	while (rd_left(&list) >= 2) {
 		uint16_t v = rd_u16(&list);
 		if (!tls_is_grease(v))
 			note_offered_version(t, v);
 	}
 }
-
-struct ext_handler {
-	uint16_t type;
-	void (*fn)(struct tls *t, struct rd *body);
-};
-
-static const struct ext_handler ch_exts[] = {
-	{0, ch_sni},
-	{16, ch_alpn},
-	{43, ch_versions},
-};
-
-/* Server-side extension results, collected before they are applied. */
-struct sh_ext {
-	int version;   /* supported_versions, -1 */
-	int group;     /* key_share, -1 */
-	int group_d22; /* key_share as numbered up to draft 22 (40), -1 */
-	int psk;       /* pre_shared_key accepted */
-	char alpn[REC_ALPN_MAX];
-};
-
-static void walk_extensions(struct tls *t, struct rd *r, const struct ext_handler *tab,
-			    size_t n)
-{
-	if (rd_left(r) == 0)
-		return; /* no extensions block: allowed before TLS 1.2 */
-	struct rd exts = rd_vec16(r);
-	int bad = 0;
-	while (rd_left(&exts) >= 4) {
-		uint16_t type = rd_u16(&exts);
-		struct rd body = rd_vec16(&exts);
-		for (size_t i = 0; i < n && !exts.err; i++)
-			if (tab[i].type == type)
-				tab[i].fn(t, &body);
-		bad |= body.err; /* a vector longer than its extension */
-	}
-	if (bad || exts.err || r->err)
-		t->f.anomalies |= ANOM_TLS_MALFORMED;
-}
-
-/* ---- hello messages -------------------------------------------------- */
 
 /* One offered suite: counted and judged from the registry. */
 static void note_offer(struct tls *t, uint16_t code)
@@ -218,134 +179,81 @@ static void note_offers(struct tls *t, struct rd suites)
 		note_offer(t, rd_u16(&suites));
 }
 
+static void note_hello_framing(struct tls *t, const struct tls_hello *h)
+{
+	if (!h->exts_ok || !h->bodies_ok)
+		t->f.anomalies |= ANOM_TLS_MALFORMED;
+}
+
 static void parse_client_hello(struct tls *t, const uint8_t *p, size_t len)
 {
-	struct rd r = rd_init(p, len);
-	uint16_t legacy = rd_u16(&r);
-	rd_skip(&r, 32);
-	struct rd sid = rd_vec8(&r);
-	struct rd suites = rd_vec16(&r);
-	rd_vec8(&r); /* compression methods */
-	if (r.err || sid.len > 32) {
+	struct tls_hello h;
+	if (hello_parse(p, len, HELLO_CLIENT, &h) < 0 || h.sid.len > 32) {
 		t->f.anomalies |= ANOM_TLS_MALFORMED;
 		return;
 	}
 	if (t->f.client_hellos++ > 0)
 		return; /* the second hello after an HRR repeats the first's facts */
-	t->f.client_version = legacy;
-	note_offered_version(t, legacy);
-	t->f.suites_offered = (unsigned)(suites.len / 2);
-	note_offers(t, suites);
-	memcpy(t->client_sid, sid.p, sid.len);
-	t->client_sid_len = (uint8_t)sid.len;
-	walk_extensions(t, &r, ch_exts, sizeof ch_exts / sizeof ch_exts[0]);
-	fp_ja3(p, len, t->f.ja3, sizeof t->f.ja3);
-	fp_ja4(p, len, t->f.ja4, sizeof t->f.ja4);
+	t->f.client_version = h.version;
+	note_offered_version(t, h.version);
+	t->f.suites_offered = (unsigned)(h.suites.len / 2);
+	note_offers(t, h.suites);
+	memcpy(t->client_sid, h.sid.p, h.sid.len);
+	t->client_sid_len = (uint8_t)h.sid.len;
+	char text[REC_NAME_MAX];
+	if (h.sni_name.p)
+		text_keep(t, TEXT_SNI, text,
+			  text_sanitize(text, REC_NAME_MAX, h.sni_name.p, h.sni_name.len));
+	text_keep(t, TEXT_ALPN_OFFERED, text, alpn_join(text, h.alpn_first, 0));
+	note_versions(t, h.versions);
+	note_hello_framing(t, &h);
+	int rc3, rc4;
+	fp_client(&h, t->f.ja3, sizeof t->f.ja3, &rc3, t->f.ja4, sizeof t->f.ja4, &rc4);
 }
 
-/* A 2-byte value, or -1 if the body is too short. */
-static int u16_or_none(struct rd *r)
+static void apply_server_hello(struct tls *t, const struct tls_hello *h)
 {
-	uint16_t v = rd_u16(r);
-	return r->err ? -1 : v;
-}
-
-static void sh_extensions(struct tls *t, struct rd *r, struct sh_ext *x)
-{
-	if (rd_left(r) == 0)
-		return;
-	struct rd exts = rd_vec16(r);
-	int bad = 0;
-	while (rd_left(&exts) >= 4) {
-		uint16_t type = rd_u16(&exts);
-		struct rd body = rd_vec16(&exts);
-		if (type == 43)
-			x->version = u16_or_none(&body);
-		else if (type == 51)
-			x->group = u16_or_none(&body);
-		else if (type == 40)
-			x->group_d22 = u16_or_none(&body);
-		else if (type == 41)
-			x->psk = 1;
-		else if (type == 16)
-			alpn_join(x->alpn, sizeof x->alpn, &body, 1);
-		bad |= body.err;
-	}
-	if (bad || exts.err)
-		t->f.anomalies |= ANOM_TLS_MALFORMED;
-}
-
-/* The draft of a TLS 1.3 draft version (0x7fNN) or of Facebook's Fizz
- * built on it (0xfbNN), else -1. */
-static int tls13_draft(int version)
-{
-	if ((version & 0xff00) == 0x7f00 || (version & 0xff00) == 0xfb00)
-		return version & 0xff;
-	return -1;
-}
-
-static void apply_server_hello(struct tls *t, int legacy, int cipher,
-			       struct rd *sid, const struct sh_ext *x)
-{
-	int version = x->version >= 0 ? x->version : legacy;
-	int draft = tls13_draft(version);
+	int version = h->selected_version >= 0 ? h->selected_version : h->version;
+	int draft = hello_draft(version);
 	t->f.server_hello = 1;
 	t->f.version = version;
-	t->f.cipher = cipher;
-	t->f.key_share_group = draft >= 0 && draft <= 22 ? x->group_d22 : x->group;
-	memcpy(t->f.alpn, x->alpn, sizeof t->f.alpn);
+	t->f.cipher = h->cipher;
+	t->f.key_share_group = draft >= 0 && draft <= 22 ? h->key_share_d22 : h->key_share_group;
+	char alpn[REC_ALPN_MAX];
+	t->f.alpn = "";
+	text_keep(t, TEXT_ALPN, alpn, alpn_join(alpn, h->alpn, 1));
 	t->hrr_pending = 0;
 	tlsproof_server_hello(&t->proof, tls_version_rank(version) >= tls_version_rank(0x0304),
-			      cipher, x->psk);
+			      h->cipher, h->psk);
 	if (tls_version_rank(version) >= tls_version_rank(0x0304)) {
-		t->f.resumed = x->psk;
+		t->f.resumed = h->psk;
 		t->d[1].encrypted = 1; /* everything after is encrypted */
 		return;
 	}
-	if (sid->len > 0 && sid->len == t->client_sid_len &&
-	    memcmp(sid->p, t->client_sid, sid->len) == 0)
+	if (h->sid.len > 0 && h->sid.len == t->client_sid_len &&
+	    memcmp(h->sid.p, t->client_sid, h->sid.len) == 0)
 		t->f.resumed = 1;
 	t->await_after_sh = 1;
 }
 
-/* TLS 1.3 drafts up to 21 sent version, random, cipher suite and
- * extensions: no session id, no compression method (draft 22 brought them
- * back, with the version in supported_versions). */
-static int sh_has_session_id(int legacy)
-{
-	int draft = tls13_draft(legacy);
-	return draft < 0 || draft > 21;
-}
-
 static void parse_server_hello(struct tls *t, const uint8_t *p, size_t len)
 {
-	struct rd r = rd_init(p, len);
-	int legacy = rd_u16(&r);
-	const uint8_t *random = rd_bytes(&r, 32);
-	int with_sid = sh_has_session_id(legacy);
-	struct rd sid = with_sid ? rd_vec8(&r) : rd_init(NULL, 0);
-	int cipher = rd_u16(&r);
-	if (with_sid)
-		rd_u8(&r); /* compression method */
-	struct sh_ext x = {-1, -1, -1, 0, ""};
-	if (r.err || sid.len > 32) {
-		t->f.anomalies |= ANOM_TLS_MALFORMED;
+	struct tls_hello h;
+	if (hello_parse(p, len, HELLO_SERVER, &h) < 0 || h.sid.len > 32 ||
+	    (h.draft_layout && (!h.exts_ok || h.trailing))) {
+		t->f.anomalies |= ANOM_TLS_MALFORMED; /* a draft's layout only when it fits */
 		return;
 	}
-	sh_extensions(t, &r, &x);
-	if (!with_sid && (r.err || rd_left(&r) > 0)) {
-		t->f.anomalies |= ANOM_TLS_MALFORMED; /* not the draft's layout after all */
-		return;
-	}
-	if (with_sid && memcmp(random, hrr_random, 32) == 0) {
+	note_hello_framing(t, &h);
+	if (!h.draft_layout && memcmp(h.random, hrr_random, 32) == 0) {
 		t->f.hello_retry = 1;
 		t->hrr_pending = 1;
-		t->f.key_share_group = x.group;
+		t->f.key_share_group = h.key_share_group;
 		return;
 	}
-	apply_server_hello(t, legacy, cipher, &sid, &x);
-	if (with_sid) /* JA3S reads the layout of the final standard */
-		fp_ja3s(p, len, t->f.ja3s, sizeof t->f.ja3s);
+	apply_server_hello(t, &h);
+	if (!h.draft_layout) /* JA3S reads the layout of the final standard */
+		fp_ja3s(&h, t->f.ja3s, sizeof t->f.ja3s);
 }
 
 /* SSLv2 cipher specs are 3 bytes: 0x00 and a TLS suite, or one of the
@@ -392,19 +300,16 @@ static void parse_ssl2_client_hello(struct tls *t, const uint8_t *p, size_t len)
 /* The leaf of a DER certificate list entry. */
 static void keep_leaf(struct tls *t, const uint8_t *der, size_t len)
 {
-	struct x509_cert *c;
-	if (t->f.cert || !(c = malloc(sizeof *c)))
+	char sha256[FP_SHA256_HEX];
+	int malformed;
+	if (t->f.cert)
 		return;
-	x509_init(c);
-	if (x509_parse(der, len, c) < 0) {
+	fp_sha256_hex(der, len, sha256);
+	t->f.cert = sha256[0] ? x509_shared(der, len, sha256, &malformed) : NULL;
+	if (!t->f.cert && malformed)
 		t->f.anomalies |= ANOM_CERT_MALFORMED;
-		free(c);
-		return;
-	}
-	fp_sha256_hex(der, len, c->rec.sha256);
-	if (c->names_capped)
+	if (t->f.cert && t->f.cert->names_capped)
 		t->f.anomalies |= ANOM_CERT_NAMES_CAPPED;
-	t->f.cert = c;
 }
 
 /* Certificate (TLS <= 1.2): certificate_list<0..2^24-1> of
@@ -525,6 +430,16 @@ static void hello_begins(struct tls *t, int dir)
 
 /* ---- handshake message reassembly ------------------------------------ */
 
+/* A message buffer lives only while its message comes in: a session held
+ * between two messages (most of the open ones) keeps none. */
+static void hs_release(struct tls_dir *d)
+{
+	free(d->hs_buf);
+	d->hs_buf = NULL;
+	d->hs_cap = 0;
+	d->hs_keep = 0;
+}
+
 static void hs_message_done(struct tls *t, int dir)
 {
 	struct tls_dir *d = &t->d[dir];
@@ -535,7 +450,7 @@ static void hs_message_done(struct tls *t, int dir)
 	if (h && d->hs_keep)
 		h->fn(t, d->hs_buf, d->hs_len < d->hs_keep_len ? d->hs_len : d->hs_keep_len);
 	d->hs_hdr_len = 0;
-	d->hs_keep = 0;
+	hs_release(d);
 }
 
 /* Makes room for a message of len bytes (len <= TLS_HANDSHAKE_MAX). */
@@ -604,12 +519,8 @@ static void hs_feed(struct tls *t, int dir, const uint8_t *p, size_t n)
 
 static void set_encrypted(struct tls *t, int dir)
 {
-	struct tls_dir *d = &t->d[dir];
-	d->encrypted = 1;
-	free(d->hs_buf);
-	d->hs_buf = NULL;
-	d->hs_cap = 0;
-	d->hs_keep = 0;
+	t->d[dir].encrypted = 1;
+	hs_release(&t->d[dir]);
 }
 
 /* An encrypted-looking handshake record that is a plaintext hello: the
@@ -657,7 +568,7 @@ static void record_end(struct tls *t, int dir)
 		const struct msg_handler *h = msg_handler_find(dir, d->hs_type);
 		if (h)
 			h->fn(t, d->hs_buf, d->hs_have);
-		d->hs_keep = 0;
+		hs_release(d);
 	} else if (d->type == REC_ALERT && d->alert_len == 2 && t->f.alert < 0) {
 		t->f.alert = d->alert[0] << 8 | d->alert[1];
 		t->f.alert_dir = dir;

@@ -33,12 +33,13 @@ struct tls_facts {
 	int offered_fs;         /* a forward-secret suite was offered */
 	char ja3[REC_FP_MAX];   /* of the first ClientHello */
 	char ja4[REC_FP_MAX];
-	char sni[REC_NAME_MAX];
-	char alpn_offered[REC_ALPN_MAX];
+	/* texts: "" when none; the parser's, allocated at their size */
+	const char *sni;        /* at most REC_NAME_MAX - 1 characters */
+	const char *alpn_offered; /* at most REC_ALPN_MAX - 1 */
 	int server_hello;       /* the final ServerHello was parsed */
 	int version;            /* negotiated, -1 none */
 	int cipher;             /* -1 none */
-	char alpn[REC_ALPN_MAX];
+	const char *alpn;       /* at most REC_ALPN_MAX - 1 */
 	int hello_retry;
 	int resumed;
 	char ja3s[REC_FP_MAX];  /* of the final ServerHello */
@@ -54,7 +55,7 @@ struct tls_facts {
 	int alert;              /* first clear alert: level << 8 | desc, -1 */
 	int alert_dir;          /* who sent it: 0 client, 1 server, -1 */
 	struct x509_cert *cert; /* the server's leaf (TLS <= 1.2, SSLv2), NULL if none:
-				 * allocated only when one comes (it is large) */
+				 * shared with other sessions (x509_shared), read-only */
 	uint64_t records[2];    /* records seen per direction */
 	uint32_t anomalies;     /* enum anomaly bits */
 };

@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <gcrypt.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "../common/text.h"
-#include "rd.h"
+#include "../common/rd.h"
 
 enum {
 	DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_BIT_STRING = 0x03, DER_OCTET_STRING = 0x04,
@@ -639,4 +641,87 @@ int x509_name_match(const struct x509_cert *c, const char *host)
 		if (match_one(c->dns + off, host))
 			return 1;
 	return 0;
+}
+
+/* ---- certificates shared between sessions ------------------------------------ */
+
+#define SHARED_BUCKETS 1024 /* a power of two */
+
+struct shared {
+	struct x509_cert c;     /* first: x509_release gets &c */
+	struct shared *next;
+	size_t refs;
+};
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared *shared_table[SHARED_BUCKETS];
+
+static struct shared **bucket_of(const char *sha256)
+{
+	unsigned h = 0;
+	for (int i = 0; i < 8 && sha256[i]; i++)
+		h = h * 16 + (unsigned)(sha256[i] <= '9' ? sha256[i] - '0' : sha256[i] - 'a' + 10);
+	return &shared_table[h & (SHARED_BUCKETS - 1)];
+}
+
+/* The entry for sha256, one more reference taken; NULL if none. Locked. */
+static struct shared *shared_find(const char *sha256)
+{
+	for (struct shared *e = *bucket_of(sha256); e; e = e->next)
+		if (strcmp(e->c.rec.sha256, sha256) == 0) {
+			e->refs++;
+			return e;
+		}
+	return NULL;
+}
+
+struct x509_cert *x509_shared(const uint8_t *der, size_t len, const char *sha256,
+			      int *malformed)
+{
+	struct shared *e, *made;
+	*malformed = 0;
+	pthread_mutex_lock(&shared_lock);
+	e = shared_find(sha256);
+	pthread_mutex_unlock(&shared_lock);
+	if (e)
+		return &e->c;
+	if (!(made = malloc(sizeof *made)))
+		return NULL;
+	if (x509_parse(der, len, &made->c) < 0) { /* parsed outside the lock */
+		*malformed = 1;
+		free(made);
+		return NULL;
+	}
+	size_t n = strnlen(sha256, sizeof made->c.rec.sha256 - 1);
+	memcpy(made->c.rec.sha256, sha256, n);
+	made->c.rec.sha256[n] = '\0';
+	made->refs = 1;
+	pthread_mutex_lock(&shared_lock);
+	if ((e = shared_find(sha256)) == NULL) { /* another thread's may have come */
+		struct shared **b = bucket_of(sha256);
+		made->next = *b;
+		*b = e = made;
+		made = NULL;
+	}
+	pthread_mutex_unlock(&shared_lock);
+	free(made);
+	return &e->c;
+}
+
+void x509_release(struct x509_cert *c)
+{
+	if (!c)
+		return;
+	struct shared *e = (struct shared *)(void *)((char *)c - offsetof(struct shared, c));
+	pthread_mutex_lock(&shared_lock);
+	if (--e->refs == 0) {
+		struct shared **pp = bucket_of(c->rec.sha256);
+		while (*pp != e)
+			pp = &(*pp)->next;
+		*pp = e->next;
+	} else {
+		e = NULL;
+	}
+	pthread_mutex_unlock(&shared_lock);
+	free(e);
 }

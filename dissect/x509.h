@@ -50,6 +50,18 @@ void x509_init(struct x509_cert *c);
  * (out is then reset). Never reads outside der[0..len). */
 int x509_parse(const uint8_t *der, size_t len, struct x509_cert *out);
 
+/* Certificates shared by the sessions open at once. A server sends the
+ * same leaf in every session, and each session used to keep its own
+ * parsed copy (2.9 KB); now each distinct certificate (by the SHA-256 of
+ * its DER, sha256 in lowercase hex) is parsed once and kept while a
+ * session holds it. Thread-safe. Returns the certificate with its
+ * rec.sha256 set, to be handed back with x509_release (read-only
+ * meanwhile), or NULL when der is not a well-formed certificate or memory
+ * ran out (*malformed says which). */
+struct x509_cert *x509_shared(const uint8_t *der, size_t len, const char *sha256,
+			      int *malformed);
+void x509_release(struct x509_cert *c); /* NULL is fine */
+
 /* RFC 6125 6.4: does host (a DNS name, any case, trailing dot allowed)
  * match the certificate's dNSName entries, or its subject CN when it has
  * none? A wildcard is only a whole left-most label ("*.example.com") and

@@ -9,16 +9,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../capture/source.h"
-#include "../cli/pipeline.h"
-#include "../cli/ports.h"
+#include "../engine/engine.h"
 
 static struct port_map ports;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[64], err[512];
-	struct source *src;
+	struct engine *e;
 	int fd = memfd_create("fuzz.pcap", 0);
 	if (fd < 0)
 		return 0;
@@ -28,17 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ports_default(&ports);
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	struct source_opts so = {.file = path};
-	if (source_open(&src, &so, err, sizeof err) == 0) {
-		struct flow_limits lim = {1000, 1u << 20, 64u << 10, 300.0, 5.0};
-		struct pipeline_opts po = {&ports, 0, lim, source_linktype(src), 0, NULL, 0, 0};
-		struct pipeline *pl = pipeline_new(&po, NULL);
-		if (pl) {
-			source_run(src, pipeline_frames, NULL, pl, err, sizeof err);
-			pipeline_finish(pl, END_EOF);
-			pipeline_free(pl);
+	struct engine_opts eo = {.src = {.file = path}, .ports = &ports,
+				 .limits = {1000, 1u << 20, 64u << 10, 300.0, 5.0}, .threads = 1};
+	if (engine_open(&e, &eo, err, sizeof err) >= 0) {
+		if (engine_start(e, NULL) == 0) {
+			engine_run(e, NULL, NULL, err, sizeof err);
+			engine_finish(e, END_EOF);
 		}
-		source_close(src);
+		engine_close(e);
 	}
 	close(fd);
 	return 0;

@@ -1,6 +1,11 @@
 #!/bin/bash
 # The same capture must give the same rows however it is read:
-#  - on 1 thread and on several (--threads: workers own disjoint flows);
+#  - on 1 thread and on several (--threads: one reader decodes, workers
+#    own disjoint flows), from a file (segments point into the reader's
+#    buffers, reused once every worker passed them: the generated capture
+#    needs several times more buffers than there are) and from standard
+#    input (libpcap's frames, copied for the workers), with a filter,
+#    --classify and --anonymize;
 #  - from a file (smtptls's own reader of classic pcap, whose 1 MiB buffer
 #    the generated capture crosses many times) and from standard input
 #    (libpcap);
@@ -44,12 +49,36 @@ for f in "$data/mixed.pcap" "$data/netem-loss.pcap" "$tmp/gen.pcap"; do
   "$bin" capture -q -r "$f" --db "$tmp/$b.1.db"
   "$bin" capture -q -r "$f" --db "$tmp/$b.4.db" --threads 4
   same "$b: --threads 4 differs from 1 thread" "$tmp/$b.1.db" "$tmp/$b.4.db"
+  "$bin" capture -q -r "$f" --db "$tmp/$b.2.db" --threads 2
+  same "$b: --threads 2 differs from 1 thread" "$tmp/$b.1.db" "$tmp/$b.2.db"
   "$bin" capture -q -r - --db "$tmp/$b.stdin.db" < "$f"
   same "$b: standard input (libpcap) differs from the file" "$tmp/$b.1.db" "$tmp/$b.stdin.db"
+  "$bin" capture -q -r - --db "$tmp/$b.stdin3.db" --threads 3 < "$f"
+  same "$b: standard input, --threads 3 differs from 1 thread" "$tmp/$b.1.db" "$tmp/$b.stdin3.db"
   "$bin" capture -q -r "$f" --db "$tmp/$b.f1.db" 'not port 465'
   "$bin" capture -q -r - --db "$tmp/$b.f2.db" 'not port 465' < "$f"
   same "$b: BPF filter, smtptls's reader differs from libpcap" "$tmp/$b.f1.db" "$tmp/$b.f2.db"
+  "$bin" capture -q -r "$f" --db "$tmp/$b.f3.db" --threads 3 'not port 465'
+  same "$b: BPF filter, --threads 3 differs from 1 thread" "$tmp/$b.f1.db" "$tmp/$b.f3.db"
 done
+# pcapng (libpcap) on several threads
+"$bin" capture -q -r "$data/starttls-tls13.pcapng" --db "$tmp/ng.1.db"
+"$bin" capture -q -r "$data/starttls-tls13.pcapng" --db "$tmp/ng.2.db" --threads 2
+same "pcapng: --threads 2 differs from 1 thread" "$tmp/ng.1.db" "$tmp/ng.2.db"
+# --classify and --anonymize on several threads
+head -c 32 /dev/zero | tr '\0' k > "$tmp/key"
+for opt in --classify "--anonymize $tmp/key"; do
+  o=$(echo "$opt" | cut -c3-6)
+  "$bin" capture -q -r "$tmp/gen.pcap" --db "$tmp/gen.$o.1.db" $opt
+  "$bin" capture -q -r "$tmp/gen.pcap" --db "$tmp/gen.$o.3.db" --threads 3 $opt
+  same "gen.pcap: $opt --threads 3 differs from 1 thread" "$tmp/gen.$o.1.db" "$tmp/gen.$o.3.db"
+done
+# the anonymised rows are not the plain ones
+n=$((n + 1))
+if diff -q <(rows "$tmp/gen.pcap.1.db") <(rows "$tmp/gen.anon.1.db") >/dev/null; then
+  echo "FAIL: --anonymize changed nothing"
+  fails=$((fails + 1))
+fi
 
 # the generated capture rewritten big-endian, and with nanosecond stamps
 # (perl is part of every Debian): the same rows as libpcap read

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../../cli/anon.h"
+#include "../../engine/anon.h"
 #include "check.h"
 
 static const uint8_t ref_key[32] = {21,  34,  23,  141, 51,  164, 207, 128, 19,  10, 91,

@@ -1,4 +1,5 @@
-/* Unit tests for dissect/fingerprint.c: JA3, JA3S, JA4.
+/* Unit tests for dissect/fingerprint.c: JA3, JA3S, JA4, from hellos read
+ * by dissect/hello.c (the parser tls.c uses).
  *
  * Expected values are published ones, not this code's:
  *  - nDPI's test result for smtp-starttls.pcap stream 0 (JA3C
@@ -20,8 +21,62 @@
 #include <string.h>
 
 #include "../../dissect/fingerprint.h"
+#include "../../dissect/hello.h"
 #include "bytes.h"
 #include "check.h"
+
+/* The fingerprints of a hello's bytes, parsed as tls.c parses them; a
+ * hello that does not parse gives what an incomplete one gives. */
+static int parse(const uint8_t *m, size_t n, enum hello_kind kind, struct tls_hello *h)
+{
+	if (hello_parse(m, n, kind, h) == 0)
+		return 0;
+	memset(h, 0, sizeof *h); /* neither complete nor of the kind */
+	h->kind = kind == HELLO_CLIENT ? HELLO_SERVER : HELLO_CLIENT;
+	return -1;
+}
+
+static int ja3_of(const uint8_t *m, size_t n, char *out, size_t cap)
+{
+	struct tls_hello h;
+	parse(m, n, HELLO_CLIENT, &h);
+	return fp_ja3(&h, out, cap);
+}
+
+static int ja3s_of(const uint8_t *m, size_t n, char *out, size_t cap)
+{
+	struct tls_hello h;
+	parse(m, n, HELLO_SERVER, &h);
+	return fp_ja3s(&h, out, cap);
+}
+
+static int ja4_of(const uint8_t *m, size_t n, char *out, size_t cap)
+{
+	struct tls_hello h;
+	parse(m, n, HELLO_CLIENT, &h);
+	return fp_ja4(&h, out, cap);
+}
+
+static char *ja3_string_of(const uint8_t *m, size_t n)
+{
+	struct tls_hello h;
+	parse(m, n, HELLO_CLIENT, &h);
+	return fp_ja3_string(&h);
+}
+
+static char *ja3s_string_of(const uint8_t *m, size_t n)
+{
+	struct tls_hello h;
+	parse(m, n, HELLO_SERVER, &h);
+	return fp_ja3s_string(&h);
+}
+
+static char *ja4_raw_of(const uint8_t *m, size_t n, int original)
+{
+	struct tls_hello h;
+	parse(m, n, HELLO_CLIENT, &h);
+	return fp_ja4_raw(&h, original);
+}
 
 /* nDPI smtp-starttls.pcap, stream 0: the ClientHello and ServerHello
  * messages (handshake header and record header removed). */
@@ -154,23 +209,23 @@ static void check_client_hello(const char *what, const uint8_t *p, size_t n,
 	uint8_t *m = exact(p, n);
 	char out[48];
 	int before = check_failed;
-	char *s = fp_ja3_string(m, n);
+	char *s = ja3_string_of(m, n);
 	if (w->ja3_text)
 		CHECK_STR(s, w->ja3_text);
 	free(s);
-	CHECK_INT(fp_ja3(m, n, out, sizeof out), 0);
+	CHECK_INT(ja3_of(m, n, out, sizeof out), 0);
 	CHECK_STR(out, w->ja3);
 	if (w->ja4) {
-		CHECK_INT(fp_ja4(m, n, out, sizeof out), 0);
+		CHECK_INT(ja4_of(m, n, out, sizeof out), 0);
 		CHECK_STR(out, w->ja4);
 	}
 	if (w->ja4_r) {
-		s = fp_ja4_raw(m, n, 0);
+		s = ja4_raw_of(m, n, 0);
 		CHECK_STR(s, w->ja4_r);
 		free(s);
 	}
 	if (w->ja4_ro) {
-		s = fp_ja4_raw(m, n, 1);
+		s = ja4_raw_of(m, n, 1);
 		CHECK_STR(s, w->ja4_ro);
 		free(s);
 	}
@@ -200,19 +255,19 @@ static void test_ndpi(void)
 	uint8_t *m;
 	n = hex_decode(msg, sh_ndpi0);
 	m = exact(msg, n);
-	s = fp_ja3s_string(m, n);
+	s = ja3s_string_of(m, n);
 	CHECK_STR(s, "769,5,65281-35");
 	free(s);
-	CHECK_INT(fp_ja3s(m, n, out, sizeof out), 0);
+	CHECK_INT(ja3s_of(m, n, out, sizeof out), 0);
 	CHECK_STR(out, "6b96cf9c27b0223177b0e9f135fe4899");
 	free(m);
 
 	n = hex_decode(msg, sh_ndpi1);
 	m = exact(msg, n);
-	s = fp_ja3s_string(m, n);
+	s = ja3s_string_of(m, n);
 	CHECK_STR(s, "771,49199,65281-11-35");
 	free(s);
-	CHECK_INT(fp_ja3s(m, n, out, sizeof out), 0);
+	CHECK_INT(ja3s_of(m, n, out, sizeof out), 0);
 	CHECK_STR(out, "ccc514751b175866924439bdbb5bba34");
 	free(m);
 }
@@ -269,11 +324,11 @@ static void test_ja4_spec(void)
 		"001b,0000,0033,0010,4469,0017,002d,000d,0005,0023,0012,002b,ff01,000b,000a,0015",
 		"001d,0017,0018", "0403,0804,0401,0503,0805,0501,0806,0601", "0304,0303", "h2"};
 	size_t n = build_hello(msg, &h);
-	CHECK_INT(fp_ja4(msg, n, out, sizeof out), 0);
+	CHECK_INT(ja4_of(msg, n, out, sizeof out), 0);
 	CHECK_STR(out, "t13d1516h2_8daaf6152771_e5627efa2ab1");
 	h.sigs = ""; /* the extension is there, its list empty */
 	n = build_hello(msg, &h);
-	CHECK_INT(fp_ja4(msg, n, out, sizeof out), 0);
+	CHECK_INT(ja4_of(msg, n, out, sizeof out), 0);
 	CHECK_STR(out, "t13d1516h2_8daaf6152771_6d807ffa2a79");
 }
 
@@ -303,7 +358,7 @@ static void test_ja4_prefix(void)
 		struct hello_spec h = {0x0303, "c02f,1301", cases[i].exts, "", "", cases[i].versions,
 				       cases[i].alpn};
 		size_t n = build_hello(msg, &h);
-		CHECK_INT(fp_ja4(msg, n, out, sizeof out), 0);
+		CHECK_INT(ja4_of(msg, n, out, sizeof out), 0);
 		out[10] = '\0';
 		if (strcmp(out, cases[i].want) != 0)
 			fprintf(stderr, "     case %zu\n", i);
@@ -320,20 +375,20 @@ static void test_edges(void)
 	/* No extensions block at all (allowed before TLS 1.2). */
 	struct hello_spec bare = {0x0301, "002f,0035", NULL, "", "", "", ""};
 	n = build_hello(msg, &bare);
-	s = fp_ja3_string(msg, n);
+	s = ja3_string_of(msg, n);
 	CHECK_STR(s, "769,47-53,,,");
 	free(s);
-	CHECK_INT(fp_ja4(msg, n, out, sizeof out), 0);
+	CHECK_INT(ja4_of(msg, n, out, sizeof out), 0);
 	CHECK(strncmp(out, "t10i020000_", 11) == 0);
 	CHECK_STR(out + 24, "000000000000");
-	s = fp_ja4_raw(msg, n, 0);
+	s = ja4_raw_of(msg, n, 0);
 	CHECK_STR(s, "t10i020000_002f,0035_");
 	free(s);
 
 	/* No suites: JA4_b is zeros. */
 	struct hello_spec none = {0x0303, "", "000d", "", "0403", "", ""};
 	n = build_hello(msg, &none);
-	CHECK_INT(fp_ja4(msg, n, out, sizeof out), 0);
+	CHECK_INT(ja4_of(msg, n, out, sizeof out), 0);
 	CHECK(strncmp(out, "t12i000100_000000000000_", 24) == 0);
 
 	/* More than 99 suites: the count stops at 99. */
@@ -343,7 +398,7 @@ static void test_edges(void)
 			 i ? "," : "", 0xc000 + i);
 	struct hello_spec many = {0x0303, suites, "0000", "", "", "", ""};
 	n = build_hello(msg, &many);
-	CHECK_INT(fp_ja4(msg, n, out, sizeof out), 0);
+	CHECK_INT(ja4_of(msg, n, out, sizeof out), 0);
 	CHECK(strncmp(out, "t12d9901", 8) == 0);
 
 	/* An extension longer than the block: no fingerprint. */
@@ -351,17 +406,17 @@ static void test_edges(void)
 	n = build_hello(msg, &h);
 	msg[n - 6] = 0x40;
 	m = exact(msg, n);
-	CHECK_INT(fp_ja3(m, n, out, sizeof out), -1);
+	CHECK_INT(ja3_of(m, n, out, sizeof out), -1);
 	CHECK_STR(out, "");
-	CHECK_INT(fp_ja4(m, n, out, sizeof out), -1);
+	CHECK_INT(ja4_of(m, n, out, sizeof out), -1);
 	CHECK_STR(out, "");
-	CHECK(fp_ja3_string(m, n) == NULL);
+	CHECK(ja3_string_of(m, n) == NULL);
 	free(m);
 
 	/* Too small an output buffer. */
 	n = build_hello(msg, &chrome);
-	CHECK_INT(fp_ja3(msg, n, out, 32), -1);
-	CHECK_INT(fp_ja4(msg, n, out, 36), -1);
+	CHECK_INT(ja3_of(msg, n, out, 32), -1);
+	CHECK_INT(ja4_of(msg, n, out, 36), -1);
 
 	/* SHA-256 of "abc" (FIPS 180-2). */
 	char sha[FP_SHA256_HEX];
@@ -383,12 +438,12 @@ static void test_prefixes(void)
 			uint8_t *m = exact(msg, cut);
 			int server = k == 2 || k == 3;
 			if (server) {
-				ok += fp_ja3s(m, cut, out, sizeof out) == 0;
-				free(fp_ja3s_string(m, cut));
+				ok += ja3s_of(m, cut, out, sizeof out) == 0;
+				free(ja3s_string_of(m, cut));
 			} else {
-				ok += fp_ja3(m, cut, out, sizeof out) == 0;
-				ok += fp_ja4(m, cut, out, sizeof out) == 0;
-				free(fp_ja4_raw(m, cut, 1));
+				ok += ja3_of(m, cut, out, sizeof out) == 0;
+				ok += ja4_of(m, cut, out, sizeof out) == 0;
+				free(ja4_raw_of(m, cut, 1));
 			}
 			calls++;
 			free(m);
@@ -571,6 +626,52 @@ static void test_memo_thread(void)
 	CHECK_INT(stats[2], 1);
 }
 
+/* fp_client (the remembered pair) gives what fp_ja3 and fp_ja4 give,
+ * on the first sight of a hello and on every later one, for hellos that
+ * differ in one input of either fingerprint at a time; 80 different
+ * builds, more than the memo holds, go round twice. */
+static void check_pair(const uint8_t *msg, size_t n)
+{
+	struct tls_hello h;
+	char ja3[48], ja4[48], pja3[48] = "x", pja4[48] = "x";
+	int rc3, rc4;
+	parse(msg, n, HELLO_CLIENT, &h);
+	int want3 = fp_ja3(&h, ja3, sizeof ja3), want4 = fp_ja4(&h, ja4, sizeof ja4);
+	fp_client(&h, pja3, sizeof pja3, &rc3, pja4, sizeof pja4, &rc4);
+	CHECK_INT(rc3, want3);
+	CHECK_INT(rc4, want4);
+	CHECK_STR(pja3, ja3);
+	CHECK_STR(pja4, ja4);
+}
+
+static void test_client_memo(void)
+{
+	static const char *const suites[] = {"c02f,1301", "1301,c02f", "1301", "0a0a,1301,c02f"};
+	static const char *const exts[] = {"0000,000a,000b,000d,0010,002b", "000a,000b,000d,0010,002b",
+					   "0010,002b,000d,000b,000a,0000", "0a0a,0000,002b"};
+	static const char *const alpn[] = {"h2", "http/1.1", "h2|http/1.1", "x\xab"};
+	uint8_t msg[2048];
+	char many[700 * 5 + 1] = "";
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 80; i++) {
+			struct hello_spec h = {0x0303, suites[i % 4], exts[i / 4 % 4], i % 2 ? "001d" : "0017",
+					       i % 3 ? "0403" : "0804,0403", i % 5 ? "0304" : "0304,0303",
+					       alpn[i / 16 % 4]};
+			size_t n = build_hello(msg, &h);
+			msg[2 + (size_t)i % 32] ^= (uint8_t)round; /* another random: the same build */
+			check_pair(msg, n);
+			check_pair(msg, n); /* remembered now */
+		}
+	for (int i = 0; i < 700; i++) /* a key too long to remember */
+		snprintf(many + strlen(many), sizeof many - strlen(many), "%s%04x", i ? "," : "", 0xc000 + i);
+	struct hello_spec big = {0x0303, many, "0000", "", "", "", ""};
+	uint8_t *m = malloc(4096);
+	size_t n = build_hello(m, &big);
+	check_pair(m, n);
+	check_pair(m, n / 2); /* incomplete: both fail */
+	free(m);
+}
+
 int main(void)
 {
 	test_ndpi();
@@ -584,5 +685,6 @@ int main(void)
 	test_memo_many();
 	test_memo_cap();
 	test_memo_thread();
+	test_client_memo();
 	return check_done("fingerprint");
 }

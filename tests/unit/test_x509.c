@@ -8,6 +8,7 @@
  * of exactly its size (ASan catches a one-byte over-read), cut at every
  * length, and with every byte replaced by 0x00, 0x80 and 0xff: none of it
  * may crash, and a cut certificate never parses. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -709,8 +710,58 @@ static void test_unknown_oids(void)
 	free(der);
 }
 
+/* Shared certificates: one parsed copy per distinct DER while sessions
+ * hold it, counted; a malformed one is told apart from no memory; two
+ * threads taking and handing back the same ones. */
+static void *share_loop(void *arg)
+{
+	const struct cert_case *c = arg;
+	size_t len;
+	uint8_t *der = der_of(c, &len);
+	char sha[FP_SHA256_HEX];
+	int malformed;
+	fp_sha256_hex(der, len, sha);
+	for (int i = 0; i < 2000; i++)
+		x509_release(x509_shared(der, len, sha, &malformed));
+	free(der);
+	return NULL;
+}
+
+static void test_shared(void)
+{
+	size_t la, lb;
+	uint8_t *a = der_of(&cert_cases[0], &la), *b = der_of(&cert_cases[1], &lb);
+	char sa[FP_SHA256_HEX], sb[FP_SHA256_HEX];
+	int malformed = -1;
+	fp_sha256_hex(a, la, sa);
+	fp_sha256_hex(b, lb, sb);
+	struct x509_cert *x = x509_shared(a, la, sa, &malformed), *y = x509_shared(a, la, sa, &malformed);
+	struct x509_cert *z = x509_shared(b, lb, sb, &malformed);
+	CHECK(x && x == y && z && z != x);
+	CHECK_INT(malformed, 0);
+	CHECK_STR(x->rec.sha256, cert_cases[0].sha256);
+	CHECK_STR(x->rec.subject_cn, cert_cases[0].cn);
+	CHECK_STR(z->rec.subject_cn, cert_cases[1].cn);
+	x509_release(x);
+	CHECK_STR(y->rec.subject_cn, cert_cases[0].cn); /* still held by y */
+	x509_release(y);
+	x509_release(z);
+	x509_release(NULL);
+	CHECK(x509_shared(a, la / 2, "00", &malformed) == NULL); /* a cut certificate */
+	CHECK_INT(malformed, 1);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, share_loop, (void *)&cert_cases[i % 2 ? 0 : 7]);
+	share_loop((void *)&cert_cases[0]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
+	test_shared();
 	test_real_certificates();
 	test_cut_and_mutated();
 	test_name_caps();

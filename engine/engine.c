@@ -1,0 +1,335 @@
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/wait.h"
+
+enum mode {
+	MODE_INLINE, /* one thread does everything */
+	MODE_FANOUT, /* a thread per fanout socket, each with its own lane */
+	MODE_READER, /* one reader (lane 0's source and intake) feeds workers */
+};
+
+/* A reading thread's share: its source, its intake and (unless it feeds
+ * workers) its pipeline. */
+struct lane {
+	struct engine *e;
+	struct source *src;
+	struct intake *in;
+	struct pipeline *pl;
+	pthread_t thread;
+	int started;
+	int rc;
+	double cpu;      /* CPU seconds of the thread that ran it */
+	char err[512];
+};
+
+struct engine {
+	struct engine_opts o;
+	struct port_map ports;
+	enum mode mode;
+	unsigned nlanes;
+	struct lane lane[ENGINE_THREADS_MAX];
+	struct workers *ws;
+	engine_frames_fn on_frames;
+	void *on_frames_ctx;
+	int finished;
+};
+
+/* ---- opening ------------------------------------------------------------------ */
+
+/* The other handles of a live capture, each joined to lane 0's group. */
+static int open_fanout(struct engine *e, unsigned n, char *err, size_t errlen)
+{
+	int group = -1;
+	if (source_fanout(e->lane[0].src, &group, err, errlen) < 0)
+		return -1;
+	for (e->nlanes = 1; e->nlanes < n; e->nlanes++) {
+		struct lane *l = &e->lane[e->nlanes];
+		if (source_open(&l->src, &e->o.src, err, errlen) < 0 ||
+		    source_fanout(l->src, &group, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Back to the one handle, after a fanout that could not be made. */
+static void close_extra_handles(struct engine *e)
+{
+	for (unsigned i = 1; i < ENGINE_THREADS_MAX; i++) {
+		source_close(e->lane[i].src);
+		e->lane[i].src = NULL;
+	}
+	e->nlanes = 1;
+}
+
+static enum mode choose_mode(struct engine *e, char *err, size_t errlen, int *warned)
+{
+	char why[512];
+	*warned = 0;
+	if (e->o.threads <= 1)
+		return MODE_INLINE;
+	if (!source_is_live(e->lane[0].src))
+		return MODE_READER;
+	if (open_fanout(e, e->o.threads, why, sizeof why) == 0)
+		return MODE_FANOUT;
+	close_extra_handles(e);
+	snprintf(err, errlen, "%s; one thread reads for all %u workers", why, e->o.threads);
+	*warned = 1;
+	return MODE_READER;
+}
+
+int engine_open(struct engine **out, const struct engine_opts *o, char *err, size_t errlen)
+{
+	struct engine *e = calloc(1, sizeof *e);
+	int warned;
+	*out = NULL;
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return SOURCE_EOPEN;
+	}
+	e->o = *o;
+	e->ports = *o->ports;
+	e->o.ports = &e->ports;
+	if (e->o.threads < 1)
+		e->o.threads = 1;
+	int rc = source_open(&e->lane[0].src, &o->src, err, errlen);
+	if (rc < 0) {
+		free(e);
+		return rc;
+	}
+	e->nlanes = 1;
+	e->mode = choose_mode(e, err, errlen, &warned);
+	*out = e;
+	return warned;
+}
+
+const char *engine_source_name(const struct engine *e)
+{
+	return source_name(e->lane[0].src);
+}
+
+int engine_is_live(const struct engine *e)
+{
+	return source_is_live(e->lane[0].src);
+}
+
+const struct source *engine_source(const struct engine *e)
+{
+	return e->lane[0].src;
+}
+
+/* ---- starting ---------------------------------------------------------------- */
+
+static struct pipeline_opts pipeline_opts_for(const struct engine *e, unsigned share)
+{
+	struct pipeline_opts po = {e->o.ports, e->o.classify, e->o.limits,
+				   source_is_live(e->lane[0].src), e->o.anon_key};
+	po.limits.max_flows = po.limits.max_flows / share ? po.limits.max_flows / share : 1;
+	po.limits.max_buffered /= share;
+	return po;
+}
+
+int engine_start(struct engine *e, struct store *st)
+{
+	unsigned share = e->mode == MODE_INLINE ? 1 : e->o.threads;
+	struct pipeline_opts po = pipeline_opts_for(e, share);
+	for (unsigned i = 0; i < e->nlanes; i++) {
+		struct lane *l = &e->lane[i];
+		l->e = e;
+		l->in = intake_new(source_linktype(l->src), e->o.ports, e->o.classify);
+		if (!l->in)
+			return -1;
+		if (e->mode != MODE_READER && !(l->pl = pipeline_new(&po, st)))
+			return -1;
+	}
+	if (e->mode == MODE_READER) {
+		po = pipeline_opts_for(e, 1); /* workers_new splits the limits */
+		if (!(e->ws = workers_new(e->o.threads, &po, st)))
+			return -1;
+		struct source_buffers b = workers_buffers(e->ws);
+		source_set_buffers(e->lane[0].src, &b); /* a classic pcap file: no copies */
+	}
+	return 0;
+}
+
+/* ---- running ------------------------------------------------------------------ */
+
+/* In line, or on a fanout socket: decode the batch and follow it. */
+static void lane_frames(void *ctx, const struct frame *f, size_t n)
+{
+	struct lane *l = ctx;
+	struct segment seg[SOURCE_BATCH];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		k += (size_t)intake_frame(l->in, &f[i], &seg[k]);
+		if (k == SOURCE_BATCH) {
+			pipeline_segments(l->pl, seg, k);
+			k = 0;
+		}
+	}
+	pipeline_segments(l->pl, seg, k);
+	if (l->e->on_frames)
+		l->e->on_frames(l->e->on_frames_ctx, n);
+}
+
+static void lane_tick(void *ctx, double now)
+{
+	struct lane *l = ctx;
+	intake_tick(l->in, now);
+	pipeline_tick(l->pl, now);
+}
+
+/* The reader: decode the batch and hand it to the workers. */
+static void reader_frames(void *ctx, const struct frame *f, size_t n)
+{
+	struct lane *l = ctx;
+	struct segment seg[SOURCE_BATCH];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		k += (size_t)intake_frame(l->in, &f[i], &seg[k]);
+		if (k == SOURCE_BATCH) {
+			workers_segments(l->e->ws, seg, k);
+			k = 0;
+		}
+	}
+	workers_segments(l->e->ws, seg, k);
+	if (l->e->on_frames)
+		l->e->on_frames(l->e->on_frames_ctx, n);
+}
+
+static void reader_tick(void *ctx, double now)
+{
+	struct lane *l = ctx;
+	intake_tick(l->in, now);
+	workers_tick(l->e->ws, now);
+}
+
+static void run_lane(struct lane *l)
+{
+	int reader = l->e->mode == MODE_READER;
+	l->rc = source_run(l->src, reader ? reader_frames : lane_frames,
+			   reader ? reader_tick : lane_tick, l, l->err, sizeof l->err);
+	if (l->rc < 0)
+		engine_stop(l->e); /* one socket failing ends the capture */
+	l->cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static void *lane_main(void *arg)
+{
+	thread_name("smtptls-worker");
+	run_lane(arg);
+	return NULL;
+}
+
+int engine_run(struct engine *e, engine_frames_fn on_frames, void *ctx, char *err,
+	       size_t errlen)
+{
+	int rc = 0;
+	e->on_frames = source_is_live(e->lane[0].src) ? NULL : on_frames;
+	e->on_frames_ctx = ctx;
+	for (unsigned i = 1; i < e->nlanes; i++) {
+		struct lane *l = &e->lane[i];
+		l->started = pthread_create(&l->thread, NULL, lane_main, l) == 0;
+		if (!l->started) {
+			l->rc = -1;
+			snprintf(l->err, sizeof l->err, "cannot start the thread of handle %u", i);
+			engine_stop(e);
+		}
+	}
+	run_lane(&e->lane[0]);
+	for (unsigned i = 0; i < e->nlanes; i++) {
+		struct lane *l = &e->lane[i];
+		if (l->started)
+			pthread_join(l->thread, NULL);
+		l->started = 0;
+		if (l->rc < 0 && rc == 0) {
+			snprintf(err, errlen, "%s", l->err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+void engine_stop(struct engine *e)
+{
+	for (unsigned i = 0; i < e->nlanes; i++)
+		if (e->lane[i].src)
+			source_stop(e->lane[i].src);
+}
+
+int engine_finish(struct engine *e, enum end_reason reason)
+{
+	int rc = 0;
+	if (e->finished)
+		return 0;
+	e->finished = 1;
+	if (e->ws)
+		rc |= workers_finish(e->ws, reason);
+	for (unsigned i = 0; i < e->nlanes; i++)
+		if (e->lane[i].pl)
+			rc |= pipeline_finish(e->lane[i].pl, reason);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- totals --------------------------------------------------------------------- */
+
+static void add_source_stats(struct source_stats *to, struct source *src)
+{
+	struct source_stats ss;
+	source_stats(src, &ss);
+	if (!ss.valid)
+		return;
+	to->received += ss.received;
+	to->dropped_kernel += ss.dropped_kernel;
+	to->dropped_iface += ss.dropped_iface;
+	to->valid = 1;
+}
+
+static void add_pipeline(struct engine_totals *t, const struct pipeline_counters *c,
+			 const struct flow_stats *fs)
+{
+	pipeline_counters_add(&t->pl, c);
+	flow_stats_add(&t->flows, fs);
+}
+
+void engine_totals(const struct engine *e, struct engine_totals *t)
+{
+	memset(t, 0, sizeof *t);
+	for (unsigned i = 0; i < e->nlanes; i++) {
+		const struct lane *l = &e->lane[i];
+		intake_counters_add(&t->in, intake_counters(l->in));
+		add_source_stats(&t->src, l->src);
+		if (!l->pl)
+			continue;
+		add_pipeline(t, pipeline_counters(l->pl), pipeline_flow_stats(l->pl));
+		t->thread[t->threads++] = (struct engine_thread_totals){
+			intake_counters(l->in)->packets, pipeline_counters(l->pl)->sessions, l->cpu};
+	}
+	for (unsigned i = 0; e->ws && i < workers_count(e->ws); i++) {
+		const struct pipeline_counters *c = workers_counters(e->ws, i);
+		add_pipeline(t, c, workers_flow_stats(e->ws, i));
+		t->thread[t->threads++] = (struct engine_thread_totals){c->segments, c->sessions,
+									workers_cpu(e->ws, i)};
+	}
+	if (e->ws)
+		t->reader_cpu = e->lane[0].cpu;
+}
+
+void engine_close(struct engine *e)
+{
+	if (!e)
+		return;
+	for (unsigned i = 0; i < ENGINE_THREADS_MAX; i++)
+		source_close(e->lane[i].src); /* before the workers: a read buffer goes back */
+	workers_free(e->ws);
+	for (unsigned i = 0; i < ENGINE_THREADS_MAX; i++) {
+		pipeline_free(e->lane[i].pl);
+		intake_free(e->lane[i].in);
+	}
+	free(e);
+}

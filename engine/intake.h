@@ -1,0 +1,54 @@
+/* The intake: the one place a frame is decoded. Each reading thread owns
+ * one (it holds the decoder, and with it the IP fragments waiting for
+ * reassembly): a frame goes in, a TCP segment on a followed port comes out
+ * with its symmetric flow hash and time stamp, or the frame is counted
+ * and dropped. Nothing after the intake decodes again. */
+#ifndef SMTPTLS_INTAKE_H
+#define SMTPTLS_INTAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/decode.h"
+#include "../capture/source.h"
+#include "ports.h"
+
+/* A decoded segment on its way to the flow table that owns its hash. */
+struct segment {
+	struct tcp_packet t;
+	uint32_t hash;   /* flow_packet_hash(&t): the same both ways */
+	int lasting;     /* t's bytes lie in the frame, and the frame was lasting
+			  * (struct frame): they outlive the source's callback */
+	double ts;
+};
+
+struct intake_counters {
+	uint64_t packets, bytes;  /* frames read, their wire length */
+	uint64_t decode_errors;   /* malformed headers, unknown link types */
+	uint64_t truncated;       /* headers cut by the snapshot length */
+	uint64_t non_tcp;
+	uint64_t fragments;
+	uint64_t other_ports;     /* TCP not on a followed port */
+};
+
+struct intake;
+
+/* NULL if out of memory. ports is copied. With classify set every TCP
+ * segment goes on (nDPI decides later), else only those on a followed
+ * port. */
+struct intake *intake_new(int linktype, const struct port_map *ports, int classify);
+void intake_free(struct intake *in);
+
+/* Decodes one frame: 1 with *seg filled when the segment goes on, 0 when
+ * the frame was counted and goes no further. seg's pointers stay valid as
+ * long as the frame's bytes (see struct frame) and, for bytes the decoder
+ * holds itself, for SOURCE_BATCH further calls. */
+int intake_frame(struct intake *in, const struct frame *f, struct segment *seg);
+
+/* Called between batches with the current time (decoder housekeeping). */
+void intake_tick(struct intake *in, double now);
+
+const struct intake_counters *intake_counters(const struct intake *in);
+void intake_counters_add(struct intake_counters *to, const struct intake_counters *c);
+
+#endif
