@@ -2,7 +2,9 @@
 #include "ckpt.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "../common/clock.h"
@@ -10,22 +12,46 @@
 
 /* Copying the WAL back into the database file and syncing it takes 25-50
  * ms per 4 MB on the benchmark machine. Inside COMMIT (SQLite's automatic
- * checkpoint) the writer stalls that long, the queue (1024 rows, about 10
- * ms of input at full speed) fills, and capture waits behind the disk. A
- * thread with its own connection checkpoints instead, PASSIVE, while the
- * writer goes on appending to the WAL. */
+ * checkpoint) the writer stalls that long; a thread with its own
+ * connection checkpoints instead, PASSIVE, while the writer goes on
+ * appending to the WAL.
+ *
+ * The WAL starts over from its beginning only when a write transaction
+ * begins with every page of it copied back and no reader using it. A
+ * writer that never pauses does not meet the first condition, so the WAL
+ * would grow without end. This used to be met by a RESTART checkpoint in
+ * the writer at CKPT_FRAMES_MAX, which waits for readers of the old pages
+ * within the busy timeout: with reports running back to back the writer
+ * stalled up to 5 s at each, over and over (bench/README.md, "The
+ * sensor"). Now, past CKPT_FRAMES_MAX, the writer waits before its next
+ * transaction for the PASSIVE pass of its last commit (tens of ms) and
+ * only then begins, so that SQLite restarts the WAL by itself when no
+ * reader holds old pages; when one does, the WAL grows until a later
+ * transaction finds it free. journal_size_limit gives the file's space
+ * back after a restart. */
 /* in WAL pages: 4 MiB and 64 MiB with this store's 16 KiB pages */
 #define CKPT_FRAMES 256        /* pages that call for a checkpoint */
-#define CKPT_FRAMES_MAX 4096   /* the writer restarts the WAL itself */
+#define CKPT_FRAMES_MAX 4096   /* the writer lets the WAL start over */
+#define CKPT_WAIT_MS 2000      /* the writer waits at most this for a pass */
 
 struct checkpointer {
 	sqlite3 *db;     /* its own connection */
 	sqlite3 *writer; /* the connection whose commits it follows */
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	int due, stop;
+	pthread_cond_t wake;   /* to the thread: a pass is due, or stop */
+	pthread_cond_t passed; /* from the thread: a pass is done */
+	uint64_t asked, done;  /* passes asked for (by commits), passes done */
+	int last_log, last_ckpt; /* the last pass: WAL pages, pages copied back */
+	int frames;            /* the WAL's length after the last commit */
+	int stop;
+	_Atomic uint64_t n_passes, n_restarts, n_reader_held, n_frames;
 };
+
+static void count(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, v, memory_order_relaxed);
+}
 
 static void *checkpointer_main(void *arg)
 {
@@ -33,38 +59,59 @@ static void *checkpointer_main(void *arg)
 	thread_name("smtptls-ckpt");
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (!c->due && !c->stop)
+		while (c->done == c->asked && !c->stop)
 			pthread_cond_wait(&c->wake, &c->lock);
 		if (c->stop)
 			break;
-		c->due = 0;
+		uint64_t pass = c->asked;
+		int log = -1, ckpt = -1;
 		pthread_mutex_unlock(&c->lock);
 		/* a failure (busy) is retried at the next call for it */
-		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
 		pthread_mutex_lock(&c->lock);
+		c->done = pass;
+		c->last_log = log;
+		c->last_ckpt = ckpt;
+		count(&c->n_passes, atomic_load_explicit(&c->n_passes, memory_order_relaxed) + 1);
+		pthread_cond_broadcast(&c->passed);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
 
-/* Called by SQLite after each commit with the WAL's length in pages. The
- * WAL starts over from its beginning only when a write transaction begins
- * with every page of it copied back, which a writer that never pauses
- * does not meet: at CKPT_FRAMES_MAX the writer makes it so (RESTART, which
- * also waits for readers of the old pages, within the busy timeout), and
- * journal_size_limit gives the file's space back. */
+/* Called by SQLite after each commit with the WAL's length in pages. */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 {
 	struct checkpointer *c = arg;
-	if (frames >= CKPT_FRAMES_MAX)
-		sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-	else if (frames >= CKPT_FRAMES) {
-		pthread_mutex_lock(&c->lock);
-		c->due = 1;
+	(void)db;
+	(void)schema;
+	pthread_mutex_lock(&c->lock);
+	if (frames < c->frames)
+		count(&c->n_restarts, atomic_load_explicit(&c->n_restarts, memory_order_relaxed) + 1);
+	c->frames = frames;
+	count(&c->n_frames, (uint64_t)frames);
+	if (frames >= CKPT_FRAMES) {
+		c->asked++;
 		pthread_cond_signal(&c->wake);
-		pthread_mutex_unlock(&c->lock);
 	}
+	pthread_mutex_unlock(&c->lock);
 	return SQLITE_OK;
+}
+
+void ckpt_before_begin(void *arg)
+{
+	struct checkpointer *c = arg;
+	pthread_mutex_lock(&c->lock);
+	if (c->frames >= CKPT_FRAMES_MAX) {
+		uint64_t want = c->asked;
+		double until = clock_seconds(CLOCK_MONOTONIC) + CKPT_WAIT_MS / 1000.0;
+		while (c->done < want && !c->stop && clock_seconds(CLOCK_MONOTONIC) < until)
+			cond_wait_ms(&c->passed, &c->lock, 50);
+		if (c->done < want || c->last_ckpt != c->last_log || c->last_log < 0)
+			count(&c->n_reader_held,
+			      atomic_load_explicit(&c->n_reader_held, memory_order_relaxed) + 1);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void free_checkpointer(struct checkpointer *c)
@@ -72,6 +119,7 @@ static void free_checkpointer(struct checkpointer *c)
 	sqlite3_close(c->db);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
+	pthread_cond_destroy(&c->passed);
 	free(c);
 }
 
@@ -82,6 +130,7 @@ struct checkpointer *ckpt_start(sqlite3 *db, const char *path)
 		return NULL;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
+	pthread_cond_init(&c->passed, NULL);
 	/* a connection finds the WAL when it first reads the database */
 	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
@@ -103,9 +152,21 @@ void ckpt_stop(struct checkpointer *c)
 	pthread_mutex_lock(&c->lock);
 	c->stop = 1;
 	pthread_cond_signal(&c->wake);
+	pthread_cond_broadcast(&c->passed);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
 	free_checkpointer(c);
+}
+
+void ckpt_stats(const struct checkpointer *c, struct ckpt_stats *s)
+{
+	memset(s, 0, sizeof *s);
+	if (!c)
+		return;
+	s->passes = atomic_load_explicit(&c->n_passes, memory_order_relaxed);
+	s->restarts = atomic_load_explicit(&c->n_restarts, memory_order_relaxed);
+	s->reader_held = atomic_load_explicit(&c->n_reader_held, memory_order_relaxed);
+	s->wal_frames = atomic_load_explicit(&c->n_frames, memory_order_relaxed);
 }
 
 double ckpt_cpu(const struct checkpointer *c)
@@ -113,4 +174,3 @@ double ckpt_cpu(const struct checkpointer *c)
 	clockid_t id;
 	return c && pthread_getcpuclockid(c->thread, &id) == 0 ? clock_seconds(id) : 0;
 }
-

@@ -202,3 +202,19 @@ CREATE VIEW sessions AS SELECT s.id AS id, s.run_id AS run_id, s.client_ip AS cl
 CREATE VIEW session_anomalies AS SELECT s.id AS session_id, an.bit AS bit, an.name AS name
   FROM session_rows s JOIN anomaly_names an ON (s.anomalies >> an.bit) & 1
   WHERE s.anomalies <> 0;
+
+-- migration 3: run bookkeeping: how a run ended, who ran it, the file it read
+-- status: 'running' while a capture writes it, 'complete' when it ended
+-- cleanly, 'reopened' when SIGHUP moved the capture on to a new database
+-- file (the run goes on there), 'unfinished' when it never ended (killed,
+-- crashed): set when a writer next opens the database and finds its
+-- process gone. owner: 'HOST BOOT_ID PID START' of the process writing
+-- it, to tell. file_size and file_sha256: the capture file read (NULL
+-- for an interface or standard input), so that capturing it again is
+-- refused unless asked for.
+ALTER TABLE runs ADD COLUMN status TEXT;
+ALTER TABLE runs ADD COLUMN owner TEXT;
+ALTER TABLE runs ADD COLUMN file_size INTEGER;
+ALTER TABLE runs ADD COLUMN file_sha256 TEXT;
+UPDATE runs SET status = CASE WHEN ended IS NULL THEN 'unfinished' ELSE 'complete' END;
+CREATE INDEX runs_file ON runs(file_sha256);

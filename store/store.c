@@ -6,11 +6,14 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ckpt.h"
+#include "owner.h"
 #include "schema.h"
 #include "writer.h"
 
@@ -18,7 +21,7 @@ static const char runs_update[] =
 	"UPDATE runs SET ended=?, packets=?, bytes=?, dropped_kernel=?, dropped_iface=?,"
 	" flows=?, flows_evicted=?, flows_timed_out=?, flows_without_payload=?, sessions=?,"
 	" decode_errors=?, truncated_packets=?, non_tcp_packets=?, fragments=?,"
-	" reassembly_overflows=?, peak_flows=?, peak_buffered=? WHERE id=?;";
+	" reassembly_overflows=?, peak_flows=?, peak_buffered=?, status=? WHERE id=?;";
 
 struct store {
 	sqlite3 *db;
@@ -27,6 +30,11 @@ struct store {
 	int64_t run_id;
 	struct writer *writer;
 	struct checkpointer *ckpt; /* NULL: SQLite checkpoints inside COMMIT */
+	dev_t dev;                 /* the open file, to tell when it was moved */
+	ino_t ino;
+	_Atomic uint64_t reopens;
+	pthread_mutex_t stats_lock; /* st->ckpt for store_stats, across a reopen */
+	struct ckpt_stats ckpt_before; /* the checkpointers' before the last reopen */
 };
 
 static int fail(struct store *st, const char *what)
@@ -81,19 +89,36 @@ static int open_db(struct store *st, const char *path, int flags)
 	return 0;
 }
 
-int store_open(struct store **out, const char *path, char *err, size_t errlen)
+/* The file the path names now: 0, or -1 if there is none. */
+static int file_id(const char *path, dev_t *dev, ino_t *ino)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return -1;
+	*dev = sb.st_dev;
+	*ino = sb.st_ino;
+	return 0;
+}
+
+int store_open_opts(struct store **out, const char *path, const struct store_opts *o,
+		    char *err, size_t errlen)
 {
 	struct store *st = calloc(1, sizeof *st);
+	struct writer_opts wo = {o->queue_rows, o->spool_bytes};
 	*out = NULL;
 	if (!st) {
 		snprintf(err, errlen, "database '%s': out of memory", path);
 		return -1;
 	}
+	pthread_mutex_init(&st->stats_lock, NULL);
 	int rc = open_db(st, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (rc == 0) {
+		file_id(st->path, &st->dev, &st->ino);
 		st->ckpt = ckpt_start(st->db, st->path); /* else SQLite checkpoints in COMMIT */
-		st->writer = writer_start(st->db, st->path, st->err, sizeof st->err);
+		st->writer = writer_start(st->db, st->path, &wo, st->err, sizeof st->err);
 		rc = st->writer ? 0 : -1;
+		if (st->writer && st->ckpt)
+			writer_before_begin(st->writer, ckpt_before_begin, st->ckpt);
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", st->err);
@@ -104,6 +129,12 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+	struct store_opts o = {0, STORE_SPOOL_DEFAULT};
+	return store_open_opts(out, path, &o, err, errlen);
+}
+
 int store_close(struct store *st)
 {
 	if (!st)
@@ -111,6 +142,7 @@ int store_close(struct store *st)
 	int rc = writer_stop(st->writer);
 	ckpt_stop(st->ckpt); /* closing the last connection checkpoints the rest */
 	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->stats_lock);
 	free(st);
 	return rc;
 }
@@ -144,7 +176,7 @@ int store_add(struct store *st, const struct session_record *r)
 
 int store_commit(struct store *st)
 {
-	int rc = writer_hold(st->writer);
+	int rc = writer_hold(st->writer, 1);
 	if (rc == 0)
 		rc = writer_commit(st->writer);
 	writer_release(st->writer);
@@ -165,20 +197,29 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
 		sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
 }
 
-static int begin_run_now(struct store *st, const struct run_info *ri)
+static int begin_run_now(struct store *st, const struct run_info *ri, uint64_t file_size,
+			 const char *file_sha256)
 {
 	sqlite3_stmt *s;
+	char owner[OWNER_MAX];
 	const char *vals[] = {ri->source, ri->source_kind, ri->filter, ri->ports};
+	owner_self(owner, sizeof owner);
 	if (writer_commit(st->writer) < 0 ||
 	    sqlite3_prepare_v2(st->db,
 			       "INSERT INTO runs (source, source_kind, filter, ports, started,"
-			       " version) VALUES (?, ?, ?, ?, ?, ?);",
+			       " version, status, owner, file_size, file_sha256)"
+			       " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?);",
 			       -1, &s, NULL) != SQLITE_OK)
 		return fail(st, "recording the run");
 	for (int i = 0; i < 4; i++)
 		bind_text_or_null(s, i + 1, vals[i]);
 	sqlite3_bind_double(s, 5, ri->started);
 	sqlite3_bind_text(s, 6, ri->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, owner, -1, SQLITE_STATIC);
+	if (file_sha256) {
+		sqlite3_bind_int64(s, 8, (sqlite3_int64)file_size);
+		sqlite3_bind_text(s, 9, file_sha256, -1, SQLITE_STATIC);
+	}
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
@@ -196,7 +237,9 @@ static void bind_count(sqlite3_stmt *s, int i, uint64_t v)
 		sqlite3_bind_int64(s, i, (sqlite3_int64)v);
 }
 
-static int end_run_now(struct store *st, const struct run_totals *t)
+/* The run's row with the totals t; status NULL leaves it as it is (and
+ * ended unset: the run goes on). */
+static int run_row_now(struct store *st, const struct run_totals *t, const char *status)
 {
 	sqlite3_stmt *s;
 	const uint64_t vals[] = {t->packets, t->bytes, t->dropped_kernel, t->dropped_iface,
@@ -207,14 +250,16 @@ static int end_run_now(struct store *st, const struct run_totals *t)
 	int n = (int)(sizeof vals / sizeof vals[0]);
 	if (writer_commit(st->writer) < 0 ||
 	    sqlite3_prepare_v2(st->db, runs_update, -1, &s, NULL) != SQLITE_OK)
-		return fail(st, "finishing the run");
-	sqlite3_bind_double(s, 1, t->ended);
+		return fail(st, "writing the run's counters");
+	if (status)
+		sqlite3_bind_double(s, 1, t->ended);
 	for (int i = 0; i < n; i++)
 		bind_count(s, i + 2, vals[i]);
-	sqlite3_bind_int64(s, n + 2, st->run_id);
+	sqlite3_bind_text(s, n + 2, status ? status : "running", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, n + 3, st->run_id);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : fail(st, "finishing the run");
+	return rc == SQLITE_DONE ? 0 : fail(st, "writing the run's counters");
 }
 
 static int counters_now(struct store *st, const struct run_counter *c, size_t n)
@@ -246,27 +291,42 @@ static int counters_now(struct store *st, const struct run_counter *c, size_t n)
 	return 0;
 }
 
-int store_begin_run(struct store *st, const struct run_info *ri)
+int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
+			 const char *sha256)
 {
-	int rc = writer_hold(st->writer);
+	int rc = writer_hold(st->writer, 1);
 	if (rc == 0)
-		rc = begin_run_now(st, ri);
+		rc = begin_run_now(st, ri, size, sha256);
 	writer_release(st->writer);
 	return rc;
 }
 
+int store_begin_run(struct store *st, const struct run_info *ri)
+{
+	return store_begin_file_run(st, ri, 0, NULL);
+}
+
 int store_end_run(struct store *st, const struct run_totals *t)
 {
-	int rc = writer_hold(st->writer);
+	int rc = writer_hold(st->writer, 1);
 	if (rc == 0)
-		rc = end_run_now(st, t);
+		rc = run_row_now(st, t, "complete");
+	writer_release(st->writer);
+	return rc;
+}
+
+int store_update_run(struct store *st, const struct run_totals *t)
+{
+	int rc = writer_hold(st->writer, 0);
+	if (rc == 0 && st->run_id)
+		rc = run_row_now(st, t, NULL);
 	writer_release(st->writer);
 	return rc;
 }
 
 int store_run_counters(struct store *st, const struct run_counter *c, size_t n)
 {
-	int rc = writer_hold(st->writer);
+	int rc = writer_hold(st->writer, 0);
 	if (rc == 0 && st->run_id == 0) {
 		snprintf(st->err, sizeof st->err, "database '%s': run counters without a run",
 			 st->path);
@@ -278,7 +338,155 @@ int store_run_counters(struct store *st, const struct run_counter *c, size_t n)
 	return rc;
 }
 
-/* ---- the threads' CPU time ------------------------------------------------- */
+/* ---- reopening (SIGHUP) ----------------------------------------------------- */
+
+/* Held: the open database gives way to db, opened at the same path. */
+static int switch_to(struct store *st, sqlite3 *db, const struct run_totals *done,
+		     const struct run_info *ri)
+{
+	int rc = run_row_now(st, done, "reopened");
+	struct ckpt_stats c;
+	pthread_mutex_lock(&st->stats_lock);
+	ckpt_stats(st->ckpt, &c);
+	st->ckpt_before.passes += c.passes;
+	st->ckpt_before.restarts += c.restarts;
+	st->ckpt_before.reader_held += c.reader_held;
+	ckpt_stop(st->ckpt);
+	st->ckpt = NULL;
+	pthread_mutex_unlock(&st->stats_lock);
+	sqlite3_close(st->db);
+	st->db = db;
+	st->run_id = 0;
+	file_id(st->path, &st->dev, &st->ino);
+	pthread_mutex_lock(&st->stats_lock);
+	st->ckpt = ckpt_start(st->db, st->path);
+	pthread_mutex_unlock(&st->stats_lock);
+	writer_before_begin(st->writer, st->ckpt ? ckpt_before_begin : NULL, st->ckpt);
+	if (writer_rebind(st->writer, db) < 0 || begin_run_now(st, ri, 0, NULL) < 0)
+		return -1;
+	atomic_fetch_add(&st->reopens, 1);
+	return rc;
+}
+
+int store_reopen(struct store *st, const struct run_totals *done, const struct run_info *ri)
+{
+	dev_t dev;
+	ino_t ino;
+	if (file_id(st->path, &dev, &ino) == 0 && dev == st->dev && ino == st->ino)
+		return 0; /* nothing moved it */
+	struct store *next = calloc(1, sizeof *next);
+	if (!next || open_db(next, st->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0) {
+		snprintf(st->err, sizeof st->err, "%s", next ? next->err : "out of memory");
+		if (next)
+			sqlite3_close(next->db);
+		free(next);
+		return -1;
+	}
+	int rc = writer_hold(st->writer, 0);
+	if (rc == 0)
+		rc = switch_to(st, next->db, done, ri);
+	else
+		sqlite3_close(next->db);
+	writer_release(st->writer);
+	free(next);
+	return rc < 0 ? -1 : 1;
+}
+
+/* ---- runs that did not end, files captured before ----------------------------- */
+
+static int mark_now(struct store *st, void (*line)(void *, const char *), void *ctx)
+{
+	sqlite3_stmt *s, *u;
+	char text[512];
+	int n = 0, rc;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, source, datetime(started, 'unixepoch'), owner"
+				       " FROM runs WHERE status = 'running';", -1, &s, NULL) != SQLITE_OK)
+		return fail(st, "reading the runs");
+	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET status = 'unfinished' WHERE id = ?;", -1,
+			       &u, NULL) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return fail(st, "marking unfinished runs");
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *owner = (const char *)sqlite3_column_text(s, 3);
+		if (owner_alive(owner) != 0)
+			continue; /* running, or on another host: cannot tell */
+		sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
+		if (sqlite3_step(u) != SQLITE_DONE)
+			break;
+		sqlite3_reset(u);
+		n++;
+		snprintf(text, sizeof text, "run %lld (%s, started %s UTC) did not end cleanly"
+			 " (killed or crashed): marked unfinished",
+			 (long long)sqlite3_column_int64(s, 0), sqlite3_column_text(s, 1),
+			 sqlite3_column_text(s, 2));
+		if (line)
+			line(ctx, text);
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	return rc == SQLITE_DONE ? n : fail(st, "marking unfinished runs");
+}
+
+int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *text), void *ctx)
+{
+	int rc = writer_hold(st->writer, 1);
+	if (rc == 0 && (rc = writer_commit(st->writer)) == 0)
+		rc = mark_now(st, line, ctx);
+	writer_release(st->writer);
+	return rc;
+}
+
+static int64_t find_now(struct store *st, uint64_t size, const char *sha, char *what,
+			size_t whatlen)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, source, datetime(started, 'unixepoch'),"
+				       " coalesce(status, '') FROM runs WHERE file_sha256 = ? AND"
+				       " file_size = ? ORDER BY id LIMIT 1;", -1, &s, NULL) != SQLITE_OK)
+		return fail(st, "reading the runs");
+	sqlite3_bind_text(s, 1, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		snprintf(what, whatlen, "run %lld (of '%s', started %s UTC%s%s)", (long long)id,
+			 sqlite3_column_text(s, 1), sqlite3_column_text(s, 2),
+			 *sqlite3_column_text(s, 3) ? ", " : "", sqlite3_column_text(s, 3));
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : fail(st, "reading the runs");
+}
+
+int64_t store_find_file_run(struct store *st, uint64_t size, const char *sha256, char *what,
+			    size_t whatlen)
+{
+	int64_t rc = writer_hold(st->writer, 0);
+	if (rc == 0)
+		rc = find_now(st, size, sha256, what, whatlen);
+	writer_release(st->writer);
+	return rc;
+}
+
+/* ---- counters --------------------------------------------------------------- */
+
+void store_stats(const struct store *st, struct store_stats *s)
+{
+	struct writer_stats w;
+	struct ckpt_stats c;
+	writer_stats(st->writer, &w);
+	pthread_mutex_lock((pthread_mutex_t *)&st->stats_lock);
+	ckpt_stats(st->ckpt, &c);
+	c.passes += st->ckpt_before.passes;
+	c.restarts += st->ckpt_before.restarts;
+	c.reader_held += st->ckpt_before.reader_held;
+	pthread_mutex_unlock((pthread_mutex_t *)&st->stats_lock);
+	*s = (struct store_stats){w.queue_rows, w.queue_peak, w.queue_cap, w.spool_rows,
+				  w.spooled_total, w.lost, w.written, w.busy_retries, c.passes,
+				  c.restarts, c.reader_held, c.wal_frames,
+				  atomic_load_explicit(&st->reopens, memory_order_relaxed)};
+}
 
 void store_thread_cpu(const struct store *st, double *writer, double *checkpointer)
 {

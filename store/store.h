@@ -10,7 +10,7 @@
 
 #include "../common/record.h"
 
-#define STORE_SCHEMA_VERSION 2   /* the last migration in store/schema.sql */
+#define STORE_SCHEMA_VERSION 3   /* the last migration in store/schema.sql */
 #define STORE_BATCH_ROWS 10000   /* rows per transaction at most */
 #define STORE_BATCH_SECONDS 1.0  /* a transaction is committed within this */
 
@@ -43,14 +43,38 @@ struct run_counter {
 
 struct store;
 
+/* How rows wait for the writer (store/writer.h): a queue of queue_rows in
+ * memory (0: the default), then a spool file PATH-spool of at most
+ * spool_bytes (0: none). */
+struct store_opts {
+	size_t queue_rows;
+	uint64_t spool_bytes;
+};
+#define STORE_SPOOL_DEFAULT (1024ull << 20)
+
+/* The writer's and checkpointer's counters, read without a lock. */
+struct store_stats {
+	uint64_t queue_rows, queue_peak, queue_cap;
+	uint64_t spool_rows, spooled_total, rows_lost, rows_written, busy_retries;
+	uint64_t ckpt_passes, wal_restarts, wal_reader_held, wal_frames;
+	uint64_t reopens;
+};
+
 /* Opens or creates the database, migrating an older one to
  * STORE_SCHEMA_VERSION; on failure writes a message naming the path into
  * err and returns a negative code. */
 int store_open(struct store **out, const char *path, char *err, size_t errlen);
+/* The same with the queue's options. */
+int store_open_opts(struct store **out, const char *path, const struct store_opts *o,
+		    char *err, size_t errlen);
 /* Commits what is pending and closes. NULL is fine. */
 int store_close(struct store *st);
 
 int store_begin_run(struct store *st, const struct run_info *ri);
+/* The same for a capture file of this size and SHA-256 (hex), remembered
+ * for store_find_file_run. */
+int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
+			 const char *sha256);
 int store_add(struct store *st, const struct session_record *r);
 /* Commits the open transaction if it is older than STORE_BATCH_SECONDS. */
 int store_tick(struct store *st, double now);
@@ -59,6 +83,29 @@ int store_end_run(struct store *st, const struct run_totals *t);
 /* Sets n named counters of the current run (a name set again replaces its
  * value); before or after store_end_run. */
 int store_run_counters(struct store *st, const struct run_counter *c, size_t n);
+/* Writes the run's counters so far into its row while it goes on (status
+ * stays 'running'); rows keep coming in meanwhile. */
+int store_update_run(struct store *st, const struct run_totals *t);
+
+/* Log rotation: when the file at the database's path is no longer the one
+ * open (moved away or removed), ends the run in the open one with the
+ * totals so far (status 'reopened'), opens (or creates) the database at the
+ * path and begins ri there; rows handed over meanwhile go to the new one.
+ * 1 if reopened, 0 if the path still names the open database, -1 (with
+ * store_error) if the new one cannot be opened: the old one stays in use. */
+int store_reopen(struct store *st, const struct run_totals *done, const struct run_info *ri);
+
+/* Runs of this database still marked 'running' whose process (on this
+ * host) is gone: marks them 'unfinished'. For each, line() is called with
+ * a sentence naming the run. Returns how many, or -1. */
+int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *text),
+			  void *ctx);
+/* An earlier run that read a file of this size and SHA-256: its id (0 for
+ * none, -1 on error) and, into what, a sentence naming it. */
+int64_t store_find_file_run(struct store *st, uint64_t size, const char *sha256, char *what,
+			    size_t whatlen);
+
+void store_stats(const struct store *st, struct store_stats *s);
 
 /* CPU seconds used so far by the store's own threads, the row writer and
  * the WAL checkpointer (0 for one that is not running). Before

@@ -1,7 +1,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "writer.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include "../common/clock.h"
 #include "../common/wait.h"
+#include "spool.h"
 #include "store.h"
 
 /* How a column's value comes out of a session_record: codes as they are,
@@ -97,10 +100,14 @@ static const char cert_insert[] =
 	" not_after, key_type, key_bits, sig_alg, self_signed)"
 	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING;";
 
-#define RING_CAP 1024 /* records queued for the writer thread */
 #define BATCH_MAX 128 /* records the writer takes at once */
 #define CERTS_KNOWN 1024 /* certificates remembered as written (direct-mapped) */
+#define RETRY_MS 200 /* the database was locked by another program: the next try */
 
+/* Rows wait in the ring (cap records); when it is full, in the spool file
+ * beside the database, and once the spool holds rows every new one goes
+ * after them, so that rows are written in the order they came. Nothing
+ * here ever makes writer_add() wait for the database. */
 struct writer {
 	sqlite3 *db;
 	sqlite3_stmt *insert, *cert;
@@ -111,14 +118,24 @@ struct writer {
 	int in_tx;
 	unsigned pending;
 	double tx_started;
+	writer_begin_fn before_begin;
+	void *before_begin_arg;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake; /* to the thread: rows queued, or stop */
-	pthread_cond_t idle; /* from the thread: room in the queue / idle */
+	pthread_cond_t wake; /* to the thread: rows queued, released, or stop */
+	pthread_cond_t idle; /* from the thread: a batch done, or idle */
 	struct session_record *ring;
-	size_t head, count;
-	int busy;            /* the thread is inserting a batch */
+	size_t cap, head, count;
+	struct spool *spool;  /* NULL: a full ring loses rows (counted) */
+	int spooling;         /* the spool holds rows: new rows go after them */
+	struct session_record *spool_buf; /* BATCH_MAX: rows read back, the thread's */
+	int busy;             /* the thread is writing, the lock released */
+	int held;             /* another thread uses the connection */
 	int stop, failed;
+	int lost_noted;
+	/* written under the lock, read without it (metrics) */
+	_Atomic uint64_t n_queued, n_queue_peak, n_spooled, n_spooled_total, n_lost, n_written,
+		n_busy;
 	uint8_t null_bound[NCOLUMNS]; /* the insert's parameter is NULL already */
 	char certs[CERTS_KNOWN][65];  /* SHA-256 of certificates written, or "" */
 };
@@ -137,12 +154,23 @@ static int exec(struct writer *w, const char *sql, const char *what)
 
 /* ---- transactions -------------------------------------------------------- */
 
+/* BEGIN IMMEDIATE takes the write lock at once: 0, -1 (failed), or
+ * WRITE_BUSY when another program holds it beyond the busy timeout (the
+ * rows stay queued and the thread tries again). Before it, the
+ * checkpointer may ask the writer to let a WAL that grew long start over
+ * (ckpt.c). */
+#define WRITE_BUSY 1
 static int begin(struct writer *w)
 {
 	if (w->in_tx)
 		return 0;
-	if (exec(w, "BEGIN;", "starting a transaction") < 0)
-		return -1;
+	if (w->before_begin)
+		w->before_begin(w->before_begin_arg);
+	int rc = sqlite3_exec(w->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return WRITE_BUSY;
+	if (rc != SQLITE_OK)
+		return fail(w, "starting a transaction");
 	w->in_tx = 1;
 	w->pending = 0;
 	w->tx_started = clock_seconds(CLOCK_REALTIME);
@@ -271,7 +299,7 @@ static int bind_row(struct writer *w, const struct session_record *r)
 
 static int insert_row(struct writer *w, const struct session_record *r)
 {
-	if (begin(w) < 0 || (r->cert.present && put_cert(w, &r->cert) < 0))
+	if (r->cert.present && put_cert(w, &r->cert) < 0)
 		return -1;
 	int rc = bind_row(w, r);
 	if (rc == SQLITE_OK)
@@ -306,12 +334,38 @@ static int prepare(struct writer *w)
 
 /* ---- the thread ------------------------------------------------------------- */
 
-static int write_batch(struct writer *w, const struct session_record *batch, size_t n)
+/* Inserts rows from batch until all n are in (0), a failure (-1) or the
+ * database is locked by another program (WRITE_BUSY); *done says how many
+ * went in: they are in the open transaction or committed. */
+static int write_batch(struct writer *w, const struct session_record *batch, size_t n,
+		       size_t *done)
 {
-	for (size_t i = 0; i < n; i++)
+	*done = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = begin(w);
+		if (rc != 0)
+			return rc;
 		if (insert_row(w, &batch[i]) < 0)
 			return -1;
+		*done = i + 1;
+	}
 	return commit_due(w, clock_seconds(CLOCK_REALTIME)) ? commit_now(w) : 0;
+}
+
+static void set_count(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+static void add_count(_Atomic uint64_t *c, uint64_t v)
+{
+	set_count(c, atomic_load_explicit(c, memory_order_relaxed) + v);
+}
+
+/* Rows waiting: in the ring, or in the spool. Called locked. */
+static int rows_waiting(const struct writer *w)
+{
+	return w->count > 0 || (w->spooling && spool_count(w->spool) > 0);
 }
 
 /* How many queued records from the head can be written in place: a
@@ -320,22 +374,81 @@ static int write_batch(struct writer *w, const struct session_record *batch, siz
 static size_t batch_size(const struct writer *w)
 {
 	size_t n = w->count < BATCH_MAX ? w->count : BATCH_MAX;
-	return w->head + n > RING_CAP ? RING_CAP - w->head : n;
+	return w->head + n > w->cap ? w->cap - w->head : n;
 }
 
-/* Writes the n queued rows from the head, or with n 0 commits, with the
- * lock released: the disk may wait, and writer_add() must not wait with
- * it. busy keeps every other user off the connection meanwhile. Called and
- * returns locked. */
-static void write_unlocked(struct writer *w, size_t n)
+/* Writes n rows (or with n 0 commits) with the lock released: the disk
+ * may wait, and writer_add() must not wait with it. busy keeps every
+ * other user off the connection meanwhile. Called and returns locked;
+ * returns the rows that went in, and whether the database was locked. */
+static size_t write_unlocked(struct writer *w, const struct session_record *batch, size_t n,
+			     int *locked)
 {
-	const struct session_record *batch = &w->ring[w->head];
+	size_t done = 0;
 	w->busy = 1;
 	pthread_mutex_unlock(&w->lock);
-	int rc = w->failed ? -1 : n ? write_batch(w, batch, n) : commit_now(w);
+	int rc = w->failed ? -1 : n ? write_batch(w, batch, n, &done) : commit_now(w);
 	pthread_mutex_lock(&w->lock);
 	w->busy = 0;
+	*locked = rc == WRITE_BUSY;
 	w->failed |= rc < 0;
+	if (rc < 0)
+		done = n; /* a failed writer drops what it was given: the run ends */
+	add_count(&w->n_written, rc < 0 ? 0 : done);
+	return done;
+}
+
+/* The oldest rows of the ring. Called locked; 1 if it wrote some. */
+static int write_ring(struct writer *w, int *locked)
+{
+	size_t n = batch_size(w);
+	if (n == 0)
+		return 0;
+	n = write_unlocked(w, &w->ring[w->head], n, locked);
+	w->head = (w->head + n) % w->cap; /* release the slots */
+	w->count -= n;
+	set_count(&w->n_queued, w->count);
+	return 1;
+}
+
+/* With the ring empty, the oldest rows of the spool. Called locked; 1 if
+ * there were some. Reading happens unlocked: producers only append. */
+static int write_spool(struct writer *w, int *locked)
+{
+	uint64_t left = w->spooling ? spool_count(w->spool) : 0;
+	if (left == 0) {
+		w->spooling = 0; /* everything spooled is written: the ring again */
+		return 0;
+	}
+	size_t n = left < BATCH_MAX ? (size_t)left : BATCH_MAX;
+	uint64_t at = spool_head(w->spool);
+	w->busy = 1;
+	pthread_mutex_unlock(&w->lock);
+	long got = spool_read(w->spool, at, w->spool_buf, n);
+	pthread_mutex_lock(&w->lock);
+	w->busy = 0;
+	if (got < 0) {
+		snprintf(w->err, w->errlen, "database '%s': reading back the spool '%s': %s",
+			 w->path, spool_path(w->spool), strerror(errno));
+		w->failed = 1;
+	}
+	n = write_unlocked(w, w->spool_buf, n, locked);
+	spool_take(w->spool, n);
+	set_count(&w->n_spooled, spool_count(w->spool));
+	return 1;
+}
+
+/* Nothing to write: commits when due, else waits for rows. Called locked. */
+static void idle_step(struct writer *w)
+{
+	int locked;
+	if (!w->failed && commit_due(w, clock_seconds(CLOCK_REALTIME))) {
+		write_unlocked(w, NULL, 0, &locked);
+		return; /* rows may have come meanwhile */
+	}
+	pthread_cond_broadcast(&w->idle);
+	if (!w->stop)
+		cond_wait_ms(&w->wake, &w->lock, 100);
 }
 
 static void *writer_main(void *arg)
@@ -343,22 +456,22 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	thread_name("smtptls-writer");
 	pthread_mutex_lock(&w->lock);
-	while (!w->stop || w->count > 0) {
-		size_t n = batch_size(w);
-		if (n == 0) {
-			if (!w->failed && commit_due(w, clock_seconds(CLOCK_REALTIME))) {
-				write_unlocked(w, 0);
-				continue; /* rows may have come meanwhile */
-			}
+	while (!w->stop || rows_waiting(w)) {
+		int locked = 0;
+		if (w->held) {
 			pthread_cond_broadcast(&w->idle);
-			if (!w->stop)
-				cond_wait_ms(&w->wake, &w->lock, 100);
+			cond_wait_ms(&w->wake, &w->lock, 100);
 			continue;
 		}
-		write_unlocked(w, n);
-		w->head = (w->head + n) % RING_CAP; /* release the slots */
-		w->count -= n;
+		if (!write_ring(w, &locked) && !write_spool(w, &locked)) {
+			idle_step(w);
+			continue;
+		}
 		pthread_cond_broadcast(&w->idle);
+		if (locked) { /* another program holds the write lock: try again soon */
+			add_count(&w->n_busy, 1);
+			cond_wait_ms(&w->wake, &w->lock, RETRY_MS);
+		}
 	}
 	pthread_cond_broadcast(&w->idle);
 	pthread_mutex_unlock(&w->lock);
@@ -372,11 +485,26 @@ static void free_writer(struct writer *w)
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	pthread_cond_destroy(&w->idle);
+	spool_free(w->spool);
+	free(w->spool_buf);
 	free(w->ring);
 	free(w);
 }
 
-struct writer *writer_start(sqlite3 *db, const char *path, char *err, size_t errlen)
+static int alloc_queue(struct writer *w, const struct writer_opts *o)
+{
+	char spool[560];
+	w->cap = o->queue_rows ? o->queue_rows : WRITER_QUEUE_DEFAULT;
+	w->ring = malloc(w->cap * sizeof *w->ring);
+	w->spool_buf = malloc(BATCH_MAX * sizeof *w->spool_buf);
+	snprintf(spool, sizeof spool, "%s-spool", w->path);
+	if (o->spool_bytes)
+		w->spool = spool_new(spool, sizeof(struct session_record), o->spool_bytes);
+	return w->ring && w->spool_buf && (w->spool || !o->spool_bytes) ? 0 : -1;
+}
+
+struct writer *writer_start(sqlite3 *db, const char *path, const struct writer_opts *o,
+			    char *err, size_t errlen)
 {
 	struct writer *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -387,8 +515,9 @@ struct writer *writer_start(sqlite3 *db, const char *path, char *err, size_t err
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	pthread_cond_init(&w->idle, NULL);
-	if (!(w->ring = malloc(RING_CAP * sizeof *w->ring))) {
-		snprintf(err, errlen, "database '%s': allocating the write queue", path);
+	if (alloc_queue(w, o) < 0) {
+		snprintf(err, errlen, "database '%s': allocating the write queue (%zu rows)", path,
+			 w->cap);
 	} else if (prepare(w) == 0) {
 		if (pthread_create(&w->thread, NULL, writer_main, w) == 0)
 			return w;
@@ -408,22 +537,46 @@ int writer_stop(struct writer *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	int rc = commit_now(w);
+	rc |= w->failed ? -1 : 0;
 	free_writer(w);
 	return rc;
 }
 
 /* ---- the other threads ------------------------------------------------------- */
 
+/* The ring is full, or the spool holds rows already: the row goes to the
+ * spool, or if that cannot take it, it is lost and counted. Called locked. */
+static void spill(struct writer *w, const struct session_record *r)
+{
+	if (w->spool && spool_put(w->spool, r) == 0) {
+		w->spooling = 1;
+		add_count(&w->n_spooled_total, 1);
+		set_count(&w->n_spooled, spool_count(w->spool));
+		return;
+	}
+	add_count(&w->n_lost, 1);
+	if (!w->lost_noted) {
+		w->lost_noted = 1;
+		fprintf(stderr, "smtptls: database '%s': the writer fell behind and the %s; rows are"
+			" lost (counted as rows_lost)\\n", w->path,
+			!w->spool ? "write queue is full (no spool)"
+			: errno == ENOSPC ? "spool is full" : "spool cannot be written");
+	}
+}
+
 int writer_add(struct writer *w, const struct session_record *r)
 {
 	pthread_mutex_lock(&w->lock);
-	while (w->count == RING_CAP && !w->failed)
-		pthread_cond_wait(&w->idle, &w->lock);
 	int failed = w->failed;
-	if (!failed) {
-		w->ring[(w->head + w->count) % RING_CAP] = *r;
-		if (++w->count == BATCH_MAX) /* stragglers: the thread's 100 ms wake-up */
+	if (!failed && !w->spooling && w->count < w->cap) {
+		w->ring[(w->head + w->count) % w->cap] = *r;
+		set_count(&w->n_queued, ++w->count);
+		if (w->count > atomic_load_explicit(&w->n_queue_peak, memory_order_relaxed))
+			set_count(&w->n_queue_peak, w->count);
+		if (w->count == BATCH_MAX) /* stragglers: the thread's 100 ms wake-up */
 			pthread_cond_signal(&w->wake);
+	} else if (!failed) {
+		spill(w, r);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return failed ? -1 : 0;
@@ -437,18 +590,25 @@ int writer_failed(struct writer *w)
 	return failed ? -1 : 0;
 }
 
-int writer_hold(struct writer *w)
+int writer_hold(struct writer *w, int drain)
 {
 	pthread_mutex_lock(&w->lock);
-	while (w->count > 0 || w->busy) {
+	while (w->busy || w->held || (drain && rows_waiting(w) && !w->failed)) {
 		pthread_cond_signal(&w->wake);
 		pthread_cond_wait(&w->idle, &w->lock);
 	}
-	return w->failed ? -1 : 0;
+	w->held = 1;
+	int failed = w->failed;
+	pthread_mutex_unlock(&w->lock);
+	return failed ? -1 : 0;
 }
 
 void writer_release(struct writer *w)
 {
+	pthread_mutex_lock(&w->lock);
+	w->held = 0;
+	pthread_cond_signal(&w->wake);
+	pthread_cond_broadcast(&w->idle); /* another thread may wait to hold it */
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -460,6 +620,35 @@ int writer_commit(struct writer *w)
 void writer_set_run(struct writer *w, int64_t id)
 {
 	w->run_id = id;
+}
+
+int writer_rebind(struct writer *w, sqlite3 *db)
+{
+	sqlite3_finalize(w->insert);
+	sqlite3_finalize(w->cert);
+	w->insert = w->cert = NULL;
+	w->db = db;
+	w->in_tx = 0;
+	memset(w->certs, 0, sizeof w->certs); /* the new database has none of them */
+	return prepare(w);
+}
+
+void writer_before_begin(struct writer *w, writer_begin_fn fn, void *arg)
+{
+	w->before_begin = fn;
+	w->before_begin_arg = arg;
+}
+
+void writer_stats(const struct writer *w, struct writer_stats *s)
+{
+	s->queue_rows = atomic_load_explicit(&w->n_queued, memory_order_relaxed);
+	s->queue_peak = atomic_load_explicit(&w->n_queue_peak, memory_order_relaxed);
+	s->queue_cap = w->cap;
+	s->spool_rows = atomic_load_explicit(&w->n_spooled, memory_order_relaxed);
+	s->spooled_total = atomic_load_explicit(&w->n_spooled_total, memory_order_relaxed);
+	s->lost = atomic_load_explicit(&w->n_lost, memory_order_relaxed);
+	s->written = atomic_load_explicit(&w->n_written, memory_order_relaxed);
+	s->busy_retries = atomic_load_explicit(&w->n_busy, memory_order_relaxed);
 }
 
 double writer_cpu(const struct writer *w)

@@ -1,9 +1,15 @@
 /* The row writer (internal to store/): a thread that inserts the queued
  * session records into session_rows as codes, each leaf certificate once
  * into certificates, in transactions of up to STORE_BATCH_ROWS rows
- * committed at least every STORE_BATCH_SECONDS. Everyone else uses the
- * connection only while holding the writer (writer_hold), so it is never
- * used by two threads at once. */
+ * committed at least every STORE_BATCH_SECONDS.
+ *
+ * Handing a row over never waits for the database: rows wait in a
+ * bounded queue in memory and, when it is full, in a bounded spool file
+ * beside the database (PATH-spool), written back in order as the writer
+ * catches up; a row that finds both full is lost and counted. Everyone
+ * else uses the connection only while holding the writer (writer_hold),
+ * so it is never used by two threads at once; rows keep coming in
+ * meanwhile. */
 #ifndef SMTPTLS_WRITER_H
 #define SMTPTLS_WRITER_H
 
@@ -13,31 +19,60 @@
 
 #include "../common/record.h"
 
+#define WRITER_QUEUE_DEFAULT 8192 /* rows (2.5 KB each) */
+
+struct writer_opts {
+	size_t queue_rows;    /* 0: WRITER_QUEUE_DEFAULT */
+	uint64_t spool_bytes; /* 0: no spool */
+};
+
+/* What the queue holds and held; read without a lock (metrics). */
+struct writer_stats {
+	uint64_t queue_rows, queue_peak, queue_cap;
+	uint64_t spool_rows;    /* in the spool now */
+	uint64_t spooled_total; /* ever put in the spool */
+	uint64_t lost;          /* neither queue nor spool could take them */
+	uint64_t written;       /* inserted */
+	uint64_t busy_retries;  /* another program held the write lock */
+};
+
 struct writer;
 
 /* Prepares the statements on db and starts the thread. NULL with a
  * message naming path in err (which must outlive the writer: later errors
- * are written there too). */
-struct writer *writer_start(sqlite3 *db, const char *path, char *err, size_t errlen);
-/* Writes what is queued, commits and stops the thread; 0, or -1 if
- * anything failed. NULL is fine. */
+ * are written there too); path too must outlive it. */
+struct writer *writer_start(sqlite3 *db, const char *path, const struct writer_opts *o,
+			    char *err, size_t errlen);
+/* Writes what is queued and spooled, commits and stops the thread; 0, or
+ * -1 if anything failed. NULL is fine. */
 int writer_stop(struct writer *w);
 
-/* Queues a copy of r (waits while the queue is full); -1 once the writer
- * has failed. */
+/* Queues a copy of r, or spools it, or counts it lost; never waits for the
+ * database. -1 once the writer has failed. */
 int writer_add(struct writer *w, const struct session_record *r);
 /* -1 once the writer has failed. */
 int writer_failed(struct writer *w);
 
-/* Waits until every queued row is written, then keeps the writer off the
- * connection until writer_release(). Returns -1 if the writer has failed
- * (held all the same). */
-int writer_hold(struct writer *w);
+/* Keeps the writer thread off the connection until writer_release(), once
+ * it is between batches; with drain, first waits until every row queued
+ * or spooled is written. Rows handed over meanwhile wait. Returns -1 if
+ * the writer has failed (held all the same). */
+int writer_hold(struct writer *w, int drain);
 void writer_release(struct writer *w);
 /* While held: commits the open transaction; 0 or -1. */
 int writer_commit(struct writer *w);
-/* While held: the rows queued from now on belong to run id. */
+/* While held: the rows written from now on belong to run id. */
 void writer_set_run(struct writer *w, int64_t id);
+/* While held, with nothing open: the writer goes on with another
+ * connection (a database reopened); 0 or -1. */
+int writer_rebind(struct writer *w, sqlite3 *db);
+
+/* A function the thread calls before it begins each transaction (the
+ * checkpointer's chance to let the WAL start over). Set while held. */
+typedef void (*writer_begin_fn)(void *arg);
+void writer_before_begin(struct writer *w, writer_begin_fn fn, void *arg);
+
+void writer_stats(const struct writer *w, struct writer_stats *s);
 
 /* CPU seconds the thread used so far. */
 double writer_cpu(const struct writer *w);
