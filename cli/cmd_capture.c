@@ -11,8 +11,11 @@
 #include "../engine/anon.h"
 #include "../engine/engine.h"
 #include "../engine/ports.h"
+#include "../engine/metrics.h"
 #include "../store/store.h"
+#include "capture_ops.h"
 #include "commands.h"
+#include "file_hash.h"
 #include "privileges.h"
 #include "progress.h"
 
@@ -29,26 +32,26 @@ struct capture_args {
 	uint8_t anon_key[ANON_KEY_BYTES];
 	struct flow_limits limits;
 	char filter[4096];
+	const char *metrics_listen; /* --metrics-listen ADDR:PORT */
+	int again;                  /* --again: a file captured before is captured again */
+	struct store_opts store;    /* --write-queue, --spool-max */
 };
 
-static struct engine *active_engine;
+/* The capture's own options (unique among capture's codes). */
+enum { OPT_METRICS = OPT_FIRST_FREE + 32, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX };
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (active_engine)
-		engine_stop(active_engine);
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
+/* What runs beside the engine while it reads. */
+struct capture_run {
+	struct engine *e;
+	struct store *st;
+	struct capture_ops *ops;
+	struct metrics *metrics;
+	struct run_info ri;
+	char ports[1024];
+	char sha256[65];
+	uint64_t file_size;
+	int file_hashed;
+};
 
 static int parse_number(const char *s, double min, double max, double *out)
 {
@@ -86,6 +89,10 @@ static const struct option capture_options[] = {
 	{"buffer-size", required_argument, NULL, OPT_BUFSIZE},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"anonymize", required_argument, NULL, OPT_ANONYMIZE},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS},
+	{"again", no_argument, NULL, OPT_AGAIN},
+	{"write-queue", required_argument, NULL, OPT_WRITE_QUEUE},
+	{"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -119,6 +126,16 @@ static int capture_number(struct capture_args *a, int opt, const char *arg)
 			return -1;
 		a->threads = (unsigned)v;
 		return 0;
+	case OPT_WRITE_QUEUE:
+		if (parse_number(arg, 16, 1e7, &v) < 0)
+			return -1;
+		a->store.queue_rows = (size_t)v;
+		return 0;
+	case OPT_SPOOL_MAX:
+		if (parse_number(arg, 0, 1 << 24, &v) < 0)
+			return -1;
+		a->store.spool_bytes = (uint64_t)(v * 1048576.0);
+		return 0;
 	default: /* OPT_BUFSIZE */
 		if (parse_number(arg, 1, 4096, &v) < 0)
 			return -1;
@@ -139,6 +156,14 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 	case OPT_DB: a->db = arg; return 0;
 	case OPT_CLASSIFY: a->classify = 1; return 0;
 	case OPT_ANONYMIZE: a->anon_keyfile = arg; return 0;
+	case OPT_AGAIN: a->again = 1; return 0;
+	case OPT_METRICS:
+		if (metrics_parse_listen(arg, err, sizeof err) == 0) {
+			a->metrics_listen = arg;
+			return 0;
+		}
+		usage_error("--metrics-listen: %s", err);
+		return -1;
 	case OPT_HELP: print_usage(stdout); exit(EXIT_OK);
 	case OPT_PORTS:
 		if (ports_parse(&a->ports, arg, err, sizeof err) == 0)
@@ -146,7 +171,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 		usage_error("--ports: %s", err);
 		return -1;
 	case OPT_MAX_FLOWS: case OPT_MAX_BUFFER: case OPT_IDLE: case OPT_SNAPLEN:
-	case OPT_BUFSIZE: case OPT_THREADS:
+	case OPT_BUFSIZE: case OPT_THREADS: case OPT_WRITE_QUEUE: case OPT_SPOOL_MAX:
 		if (capture_number(a, opt, arg) == 0)
 			return 0;
 		usage_error("invalid number '%s'", arg);
@@ -168,6 +193,7 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	ports_default(&a->ports);
 	optind = 1;
 	a->threads = 1;
+	a->store.spool_bytes = STORE_SPOOL_DEFAULT;
 	while ((opt = getopt_long(argc, argv, "r:i:qvZ:", capture_options, NULL)) != -1)
 		if (opt == '?' || capture_option(a, opt, optarg) < 0)
 			return -1;
@@ -180,28 +206,6 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 		return -1;
 	}
 	return 0;
-}
-
-static void fill_totals(struct run_totals *t, const struct engine_totals *e)
-{
-	memset(t, 0, sizeof *t);
-	t->ended = clock_seconds(CLOCK_REALTIME);
-	t->packets = e->in.packets;
-	t->bytes = e->in.bytes;
-	t->dropped_kernel = e->src.valid ? e->src.dropped_kernel : UINT64_MAX;
-	t->dropped_iface = e->src.valid ? e->src.dropped_iface : UINT64_MAX;
-	t->flows = e->flows.created;
-	t->flows_evicted = e->flows.evicted;
-	t->flows_timed_out = e->flows.timed_out;
-	t->flows_without_payload = e->pl.without_payload;
-	t->sessions = e->pl.sessions;
-	t->decode_errors = e->in.decode_errors;
-	t->truncated_packets = e->in.truncated;
-	t->non_tcp_packets = e->in.non_tcp;
-	t->fragments = e->in.fragments;
-	t->reasm_overflows = e->flows.reasm_overflows;
-	t->peak_flows = e->flows.peak_active;
-	t->peak_buffered = e->flows.peak_buffered;
 }
 
 static void print_summary(const struct capture_args *a, const struct run_totals *t,
@@ -247,42 +251,45 @@ static void print_cpu(const struct store *st)
 static int feed_engine(struct capture_args *a, struct engine *e, char *err, size_t errlen)
 {
 	struct progress *pr = a->quiet ? NULL : progress_new(engine_source(e));
-	active_engine = e;
 	int rc = engine_run(e, pr ? progress_frames : NULL, pr, err, errlen);
-	active_engine = NULL;
 	progress_free(pr);
 	return rc;
 }
 
-/* Reads the source into the store; returns the exit status. */
-static int run_capture(struct capture_args *a, struct engine *e, struct store *st)
+/* The run's last row: its totals, and its named counters. */
+static int end_run(struct capture_run *cr, const struct run_totals *t)
 {
-	char err[1024] = "", ports[1024];
+	struct store_stats ss;
+	struct run_counter c[16];
+	store_stats(cr->st, &ss);
+	size_t n = capture_ops_counters(&ss, c, 16);
+	if (store_run_counters(cr->st, c, n) < 0)
+		return -1;
+	return store_end_run(cr->st, t);
+}
+
+/* Reads the source into the store; returns the exit status. */
+static int run_capture(struct capture_args *a, struct capture_run *cr)
+{
+	char err[1024] = "";
 	struct engine_totals et;
 	struct run_totals totals;
-	ports_format(&a->ports, ports, sizeof ports);
-	struct run_info ri = {engine_source_name(e), engine_is_live(e) ? "interface" : "file",
-			      a->src.filter, ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION};
-	if (store_begin_run(st, &ri) < 0 || engine_start(e, st) < 0) {
-		fprintf(stderr, "smtptls: %s\n", store_error(st)[0] ? store_error(st)
-								    : "cannot start the pipeline");
-		return EXIT_RUNTIME;
-	}
-	int rc = feed_engine(a, e, err, sizeof err);
+	int rc = feed_engine(a, cr->e, err, sizeof err);
 	if (rc < 0) /* what was read before the damage is still written */
 		fprintf(stderr, "smtptls: %s\n", err);
-	int stored = engine_finish(e, END_EOF);
-	engine_totals(e, &et);
-	fill_totals(&totals, &et);
+	capture_ops_stop(cr->ops); /* no more refreshes: the last row follows */
+	int stored = engine_finish(cr->e, END_EOF);
+	engine_totals(cr->e, &et);
+	capture_ops_totals(cr->ops, &et, &totals);
 	if (stored == 0)
-		stored = store_end_run(st, &totals);
+		stored = end_run(cr, &totals);
 	if (stored < 0)
-		fprintf(stderr, "smtptls: %s\n", store_error(st));
+		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
 	else if (!a->quiet) {
 		print_summary(a, &totals, &et);
 		if (a->verbose)
 			print_threads(&et);
-		print_cpu(st);
+		print_cpu(cr->st);
 	}
 	return rc < 0 || stored < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
@@ -301,33 +308,119 @@ static int open_engine(struct capture_args *a, struct engine **e)
 	return rc == SOURCE_EFILTER ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
+static void warn_line(void *ctx, const char *text)
+{
+	fprintf(stderr, "smtptls: %s: %s\n", (const char *)ctx, text);
+}
+
+/* A capture file already captured into this database (same size and
+ * SHA-256) is refused unless --again: counting it twice would double every
+ * number. 0 to go on, else the exit status. */
+static int check_file(struct capture_args *a, struct capture_run *cr)
+{
+	char err[1024], what[1024];
+	if (!a->src.file)
+		return EXIT_OK;
+	int rc = file_sha256(a->src.file, &cr->file_size, cr->sha256, err, sizeof err);
+	if (rc <= 0) {
+		if (rc < 0)
+			fprintf(stderr, "smtptls: %s\n", err);
+		return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
+	}
+	cr->file_hashed = 1;
+	int64_t id = store_find_file_run(cr->st, cr->file_size, cr->sha256, what, sizeof what);
+	if (id < 0) {
+		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
+		return EXIT_RUNTIME;
+	}
+	if (id == 0 || a->again)
+		return EXIT_OK;
+	fprintf(stderr, "smtptls: %s was already captured into %s as %s (same size and SHA-256);"
+		" capturing it again would count its sessions twice: nothing done (--again to"
+		" capture it all the same)\n", a->src.file, a->db, what);
+	return EXIT_RUNTIME;
+}
+
+/* The run's row, the pipeline, the thread beside it and the metrics, as
+ * root still (a metrics port below 1024). 0 or the exit status. */
+static int start_run(struct capture_args *a, struct capture_run *cr)
+{
+	char err[1024];
+	ports_format(&a->ports, cr->ports, sizeof cr->ports);
+	cr->ri = (struct run_info){engine_source_name(cr->e),
+				   engine_is_live(cr->e) ? "interface" : "file", a->src.filter,
+				   cr->ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION};
+	if (store_begin_file_run(cr->st, &cr->ri, cr->file_size,
+				 cr->file_hashed ? cr->sha256 : NULL) < 0 ||
+	    engine_start(cr->e, cr->st) < 0) {
+		fprintf(stderr, "smtptls: %s\n", store_error(cr->st)[0] ? store_error(cr->st)
+									: "cannot start the pipeline");
+		return EXIT_RUNTIME;
+	}
+	struct capture_ops_opts oo = {cr->e, cr->st, &cr->ri, a->db, a->quiet};
+	if (!(cr->ops = capture_ops_start(&oo))) {
+		fprintf(stderr, "smtptls: cannot start the operations thread\n");
+		return EXIT_RUNTIME;
+	}
+	if (a->metrics_listen &&
+	    !(cr->metrics = metrics_start(a->metrics_listen, cr->ri.source, capture_ops_sample,
+					  cr->ops, err, sizeof err))) {
+		fprintf(stderr, "smtptls: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+/* Everything between opening the store and reading. */
+static int prepare(struct capture_args *a, struct capture_run *cr)
+{
+	char err[1024];
+	if (store_mark_unfinished(cr->st, warn_line, (void *)a->db) < 0) {
+		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
+		return EXIT_RUNTIME;
+	}
+	int rc = check_file(a, cr);
+	if (rc == EXIT_OK)
+		rc = start_run(a, cr);
+	if (rc == EXIT_OK && a->user && privileges_drop(a->user, a->db, err, sizeof err) < 0) {
+		fprintf(stderr, "smtptls: %s\n", err);
+		rc = EXIT_RUNTIME;
+	}
+	return rc;
+}
+
 int cmd_capture(int argc, char **argv)
 {
 	struct capture_args a;
 	char err[1024];
-	struct engine *e = NULL;
-	struct store *st = NULL;
+	struct capture_run cr;
+	memset(&cr, 0, sizeof cr);
 	if (parse_capture(&a, argc, argv) < 0)
 		return EXIT_USAGE;
 	if (a.anon_keyfile && anon_read_key(a.anon_keyfile, a.anon_key, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	int rc = open_engine(&a, &e);
+	int rc = open_engine(&a, &cr.e);
 	if (rc != EXIT_OK)
 		return rc;
-	if (store_open(&st, a.db, err, sizeof err) < 0 ||
-	    (a.user && privileges_drop(a.user, a.db, err, sizeof err) < 0)) {
+	if (store_open_opts(&cr.st, a.db, &a.store, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
-		store_close(st);
-		engine_close(e);
+		engine_close(cr.e);
 		return EXIT_RUNTIME;
 	}
-	install_signals();
-	rc = run_capture(&a, e, st);
-	engine_close(e);
-	if (store_close(st) < 0)
+	capture_ops_signals(cr.e);
+	rc = prepare(&a, &cr);
+	if (cr.ops) { /* the run was begun: it ends with its row, read or not */
+		if (rc != EXIT_OK)
+			engine_stop(cr.e);
+		int ran = run_capture(&a, &cr);
+		rc = rc != EXIT_OK ? rc : ran;
+	}
+	metrics_stop(cr.metrics);
+	capture_ops_free(cr.ops);
+	engine_close(cr.e);
+	if (store_close(cr.st) < 0)
 		rc = EXIT_RUNTIME;
 	return rc;
 }
-

@@ -7,6 +7,9 @@
 
 #include "../common/clock.h"
 #include "../common/wait.h"
+#include "live.h"
+
+_Static_assert(LIVE_FITS(struct source_stats), "source statistics in a snapshot");
 
 enum mode {
 	MODE_INLINE, /* one thread does everything */
@@ -26,6 +29,7 @@ struct lane {
 	int rc;
 	double cpu;      /* CPU seconds of the thread that ran it */
 	char err[512];
+	struct live pub_src; /* the source's statistics, as last read */
 };
 
 struct engine {
@@ -177,9 +181,19 @@ static void lane_frames(void *ctx, const struct frame *f, size_t n)
 		l->e->on_frames(l->e->on_frames_ctx, n);
 }
 
+/* The capture handle's statistics, read by the thread that reads it
+ * (libpcap's handle is not for two threads), for engine_live. */
+static void publish_source(struct lane *l)
+{
+	struct source_stats ss;
+	source_stats(l->src, &ss);
+	live_publish(&l->pub_src, &ss, sizeof ss);
+}
+
 static void lane_tick(void *ctx, double now)
 {
 	struct lane *l = ctx;
+	publish_source(l);
 	intake_tick(l->in, now);
 	pipeline_tick(l->pl, now);
 }
@@ -205,6 +219,7 @@ static void reader_frames(void *ctx, const struct frame *f, size_t n)
 static void reader_tick(void *ctx, double now)
 {
 	struct lane *l = ctx;
+	publish_source(l);
 	intake_tick(l->in, now);
 	workers_tick(l->e->ws, now);
 }
@@ -318,6 +333,42 @@ void engine_totals(const struct engine *e, struct engine_totals *t)
 	}
 	if (e->ws)
 		t->reader_cpu = e->lane[0].cpu;
+}
+
+static void add_live_source(struct source_stats *to, const struct lane *l)
+{
+	struct source_stats ss;
+	live_read(&l->pub_src, &ss, sizeof ss);
+	if (!ss.valid)
+		return;
+	to->received += ss.received;
+	to->dropped_kernel += ss.dropped_kernel;
+	to->dropped_iface += ss.dropped_iface;
+	to->valid = 1;
+}
+
+void engine_live(const struct engine *e, struct engine_totals *t)
+{
+	struct intake_counters in;
+	struct pipeline_counters pc;
+	struct flow_stats fs;
+	memset(t, 0, sizeof *t);
+	for (unsigned i = 0; i < e->nlanes; i++) {
+		const struct lane *l = &e->lane[i];
+		if (!l->in)
+			continue;
+		intake_live(l->in, &in);
+		intake_counters_add(&t->in, &in);
+		add_live_source(&t->src, l);
+		if (l->pl) {
+			pipeline_live(l->pl, &pc, &fs);
+			add_pipeline(t, &pc, &fs);
+		}
+	}
+	for (unsigned i = 0; e->ws && i < workers_count(e->ws); i++) {
+		workers_live(e->ws, i, &pc, &fs);
+		add_pipeline(t, &pc, &fs);
+	}
 }
 
 void engine_close(struct engine *e)

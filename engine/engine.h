@@ -92,6 +92,12 @@ int engine_finish(struct engine *e, enum end_reason reason);
 /* After engine_finish. */
 void engine_totals(const struct engine *e, struct engine_totals *t);
 
+/* While engine_run runs, from any thread, without a lock: the totals as
+ * each thread last published them (at its ticks, about every 100 ms live,
+ * and every few thousand packets); thread[] and the CPU seconds are left
+ * out. Between engine_start and engine_close. */
+void engine_live(const struct engine *e, struct engine_totals *t);
+
 /* Closes the sources, frees everything. NULL is fine. */
 void engine_close(struct engine *e);
 

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 
 #include "../capture/flow.h"
+#include "live.h"
+
+#define PUBLISH_EVERY 4096 /* frames between two snapshots of the counters */
+_Static_assert(LIVE_FITS(struct intake_counters), "intake counters in a snapshot");
 
 struct intake {
 	/* The decoder. Today's decode_frame() is stateless; the stateful
@@ -13,6 +17,7 @@ struct intake {
 	int classify;
 	struct intake_counters c;
 	struct port_map ports;
+	struct live pub;         /* c, as last published */
 };
 
 struct intake *intake_new(int linktype, const struct port_map *ports, int classify)
@@ -69,7 +74,8 @@ static int in_frame(const struct frame *f, const uint8_t *p, size_t n)
 
 int intake_frame(struct intake *in, const struct frame *f, struct segment *seg)
 {
-	in->c.packets++;
+	if (++in->c.packets % PUBLISH_EVERY == 0)
+		live_publish(&in->pub, &in->c, sizeof in->c);
 	in->c.bytes += f->wirelen;
 	int rc = decode_one(in, f, &seg->t);
 	if (skip(in, rc, &seg->t))
@@ -83,13 +89,18 @@ int intake_frame(struct intake *in, const struct frame *f, struct segment *seg)
 
 void intake_tick(struct intake *in, double now)
 {
-	(void)in; /* decoder_expire(in->dec, now) with the stateful decoder */
-	(void)now;
+	(void)now; /* decoder_expire(in->dec, now) with the stateful decoder */
+	live_publish(&in->pub, &in->c, sizeof in->c);
 }
 
 const struct intake_counters *intake_counters(const struct intake *in)
 {
 	return &in->c;
+}
+
+void intake_live(const struct intake *in, struct intake_counters *c)
+{
+	live_read(&in->pub, c, sizeof *c);
 }
 
 void intake_counters_add(struct intake_counters *to, const struct intake_counters *c)

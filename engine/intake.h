@@ -49,6 +49,9 @@ int intake_frame(struct intake *in, const struct frame *f, struct segment *seg);
 void intake_tick(struct intake *in, double now);
 
 const struct intake_counters *intake_counters(const struct intake *in);
+/* From any thread: the counters as the owning thread last published them
+ * (at each tick and every few thousand frames). */
+void intake_live(const struct intake *in, struct intake_counters *c);
 void intake_counters_add(struct intake_counters *to, const struct intake_counters *c);
 
 #endif

@@ -7,6 +7,14 @@
 #include "../dissect/session.h"
 #include "anon.h"
 #include "build.h"
+#include "live.h"
+
+#define PUBLISH_EVERY 4096 /* segments between two snapshots of the counters */
+_Static_assert(LIVE_FITS(struct pipeline_counters), "pipeline counters in a snapshot");
+_Static_assert(LIVE_FITS(struct flow_stats), "flow statistics in a snapshot");
+
+struct pipeline;
+static void publish(struct pipeline *pl);
 
 struct pipeline {
 	int live;
@@ -17,6 +25,8 @@ struct pipeline {
 	struct anon *anon;
 	struct pipeline_counters c;
 	int failed;
+	uint64_t published;      /* segments when last published */
+	struct live pub_c, pub_f; /* c and the flow table's statistics */
 };
 
 /* Per-connection state handed to the flow table. */
@@ -115,10 +125,13 @@ static void conn_close(void *ctx, void *user, const struct flow_info *fi, enum e
 		pl->c.classified_away++;
 	} else if (!pl->failed) {
 		build_record(&r, c->sess, fi, why, pl->anon);
-		if (pl->st && store_add(pl->st, &r) < 0)
+		if (pl->st && store_add(pl->st, &r) < 0) {
 			pl->failed = 1;
-		else
+		} else {
 			pl->c.sessions++;
+			pl->c.by_transport[(unsigned)r.transport & 3]++;
+			pl->c.encrypted += r.tls_outcome == OUTCOME_ESTABLISHED;
+		}
 	}
 	classifier_flow_free(c->cf);
 	sess_free(c->sess);
@@ -160,6 +173,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st)
 int pipeline_finish(struct pipeline *pl, enum end_reason reason)
 {
 	flow_table_end_all(pl->ft, reason);
+	publish(pl);
 	return pl->failed ? -1 : 0;
 }
 
@@ -208,17 +222,33 @@ static void follow_batch(struct pipeline *pl, const struct segment *s, size_t n)
 	pl->c.segments += n;
 }
 
+static void publish(struct pipeline *pl)
+{
+	live_publish(&pl->pub_c, &pl->c, sizeof pl->c);
+	live_publish(&pl->pub_f, flow_table_stats(pl->ft), sizeof(struct flow_stats));
+	pl->published = pl->c.segments;
+}
+
 void pipeline_segments(struct pipeline *pl, const struct segment *s, size_t n)
 {
 	/* once a row could not be written the run is ending: nothing more */
 	for (size_t i = 0; i < n && !pl->failed; i += SOURCE_BATCH)
 		follow_batch(pl, s + i, n - i < SOURCE_BATCH ? n - i : SOURCE_BATCH);
+	if (pl->c.segments - pl->published >= PUBLISH_EVERY)
+		publish(pl);
+}
+
+void pipeline_live(const struct pipeline *pl, struct pipeline_counters *c, struct flow_stats *fs)
+{
+	live_read(&pl->pub_c, c, sizeof *c);
+	live_read(&pl->pub_f, fs, sizeof *fs);
 }
 
 void pipeline_tick(struct pipeline *pl, double now)
 {
 	if (pl->live)
 		flow_table_expire(pl->ft, now);
+	publish(pl);
 	if (pl->st && store_tick(pl->st, now) < 0)
 		pl->failed = 1;
 }
@@ -229,6 +259,9 @@ void pipeline_counters_add(struct pipeline_counters *to, const struct pipeline_c
 	to->sessions += c->sessions;
 	to->without_payload += c->without_payload;
 	to->classified_away += c->classified_away;
+	for (size_t i = 0; i < 4; i++)
+		to->by_transport[i] += c->by_transport[i];
+	to->encrypted += c->encrypted;
 }
 
 void flow_stats_add(struct flow_stats *to, const struct flow_stats *f)
@@ -238,6 +271,8 @@ void flow_stats_add(struct flow_stats *to, const struct flow_stats *f)
 	to->timed_out += f->timed_out;
 	to->ignored_packets += f->ignored_packets;
 	to->reasm_overflows += f->reasm_overflows;
+	to->active += f->active;
+	to->buffered += f->buffered;
 	to->peak_active += f->peak_active;
 	to->peak_buffered += f->peak_buffered;
 }

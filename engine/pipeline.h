@@ -25,6 +25,8 @@ struct pipeline_counters {
 	uint64_t sessions;        /* rows written */
 	uint64_t without_payload; /* connections that carried no byte */
 	uint64_t classified_away; /* classified as not SMTP */
+	uint64_t by_transport[4]; /* sessions by enum transport */
+	uint64_t encrypted;       /* sessions whose TLS handshake completed */
 };
 
 struct pipeline;
@@ -53,6 +55,10 @@ int pipeline_failed(const struct pipeline *pl);
 
 const struct pipeline_counters *pipeline_counters(const struct pipeline *pl);
 const struct flow_stats *pipeline_flow_stats(const struct pipeline *pl);
+/* From any thread: the counters and flow statistics as the owning thread
+ * last published them (at each tick and every few thousand segments). */
+void pipeline_live(const struct pipeline *pl, struct pipeline_counters *c,
+		   struct flow_stats *fs);
 
 void pipeline_counters_add(struct pipeline_counters *to, const struct pipeline_counters *c);
 void flow_stats_add(struct flow_stats *to, const struct flow_stats *f);

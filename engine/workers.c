@@ -446,6 +446,12 @@ double workers_cpu(const struct workers *ws, unsigned i)
 	return ws->w[i].cpu;
 }
 
+void workers_live(const struct workers *ws, unsigned i, struct pipeline_counters *c,
+		  struct flow_stats *fs)
+{
+	pipeline_live(ws->w[i].pl, c, fs);
+}
+
 const struct flow_stats *workers_flow_stats(const struct workers *ws, unsigned i)
 {
 	return pipeline_flow_stats(ws->w[i].pl);

@@ -48,6 +48,10 @@ int workers_failed(const struct workers *ws);
 unsigned workers_count(const struct workers *ws);
 const struct pipeline_counters *workers_counters(const struct workers *ws, unsigned i);
 const struct flow_stats *workers_flow_stats(const struct workers *ws, unsigned i);
+/* While they run, from any thread: worker i's published counters
+ * (pipeline_live). */
+void workers_live(const struct workers *ws, unsigned i, struct pipeline_counters *c,
+		  struct flow_stats *fs);
 /* The CPU seconds worker i's thread used. */
 double workers_cpu(const struct workers *ws, unsigned i);
 

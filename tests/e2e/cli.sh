@@ -62,9 +62,9 @@ expect 2 "unexpected argument 'extra'" -- report --db "$tmp/a.db" extra
 # went (the database's threads apart); -q prints nothing
 cpu='CPU seconds: [0-9]+\.[0-9]{3} capture and dissection, [0-9]+\.[0-9]{3} database writer, [0-9]+\.[0-9]{3} checkpoints'
 expect 0 "mixed.pcap: 172 packets, 6 sessions written to $tmp/m.db" -- capture -r "$data/mixed.pcap" --db "$tmp/m.db"
-expect 0 "$cpu" -- capture -r "$data/mixed.pcap" --db "$tmp/m.db"
-expect 0 "$cpu" -- capture --threads 2 -r "$data/mixed.pcap" --db "$tmp/m.db"
-expect 0 '^$' -- capture -q -r "$data/mixed.pcap" --db "$tmp/m.db"
+expect 0 "$cpu" -- capture -r "$data/mixed.pcap" --db "$tmp/m.db" --again
+expect 0 "$cpu" -- capture --threads 2 -r "$data/mixed.pcap" --db "$tmp/m.db" --again
+expect 0 '^$' -- capture -q -r "$data/mixed.pcap" --db "$tmp/m.db" --again
 
 if [ -d "$corpus" ]; then
   pcap=$corpus/ndpi/smtp.pcap

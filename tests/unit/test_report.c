@@ -548,14 +548,20 @@ static void test_certs(void)
  * known; the rest is as before. */
 static void test_old_schema(const char *dir, const char *all)
 {
-	char path[256], sql[512], *err = NULL, *step = schema_step(1);
+	char path[256], sql[1536], *err = NULL, *step = schema_step(1);
 	sqlite3 *h;
 	struct report_options o;
 	snprintf(path, sizeof path, "%s/old.db", dir);
-	snprintf(sql, sizeof sql, "ATTACH '%s' AS n; INSERT INTO runs SELECT * FROM n.runs;"
+	char sql_runs[1024]; /* the columns of step 1 (later steps add some) */
+	snprintf(sql_runs, sizeof sql_runs, "INSERT INTO runs SELECT id, source, source_kind,"
+		 " filter, ports, started, ended, packets, bytes, dropped_kernel, dropped_iface,"
+		 " flows, flows_evicted, flows_timed_out, flows_without_payload, sessions,"
+		 " decode_errors, truncated_packets, non_tcp_packets, fragments,"
+		 " reassembly_overflows, peak_flows, peak_buffered, version FROM n.runs;");
+	snprintf(sql, sizeof sql, "ATTACH '%s' AS n; %s"
 		 " INSERT INTO sessions SELECT * FROM n.sessions; DETACH n;"
 		 " ALTER TABLE sessions DROP COLUMN ja4; ALTER TABLE sessions DROP COLUMN tls_outcome;"
-		 " ALTER TABLE sessions DROP COLUMN kx_pq; PRAGMA user_version = 1;", all);
+		 " ALTER TABLE sessions DROP COLUMN kx_pq; PRAGMA user_version = 1;", all, sql_runs);
 	unlink(path);
 	CHECK_INT(sqlite3_open(path, &h), SQLITE_OK);
 	if (!CHECK(step && sqlite3_exec(h, step, NULL, NULL, &err) == SQLITE_OK &&
