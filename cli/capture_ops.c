@@ -50,8 +50,10 @@ void capture_ops_signals(struct engine *e)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	stop_engine = e;
+	/* interrupted, a read from a pipe fails: it stops a run, never more */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 }
@@ -90,16 +92,21 @@ void capture_ops_totals(const struct capture_ops *ops, const struct engine_total
 	t->peak_buffered = e->flows.peak_buffered;
 }
 
+/* Only what happened: a run that never spooled, lost, waited or reopened
+ * adds nothing to the report's capture counters. */
 size_t capture_ops_counters(const struct store_stats *s, struct run_counter *c, size_t max)
 {
+	int spilled = s->spooled_total > 0 || s->rows_lost > 0;
 	const struct run_counter all[] = {
-		{"write_queue_peak_rows", s->queue_peak}, {"spooled_rows", s->spooled_total},
-		{"rows_lost", s->rows_lost},              {"writer_busy_retries", s->busy_retries},
-		{"wal_restarts", s->wal_restarts},        {"wal_reader_held", s->wal_reader_held},
-		{"database_reopens", s->reopens},
+		{"write_queue_peak_rows", spilled ? s->queue_peak : 0},
+		{"spooled_rows", s->spooled_total}, {"rows_lost", s->rows_lost},
+		{"writer_busy_retries", s->busy_retries}, {"wal_restarts", s->wal_restarts},
+		{"wal_reader_held", s->wal_reader_held}, {"database_reopens", s->reopens},
 	};
-	size_t n = sizeof all / sizeof all[0] < max ? sizeof all / sizeof all[0] : max;
-	memcpy(c, all, n * sizeof *c);
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof all / sizeof all[0] && n < max; i++)
+		if (all[i].value > 0)
+			c[n++] = all[i];
 	return n;
 }
 

@@ -5,6 +5,8 @@
 
 static const struct rcol run_cols[] = {
 	{"runs", "capture runs", RCOL_NUM},
+	{"unfinished", "unfinished runs (killed, crashed)", RCOL_NUM},
+	{"running", "runs still capturing", RCOL_NUM},
 	{"sensors", "merged from databases", RCOL_NUM | RCOL_DETAIL},
 	{"packets", "packets", RCOL_NUM},
 	{"bytes", "bytes", RCOL_NUM | RCOL_BYTES},
@@ -18,7 +20,7 @@ static const struct rcol run_cols[] = {
 };
 
 static const char runs_sql[] =
-	"SELECT count(*), NULL, sum(packets), sum(bytes), sum(dropped_kernel), sum(dropped_iface),"
+	"SELECT count(*), sum(status = 'unfinished'), sum(status = 'running'), NULL, sum(packets), sum(bytes), sum(dropped_kernel), sum(dropped_iface),"
 	" sum(flows), sum(flows_without_payload), sum(flows_evicted), sum(decode_errors),"
 	" sum(reassembly_overflows) FROM runs;";
 
@@ -67,6 +69,48 @@ static int build_counters(struct rdb *db, struct rmodel *m)
 			    " ORDER BY name;", add_counter, t);
 }
 
+/* The runs that did not end cleanly, one row each, when there are any. */
+static const struct rcol unfinished_cols[] = {
+	{"run", "run", RCOL_NUM},
+	{"source", "source", 0},
+	{"started", "started (UTC)", 0},
+	{"packets", "packets", RCOL_NUM},
+	{"sessions", "sessions", RCOL_NUM},
+};
+
+static int add_unfinished(void *arg, sqlite3_stmt *s)
+{
+	struct rtable *t = arg;
+	long row = rtable_row(t);
+	if (row < 0 || rtable_text(t, row, "source", (const char *)sqlite3_column_text(s, 1)) < 0 ||
+	    rtable_text(t, row, "started", (const char *)sqlite3_column_text(s, 2)) < 0)
+		return -1;
+	rtable_int(t, row, "run", sqlite3_column_int64(s, 0));
+	if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+		rtable_int(t, row, "packets", sqlite3_column_int64(s, 3));
+	rtable_int(t, row, "sessions", sqlite3_column_int64(s, 4));
+	return 0;
+}
+
+static int build_unfinished(struct rdb *db, struct rmodel *m)
+{
+	int64_t any = 0;
+	struct rtable *t;
+	if (rdb_scalar(db, "SELECT count(*) FROM runs WHERE status = 'unfinished';", &any) < 0 ||
+	    any == 0)
+		return any == 0 ? 0 : -1;
+	if (!(t = facts_table(db, m, "unfinished_runs", unfinished_cols, NCOLS(unfinished_cols))))
+		return -1;
+	if (rtable_title(t, "Unfinished capture runs") < 0 ||
+	    rtable_note(t, "killed or crashed: their last counters (refreshed every 10 s) and"
+			   " the sessions they wrote; what they had not written is missing") < 0)
+		return rdb_oom(db);
+	return rdb_each(db, "SELECT r.id, r.source, strftime('%Y-%m-%d %H:%M:%S', r.started,"
+			    " 'unixepoch'), r.packets, (SELECT count(*) FROM session_rows s"
+			    " WHERE s.run_id = r.id) FROM runs r WHERE r.status = 'unfinished'"
+			    " ORDER BY r.id;", add_unfinished, t);
+}
+
 int facts_runs(struct rdb *db, struct rmodel *m)
 {
 	struct rtable *t = facts_table(db, m, "capture", run_cols, NCOLS(run_cols));
@@ -82,5 +126,7 @@ int facts_runs(struct rdb *db, struct rmodel *m)
 		return -1;
 	if (sensors > 0) /* merged from other databases */
 		rtable_int(t, 0, "sensors", sensors);
+	if (build_unfinished(db, m) < 0)
+		return -1;
 	return build_counters(db, m);
 }

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "../common/clock.h"
 #include "ckpt.h"
 #include "owner.h"
 #include "schema.h"
@@ -81,7 +84,8 @@ static int open_db(struct store *st, const char *path, int flags)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, configure_library);
-	snprintf(st->path, sizeof st->path, "%s", path);
+	if (path != st->path)
+		snprintf(st->path, sizeof st->path, "%s", path);
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return fail(st, "cannot open");
 	if (configure(st) < 0 || schema_upgrade(st->db, st->path, st->err, sizeof st->err) < 0)
@@ -242,9 +246,12 @@ static void bind_count(sqlite3_stmt *s, int i, uint64_t v)
 static int run_row_now(struct store *st, const struct run_totals *t, const char *status)
 {
 	sqlite3_stmt *s;
+	/* sessions: the rows this run wrote into this file, exactly, whatever
+	 * the counters said when a reopen split the run */
 	const uint64_t vals[] = {t->packets, t->bytes, t->dropped_kernel, t->dropped_iface,
 				 t->flows, t->flows_evicted, t->flows_timed_out,
-				 t->flows_without_payload, t->sessions, t->decode_errors,
+				 t->flows_without_payload, writer_run_rows(st->writer),
+				 t->decode_errors,
 				 t->truncated_packets, t->non_tcp_packets, t->fragments,
 				 t->reasm_overflows, t->peak_flows, t->peak_buffered};
 	int n = (int)(sizeof vals / sizeof vals[0]);
@@ -340,11 +347,44 @@ int store_run_counters(struct store *st, const struct run_counter *c, size_t n)
 
 /* ---- reopening (SIGHUP) ----------------------------------------------------- */
 
-/* Held: the open database gives way to db, opened at the same path. */
-static int switch_to(struct store *st, sqlite3 *db, const struct run_totals *done,
-		     const struct run_info *ri)
+/* The moved file is made whole on its own: every page of its WAL copied
+ * back into it. SQLite refuses to change a moved file's journal mode
+ * (SQLITE_READONLY_DBMOVED), and its -wal and -shm files stay at the path
+ * (a log rotation moves the database file only), where a new database
+ * would take them for its own: once the main file holds every page they
+ * are only copies, and the connection's close (or failing that, unlink:
+ * readers of the old file keep theirs open) removes them. Readers holding
+ * old pages keep a checkpoint from copying everything: tried again until
+ * REOPEN_WAIT_SECONDS. */
+#define REOPEN_WAIT_SECONDS 60.0
+static int backfill_old(struct store *st)
 {
-	int rc = run_row_now(st, done, "reopened");
+	double until = clock_seconds(CLOCK_MONOTONIC) + REOPEN_WAIT_SECONDS;
+	for (;;) {
+		int log = -1, done = -1;
+		int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log,
+						   &done);
+		if (rc == SQLITE_OK || (log >= 0 && done == log))
+			return 0;
+		if (clock_seconds(CLOCK_MONOTONIC) >= until)
+			return fail(st, "copying the moved database's WAL back into it (readers hold it)");
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void remove_leftovers(const char *path)
+{
+	static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+	char name[560];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+		unlink(name);
+	}
+}
+
+static void stop_ckpt(struct store *st)
+{
 	struct ckpt_stats c;
 	pthread_mutex_lock(&st->stats_lock);
 	ckpt_stats(st->ckpt, &c);
@@ -354,41 +394,63 @@ static int switch_to(struct store *st, sqlite3 *db, const struct run_totals *don
 	ckpt_stop(st->ckpt);
 	st->ckpt = NULL;
 	pthread_mutex_unlock(&st->stats_lock);
-	sqlite3_close(st->db);
-	st->db = db;
-	st->run_id = 0;
-	file_id(st->path, &st->dev, &st->ino);
+	writer_before_begin(st->writer, NULL, NULL);
+}
+
+static void start_ckpt(struct store *st)
+{
 	pthread_mutex_lock(&st->stats_lock);
 	st->ckpt = ckpt_start(st->db, st->path);
 	pthread_mutex_unlock(&st->stats_lock);
 	writer_before_begin(st->writer, st->ckpt ? ckpt_before_begin : NULL, st->ckpt);
-	if (writer_rebind(st->writer, db) < 0 || begin_run_now(st, ri, 0, NULL) < 0)
+}
+
+/* Held: the run in the open database ends, the moved file is made whole,
+ * and a database at the path takes its place. -1 with st->err: while the
+ * old one could not be let go, the capture goes on writing to it (1 in
+ * *kept); after, the writer has no database and the capture ends. */
+static int switch_files(struct store *st, const struct run_totals *done,
+			const struct run_info *ri, int *kept)
+{
+	*kept = 1;
+	if (writer_commit(st->writer) < 0 || run_row_now(st, done, "reopened") < 0)
+		return -1;
+	stop_ckpt(st);
+	if (backfill_old(st) < 0) {
+		start_ckpt(st);
+		return -1;
+	}
+	*kept = 0;
+	sqlite3_close(st->db);
+	st->db = NULL;
+	st->run_id = 0;
+	dev_t dev;
+	ino_t ino;
+	if (file_id(st->path, &dev, &ino) < 0) /* no new file made meanwhile by another */
+		remove_leftovers(st->path);
+	if (open_db(st, st->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
+		return -1;
+	file_id(st->path, &st->dev, &st->ino);
+	start_ckpt(st);
+	if (writer_rebind(st->writer, st->db) < 0 || begin_run_now(st, ri, 0, NULL) < 0)
 		return -1;
 	atomic_fetch_add(&st->reopens, 1);
-	return rc;
+	return 0;
 }
 
 int store_reopen(struct store *st, const struct run_totals *done, const struct run_info *ri)
 {
 	dev_t dev;
 	ino_t ino;
+	int kept = 1;
 	if (file_id(st->path, &dev, &ino) == 0 && dev == st->dev && ino == st->ino)
 		return 0; /* nothing moved it */
-	struct store *next = calloc(1, sizeof *next);
-	if (!next || open_db(next, st->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0) {
-		snprintf(st->err, sizeof st->err, "%s", next ? next->err : "out of memory");
-		if (next)
-			sqlite3_close(next->db);
-		free(next);
-		return -1;
-	}
 	int rc = writer_hold(st->writer, 0);
 	if (rc == 0)
-		rc = switch_to(st, next->db, done, ri);
-	else
-		sqlite3_close(next->db);
+		rc = switch_files(st, done, ri, &kept);
+	if (rc < 0 && !kept)
+		writer_fail(st->writer); /* no database to write to: the capture ends */
 	writer_release(st->writer);
-	free(next);
 	return rc < 0 ? -1 : 1;
 }
 

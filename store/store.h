@@ -89,10 +89,15 @@ int store_update_run(struct store *st, const struct run_totals *t);
 
 /* Log rotation: when the file at the database's path is no longer the one
  * open (moved away or removed), ends the run in the open one with the
- * totals so far (status 'reopened'), opens (or creates) the database at the
- * path and begins ri there; rows handed over meanwhile go to the new one.
- * 1 if reopened, 0 if the path still names the open database, -1 (with
- * store_error) if the new one cannot be opened: the old one stays in use. */
+ * totals so far (status 'reopened'), makes the moved file whole on its own
+ * (its WAL copied back, the -wal and -shm files left at the path removed:
+ * a new database there would take them for its own), opens (or
+ * creates) the database at the path and begins ri there. Rows handed over
+ * meanwhile wait and go to the new one; each row is in exactly one file.
+ * 1 if reopened, 0 if the path still names the open database, -1 with
+ * store_error: either readers kept old pages for a minute (the
+ * capture goes on writing to the moved file) or the new one could not be
+ * made (the writer has failed: the capture ends). */
 int store_reopen(struct store *st, const struct run_totals *done, const struct run_info *ri);
 
 /* Runs of this database still marked 'running' whose process (on this

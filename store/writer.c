@@ -133,6 +133,7 @@ struct writer {
 	int held;             /* another thread uses the connection */
 	int stop, failed;
 	int lost_noted;
+	uint64_t run_rows;    /* rows written for run_id */
 	/* written under the lock, read without it (metrics) */
 	_Atomic uint64_t n_queued, n_queue_peak, n_spooled, n_spooled_total, n_lost, n_written,
 		n_busy;
@@ -395,6 +396,7 @@ static size_t write_unlocked(struct writer *w, const struct session_record *batc
 	if (rc < 0)
 		done = n; /* a failed writer drops what it was given: the run ends */
 	add_count(&w->n_written, rc < 0 ? 0 : done);
+	w->run_rows += rc < 0 ? 0 : done;
 	return done;
 }
 
@@ -620,6 +622,12 @@ int writer_commit(struct writer *w)
 void writer_set_run(struct writer *w, int64_t id)
 {
 	w->run_id = id;
+	w->run_rows = 0;
+}
+
+uint64_t writer_run_rows(const struct writer *w)
+{
+	return w->run_rows;
 }
 
 int writer_rebind(struct writer *w, sqlite3 *db)
@@ -631,6 +639,13 @@ int writer_rebind(struct writer *w, sqlite3 *db)
 	w->in_tx = 0;
 	memset(w->certs, 0, sizeof w->certs); /* the new database has none of them */
 	return prepare(w);
+}
+
+void writer_fail(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->failed = 1;
+	pthread_mutex_unlock(&w->lock);
 }
 
 void writer_before_begin(struct writer *w, writer_begin_fn fn, void *arg)

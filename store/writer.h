@@ -63,9 +63,15 @@ void writer_release(struct writer *w);
 int writer_commit(struct writer *w);
 /* While held: the rows written from now on belong to run id. */
 void writer_set_run(struct writer *w, int64_t id);
+/* While held: the rows written for the current run so far. */
+uint64_t writer_run_rows(const struct writer *w);
 /* While held, with nothing open: the writer goes on with another
  * connection (a database reopened); 0 or -1. */
 int writer_rebind(struct writer *w, sqlite3 *db);
+
+/* The writer has failed (its database is gone): rows are refused from
+ * now on. */
+void writer_fail(struct writer *w);
 
 /* A function the thread calls before it begins each transaction (the
  * checkpointer's chance to let the WAL start over). Set while held. */

@@ -48,7 +48,7 @@ cap() {
   shift
   for f in "$@"; do
     [ -f "$f" ] || f=$data/$f
-    if ! "$bin" capture -q -r "$f" --db "$db"; then
+    if ! "$bin" capture -q -r "$f" --db "$db" --again; then # a file may come twice
       echo "FAIL: capture of $f into $db"
       fails=$((fails + 1))
     fi
