@@ -1,0 +1,212 @@
+#!/bin/bash
+# The sensor as a daemon (issue 16), on a capture fed slowly through a
+# FIFO (`capture -r -`), so that signals, locks and scrapes happen while it
+# runs:
+#  1. a file captured before into the same database (same size and
+#     SHA-256, whatever its name) is refused with status 1 naming the file
+#     and the earlier run; --again captures it all the same;
+#  2. kill -9 leaves the run 'running'; the next capture marks it
+#     'unfinished' (saying so) and the report lists it;
+#  3. SIGUSR1 prints the counters and refreshes the runs row at once;
+#  4. SIGHUP after the database was moved away: a new file at the path,
+#     and the two files hold every session of the capture exactly once;
+#  5. another program holds the write lock (BEGIN EXCLUSIVE) for 7 s while
+#     the whole file is read: the capture reads on (rows go to the spool),
+#     and every row arrives once the lock is gone; no spool file is left;
+#  6. --metrics-listen: /metrics scraped with curl during the capture has
+#     every metric, and its packets and bytes are those of the runs row.
+# usage: daemon.sh SMTPTLS GEN DATA_DIR
+set -u
+bin=$1
+gen=$2
+data=$3
+tmp=$(mktemp -d)
+pid=
+fails=0
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "${lockpid:-}" ] && kill "$lockpid" 2>/dev/null
+  exec 3>&- 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+for tool in sqlite3 curl python3; do
+  command -v $tool >/dev/null || { echo "skipped: $tool not installed"; exit 77; }
+done
+
+"$gen" -o "$tmp/g.pcap" -n 3000 -c 100 "$data/starttls-tls13.pcap" \
+  "$data/offered-not-used.pcap" "$data/refused-454.pcap" >/dev/null || exit 1
+size=$(stat -c %s "$tmp/g.pcap")
+"$bin" capture -q -r "$tmp/g.pcap" --db "$tmp/ref.db" || exit 1
+all=$(sqlite3 "$tmp/ref.db" "select count(*) from sessions")
+packets=$(sqlite3 "$tmp/ref.db" "select packets from runs")
+key="client_ip, client_port, server_ip, server_port, ts_start"
+
+# start DB [OPTIONS...]: capture -r - from a FIFO (fd 3), once its run is recorded
+start() {
+  local db=$1
+  shift
+  rm -f "$tmp/fifo"
+  mkfifo "$tmp/fifo"
+  "$bin" capture -r - --db "$db" "$@" < "$tmp/fifo" 2> "$tmp/stderr" &
+  pid=$!
+  exec 3> "$tmp/fifo"
+  head -c 24 "$tmp/g.pcap" >&3 # the file header: the source opens, then the store
+  for _ in $(seq 100); do
+    [ "$(sqlite3 "$db" "select count(*) from runs where status = 'running'" 2>/dev/null)" -ge 1 ] \
+      2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "the capture into $db did not begin its run: $(cat "$tmp/stderr")"
+}
+feed() { tail -c +$(($1 + 1)) "$tmp/g.pcap" | head -c $(($2 - $1)) >&3; } # FROM TO (bytes)
+finish() { # LABEL: the rest of the file, end of input, exit 0
+  feed "$1" "$size"
+  exec 3>&-
+  wait "$pid"
+  local st=$?
+  pid=
+  [ "$st" -eq 0 ] || fail "$2: exit $st: $(cat "$tmp/stderr")"
+}
+half=$((size / 2))
+
+# 1. the same file again
+"$bin" capture -q -r "$data/mixed.pcap" --db "$tmp/r.db" || fail "first capture"
+cp "$data/mixed.pcap" "$tmp/renamed.pcap"
+out=$("$bin" capture -q -r "$tmp/renamed.pcap" --db "$tmp/r.db" 2>&1)
+st=$?
+[ "$st" -eq 1 ] || fail "the same file again: exit $st, want 1"
+grep -q "$tmp/renamed.pcap was already captured into $tmp/r.db as run 1 (of '$data/mixed.pcap', started .* UTC, complete) (same size and SHA-256)" <<<"$out" ||
+  fail "the refusal does not name the file and the run: $out"
+grep -q -- "--again" <<<"$out" || fail "the refusal does not say how to capture it again: $out"
+[ "$(sqlite3 "$tmp/r.db" "select count(*) from runs")" = 1 ] || fail "a refused capture left a run"
+sha=$(sha256sum "$data/mixed.pcap" | cut -d' ' -f1)
+[ "$(sqlite3 "$tmp/r.db" "select file_sha256 || ' ' || file_size from runs")" = \
+  "$sha $(stat -c %s "$data/mixed.pcap")" ] || fail "runs.file_sha256/file_size"
+"$bin" capture -q --again -r "$tmp/renamed.pcap" --db "$tmp/r.db" || fail "--again"
+[ "$(sqlite3 "$tmp/r.db" "select count(*) from sessions")" = 12 ] || fail "--again: not 12 rows"
+
+# 2. kill -9, then the next capture marks the run unfinished
+start "$tmp/k.db" -q
+feed 24 "$half"
+sleep 1.5
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+pid=
+exec 3>&-
+[ "$(sqlite3 "$tmp/k.db" "select status from runs where id = 1")" = running ] || fail "killed: status"
+out=$("$bin" capture -q -r "$data/mixed.pcap" --db "$tmp/k.db" 2>&1) || fail "capture after kill -9"
+grep -q "run 1 (-, started .* UTC) did not end cleanly (killed or crashed): marked unfinished" <<<"$out" ||
+  fail "no word of the unfinished run: $out"
+[ "$(sqlite3 "$tmp/k.db" "select group_concat(status) from runs")" = "unfinished,complete" ] ||
+  fail "statuses: $(sqlite3 "$tmp/k.db" "select group_concat(status) from runs")"
+rep=$("$bin" report --db "$tmp/k.db")
+grep -q "^Unfinished capture runs" <<<"$rep" || fail "the report does not list the unfinished run"
+grep -Eq "unfinished runs \(killed, crashed\) +1" <<<"$rep" || fail "the report's count of unfinished runs"
+"$bin" report --db "$tmp/k.db" --format json > "$tmp/k.json"
+[ "$(sqlite3 :memory: "select json_extract(readfile('$tmp/k.json'), '\$.sections.unfinished_runs.rows[0].run')")" = 1 ] ||
+  fail "JSON: unfinished_runs"
+
+# 3. SIGUSR1
+start "$tmp/u.db"
+feed 24 "$half"
+sleep 1
+kill -USR1 "$pid"
+sleep 1
+grep -Eq "^smtptls: -: [1-9][0-9]* packets, [0-9]+ bytes, 0 dropped by the kernel.*sessions \([0-9]+ encrypted\).*write queue [0-9]+ rows, spool 0 rows, 0 rows lost" "$tmp/stderr" ||
+  fail "SIGUSR1: no counters on standard error: $(cat "$tmp/stderr")"
+p=$(sqlite3 "$tmp/u.db" "select packets from runs")
+[ "${p:-0}" -gt 0 ] || fail "SIGUSR1: the runs row was not refreshed (packets '$p')"
+finish "$half" "SIGUSR1"
+[ "$(sqlite3 "$tmp/u.db" "select count(*) || ' ' || (select packets from runs) from sessions")" = "$all $packets" ] ||
+  fail "SIGUSR1: rows or packets differ from reading the file"
+
+# 4. SIGHUP after the database was moved away
+start "$tmp/h.db"
+feed 24 "$half"
+for _ in $(seq 50); do
+  [ "$(sqlite3 "$tmp/h.db" "select count(*) from sessions")" -gt 0 ] && break
+  sleep 0.1
+done
+mv "$tmp/h.db" "$tmp/h-old.db"
+kill -HUP "$pid"
+for _ in $(seq 50); do [ -f "$tmp/h.db" ] && break; sleep 0.1; done
+[ -f "$tmp/h.db" ] || fail "SIGHUP: no new database at the path: $(cat "$tmp/stderr")"
+finish "$half" "SIGHUP"
+old=$(sqlite3 "$tmp/h-old.db" "select count(*) from sessions")
+new=$(sqlite3 "$tmp/h.db" "select count(*) from sessions")
+[ "$old" -gt 0 ] && [ "$new" -gt 0 ] || fail "SIGHUP: rows $old before, $new after: both should have some"
+[ $((old + new)) -eq "$all" ] || fail "SIGHUP: $old + $new rows, want $all"
+both=$(sqlite3 "$tmp/h-old.db" "attach '$tmp/h.db' as n; attach '$tmp/ref.db' as r;
+  select count(*) from (select $key from main.sessions union select $key from n.sessions
+  except select $key from r.sessions)")
+[ "$both" = 0 ] || fail "SIGHUP: $both rows that reading the file does not give"
+for f in h-old.db h.db; do
+  [ "$(sqlite3 "$tmp/$f" "pragma integrity_check")" = ok ] || fail "SIGHUP: $f damaged"
+done
+[ "$(sqlite3 "$tmp/h-old.db" "select status || ' ' || sessions from runs")" = "reopened $old" ] ||
+  fail "SIGHUP: the old run: $(sqlite3 "$tmp/h-old.db" "select status, sessions from runs")"
+[ "$(sqlite3 "$tmp/h.db" "select status || ' ' || sessions from runs")" = "complete $new" ] ||
+  fail "SIGHUP: the new run: $(sqlite3 "$tmp/h.db" "select status, sessions from runs")"
+grep -q "SIGHUP: database reopened" "$tmp/stderr" || fail "SIGHUP: not said"
+
+# 5. the write lock held by another program while the file is read
+start "$tmp/s.db" -q --write-queue 16
+( echo "BEGIN EXCLUSIVE;"; echo "select 'locked';"; sleep 7; echo "COMMIT;" ) |
+  sqlite3 "$tmp/s.db" > "$tmp/lock.out" &
+lockpid=$!
+for _ in $(seq 50); do grep -q locked "$tmp/lock.out" && break; sleep 0.1; done
+feed 24 "$size"
+kill -0 "$lockpid" 2>/dev/null || fail "spool: the capture waited for the lock to read the file"
+spooled=$(sqlite3 "$tmp/s.db" "select count(*) from sessions")
+finish "$size" "spool"
+wait "$lockpid"
+lockpid=
+[ "$(sqlite3 "$tmp/s.db" "select count(*) from sessions")" = "$all" ] || fail "spool: rows missing"
+[ "$(sqlite3 "$tmp/s.db" "select count(*) from (select $key from sessions group by $key having count(*) > 1)")" = 0 ] ||
+  fail "spool: rows written twice"
+sp=$(sqlite3 "$tmp/s.db" "select value from run_counters where name = 'spooled_rows'")
+[ "${sp:-0}" -gt 0 ] || fail "spool: no row went through the spool"
+bz=$(sqlite3 "$tmp/s.db" "select value from run_counters where name = 'writer_busy_retries'")
+[ "${bz:-0}" -gt 0 ] || fail "spool: the writer never found the database locked"
+[ -e "$tmp/s.db-spool" ] && fail "spool: the spool file is left behind"
+lost=$(sqlite3 "$tmp/s.db" "select count(*) from run_counters where name = 'rows_lost'")
+[ "$lost" = 0 ] || fail "spool: rows lost"
+
+# 6. metrics
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start "$tmp/m.db" --metrics-listen "127.0.0.1:$port"
+feed 24 "$size"
+# the counters are published every 4096 packets by the reading thread (a
+# live capture also every 100 ms): scraped until they stand still
+prev=
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/metrics" > "$tmp/metrics" || fail "metrics: curl failed"
+  now=$(grep '^smtptls_packets_total' "$tmp/metrics")
+  [ -n "$now" ] && [ "$now" = "$prev" ] && break
+  prev=$now
+  sleep 0.2
+done
+for m in smtptls_packets_total smtptls_bytes_total smtptls_kernel_drops_total \
+  'smtptls_sessions_total{source="-",transport="starttls"}' smtptls_encrypted_sessions_total \
+  smtptls_open_flows smtptls_write_queue_rows smtptls_spooled_rows; do
+  grep -qF "$m" "$tmp/metrics" || fail "metrics: $m missing"
+done
+grep -q '^# TYPE smtptls_packets_total counter$' "$tmp/metrics" || fail "metrics: no TYPE line"
+grep -q '^# HELP smtptls_open_flows ' "$tmp/metrics" || fail "metrics: no HELP line"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nothing")
+[ "$code" = 404 ] || fail "metrics: /nothing answered $code"
+finish "$size" "metrics"
+val() { sed -n "s/^$1{source=\"-\"} //p" "$tmp/metrics"; }
+run() { sqlite3 "$tmp/m.db" "select $1 from runs"; }
+sp_=$(val smtptls_packets_total)
+[ "$sp_" -gt 0 ] && [ "$sp_" -le "$(run packets)" ] && [ $(($(run packets) - sp_)) -lt 4096 ] ||
+  fail "metrics: packets $sp_ scraped, $(run packets) in the runs row at the end"
+[ "$(val smtptls_bytes_total)" -le "$(run bytes)" ] || fail "metrics: bytes"
+s=$(sed -n 's/^smtptls_sessions_total{[^}]*} //p' "$tmp/metrics" | awk '{s += $1} END {print s + 0}')
+rows=$(sqlite3 "$tmp/m.db" "select sessions from runs")
+[ "$s" -le "$rows" ] && [ "$s" -gt 0 ] || fail "metrics: $s sessions scraped, $rows in the runs row at the end"
+echo "daemon: $all sessions; SIGHUP split them $old + $new; $sp rows through the spool," \
+  "$bz busy retries; metrics scraped $s sessions of $rows; $fails failed"
+[ "$fails" -eq 0 ]
