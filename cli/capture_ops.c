@@ -101,7 +101,8 @@ size_t capture_ops_counters(const struct store_stats *s, struct run_counter *c, 
 		{"write_queue_peak_rows", spilled ? s->queue_peak : 0},
 		{"spooled_rows", s->spooled_total}, {"rows_lost", s->rows_lost},
 		{"writer_busy_retries", s->busy_retries}, {"wal_restarts", s->wal_restarts},
-		{"wal_reader_held", s->wal_reader_held}, {"database_reopens", s->reopens},
+		{"wal_reader_held", s->wal_reader_held}, {"wal_forced_restarts", s->wal_forced},
+		{"database_reopens", s->reopens},
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof all / sizeof all[0] && n < max; i++)

@@ -125,7 +125,7 @@ static void format_store(struct out *o, const struct store_stats *s, const char 
 	one(o, "smtptls_rows_written_total", "counter", "Rows inserted into the database.", l,
 	    s->rows_written);
 	one(o, "smtptls_writer_busy_retries_total", "counter",
-	    "Times the writer found the database locked by another program.", l, s->busy_retries);
+	    "Times the writer found the write lock taken (another program, a forced WAL restart).", l, s->busy_retries);
 	one(o, "smtptls_wal_pages", "gauge", "Pages in the write-ahead log after the last commit.",
 	    l, s->wal_frames);
 	one(o, "smtptls_wal_restarts_total", "counter", "Times the write-ahead log started over.", l,
@@ -133,6 +133,9 @@ static void format_store(struct out *o, const struct store_stats *s, const char 
 	one(o, "smtptls_wal_reader_held_total", "counter",
 	    "Transactions that found the long write-ahead log held by a reader.", l,
 	    s->wal_reader_held);
+	one(o, "smtptls_wal_forced_restarts_total", "counter",
+	    "Write-ahead log restarts forced past its hard limit (the writer waited for readers).",
+	    l, s->wal_forced);
 	one(o, "smtptls_database_reopens_total", "counter", "Databases reopened on SIGHUP.", l,
 	    s->reopens);
 }

@@ -28,10 +28,19 @@
  * only then begins, so that SQLite restarts the WAL by itself when no
  * reader holds old pages; when one does, the WAL grows until a later
  * transaction finds it free. journal_size_limit gives the file's space
- * back after a restart. */
+ * back after a restart.
+ *
+ * Readers that never stop (reports back to back, each longer than the
+ * gaps between them) would let the WAL grow without end that way: past
+ * CKPT_FRAMES_HARD the checkpointer forces it (RESTART, waiting up to the
+ * busy timeout for the readers of old pages to finish while it holds the
+ * write lock). The writer then waits for the lock; capture does not wait
+ * for the writer (its rows wait in the queue and the spool). */
 /* in WAL pages: 4 MiB and 64 MiB with this store's 16 KiB pages */
 #define CKPT_FRAMES 256        /* pages that call for a checkpoint */
 #define CKPT_FRAMES_MAX 4096   /* the writer lets the WAL start over */
+#define CKPT_FRAMES_HARD 16384 /* 256 MiB: the checkpointer forces a restart */
+#define CKPT_BUSY_MS 5000      /* a forced restart waits this long for readers */
 #define CKPT_WAIT_MS 2000      /* the writer waits at most this for a pass */
 
 struct checkpointer {
@@ -45,7 +54,7 @@ struct checkpointer {
 	int last_log, last_ckpt; /* the last pass: WAL pages, pages copied back */
 	int frames;            /* the WAL's length after the last commit */
 	int stop;
-	_Atomic uint64_t n_passes, n_restarts, n_reader_held, n_frames;
+	_Atomic uint64_t n_passes, n_restarts, n_reader_held, n_frames, n_forced;
 };
 
 static void count(_Atomic uint64_t *c, uint64_t v)
@@ -68,6 +77,10 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		/* a failure (busy) is retried at the next call for it */
 		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+		if (log >= CKPT_FRAMES_HARD) {
+			count(&c->n_forced, atomic_load_explicit(&c->n_forced, memory_order_relaxed) + 1);
+			sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &ckpt);
+		}
 		pthread_mutex_lock(&c->lock);
 		c->done = pass;
 		c->last_log = log;
@@ -135,6 +148,7 @@ struct checkpointer *ckpt_start(sqlite3 *db, const char *path)
 	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_exec(c->db, "PRAGMA schema_version;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(c->db, CKPT_BUSY_MS) != SQLITE_OK ||
 	    pthread_create(&c->thread, NULL, checkpointer_main, c) != 0) {
 		free_checkpointer(c);
 		return NULL;
@@ -167,6 +181,7 @@ void ckpt_stats(const struct checkpointer *c, struct ckpt_stats *s)
 	s->restarts = atomic_load_explicit(&c->n_restarts, memory_order_relaxed);
 	s->reader_held = atomic_load_explicit(&c->n_reader_held, memory_order_relaxed);
 	s->wal_frames = atomic_load_explicit(&c->n_frames, memory_order_relaxed);
+	s->forced = atomic_load_explicit(&c->n_forced, memory_order_relaxed);
 }
 
 double ckpt_cpu(const struct checkpointer *c)

@@ -1,7 +1,8 @@
 /* The WAL checkpointer: a thread with its own connection that copies the
  * WAL back into the database file (PASSIVE, which never waits for readers
  * nor holds the writer up) when a writer's commits have made it long, so
- * that the writer never waits for the disk in COMMIT nor for a reader. */
+ * that the writer never waits for the disk in COMMIT nor, short of a WAL
+ * past its hard limit, for a reader. */
 #ifndef SMTPTLS_CKPT_H
 #define SMTPTLS_CKPT_H
 
@@ -15,6 +16,7 @@ struct ckpt_stats {
 	uint64_t restarts;      /* the WAL started over at a transaction's start */
 	uint64_t reader_held;   /* a long WAL could not start over: a reader held old pages */
 	uint64_t wal_frames;    /* the WAL's length after the last commit, in pages */
+	uint64_t forced;        /* restarts forced past the hard limit (the writer waited) */
 };
 
 /* Starts the thread for the database at path, following the commits of

@@ -391,6 +391,7 @@ static void stop_ckpt(struct store *st)
 	st->ckpt_before.passes += c.passes;
 	st->ckpt_before.restarts += c.restarts;
 	st->ckpt_before.reader_held += c.reader_held;
+	st->ckpt_before.forced += c.forced;
 	ckpt_stop(st->ckpt);
 	st->ckpt = NULL;
 	pthread_mutex_unlock(&st->stats_lock);
@@ -543,10 +544,11 @@ void store_stats(const struct store *st, struct store_stats *s)
 	c.passes += st->ckpt_before.passes;
 	c.restarts += st->ckpt_before.restarts;
 	c.reader_held += st->ckpt_before.reader_held;
+	c.forced += st->ckpt_before.forced;
 	pthread_mutex_unlock((pthread_mutex_t *)&st->stats_lock);
 	*s = (struct store_stats){w.queue_rows, w.queue_peak, w.queue_cap, w.spool_rows,
 				  w.spooled_total, w.lost, w.written, w.busy_retries, c.passes,
-				  c.restarts, c.reader_held, c.wal_frames,
+				  c.restarts, c.reader_held, c.wal_frames, c.forced,
 				  atomic_load_explicit(&st->reopens, memory_order_relaxed)};
 }
 

@@ -56,7 +56,7 @@ struct store_opts {
 struct store_stats {
 	uint64_t queue_rows, queue_peak, queue_cap;
 	uint64_t spool_rows, spooled_total, rows_lost, rows_written, busy_retries;
-	uint64_t ckpt_passes, wal_restarts, wal_reader_held, wal_frames;
+	uint64_t ckpt_passes, wal_restarts, wal_reader_held, wal_frames, wal_forced;
 	uint64_t reopens;
 };
 
