@@ -286,7 +286,15 @@ static int run_capture(struct capture_args *a, struct capture_run *cr)
 	if (stored < 0)
 		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
 	else if (!a->quiet) {
-		print_summary(a, &totals, &et);
+		struct run_totals all; /* the whole capture, over every file it wrote to */
+		struct store_stats ss;
+		capture_ops_totals(NULL, &et, &all);
+		print_summary(a, &all, &et);
+		store_stats(cr->st, &ss);
+		if (ss.reopens)
+			fprintf(stderr, "smtptls: %s was reopened %llu times (SIGHUP): the sessions"
+				" before are in the moved files\n", a->db,
+				(unsigned long long)ss.reopens);
 		if (a->verbose)
 			print_threads(&et);
 		print_cpu(cr->st);

@@ -422,6 +422,7 @@ static int switch_files(struct store *st, const struct run_totals *done,
 		return -1;
 	}
 	*kept = 0;
+	writer_rebind(st->writer, NULL); /* its statements, or the close fails */
 	sqlite3_close(st->db);
 	st->db = NULL;
 	st->run_id = 0;

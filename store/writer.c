@@ -638,7 +638,7 @@ int writer_rebind(struct writer *w, sqlite3 *db)
 	w->db = db;
 	w->in_tx = 0;
 	memset(w->certs, 0, sizeof w->certs); /* the new database has none of them */
-	return prepare(w);
+	return db ? prepare(w) : 0;
 }
 
 void writer_fail(struct writer *w)

@@ -65,8 +65,9 @@ int writer_commit(struct writer *w);
 void writer_set_run(struct writer *w, int64_t id);
 /* While held: the rows written for the current run so far. */
 uint64_t writer_run_rows(const struct writer *w);
-/* While held, with nothing open: the writer goes on with another
- * connection (a database reopened); 0 or -1. */
+/* While held, with nothing open: the writer lets go of its connection
+ * (its statements finalized) and goes on with db (a database reopened),
+ * or with none for NULL; 0 or -1. */
 int writer_rebind(struct writer *w, sqlite3 *db);
 
 /* The writer has failed (its database is gone): rows are refused from

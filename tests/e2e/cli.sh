@@ -79,7 +79,7 @@ if [ -d "$corpus" ]; then
   expect 1 "$tmp/cut.pcap: truncated" -- capture -r "$tmp/cut.pcap" --db "$tmp/e.db"
   expect 0 'Sessions +1' -- report --db "$tmp/e.db"
   # captures append to the database
-  expect 0 '1 sessions written' -- capture -r "$pcap" --db "$tmp/b.db"
+  expect 0 '1 sessions written' -- capture -r "$pcap" --db "$tmp/b.db" --again
   expect 0 'Sessions +2' -- report --db "$tmp/b.db"
   printf 'SQLite format 3\0garbage' > "$tmp/bad.db"
   expect 1 "database '$tmp/bad.db'" -- capture -r "$pcap" --db "$tmp/bad.db"

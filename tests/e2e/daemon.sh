@@ -7,7 +7,8 @@
 #     and the earlier run; --again captures it all the same;
 #  2. kill -9 leaves the run 'running'; the next capture marks it
 #     'unfinished' (saying so) and the report lists it;
-#  3. SIGUSR1 prints the counters and refreshes the runs row at once;
+#  3. the runs row is refreshed within 10 s while the capture runs;
+#     SIGUSR1 prints the counters and refreshes it at once;
 #  4. SIGHUP after the database was moved away: a new file at the path,
 #     and the two files hold every session of the capture exactly once;
 #  5. another program holds the write lock (BEGIN EXCLUSIVE) for 7 s while
@@ -108,7 +109,15 @@ grep -Eq "unfinished runs \(killed, crashed\) +1" <<<"$rep" || fail "the report'
 [ "$(sqlite3 :memory: "select json_extract(readfile('$tmp/k.json'), '\$.sections.unfinished_runs.rows[0].run')")" = 1 ] ||
   fail "JSON: unfinished_runs"
 
-# 3. SIGUSR1
+# 3. the runs row refreshed every 10 s without being asked, then SIGUSR1
+start "$tmp/p.db" -q
+feed 24 "$half"
+sleep 11.5
+p=$(sqlite3 "$tmp/p.db" "select packets || ' ' || sessions || ' ' || status from runs")
+read -r pp ps pst <<<"$p"
+[ "${pp:-0}" -gt 0 ] && [ "${ps:-0}" -gt 0 ] && [ "$pst" = running ] ||
+  fail "the runs row was not refreshed within 10 s: '$p'"
+finish "$half" "refresh"
 start "$tmp/u.db"
 feed 24 "$half"
 sleep 1
