@@ -13,8 +13,9 @@
 #
 #   bench/live.sh [OUT_DIR]     (default bench/out-live; root; needs build/)
 #
-# PPS, BASE_RUNS, REPLAY_COPIES (default 200,000 copies: ~6.4 M packets,
-# ~43 s at 150 k/s), REPORTS=0 (no reports: the control), REPORT_NICE (a
+# PPS, BASE_RUNS, REPLAY_COPIES (default 400,000 copies: ~12.8 M packets,
+# ~85 s at 150 k/s; the WAL of an older smtptls reached its 64 MiB limit
+# after ~37 s), REPORTS=0 (no reports: the control), REPORT_NICE (a
 # nice value for the reports, default none), SMTPTLS (another binary, to
 # measure an older smtptls the same way; its reports too).
 set -u
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 out=${1:-bench/out-live}
 pps=${PPS:-150000}
 base_runs=${BASE_RUNS:-9}
-replay_copies=${REPLAY_COPIES:-200000}
+replay_copies=${REPLAY_COPIES:-400000}
 reports=${REPORTS:-1}
 bin=${SMTPTLS:-build/smtptls}
 gen=build/bench/gen
@@ -58,13 +59,14 @@ trap cleanup EXIT
 # shellcheck disable=SC2086
 [ -f "$out/base.pcap" ] || $gen -o "$out/base.pcap" -n 94000 -c 2000 $big_t > "$out/base.gen" || exit 1
 # shellcheck disable=SC2086
-[ -f "$out/replay.pcap" ] ||
-  $gen -o "$out/replay.pcap" -n "$replay_copies" -c 2000 $big_t > "$out/replay.gen" || exit 1
-if [ ! -f "$out/ref.db" ]; then
-  build/smtptls capture -q -r "$out/replay.pcap" --db "$out/ref.db" || exit 1
+replay=$out/replay-$replay_copies.pcap
+ref=$out/ref-$replay_copies.db
+[ -f "$replay" ] || $gen -o "$replay" -n "$replay_copies" -c 2000 $big_t > "$replay.gen" || exit 1
+if [ ! -f "$ref" ]; then
+  build/smtptls capture -q -r "$replay" --db "$ref" || exit 1
 fi
-want=$(sqlite3 "$out/ref.db" "select count(*) from sessions")
-want_packets=$(sqlite3 "$out/ref.db" "select packets from runs")
+want=$(sqlite3 "$ref" "select count(*) from sessions")
+want_packets=$(sqlite3 "$ref" "select packets from runs")
 have=$(sqlite3 "$out/base.db" "select count(*) from sessions" 2>/dev/null || echo 0)
 again=
 "$bin" --help 2>&1 | grep -q -- --again && again=--again
@@ -145,7 +147,7 @@ secs=$(awk -v p="$want_packets" -v r="$pps" 'BEGIN {printf "%d", p / r}')
 ( sleep $((secs / 2)); [ -n "$metrics" ] &&
   ip netns exec "$ns" curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics.txt" ) &
 t0=$(date +%s.%N)
-ip netns exec "$ns" tcpreplay -i "$v1" --pps "$pps" "$out/replay.pcap" > "$out/tcpreplay.txt" 2>&1
+ip netns exec "$ns" tcpreplay -i "$v1" --pps "$pps" "$replay" > "$out/tcpreplay.txt" 2>&1
 t1=$(date +%s.%N)
 sleep 3 # the last sessions end (FIN) and are committed within a second
 touch "$out/stop"
