@@ -16,7 +16,7 @@ static int give_file(const char *path, uid_t uid, gid_t gid)
 
 int privileges_drop(const char *user, const char *db, char *err, size_t errlen)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-spool"};
 	struct passwd *pw = getpwnam(user);
 	char path[4096];
 	if (!pw) {

@@ -20,6 +20,12 @@ struct spool {
 	uint64_t tail;     /* offset where the next record goes */
 };
 
+static int spool_create(struct spool *s)
+{
+	s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	return s->fd < 0 ? -1 : 0;
+}
+
 struct spool *spool_new(const char *path, size_t rec_size, uint64_t max_bytes)
 {
 	struct spool *s = calloc(1, sizeof *s);
@@ -29,6 +35,7 @@ struct spool *spool_new(const char *path, size_t rec_size, uint64_t max_bytes)
 	s->fd = -1;
 	s->rec = rec_size;
 	s->max = max_bytes;
+	spool_create(s); /* now, while the process may still be root (-Z); else on the first put */
 	return s;
 }
 
@@ -42,12 +49,6 @@ void spool_free(struct spool *s)
 			unlink(s->path);
 	}
 	free(s);
-}
-
-static int spool_create(struct spool *s)
-{
-	s->fd = open(s->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	return s->fd < 0 ? -1 : 0;
 }
 
 int spool_put(struct spool *s, const void *rec)

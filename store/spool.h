@@ -11,8 +11,8 @@
 
 struct spool;
 
-/* The file is made (or emptied) on the first put, not here. NULL when out
- * of memory. */
+/* Makes (or empties) the file now if it can (so that -Z can give it to
+ * its user), else on the first put. NULL when out of memory. */
 struct spool *spool_new(const char *path, size_t rec_size, uint64_t max_bytes);
 /* Removes the file (it is empty once everything was read) and frees.
  * NULL is fine. */
