@@ -270,7 +270,15 @@ def frag_ipv6(frames, ts, size=256, seed=6):
 
 # --- helpers ---------------------------------------------------------------------------
 
+LOG = []
+
+
+def note(text):
+    LOG.append(text.replace(OUT + '/', '').replace(tempfile.gettempdir() + '/', '$TMP/'))
+
+
 def run(*a):
+    note('$ ' + ' '.join(a))
     subprocess.run(a, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -293,6 +301,7 @@ def keep_frames(src, dst, keep):
     """editcap: delete every frame not in keep (1-based numbers)."""
     pc = P.read_pcap(src)
     drop = [str(i + 1) for i in range(len(pc.records)) if i not in keep]
+    note(f'frames of the source deleted ({len(drop)} of {len(pc.records)}): {" ".join(drop)}')
     if not drop:
         run('cp', src, dst)
         return
@@ -307,12 +316,25 @@ def keep_frames(src, dst, keep):
 
 
 def make(name, spec):
+    LOG.clear()
+    _make(name, spec)
+    pc = P.read_pcap(os.path.join(OUT, name))
+    with open(os.path.join(OUT, 'logs', name + '.log'), 'w') as f:
+        f.write(f"### derived capture {name} from {spec['source']} (record/derive.py, record/derived.py)\n")
+        f.write(f"### {spec['what']}\n")
+        f.write('\n'.join(LOG) + '\n')
+        f.write(f'### result: {len(pc.records)} frames\n')
+        f.write(f"### evidence of the sessions themselves: logs/{spec['source']}.log\n")
+
+
+def _make(name, spec):
     src = os.path.join(OUT, spec['source'])
     dst = os.path.join(OUT, name)
     kind = spec['kind']
     pc = P.read_pcap(src)
     conns = select_sessions(P.connections(pc), spec)
     frames_idx = sorted(i for c in conns for i in c.frames)
+    note('sessions kept: ' + ', '.join(f'{c.client}:{c.cport} -> {c.server}:{c.sport}' for c in conns))
     if kind == 'tunnel':
         frames = [pc.records[i][4] for i in frames_idx]
         ts = [pc.ts(pc.records[i]) for i in frames_idx]
@@ -327,11 +349,16 @@ def make(name, spec):
                        'eompls': lambda fr: wrap_eompls(fr, False)}[how](frames)
         recs = [(r[0], r[1], len(w), len(w), w) for r, w in zip((pc.records[i] for i in frames_idx), wrapped)]
         P.write_pcap(dst, pc, recs, snaplen=262144)
+        note(f'{len(frames_idx)} frames of the source wrapped ({how}); timestamps unchanged; '
+             f'inner bytes: frame[14:] (the IP packet) for gre, gtpu, 4in6, 6in4; the whole frame otherwise')
     elif kind == 'frag':
         frames = [pc.records[i][4] for i in frames_idx]
         ts = [pc.ts(pc.records[i]) for i in frames_idx]
         pairs = (frag_ipv4 if spec['family'] == 4 else frag_ipv6)(frames, ts)
         P.write_pcap(dst, pc, records_from(pc, pairs))
+        note(f'{len(frames)} source frames -> {len(pairs)} frames; in the order written:')
+        for t, f in pairs:
+            note('  ' + frag_desc(f))
     elif kind == 'snaplen':
         run('editcap', '-F', 'pcap', '-s', str(spec['snaplen']), src, dst)
     elif kind in ('c2s', 's2c'):
@@ -356,6 +383,18 @@ def make(name, spec):
         keep_frames(src, dst, keep)
     else:
         raise SystemExit(f'{name}: unknown kind {kind}')
+
+
+def frag_desc(f):
+    if f[12:14] == b'\x08\x00':
+        ident, fo = struct.unpack('!HH', f[18:22])
+        ln = struct.unpack('!H', f[16:18])[0] - (f[14] & 0x0f) * 4
+        return f'IPv4 id 0x{ident:04x} offset {(fo & 0x1fff) * 8} len {ln} MF {fo >> 13 & 1}'
+    if f[20] == 44:
+        nh, _, fo, ident = struct.unpack('!BBHI', f[54:62])
+        ln = struct.unpack('!H', f[18:20])[0] - 8
+        return f'IPv6 id 0x{ident:08x} offset {fo & 0xfff8} len {ln} M {fo & 1}'
+    return 'whole packet'
 
 
 def midstream_cut(pc, c):

@@ -8,6 +8,7 @@
 #       PLAIN/LOGIN after STARTTLS; CHUNKING and PIPELINING advertised;
 #     mx21 198.51.100.21 :25 offers STARTTLS with a certificate it cannot load,
 #       so STARTTLS is answered "454 TLS currently unavailable".
+#     mx22 198.51.100.22 :2525 plain SMTP (no STARTTLS), a two-line 220 greeting.
 #   exim-snd (links-snd): the sending MTA out6 192.0.2.6 / 2001:db8:1::6,
 #       manualroute by recipient domain, CHUNKING (BDAT) where offered.
 #   exim.sh config | start | stop | send FROM RCPT  (stdin: the message)
@@ -45,17 +46,19 @@ rcv_config() {
     { common exim-rcv; cat <<EOT
 primary_hostname = mx20.links.test
 local_interfaces = <; 198.51.100.20.25 ; 198.51.100.20.465 ; 198.51.100.20.587 ; \\
-  198.51.100.21.25 ; 2001:db8:2::20.25 ; 2001:db8:2::21.25
+  198.51.100.21.25 ; 2001:db8:2::20.25 ; 2001:db8:2::21.25 ; 198.51.100.22.2525
 tls_on_connect_ports = 465
-tls_advertise_hosts = *
+tls_advertise_hosts = \${if eq{\$received_ip_address}{198.51.100.22}{}{*}}
 # mx21 (198.51.100.21, 2001:db8:2::21) points at a certificate that does not
 # exist: STARTTLS is offered and answered 454.
 tls_certificate = \${if match_ip{\$received_ip_address}{<; 198.51.100.21 ; 2001:db8:2::21}\\
   {$d/missing-cert.pem}{$P/mx20.links.test.chain.pem}}
 tls_privatekey = \${if match_ip{\$received_ip_address}{<; 198.51.100.21 ; 2001:db8:2::21}\\
   {$d/missing-key.pem}{$P/mx20.links.test.key}}
-smtp_banner = \${if match_ip{\$received_ip_address}{<; 198.51.100.21 ; 2001:db8:2::21}\\
-  {mx21.links.test}{mx20.links.test}} ESMTP Exim \$version_number \$tod_full
+smtp_banner = \${if eq{\$received_ip_address}{198.51.100.22}\\
+  {mx22.links.test ESMTP Exim \$version_number\\nplain SMTP on port 2525, no TLS here}\\
+  {\${if match_ip{\$received_ip_address}{<; 198.51.100.21 ; 2001:db8:2::21}\\
+  {mx21.links.test}{mx20.links.test}} ESMTP Exim \$version_number \$tod_full}}
 chunking_advertise_hosts = *
 pipelining_advertise_hosts = *
 auth_advertise_hosts = \${if and{{eq{\$received_port}{587}}{!eq{\$tls_in_cipher}{}}}{*}{}}

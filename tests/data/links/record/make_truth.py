@@ -89,7 +89,7 @@ RECEIVERS = {
     '198.51.100.14': ('postfix', 'mx14.links.test', 1), '198.51.100.15': ('postfix', 'mx15.links.test', 0),
     '198.51.100.16': ('draft', 'mx16.links.test', 1), '198.51.100.17': ('draft', 'mx17.links.test', 1),
     '198.51.100.20': ('exim', 'mx20.links.test', 1), '2001:db8:2::20': ('exim', 'mx20.links.test', 1),
-    '198.51.100.21': ('exim', 'mx21.links.test', 1),
+    '198.51.100.21': ('exim', 'mx21.links.test', 1), '198.51.100.22': ('exim', 'mx22.links.test', 0),
     '198.51.100.30': ('opensmtpd', 'mx30.links.test', 1), '198.51.100.31': ('opensmtpd', 'mx31.links.test', 0),
 }
 # client address -> (software, EHLO name as configured)
@@ -363,7 +363,8 @@ def from_postfix(cap, t, r, w):
     if implicit:
         t.update(starttls_offered=None, starttls_reply=None, server_name=None, ehlo_name=None)
     else:
-        t['starttls_offered'] = RECEIVERS[t['server_ip']][2]
+        # the capabilities are only in an EHLO reply: none after HELO
+        t['starttls_offered'] = RECEIVERS[t['server_ip']][2] if 'ehlo' in cnt else None
         t['starttls_sent'] = 1 if st else 0
         t['starttls_reply'] = 220 if st == '1' else None
         t['server_name'] = r['host'] + '.links.test'
@@ -393,7 +394,8 @@ def from_exim(cap, t, r, w):
     if implicit:
         t.update(starttls_offered=None, starttls_reply=None, server_name=None, ehlo_name=None)
     else:
-        t['starttls_offered'] = RECEIVERS[t['server_ip']][2]
+        helo_only = r['msgs'] and all(m['proto'] == 'smtp' for m in r['msgs'])
+        t['starttls_offered'] = None if helo_only else RECEIVERS[t['server_ip']][2]
         t['server_name'] = RECEIVERS[t['server_ip']][1]
         if r['tls_error']:               # certificate cannot be loaded: 454
             t['starttls_sent'], t['starttls_reply'] = 1, 454

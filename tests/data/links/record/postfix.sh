@@ -239,6 +239,7 @@ pf14-587l.links.test   clear-login:[198.51.100.14]:587
 pf10v6.links.test      tls-v6:[2001:db8:2::10]:25
 pf12v6.links.test      tls-v6:[2001:db8:2::12]:25
 pf15.links.test        notls:[198.51.100.15]:2525
+ex22.links.test        notls:[198.51.100.22]:2525
 ex20.links.test        tls-default:[198.51.100.20]:25
 ex20-12.links.test     tls12:[198.51.100.20]:25
 ex20-13.links.test     tls13:[198.51.100.20]:25

@@ -159,7 +159,13 @@ rec_bdat_malformed() {  # a scripted client's `BDAT 5 X` against real Postfix an
 
 rec_port_2525() {       # plain SMTP on 2525 (for --classify)
     cap_start port-2525.pcap
-    pf_send r1@pf15.links.test
+    pf_send r1@pf15.links.test; gap            # Postfix relaying a message
+    client "swaks, greeting and EHLO only" swaks -s 198.51.100.15 -p 2525 -li 192.0.2.9 -h mua9.links.test --quit-after EHLO; gap
+    client "swaks, HELO and one message" swaks -s 198.51.100.15 -p 2525 -li 192.0.2.9 -h mua9.links.test --protocol SMTP \
+        -f mua@mua9.links.test -t r2@pf15.links.test; gap
+    pf_send r1@ex22.links.test; gap            # Exim mx22: a two-line 220 greeting
+    client "swaks to Exim mx22:2525" swaks -s 198.51.100.22 -p 2525 -li 192.0.2.9 -h mua9.links.test \
+        -f mua@mua9.links.test -t r2@ex22.links.test
     cap_stop
 }
 
