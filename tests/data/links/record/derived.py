@@ -194,7 +194,7 @@ def cut_truth(src, st, vis):
         o = e[0][0]
         t['ehlo_name'] = src['ehlo_name'] if vis.seen(0, o, cb.find(b'\n', o) + 1) else None
     # capabilities: the whole EHLO reply, or a STARTTLS line in sight
-    a, b = reply_span(st, 1)
+    a, b = reply_span(st, 1 + st['cmds'].index(e[0])) if e else (0, 0)
     if vis.seen(1, a, b):
         t['starttls_offered'] = src['starttls_offered']
     else:

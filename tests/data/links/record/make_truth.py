@@ -331,7 +331,7 @@ def tshark_streams(path, extra=()):
             c = [a for v in vals for a in v.split(',') if a and not a.startswith(('203.0.113.', '2001:db8:ffff:'))]
             return c[-1] if c else ''
         if int(dp) in P.SERVER_PORTS:
-            key = (inner(s4, s6), int(sp).__int__())
+            key = (inner(s4, s6), int(sp))
         else:
             key = (inner(d4, d6), int(dp))
         s = st[key]
@@ -382,8 +382,6 @@ def from_postfix(cap, t, r, w):
     t['cleartext_auth'] = 1 if (clear and cnt.get('auth')) else 0
     if clear and cnt.get('auth'):
         t['auth_mechanism'] = r['sasl'] or w.get('auth')
-    if cnt.get('bdat', '').startswith('0/'):
-        t['_bdat_rejected'] = True
 
 
 def from_exim(cap, t, r, w):
@@ -432,7 +430,7 @@ def from_opensmtpd(cap, t, r, w):
         t['tls_outcome'] = 'failed'
         t['tls_version'] = VNAME.get(w.get('version'))
         t['cipher_suite'] = w.get('cipher')
-        t['_tls_from_wire'] = True
+        t['_note'] = 'tls_version and cipher_suite from the ServerHello (tshark and pcapsess agree)'
         t['plaintext_transactions'] = t['plaintext_rcpts'] = t['cleartext_auth'] = 0
     elif st:
         fail(cap, f"{t['client_port']}: OpenSMTPD session with STARTTLS that did not fail: {r['reason']}")
@@ -476,7 +474,8 @@ def finish(cap, t, c, w, ts):
     sw, helo = SENDERS.get(t['client_ip'], (None, None))
     if t['transport'] != 'implicit_tls' and 'ehlo_name' not in t:
         t['ehlo_name'] = helo if helo else w.get('ehlo_name')
-        t['_ehlo_from'] = 'sender configuration' if helo else 'client command line'
+        t.setdefault('_note', ('ehlo_name from the sender configuration' if helo else
+                               'ehlo_name from the client command line') + ', checked against the bytes')
     if t['transport'] != 'plaintext' and w.get('client_hello'):
         if sw == 'postfix':
             t['sni'] = POSTFIX_SNI.get((t['server_ip'], t['server_port'])) if t['server_port'] == 25 else None
@@ -574,7 +573,8 @@ def recorded_truth(cap):
         if key in bd:       # the scripted client's own count of what it sent in clear
             if (t['plaintext_transactions'], t['plaintext_rcpts']) != bd[key] and soft == 'postfix':
                 # Postfix counts accepted commands; the client says what it sent
-                t['_server_counted'] = (t['plaintext_transactions'], t['plaintext_rcpts'])
+                t['_note'] = (f"server counted MAIL {t['plaintext_transactions']}, RCPT {t['plaintext_rcpts']}; "
+                              f'the client sent MAIL {bd[key][0]}, RCPT {bd[key][1]} in clear')
             t['plaintext_transactions'], t['plaintext_rcpts'] = bd[key]
         finish(cap, t, c, w, ts)
         sessions.append((c, t))
@@ -722,6 +722,9 @@ def main():
         json.dump(truth, f, indent=1)
         f.write('\n')
     report = [f"{n}: {e['rows']} rows, headline {e['headline']}" for n, e in truth['captures'].items()]
+    report += ['', 'notes (facts no server log states directly):']
+    report += [f"{cap} {t['client_ip']}:{t['client_port']}: {t['_note']}"
+               for cap, sess in rec.items() for _, t in sess if '_note' in t]
     with open(os.path.join(OUT, 'logs', 'make_truth.out'), 'w') as f:
         f.write('\n'.join(report + ['', 'errors:'] + errors) + '\n')
     print('\n'.join(report))

@@ -315,11 +315,14 @@ def session_facts(c):
                     tls_c = cb.find(b'\n', cmds[i][0]) + 1
                     tls_s = reps[n][0]
                     cmds = client_commands(cb, False, tls_c)
-        ehlo = [l for _, v, l in cmds if v in ('EHLO', 'HELO')]
-        f['ehlo_name'] = ehlo[0].split(' ', 1)[1] if ehlo and ' ' in ehlo[0] else None
-        caps = [r for r in reps if r[1] == 250 and len(r[2]) > 1 or (r[2] and r[2][0].startswith('250-'))]
-        f['starttls_offered'] = int(any(l[4:].strip().upper() == 'STARTTLS' for r in caps[:1] for l in r[2])) \
-            if caps else None
+        ehlo = [(i, v, l) for i, (_, v, l) in enumerate(cmds) if v in ('EHLO', 'HELO')]
+        f['ehlo_name'] = ehlo[0][2].split(' ', 1)[1] if ehlo and ' ' in ehlo[0][2] else None
+        # the capabilities are in the reply to EHLO (greeting + one reply per command before it)
+        f['starttls_offered'] = None
+        if ehlo and ehlo[0][1] == 'EHLO' and 1 + ehlo[0][0] < len(reps):
+            rep = reps[1 + ehlo[0][0]]
+            if rep[1] == 250:
+                f['starttls_offered'] = int(any(l[4:].strip().upper() == 'STARTTLS' for l in rep[2][1:]))
         f['mail'] = sum(1 for _, v, _ in cmds if v == 'MAIL')
         f['rcpt'] = sum(1 for _, v, _ in cmds if v == 'RCPT')
         auth = [l for _, v, l in cmds if v == 'AUTH']
