@@ -185,13 +185,14 @@ def wrap_eompls(frames, cw):
 
 # --- IP fragments ------------------------------------------------------------------
 
-def frag_ipv4(frames, ts, size=256, seed=4):
+def frag_ipv4(frames, ts, size=128, seed=4):
     """Every IPv4 packet with more than `size` bytes of payload is split into
     fragments of `size` bytes (DF cleared, a fresh IP ID, header checksum
     recomputed); the fragments of each datagram are shuffled, the last one of
-    every third datagram is sent after the next datagram, three datagrams get
-    an extra fragment overlapping two others with the same bytes, and one gets
-    a conflicting copy of a fragment *after* the original (first copy wins)."""
+    every third datagram is sent after the next datagram, the 1st, 3rd and 5th
+    datagrams get an extra fragment overlapping two others with the same
+    bytes, and the 2nd gets a conflicting copy of a fragment *after* the
+    original (first copy wins)."""
     rnd = random.Random(seed)
     out, held, ipid, n = [], [], 0x4000, 0
     for f, t in zip(frames, ts):
@@ -210,7 +211,7 @@ def frag_ipv4(frames, ts, size=256, seed=4):
             part = pay[off:off + size]
             more = off + size < len(pay)
             frags.append((off, part, more))
-        if n % 4 == 1:      # an overlapping fragment with the same bytes
+        if n in (1, 3, 5):  # an overlapping fragment with the same bytes
             off = size // 2
             frags.append((off, pay[off:off + size], off + size < len(pay)))
         rnd.shuffle(frags)
@@ -234,7 +235,7 @@ def frag_ipv4(frames, ts, size=256, seed=4):
     return out
 
 
-def frag_ipv6(frames, ts, size=256, seed=6):
+def frag_ipv6(frames, ts, size=128, seed=6):
     """IPv6: a Fragment header (44) after the fixed header; fragments shuffled,
     the last of every third datagram after the next one; no overlaps (RFC 5722
     makes a receiver drop a datagram with overlapping fragments)."""

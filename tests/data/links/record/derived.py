@@ -48,15 +48,15 @@ DERIVED = {
     'frag-ipv4.pcap': dict(source=T, kind='frag', family=4,
         match=[dict(client_ip='192.0.2.2', server_ip='198.51.100.10', version=0x0303)],
         what='the TLS 1.2 session 192.0.2.2 -> mx10 (ECDHE-RSA-AES128-GCM, certificate in clear): every '
-             'IPv4 packet over 256 bytes of payload split into 256-byte fragments (DF cleared, fresh IP ID, '
+             'IPv4 packet over 128 bytes of payload split into 128-byte fragments (DF cleared, fresh IP ID, '
              'checksum recomputed), fragments of each datagram shuffled, the last fragment of every third '
              'datagram sent after the next datagram, three datagrams with an extra fragment overlapping two '
              'others with the same bytes, one with a conflicting copy of a fragment after the original '
              '(first copy wins)'),
     'frag-ipv6.pcap': dict(source=V6, kind='frag', family=6,
         match=[dict(client_ip='2001:db8:1::1', server_ip='2001:db8:2::12', version=0x0303)],
-        what='the TLS 1.2 session 2001:db8:1::1 -> mx12v6 (DH_anon AES-256-GCM): every IPv6 packet over 256 '
-             'bytes of payload split with a Fragment header into 256-byte fragments, shuffled, the last of '
+        what='the TLS 1.2 session 2001:db8:1::1 -> mx12v6 (DH_anon AES-256-GCM): every IPv6 packet over 128 '
+             'bytes of payload split with a Fragment header into 128-byte fragments, shuffled, the last of '
              'every third datagram after the next one; no overlaps (RFC 5722: a receiver drops a datagram '
              'with overlapping fragments)'),
     'snap-64.pcap': dict(source=T, kind='snaplen', snaplen=64,
