@@ -12,7 +12,7 @@
 
 struct pipeline {
 	struct pipeline_opts o;
-	const struct link_decoder *link;
+	struct decoder *dec;
 	struct port_map ports;
 	struct flow_table *ft;
 	struct store *st;
@@ -199,7 +199,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st)
 	if (!pl)
 		return NULL;
 	pl->o = *o;
-	pl->link = decode_link(o->linktype);
+	pl->dec = decoder_new(o->linktype, NULL);
 	pl->ports = *o->ports;
 	pl->st = st;
 	struct flow_callbacks cb = callbacks;
@@ -210,7 +210,8 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct store *st)
 		pl->cls = classifier_new();
 	if (o->anon_key)
 		pl->anon = anon_new(o->anon_key);
-	if (!pl->ft || (o->classify && !pl->cls) || (o->anon_key && !pl->anon)) {
+	if (!pl->ft || !pl->dec || (o->classify && !pl->cls) || (o->anon_key && !pl->anon)) {
+		decoder_free(pl->dec);
 		flow_table_free(pl->ft);
 		classifier_free(pl->cls);
 		anon_free(pl->anon);
@@ -231,6 +232,7 @@ void pipeline_free(struct pipeline *pl)
 	if (!pl)
 		return;
 	flow_table_free(pl->ft);
+	decoder_free(pl->dec);
 	classifier_free(pl->cls);
 	anon_free(pl->anon);
 	free(pl);
@@ -291,7 +293,11 @@ static int admit(struct pipeline *pl, const struct frame *f, struct tcp_packet *
 		pl->c.packets++;
 		pl->c.bytes += f->wirelen;
 	}
-	int rc = decode_frame(pl->link, f->data, f->caplen, t);
+	int rc = decoder_frame(pl->dec, f->data, f->caplen, f->ts, t);
+	if (rc == DECODE_HELD)
+		rc = DECODE_FRAGMENT; /* kept for reassembly: counted as a fragment */
+	else if (rc == DECODE_OK && t->proto != DECODE_PROTO_TCP)
+		rc = DECODE_NOT_TCP;
 	if (pipeline_skip(counting ? &pl->c : &uncounted, &pl->ports, pl->o.classify, rc, t))
 		return 0;
 	*hash = flow_packet_hash(t);
