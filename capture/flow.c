@@ -13,6 +13,17 @@ struct flow_key {
 	uint16_t port[2];
 };
 
+/* What a flow knows of one key endpoint's sequence numbers: enough to
+ * tell a late or repeated SYN of this connection from a new connection
+ * on the same addresses and ports. */
+struct seqs {
+	uint8_t isn_known;       /* its SYN, or the peer's SYN-ACK, was seen */
+	uint8_t seen;            /* first and last are set */
+	uint32_t isn;
+	uint32_t first;          /* sequence number of its first segment seen */
+	uint32_t last;           /* ... and the end of its latest one */
+};
+
 struct flow {
 	/* what a hash chain walk reads, in the first cache line */
 	struct flow *hnext;
@@ -23,7 +34,9 @@ struct flow {
 	int closed;              /* ended; lingering to absorb late packets */
 	int fin[2];
 	uint8_t seen[2];         /* a packet came in this direction */
+	uint8_t reset;           /* an RST was seen */
 	double lru_ts;           /* when last moved to the LRU tail */
+	struct seqs sq[2];       /* per key endpoint */
 	struct flow_table *ft;
 	struct reasm *reasm;     /* NULL once the caller needs no more bytes */
 	void *user;
@@ -239,6 +252,7 @@ static void drop_reasm(struct flow *f)
 		return;
 	const struct reasm_stats *rs = reasm_stats(f->reasm);
 	f->info.anomalies |= rs->anomalies;
+	f->info.midstream = reasm_midstream(f->reasm); /* a late SYN may have proved the start */
 	reasm_free(f->reasm);
 	f->reasm = NULL;
 	f->ft->st.buffered = f->ft->budget.used; /* its held bytes are gone */
@@ -249,10 +263,8 @@ static void end_flow(struct flow_table *ft, struct flow *f, enum end_reason why)
 {
 	if (f->closed)
 		return;
-	if (f->reasm) {
+	if (f->reasm)
 		reasm_flush(f->reasm);
-		f->info.midstream = f->info.midstream || reasm_midstream(f->reasm);
-	}
 	drop_reasm(f);
 	if (why == END_EVICTED)
 		f->info.anomalies |= ANOM_EVICTED;
@@ -368,6 +380,26 @@ static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k,
 
 /* ---- packets ------------------------------------------------------------ */
 
+/* Notes the sender's (src_end) sequence numbers; a SYN-ACK also tells the
+ * receiver's ISN. */
+static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
+{
+	struct seqs *s = &f->sq[src_end];
+	if ((p->flags & TCP_SYN) && !s->isn_known) {
+		s->isn = p->seq;
+		s->isn_known = 1;
+	}
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !f->sq[!src_end].isn_known) {
+		f->sq[!src_end].isn = p->ack - 1;
+		f->sq[!src_end].isn_known = 1;
+	}
+	if (!s->seen) {
+		s->first = p->seq;
+		s->seen = 1;
+	}
+	s->last = p->seq + (uint32_t)p->wirelen;
+}
+
 static void account(struct flow *f, int dir, const struct tcp_packet *p, double ts)
 {
 	f->info.packets++;
@@ -379,13 +411,16 @@ static void account(struct flow *f, int dir, const struct tcp_packet *p, double 
 		f->info.anomalies |= ANOM_SNAPLEN;
 	if (p->flags & TCP_FIN)
 		f->fin[dir] = 1;
+	if (p->flags & TCP_RST)
+		f->reset = 1;
 }
 
-static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p)
+static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p,
+		 double ts)
 {
 	if (f->reasm) {
 		reasm_segment(f->reasm, dir, p->seq, p->ack, p->flags, p->payload, p->caplen,
-			      p->wirelen);
+			      p->wirelen, ts);
 		if (p->wirelen && ft->cb.done && ft->cb.done(f->user))
 			drop_reasm(f); /* nothing more to learn from the bytes */
 	}
@@ -399,19 +434,63 @@ static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tc
 		end_flow(ft, f, END_FIN);
 }
 
-/* A SYN without ACK on a connection that already carried data: the
- * addresses and ports were reused for a new connection. */
-static int is_new_connection(const struct flow *f, const struct tcp_packet *p)
+/* ---- a new connection on the same addresses and ports? ------------------ */
+
+#define SEQ_WINDOW 65536u /* around a connection's sequence numbers: still its own */
+
+static int32_t seq_diff(uint32_t a, uint32_t b)
 {
-	return (p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
-	       f->info.payload[DIR_C2S] + f->info.payload[DIR_S2C] > 0;
+	return (int32_t)(a - b);
 }
 
-/* A packet for a flow that has ended: a SYN starts the tuple afresh. */
-static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
+enum { SYN_OTHER = 0, SYN_SAME = 1, SYN_UNKNOWN = 2 };
+
+/* Whether a SYN with this ISN belongs to the endpoint's connection: the
+ * same ISN, or (its SYN unseen) one leading to its first segment seen. */
+static int syn_belongs(const struct seqs *s, uint32_t isn)
+{
+	if (s->isn_known)
+		return s->isn == isn ? SYN_SAME : SYN_OTHER;
+	if (!s->seen)
+		return SYN_UNKNOWN;
+	int32_t d = seq_diff(s->first, isn + 1);
+	return d >= 0 && (uint32_t)d <= SEQ_WINDOW ? SYN_SAME : SYN_OTHER;
+}
+
+/* The ISN lies within the connection's sequence numbers seen so far. */
+static int seq_in_window(const struct seqs *s, uint32_t isn)
+{
+	if (!s->seen)
+		return 1;
+	return seq_diff(isn, s->first - SEQ_WINDOW) >= 0 && seq_diff(s->last + SEQ_WINDOW, isn) >= 0;
+}
+
+/* Whether a packet with SYN (a SYN or a SYN-ACK) opens a new connection on
+ * f's addresses and ports, from sequence numbers rather than arrival
+ * order: two taps merged with a clock offset deliver a late SYN after the
+ * connection's SYN-ACK, even after its data, and that is the same
+ * connection. One whose ISNs differ from what f knows is new once f ended
+ * (FIN or RST), or when it is outside f's sequence numbers. */
+static int syn_opens_new(const struct flow *f, int src_end, const struct tcp_packet *p)
+{
+	int sender = syn_belongs(&f->sq[src_end], p->seq), receiver = SYN_UNKNOWN;
+	if (p->flags & TCP_ACK)
+		receiver = syn_belongs(&f->sq[!src_end], p->ack - 1);
+	if (sender == SYN_SAME || receiver == SYN_SAME)
+		return 0;
+	if (sender == SYN_UNKNOWN && receiver == SYN_UNKNOWN)
+		return 0; /* nothing to tell it by: keep the one connection */
+	if (f->closed || f->reset || f->fin[0] || f->fin[1])
+		return 1;
+	return !seq_in_window(&f->sq[src_end], p->seq);
+}
+
+/* A packet for a flow that has ended: a new connection starts the tuple
+ * afresh (the flow is removed: NULL), else it is a late packet. */
+static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f, int src_end,
 				  const struct tcp_packet *p, double ts)
 {
-	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+	if ((p->flags & TCP_SYN) && syn_opens_new(f, src_end, p)) {
 		remove_flow(ft, f);
 		return NULL;
 	}
@@ -446,12 +525,12 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 		ft->now = ts;
 	flow_table_expire(ft, ft->now);
 	struct flow *f = lookup(ft, p, h, &src_end);
-	if (f && !f->closed && is_new_connection(f, p)) {
+	if (f && !f->closed && (p->flags & TCP_SYN) && syn_opens_new(f, src_end, p)) {
 		end_flow(ft, f, END_REUSED);
 		remove_flow(ft, f);
 		f = NULL;
 	}
-	if (f && f->closed && (f = reopen_if_new(ft, f, p, ts)) != NULL)
+	if (f && f->closed && (f = reopen_if_new(ft, f, src_end, p, ts)) != NULL)
 		return; /* a late packet of an ended connection */
 	if (!f && !(p->flags & TCP_SYN) && p->wirelen == 0) {
 		ft->st.ignored_packets++;
@@ -464,10 +543,11 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 	}
 	int dir = src_end == f->client_end ? DIR_C2S : DIR_S2C;
 	lru_touch(ft, f, ts);
+	track_seqs(f, src_end, p);
 	account(f, dir, p, ts);
 	if (ft->cb.packet)
 		ft->cb.packet(ft->ctx, f->user, dir, p, ts);
-	feed(ft, f, dir, p);
+	feed(ft, f, dir, p, ts);
 }
 
 void flow_table_expire(struct flow_table *ft, double now)
