@@ -34,7 +34,13 @@ struct flow {
 	int closed;              /* ended; lingering to absorb late packets */
 	int fin[2];
 	uint8_t seen[2];         /* a packet came in this direction */
-	uint8_t reset;           /* an RST was seen */
+	uint8_t reset;           /* an RST was seen: the flow ends once the peer's
+				  * bytes it acknowledges came (two taps may
+				  * deliver them after it), or REASM_PEER_WAIT later */
+	uint8_t rst_dir;         /* who sent it */
+	uint8_t rst_has_ack;
+	uint32_t rst_ack;
+	double rst_ts;
 	double lru_ts;           /* when last moved to the LRU tail */
 	struct seqs sq[2];       /* per key endpoint */
 	struct flow_table *ft;
@@ -273,6 +279,12 @@ static void end_flow(struct flow_table *ft, struct flow *f, enum end_reason why)
 	f->closed = 1;
 }
 
+/* How a flow ends for want of packets: as reset if it was. */
+static enum end_reason end_reason_of(const struct flow *f, enum end_reason otherwise)
+{
+	return f->reset ? END_RST : otherwise;
+}
+
 static void remove_flow(struct flow_table *ft, struct flow *f)
 {
 	hash_unlink(ft, f);
@@ -288,7 +300,7 @@ static void remove_flow(struct flow_table *ft, struct flow *f)
  * handshake was answered a session to come; one with bytes a session. */
 static int eviction_cost(const struct flow *f)
 {
-	if (f->closed)
+	if (f->closed || f->reset)
 		return 0;
 	if (f->info.payload[DIR_C2S] + f->info.payload[DIR_S2C] > 0)
 		return 3;
@@ -310,8 +322,8 @@ static void evict_oldest(struct flow_table *ft)
 	if (!f)
 		return;
 	if (!f->closed) {
-		ft->st.evicted++;
-		end_flow(ft, f, END_EVICTED);
+		ft->st.evicted += !f->reset; /* a reset one had ended */
+		end_flow(ft, f, end_reason_of(f, END_EVICTED));
 	}
 	remove_flow(ft, f);
 }
@@ -411,9 +423,23 @@ static void account(struct flow *f, int dir, const struct tcp_packet *p, double 
 		f->info.anomalies |= ANOM_SNAPLEN;
 	if (p->flags & TCP_FIN)
 		f->fin[dir] = 1;
-	if (p->flags & TCP_RST)
+	if ((p->flags & TCP_RST) && !f->reset) {
 		f->reset = 1;
+		f->rst_dir = (uint8_t)dir;
+		f->rst_has_ack = (p->flags & TCP_ACK) != 0;
+		f->rst_ack = p->ack;
+		f->rst_ts = ts;
+	}
 }
+
+/* The RST seen may end the flow: the peer's bytes it acknowledges came
+ * out (or it acknowledges none), or they are not coming. */
+static int rst_ends(const struct flow *f, double ts)
+{
+	return !f->rst_has_ack || !f->reasm || ts - f->rst_ts > REASM_PEER_WAIT ||
+	       reasm_caught_up(f->reasm, !f->rst_dir, f->rst_ack);
+}
+
 
 static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p,
 		 double ts)
@@ -428,10 +454,12 @@ static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tc
 	if (ft->budget.used > ft->st.peak_buffered)
 		ft->st.peak_buffered = ft->budget.used;
 	ft->st.reasm_overflows = ft->budget.overflows;
-	if (p->flags & TCP_RST)
-		end_flow(ft, f, END_RST);
-	else if (f->reasm ? reasm_closed(f->reasm) : (f->fin[0] && f->fin[1]))
+	if (f->reset) {
+		if (rst_ends(f, ts))
+			end_flow(ft, f, END_RST);
+	} else if (f->reasm ? reasm_closed(f->reasm) : (f->fin[0] && f->fin[1])) {
 		end_flow(ft, f, END_FIN);
+	}
 }
 
 /* ---- a new connection on the same addresses and ports? ------------------ */
@@ -559,7 +587,7 @@ void flow_table_expire(struct flow_table *ft, double now)
 			remove_flow(ft, f);
 		} else if (!f->closed && age > ft->lim.idle_timeout) {
 			ft->st.timed_out++;
-			end_flow(ft, f, END_IDLE);
+			end_flow(ft, f, end_reason_of(f, END_IDLE));
 			remove_flow(ft, f);
 		} else {
 			break;
@@ -571,7 +599,7 @@ void flow_table_end_all(struct flow_table *ft, enum end_reason reason)
 {
 	while (ft->lru_head) {
 		struct flow *f = ft->lru_head;
-		end_flow(ft, f, reason);
+		end_flow(ft, f, end_reason_of(f, reason));
 		remove_flow(ft, f);
 	}
 }
