@@ -21,7 +21,8 @@ struct seqs {
 	uint8_t seen;            /* first and last are set */
 	uint32_t isn;
 	uint32_t first;          /* sequence number of its first segment seen */
-	uint32_t last;           /* ... and the end of its latest one */
+	uint32_t last;           /* ... and the furthest end of one (a SYN or FIN
+				  * counting for a byte) */
 };
 
 struct flow {
@@ -37,7 +38,7 @@ struct flow {
 	uint8_t reset;           /* an RST was seen: the flow ends once the peer's
 				  * bytes it acknowledges came (two taps may
 				  * deliver them after it), or REASM_PEER_WAIT later */
-	uint8_t rst_dir;         /* who sent it */
+	uint8_t rst_end;         /* which key endpoint sent it */
 	uint8_t rst_has_ack;
 	uint32_t rst_ack;
 	double rst_ts;
@@ -405,11 +406,14 @@ static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
 		f->sq[!src_end].isn = p->ack - 1;
 		f->sq[!src_end].isn_known = 1;
 	}
+	uint32_t end = p->seq + (uint32_t)p->wirelen + !!(p->flags & TCP_SYN) + !!(p->flags & TCP_FIN);
 	if (!s->seen) {
 		s->first = p->seq;
+		s->last = end;
 		s->seen = 1;
+	} else if ((int32_t)(end - s->last) > 0) {
+		s->last = end;
 	}
-	s->last = p->seq + (uint32_t)p->wirelen;
 }
 
 static void account(struct flow *f, int dir, const struct tcp_packet *p, double ts)
@@ -425,19 +429,21 @@ static void account(struct flow *f, int dir, const struct tcp_packet *p, double 
 		f->fin[dir] = 1;
 	if ((p->flags & TCP_RST) && !f->reset) {
 		f->reset = 1;
-		f->rst_dir = (uint8_t)dir;
+		f->rst_end = (uint8_t)(dir == DIR_C2S ? f->client_end : !f->client_end);
 		f->rst_has_ack = (p->flags & TCP_ACK) != 0;
 		f->rst_ack = p->ack;
 		f->rst_ts = ts;
 	}
 }
 
-/* The RST seen may end the flow: the peer's bytes it acknowledges came
- * out (or it acknowledges none), or they are not coming. */
+/* The RST seen may end the flow: the peer's bytes it acknowledges came,
+ * or it acknowledges none, or they are not coming. */
 static int rst_ends(const struct flow *f, double ts)
 {
-	return !f->rst_has_ack || !f->reasm || ts - f->rst_ts > REASM_PEER_WAIT ||
-	       reasm_caught_up(f->reasm, !f->rst_dir, f->rst_ack);
+	const struct seqs *peer = &f->sq[!f->rst_end];
+	if (!f->rst_has_ack || ts - f->rst_ts > REASM_PEER_WAIT)
+		return 1;
+	return peer->seen && (int32_t)(f->rst_ack - peer->last) <= 0;
 }
 
 

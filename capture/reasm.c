@@ -414,11 +414,6 @@ void reasm_flush(struct reasm *r)
 	}
 }
 
-int reasm_caught_up(const struct reasm *r, int dir, uint32_t ack)
-{
-	return peer_delivered(&r->d[dir & 1], ack);
-}
-
 int reasm_closed(const struct reasm *r)
 {
 	return r->d[0].closed && r->d[1].closed;

@@ -65,10 +65,6 @@ void reasm_segment(struct reasm *r, int dir, uint32_t seq, uint32_t ack, uint8_t
 /* Delivers everything held back, declaring gaps for the holes. */
 void reasm_flush(struct reasm *r);
 
-/* 1 when direction dir delivered its bytes up to ack (its FIN counts for
- * one byte). */
-int reasm_caught_up(const struct reasm *r, int dir, uint32_t ack);
-
 /* 1 when both directions have delivered up to their FIN. */
 int reasm_closed(const struct reasm *r);
 

@@ -938,6 +938,20 @@ static void test_snaplen(void)
 	CHECK_INT(u->close_fi.payload[DIR_S2C], 1403);
 	CHECK_INT(u->close_fi.anomalies, ANOM_SNAPLEN | ANOM_GAP);
 	fake_free(&fk);
+	/* TCP headers cut after their flags (snaplen 64): no payload captured,
+	 * its length known; the connection is there, all gaps */
+	ft = table(&fk, &lim_default);
+	pkt_cut(ft, &c, &s, PA, CISN + 1, SISN + 1, "", 6, 1);
+	pkt_cut(ft, &s, &c, PA, SISN + 1, CISN + 7, "", 30, 1.1);
+	CHECK_INT(fk.opens, 1);
+	flow_table_free(ft);
+	u = user_n(&fk, 1);
+	CHECK_INT(u->gaps[DIR_C2S], 6);
+	CHECK_INT(u->gaps[DIR_S2C], 30);
+	CHECK_INT(u->close_fi.payload[DIR_S2C], 30);
+	CHECK_INT(u->close_fi.anomalies, ANOM_SNAPLEN | ANOM_GAP);
+	CHECK_INT(u->close_fi.midstream, 1);
+	fake_free(&fk);
 }
 
 
