@@ -21,8 +21,7 @@ struct seqs {
 	uint8_t seen;            /* first and last are set */
 	uint32_t isn;
 	uint32_t first;          /* sequence number of its first segment seen */
-	uint32_t last;           /* ... and the furthest end of one (a SYN or FIN
-				  * counting for a byte) */
+	uint32_t last;           /* ... and the end of its latest one */
 };
 
 struct flow {
@@ -393,27 +392,33 @@ static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k,
 
 /* ---- packets ------------------------------------------------------------ */
 
-/* Notes the sender's (src_end) sequence numbers; a SYN-ACK also tells the
- * receiver's ISN. */
-static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
+/* A SYN or SYN-ACK: the ISNs it tells. */
+static void note_isns(struct flow *f, int src_end, const struct tcp_packet *p)
 {
-	struct seqs *s = &f->sq[src_end];
-	if ((p->flags & TCP_SYN) && !s->isn_known) {
+	struct seqs *s = &f->sq[src_end], *peer = &f->sq[!src_end];
+	if (!s->isn_known) {
 		s->isn = p->seq;
 		s->isn_known = 1;
 	}
-	if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !f->sq[!src_end].isn_known) {
-		f->sq[!src_end].isn = p->ack - 1;
-		f->sq[!src_end].isn_known = 1;
+	if ((p->flags & TCP_ACK) && !peer->isn_known) {
+		peer->isn = p->ack - 1;
+		peer->isn_known = 1;
 	}
-	uint32_t end = p->seq + (uint32_t)p->wirelen + !!(p->flags & TCP_SYN) + !!(p->flags & TCP_FIN);
+}
+
+/* Notes the sender's (src_end) sequence numbers: where it started, and
+ * where its latest segment ends (a SYN or FIN counting for a byte; a
+ * retransmission may move it back, which only delays an RST's end). */
+static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
+{
+	struct seqs *s = &f->sq[src_end];
+	s->last = p->seq + (uint32_t)p->wirelen + ((p->flags & (TCP_SYN | TCP_FIN)) != 0);
 	if (!s->seen) {
 		s->first = p->seq;
-		s->last = end;
 		s->seen = 1;
-	} else if ((int32_t)(end - s->last) > 0) {
-		s->last = end;
 	}
+	if (p->flags & TCP_SYN)
+		note_isns(f, src_end, p);
 }
 
 static void account(struct flow *f, int dir, const struct tcp_packet *p, double ts)

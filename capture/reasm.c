@@ -144,7 +144,7 @@ static void check_closed(struct rdir *d)
 
 /* The other direction delivered every byte up to ack (its FIN counts
  * for one). */
-static int peer_delivered(const struct rdir *peer, uint32_t ack)
+static inline int peer_delivered(const struct rdir *peer, uint32_t ack)
 {
 	if (!peer->started)
 		return 0;
@@ -152,18 +152,23 @@ static int peer_delivered(const struct rdir *peer, uint32_t ack)
 	return sdiff(ack, next) <= 0;
 }
 
+/* Waited long enough for the other direction: it waits no more. */
+static int __attribute__((noinline)) waited(struct reasm *r, int dir, double ts)
+{
+	if (r->now - ts <= REASM_PEER_WAIT)
+		return 0;
+	r->d[dir].nowait = 1;
+	return 1;
+}
+
 /* 1 if data of dir, acknowledging the other direction up to ack and
  * captured at ts, may come out now: what it acknowledges came out, or it
  * has waited long enough (then the direction waits no more). */
-static int may_deliver(struct reasm *r, int dir, int has_ack, uint32_t ack, double ts)
+static inline int may_deliver(struct reasm *r, int dir, int has_ack, uint32_t ack, double ts)
 {
-	struct rdir *d = &r->d[dir];
-	if (!has_ack || d->nowait || peer_delivered(&r->d[!dir], ack))
+	if (!has_ack || r->d[dir].nowait || peer_delivered(&r->d[!dir], ack))
 		return 1;
-	if (r->now - ts <= REASM_PEER_WAIT)
-		return 0;
-	d->nowait = 1;
-	return 1;
+	return waited(r, dir, ts);
 }
 
 /* Delivers held segments that are now in order (and whose peer bytes came
