@@ -165,6 +165,7 @@ static void test_late_syn(void)
 	flow_table_free(ft);
 	CHECK_STR(user_n(&fk, 1)->out[DIR_C2S], "EHLO a\r\n");
 	CHECK_INT(user_n(&fk, 1)->close_fi.midstream, 0);
+	fake_free(&fk);
 	/* a SYN further back: bytes before the data were missed */
 	ft = table(&fk, &lim_default);
 	pkt(ft, &c, &s, PA, CISN + 101, SISN + 9, "MAIL\r\n", 1.0);
@@ -193,6 +194,7 @@ static void test_syn_verdicts(void)
 	CHECK_INT(user_n(&fk, 1)->open_fi.midstream, 0);
 	CHECK(ep_is(user_n(&fk, 1)->open_fi.client, user_n(&fk, 1)->open_fi.client_port, &c, 40000));
 	flow_table_free(ft);
+	fake_free(&fk);
 	ft = table(&fk, &lim_default);
 	handshake(ft, &c, &s, 1);
 	pkt(ft, &c, &s, PA, CISN + 1, SISN + 1, "EHLO\r\n", 1.1);
