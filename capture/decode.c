@@ -37,12 +37,19 @@ int walk_ip_version(struct walk *w)
 	return 0;
 }
 
-/* Mixes the addresses of the IP header an encapsulation came in (and its
- * kind) into the path that keys fragments. */
+/* Encapsulations carried by an IP header (its addresses are the walk's
+ * latest); the others sit below any IP header. */
+static const uint8_t encap_in_ip[ENCAP_COUNT] = {
+	[ENCAP_GRE] = 1, [ENCAP_ERSPAN1] = 1, [ENCAP_ERSPAN2] = 1, [ENCAP_ERSPAN3] = 1,
+	[ENCAP_VXLAN] = 1, [ENCAP_GENEVE] = 1, [ENCAP_GTPU] = 1, [ENCAP_IPIP] = 1,
+};
+
+/* Mixes an encapsulation's kind, and the addresses of the IP header that
+ * carries it, into the path that keys fragments. */
 static uint32_t mix_path(uint32_t ctx, enum decode_encap e, const struct tcp_packet *o)
 {
 	uint32_t h = (ctx ^ (uint32_t)e) * 0x9e3779b1u;
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; encap_in_ip[e] && i < 16; i++)
 		h = (h ^ o->src[i] ^ (uint32_t)o->dst[i] << 8) * 0x01000193u;
 	return h;
 }

@@ -3,7 +3,8 @@
  * fragment timeout, small caps. Each frame sits in a buffer of its own
  * size (an over-read is caught), freed once DECODER_KEEP more frames were
  * decoded; every output of the last DECODER_KEEP frames is read again
- * after each frame, so a datagram freed too early is caught too. */
+ * after each frame, so a datagram freed too early is caught too; and an
+ * Ethernet frame's direct decoding is checked against the general walk. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,21 @@ struct kept {
 };
 
 static volatile uint8_t sink;
+
+/* An Ethernet frame the decoder took by its direct path (IP, TCP, nothing
+ * else) must decode the same through the walk, as a raw IP packet. */
+static void check_fast_path(const uint8_t *p, size_t len, const struct tcp_packet *t)
+{
+	struct tcp_packet w;
+	if (len < 14 || t->layers || t->reassembled || t->proto != DECODE_PROTO_TCP)
+		return;
+	if (decode_packet(101, p + 14, len - 14, &w) != DECODE_OK || w.payload != t->payload ||
+	    w.caplen != t->caplen || w.wirelen != t->wirelen || w.seq != t->seq ||
+	    w.ack != t->ack || w.flags != t->flags || w.sport != t->sport ||
+	    w.dport != t->dport || w.l3 != t->l3 || w.l3_len != t->l3_len ||
+	    w.tcp_cut != t->tcp_cut || memcmp(w.src, t->src, 16) || memcmp(w.dst, t->dst, 16))
+		__builtin_trap();
+}
 
 /* Reads every byte the output points at; traps on a broken invariant. */
 static void touch(const struct tcp_packet *t)
@@ -39,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double ts = 1000;
 	if (size < 1)
 		return 0;
-	struct decoder *d = decoder_new(fuzz_links[data[0] % FUZZ_LINKS], &lim);
+	int linktype = fuzz_links[data[0] % FUZZ_LINKS];
+	struct decoder *d = decoder_new(linktype, &lim);
 	if (!d)
 		return 0;
 	data++, size--;
@@ -54,6 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f.step == 255)
 			decoder_expire(d, ts);
 		k->ok = decoder_frame(d, k->frame, f.len, ts, &k->t) == DECODE_OK;
+		if (k->ok && linktype == 1)
+			check_fast_path(k->frame, f.len, &k->t);
 		for (unsigned j = 0; j <= DECODER_KEEP && j <= i; j++)
 			if (keep[(i - j) % (DECODER_KEEP + 1)].ok)
 				touch(&keep[(i - j) % (DECODER_KEEP + 1)].t);

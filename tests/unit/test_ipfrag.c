@@ -501,6 +501,37 @@ static void test_fragments_in_tunnel(void)
 	free(w), free(fr), free(vx);
 }
 
+/* Fragments in VLAN-tagged and MPLS-labelled frames reassemble, whatever
+ * the output held before each call (no stale bytes in the key). */
+static void test_fragments_below_ip(void)
+{
+	struct frame *w = malloc(sizeof *w), *fr = malloc(sizeof *fr), *wrap = malloc(sizeof *wrap);
+	struct tcp_packet t;
+	for (int mpls = 0; mpls < 2; mpls++) {
+		struct decoder *d = decoder_new(1, NULL);
+		whole(w, V4, 500, 1);
+		size_t total = w->len - payload_at(V4);
+		for (int piece = 0; piece < 3; piece++) {
+			size_t off = (size_t)piece * 184, len = piece < 2 ? 184 : total - 368;
+			fragment(fr, w, V4, off, len, piece < 2, 51);
+			f_init(wrap);
+			f_eth(wrap, mpls ? 0x8847 : 0x8100);
+			if (mpls)
+				f_mpls(wrap, 16, 1);
+			else
+				f_vlan(wrap, 100, 0x0800);
+			f_mem(wrap, fr->b + 14, fr->len - 14);
+			memset(&t, 0x11 * (piece + 1), sizeof t);
+			int rc = decoder_frame(d, f_guarded(wrap->b, wrap->len), wrap->len, 1, &t);
+			CHECK_INT(rc, piece < 2 ? DECODE_HELD : DECODE_OK);
+		}
+		CHECK_INT(t.wirelen, 500);
+		CHECK_INT(t.encap_outer, mpls ? ENCAP_MPLS : ENCAP_VLAN);
+		decoder_free(d);
+	}
+	free(w), free(fr), free(wrap);
+}
+
 /* GRE over IPv4, the outer datagram fragmented: reassembled, then the
  * tunnel and the inner segment decoded from the rebuilt datagram. */
 static void test_tunnel_in_fragments(void)
@@ -564,6 +595,7 @@ int main(void)
 	test_malformed();
 	test_cuts();
 	test_fragments_in_tunnel();
+	test_fragments_below_ip();
 	test_tunnel_in_fragments();
 	test_keep();
 	return check_done("ipfrag");
