@@ -39,8 +39,10 @@ struct flow {
 				  * deliver them after it), or REASM_PEER_WAIT later */
 	uint8_t rst_end;         /* which key endpoint sent it */
 	uint8_t rst_has_ack;
+	uint8_t rst_queued;      /* in the table's queue of RSTs waiting */
 	uint32_t rst_ack;
 	double rst_ts;
+	struct flow *rst_prev, *rst_next;
 	double lru_ts;           /* when last moved to the LRU tail */
 	struct seqs sq[2];       /* per key endpoint */
 	struct flow_table *ft;
@@ -56,6 +58,7 @@ struct flow_table {
 	struct flow **buckets;
 	size_t nbuckets;         /* a power of two */
 	struct flow *lru_head, *lru_tail;
+	struct flow *rst_head, *rst_tail; /* reset flows waiting, oldest RST first */
 	struct reasm_budget budget;
 	struct flow_stats st;
 	double now;
@@ -264,9 +267,41 @@ static void drop_reasm(struct flow *f)
 	f->ft->st.buffered = f->ft->budget.used; /* its held bytes are gone */
 }
 
+/* ---- reset flows waiting for the peer's bytes their RST acknowledges --- */
+
+static void rst_queue(struct flow_table *ft, struct flow *f)
+{
+	if (f->rst_queued)
+		return;
+	f->rst_queued = 1;
+	f->rst_prev = ft->rst_tail;
+	f->rst_next = NULL;
+	if (ft->rst_tail)
+		ft->rst_tail->rst_next = f;
+	else
+		ft->rst_head = f;
+	ft->rst_tail = f;
+}
+
+static void rst_unqueue(struct flow_table *ft, struct flow *f)
+{
+	if (!f->rst_queued)
+		return;
+	f->rst_queued = 0;
+	if (f->rst_prev)
+		f->rst_prev->rst_next = f->rst_next;
+	else
+		ft->rst_head = f->rst_next;
+	if (f->rst_next)
+		f->rst_next->rst_prev = f->rst_prev;
+	else
+		ft->rst_tail = f->rst_prev;
+}
+
 /* Ends the connection: delivers what is held, hands the flow to the caller. */
 static void end_flow(struct flow_table *ft, struct flow *f, enum end_reason why)
 {
+	rst_unqueue(ft, f);
 	if (f->closed)
 		return;
 	if (f->reasm)
@@ -287,6 +322,7 @@ static enum end_reason end_reason_of(const struct flow *f, enum end_reason other
 
 static void remove_flow(struct flow_table *ft, struct flow *f)
 {
+	rst_unqueue(ft, f);
 	hash_unlink(ft, f);
 	lru_unlink(ft, f);
 	ft->st.active--;
@@ -451,7 +487,6 @@ static int rst_ends(const struct flow *f, double ts)
 	return peer->seen && (int32_t)(f->rst_ack - peer->last) <= 0;
 }
 
-
 static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p,
 		 double ts)
 {
@@ -468,6 +503,8 @@ static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tc
 	if (f->reset) {
 		if (rst_ends(f, ts))
 			end_flow(ft, f, END_RST);
+		else
+			rst_queue(ft, f); /* ends by flow_table_expire if they do not come */
 	} else if (f->reasm ? reasm_closed(f->reasm) : (f->fin[0] && f->fin[1])) {
 		end_flow(ft, f, END_FIN);
 	}
@@ -592,12 +629,14 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 void flow_table_expire(struct flow_table *ft, double now)
 {
 	struct flow *f;
+	while ((f = ft->rst_head) != NULL && now - f->rst_ts > REASM_PEER_WAIT)
+		end_flow(ft, f, END_RST); /* the bytes its RST acknowledged never came */
 	while ((f = ft->lru_head) != NULL) {
 		double age = now - f->info.last_ts;
 		if (f->closed && age > ft->lim.closed_linger) {
 			remove_flow(ft, f);
 		} else if (!f->closed && age > ft->lim.idle_timeout) {
-			ft->st.timed_out++;
+			ft->st.timed_out += !f->reset;
 			end_flow(ft, f, end_reason_of(f, END_IDLE));
 			remove_flow(ft, f);
 		} else {

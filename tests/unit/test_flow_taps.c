@@ -2,6 +2,7 @@
  * clock offset deliver a connection: one flow whatever the offset, its
  * bytes in the order the peers exchanged them; duplicates; a late SYN; a
  * SYN telling a new connection from a late one by its sequence numbers. */
+#include "../../capture/reasm.h"
 #include "flow_fake.h"
 
 /* ---- two taps merged with a clock offset ------------------------------------------ */
@@ -236,6 +237,37 @@ static void test_reuse_skewed(void)
 	fake_free(&fk);
 }
 
+/* An RST acknowledging server bytes not yet seen: the flow waits for
+ * them (counted when they come), or ends REASM_PEER_WAIT after the RST by
+ * packet time, by any flow's packet. */
+static void test_rst_waits(void)
+{
+	struct fake fk;
+	struct flow_table *ft = table(&fk, &lim_default);
+	struct ep c = ep4(0x0a000001, 40000), s = ep4(0x0a000002, 25);
+	struct ep c2 = ep4(0x0a000003, 40000);
+	handshake(ft, &c, &s, 1);
+	pkt(ft, &s, &c, PA, SISN + 1, CISN + 1, "220 hi\r\n", 1.1);
+	pkt(ft, &c, &s, TCP_RST | TCP_ACK, CISN + 1, SISN + 14, NULL, 2.0);
+	CHECK_INT(fk.closes, 0);
+	pkt(ft, &s, &c, PA | TCP_FIN, SISN + 9, CISN + 1, "421\r\n", 2.05); /* the other tap's */
+	CHECK_INT(fk.closes, 1);
+	CHECK_INT(user_n(&fk, 1)->why, END_RST);
+	CHECK_INT(user_n(&fk, 1)->close_fi.payload[DIR_S2C], 13);
+	/* never coming: ended by time */
+	handshake(ft, &c2, &s, 3);
+	pkt(ft, &c2, &s, TCP_RST | TCP_ACK, CISN + 1, SISN + 50, NULL, 4.0);
+	pkt(ft, &c, &s, TCP_SYN, 7777, 0, NULL, 4.0 + REASM_PEER_WAIT * 0.9);
+	CHECK_INT(fk.closes, 1);
+	pkt(ft, &c, &s, TCP_SYN, 7777, 0, NULL, 4.0 + REASM_PEER_WAIT * 1.1);
+	CHECK_INT(fk.closes, 2);
+	CHECK_INT(user_n(&fk, 2)->why, END_RST);
+	CHECK_INT(flow_table_stats(ft)->timed_out, 0);
+	flow_table_free(ft);
+	CHECK_INT(fk.double_closes, 0);
+	fake_free(&fk);
+}
+
 int main(void)
 {
 	test_skewed_taps();
@@ -243,5 +275,6 @@ int main(void)
 	test_late_syn();
 	test_syn_verdicts();
 	test_reuse_skewed();
+	test_rst_waits();
 	return check_done("flow_taps");
 }
