@@ -55,8 +55,8 @@ struct tcp_packet {
 	uint8_t flags;           /* TCP only; 0 for UDP */
 	uint8_t proto;           /* DECODE_PROTO_TCP or DECODE_PROTO_UDP */
 	uint8_t tcp_cut;         /* the snapshot length cut the TCP header after
-				  * its flags: no payload captured, wirelen from
-				  * the IP header (0 if the data offset is cut) */
+				  * its flags (in its options): no payload
+				  * captured, wirelen from the IP header */
 	uint8_t reassembled;     /* the IP datagram was rebuilt from fragments */
 	uint8_t encap_outer;     /* enum decode_encap: the first encapsulation */
 	uint8_t encap_inner;     /* ... and the last, nearest the payload */
@@ -71,7 +71,10 @@ struct tcp_packet {
 /* ---- the decoder (contract C4) ------------------------------------------ */
 
 struct decoder_limits {
-	size_t frag_bytes;       /* bytes held for IP reassembly, all datagrams */
+	size_t frag_bytes;       /* bytes held for IP reassembly, all datagrams
+				  * (at least two of 64 KiB; besides, up to
+				  * 2 * (DECODER_KEEP + 1) completed ones are
+				  * kept readable) */
 	size_t frag_datagrams;   /* datagrams being reassembled at once */
 	double frag_timeout;     /* seconds of packet time to complete one */
 	unsigned max_layers;     /* encapsulations followed (at most DECODE_MAX_LAYERS) */
