@@ -21,7 +21,7 @@ struct seqs {
 	uint8_t seen;            /* first and last are set */
 	uint32_t isn;
 	uint32_t first;          /* sequence number of its first segment seen */
-	uint32_t last;           /* ... and the end of its latest one */
+	uint32_t last;           /* ... and the furthest end of one */
 };
 
 struct flow {
@@ -40,6 +40,8 @@ struct flow {
 	uint8_t rst_end;         /* which key endpoint sent it */
 	uint8_t rst_has_ack;
 	uint8_t rst_queued;      /* in the table's queue of RSTs waiting */
+	uint8_t skewed;          /* a segment acknowledged bytes of the other
+				  * direction not seen yet: two taps, skewed */
 	uint32_t rst_ack;
 	double rst_ts;
 	struct flow *rst_prev, *rst_next;
@@ -442,16 +444,31 @@ static void note_isns(struct flow *f, int src_end, const struct tcp_packet *p)
 	}
 }
 
+/* Acknowledgements of bytes not seen yet: the directions come from two
+ * taps with a clock offset (or the capture lost bytes). */
+static void __attribute__((noinline)) note_skew(struct flow *f)
+{
+	f->skewed = 1;
+	if (f->reasm)
+		reasm_skewed(f->reasm);
+}
+
 /* Notes the sender's (src_end) sequence numbers: where it started, and
- * where its latest segment ends (a SYN or FIN counting for a byte; a
- * retransmission may move it back, which only delays an RST's end). */
+ * the furthest its segments reach (a SYN or FIN counting for a byte); and
+ * whether it acknowledges more than the other direction showed. */
 static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
 {
-	struct seqs *s = &f->sq[src_end];
-	s->last = p->seq + (uint32_t)p->wirelen + ((p->flags & (TCP_SYN | TCP_FIN)) != 0);
+	struct seqs *s = &f->sq[src_end], *peer = &f->sq[!src_end];
+	uint32_t end = p->seq + (uint32_t)p->wirelen + ((p->flags & (TCP_SYN | TCP_FIN)) != 0);
+	if ((int32_t)(p->ack - peer->last) > 0 && (p->flags & TCP_ACK) && peer->seen &&
+	    !f->skewed)
+		note_skew(f); /* (or the capture lost them) */
 	if (!s->seen) {
 		s->first = p->seq;
+		s->last = end;
 		s->seen = 1;
+	} else if ((int32_t)(end - s->last) > 0) {
+		s->last = end;
 	}
 	if (p->flags & TCP_SYN)
 		note_isns(f, src_end, p);
@@ -478,13 +495,20 @@ static void account(struct flow *f, int dir, const struct tcp_packet *p, double 
 }
 
 /* The RST seen may end the flow: the peer's bytes it acknowledges came,
- * or it acknowledges none, or they are not coming. */
+ * or they are not coming. An RST without ACK tells nothing of what the
+ * peer sent before it; where the taps showed skew it may answer the
+ * peer's last segment, which the other tap delivers later: then it ends
+ * the flow REASM_PEER_WAIT later. */
 static int rst_ends(const struct flow *f, double ts)
 {
 	const struct seqs *peer = &f->sq[!f->rst_end];
-	if (!f->rst_has_ack || ts - f->rst_ts > REASM_PEER_WAIT)
+	if (ts - f->rst_ts > REASM_PEER_WAIT)
 		return 1;
-	return peer->seen && (int32_t)(f->rst_ack - peer->last) <= 0;
+	if (!f->rst_has_ack)
+		return !f->skewed;
+	if (peer->seen)
+		return (int32_t)(f->rst_ack - peer->last) <= 0;
+	return peer->isn_known && f->rst_ack == peer->isn + 1; /* it sent nothing */
 }
 
 static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p,
@@ -602,7 +626,7 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 	flow_table_expire(ft, ft->now);
 	struct flow *f = lookup(ft, p, h, &src_end);
 	if (f && !f->closed && (p->flags & TCP_SYN) && syn_opens_new(f, src_end, p)) {
-		end_flow(ft, f, END_REUSED);
+		end_flow(ft, f, end_reason_of(f, END_REUSED));
 		remove_flow(ft, f);
 		f = NULL;
 	}

@@ -51,6 +51,7 @@ struct reasm {
 	size_t dir_cap;
 	struct reasm_sink sink;
 	void *ctx;
+	int skewed;       /* acknowledged holes wait REASM_PEER_WAIT */
 	double now;       /* the latest segment's time */
 	struct reasm_stats st;
 };
@@ -181,8 +182,9 @@ static int drain(struct reasm *r, int dir)
 	while (d->held) {
 		struct seg *s = d->held;
 		if (sdiff(s->seq, d->next) > 0) {
-			if (!d->ack_valid || sdiff(d->peer_ack, d->next) <= 0)
-				break;
+			if (!d->ack_valid || sdiff(d->peer_ack, d->next) <= 0 ||
+			    (r->skewed && !d->nowait && r->now - s->ts <= REASM_PEER_WAIT))
+				break; /* not acknowledged, or its bytes may be late */
 			uint32_t to = sdiff(d->peer_ack, s->seq) < 0 ? d->peer_ack : s->seq;
 			emit_gap(r, dir, to - d->next);
 			moved = 1;
@@ -402,6 +404,11 @@ void reasm_segment(struct reasm *r, int dir, uint32_t seq, uint32_t ack, uint8_t
 		drain_both(r, dir);
 	else
 		check_closed(d);
+}
+
+void reasm_skewed(struct reasm *r)
+{
+	r->skewed = 1;
 }
 
 void reasm_flush(struct reasm *r)

@@ -43,7 +43,8 @@ struct reasm_stats {
 
 #define REASM_DIR_CAP_DEFAULT (256 * 1024) /* held back per direction */
 #define REASM_SEGS_MAX 512                  /* segments held per direction */
-#define REASM_PEER_WAIT 1.0                 /* seconds data waits for the bytes it acknowledges */
+#define REASM_PEER_WAIT 0.5                 /* seconds data waits for the bytes it acknowledges
+                                             * (two taps skew by up to 100 ms) */
 
 struct reasm;
 
@@ -61,6 +62,12 @@ void reasm_free(struct reasm *r);
  * proves the start was seen, if its sequence number leads to that data. */
 void reasm_segment(struct reasm *r, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
 		   const uint8_t *payload, size_t caplen, size_t wirelen, double ts);
+
+/* The capture's order is not the peers' (the caller saw acknowledgements
+ * of bytes not captured yet: two taps with a clock offset): a hole the
+ * peer acknowledged is declared a gap only after REASM_PEER_WAIT, the
+ * bytes may yet come from the other tap. */
+void reasm_skewed(struct reasm *r);
 
 /* Delivers everything held back, declaring gaps for the holes. */
 void reasm_flush(struct reasm *r);

@@ -187,7 +187,7 @@ static void test_syn_verdicts(void)
 	struct ep c = ep4(0x0a000001, 40000), s = ep4(0x0a000002, 25);
 	pkt(ft, &s, &c, TCP_SYN | TCP_ACK, SISN, CISN + 1, NULL, 1.0);
 	pkt(ft, &s, &c, PA, SISN + 1, CISN + 1, "220 hi\r\n", 1.01);
-	pkt(ft, &s, &c, TCP_RST, SISN + 9, 0, NULL, 1.02);
+	pkt(ft, &s, &c, TCP_RST | TCP_ACK, SISN + 9, CISN + 1, NULL, 1.02);
 	CHECK_INT(fk.closes, 1);
 	pkt(ft, &c, &s, TCP_SYN, CISN, 0, NULL, 1.05); /* the other tap's, late */
 	pkt(ft, &c, &s, TCP_SYN, CISN, 0, NULL, 1.06);
@@ -268,6 +268,40 @@ static void test_rst_waits(void)
 	fake_free(&fk);
 }
 
+/* An RST without ACK acknowledges nothing. Where the taps showed skew
+ * (a reply came before its command), the peer's segments the other tap
+ * delivers after it (the one it answered) still count, until
+ * REASM_PEER_WAIT after it; from one tap it ends the flow at once. */
+static void test_bare_rst(void)
+{
+	struct fake fk;
+	struct ep c = ep4(0x0a000001, 40000), s = ep4(0x0a000002, 25);
+	for (int skew = 0; skew < 2; skew++) {
+		struct flow_table *ft = table(&fk, &lim_default);
+		handshake(ft, &c, &s, 1);
+		if (skew) { /* the reply first */
+			pkt(ft, &s, &c, PA, SISN + 1, CISN + 7, "250\r\n", 1.5);
+			pkt(ft, &c, &s, PA, CISN + 1, SISN + 1, "EHLO\r\n", 1.51);
+		} else {
+			pkt(ft, &c, &s, PA, CISN + 1, SISN + 1, "EHLO\r\n", 1.5);
+			pkt(ft, &s, &c, PA, SISN + 1, CISN + 7, "250\r\n", 1.51);
+		}
+		pkt(ft, &s, &c, TCP_RST, SISN + 6, 0, NULL, 2.0);
+		CHECK_INT(fk.closes, !skew);
+		pkt(ft, &c, &s, PA, CISN + 7, SISN + 6, "late\r\n", 2.001);
+		CHECK_INT(fk.closes, !skew);
+		pkt(ft, &c, &s, PA, CISN + 13, SISN + 6, "later", 2.0 + REASM_PEER_WAIT * 1.1);
+		CHECK_INT(fk.closes, 1);
+		struct user *u = user_n(&fk, 1);
+		CHECK_INT(u->why, END_RST);
+		CHECK_STR(u->out[DIR_C2S], skew ? "EHLO\r\nlate\r\n" : "EHLO\r\n");
+		CHECK_INT(u->close_fi.packets, skew ? 7 : 6);
+		CHECK_INT(fk.opens, 1); /* the last is a late packet of the ended one */
+		flow_table_free(ft);
+		fake_free(&fk);
+	}
+}
+
 int main(void)
 {
 	test_skewed_taps();
@@ -276,5 +310,6 @@ int main(void)
 	test_syn_verdicts();
 	test_reuse_skewed();
 	test_rst_waits();
+	test_bare_rst();
 	return check_done("flow_taps");
 }
