@@ -150,6 +150,30 @@ static void test_wait_fin(void)
 	reasm_free(r);
 }
 
+/* Skewed taps: a hole the peer acknowledged may be filled late by the
+ * other tap's order; it becomes a gap only REASM_PEER_WAIT later. */
+static void test_skewed_hole(void)
+{
+	struct reasm_budget b = big_budget();
+	for (int late = 0; late < 2; late++) {
+		struct dlog l = {0};
+		struct reasm *r = reasm_new(&b, REASM_DIR_CAP_DEFAULT, &dlog_sink, &l);
+		reasm_skewed(r);
+		reasm_segment(r, C, 100, 0, TCP_SYN, NULL, 0, 0, 1.0);
+		reasm_segment(r, S, 500, 101, TCP_SYN | TCP_ACK, NULL, 0, 0, 1.0);
+		reasm_segment(r, C, 105, 501, PA, (const uint8_t *)"EF", 2, 2, 1.01);
+		reasm_segment(r, S, 501, 107, TCP_ACK, NULL, 0, 0, 1.02);
+		CHECK_STR(l.s, "");
+		double t = late ? 1.01 + REASM_PEER_WAIT + 0.1 : 1.03;
+		reasm_segment(r, S, 501, 107, TCP_ACK, NULL, 0, 0, t);
+		reasm_segment(r, C, 101, 501, PA, (const uint8_t *)"ABCD", 4, 4, t);
+		CHECK_STR(l.s, late ? ">#EF" : ">ABCDEF");
+		CHECK_INT(reasm_stats(r)->anomalies, late ? ANOM_GAP : 0);
+		reasm_free(r);
+	}
+	CHECK_INT(b.used, 0);
+}
+
 struct dseg {
 	int dir;
 	uint32_t seq, ack;
@@ -232,6 +256,7 @@ int main(void)
 	test_peer_missing();
 	test_wait_cap();
 	test_wait_fin();
+	test_skewed_hole();
 	test_dialogue_property();
 	return check_done("reasm_order");
 }
