@@ -254,6 +254,16 @@ static int feed_engine(struct capture_args *a, struct engine *e, char *err, size
 	return rc;
 }
 
+/* The decoders' counters (per encapsulation, IP fragments) into the run's
+ * named counters. */
+static int store_counters(struct store *st, const struct engine_totals *et)
+{
+	struct run_counter c[DECODER_COUNTERS_MAX];
+	for (size_t i = 0; i < et->ncounters; i++)
+		c[i] = (struct run_counter){et->counters[i].name, et->counters[i].value};
+	return store_run_counters(st, c, et->ncounters);
+}
+
 /* Reads the source into the store; returns the exit status. */
 static int run_capture(struct capture_args *a, struct engine *e, struct store *st)
 {
@@ -276,6 +286,8 @@ static int run_capture(struct capture_args *a, struct engine *e, struct store *s
 	fill_totals(&totals, &et);
 	if (stored == 0)
 		stored = store_end_run(st, &totals);
+	if (stored == 0)
+		stored = store_counters(st, &et);
 	if (stored < 0)
 		fprintf(stderr, "smtptls: %s\n", store_error(st));
 	else if (!a->quiet) {

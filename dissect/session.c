@@ -119,8 +119,11 @@ enum classify_evidence sess_evidence(const struct sess *s)
 
 int sess_done(const struct sess *s)
 {
-	if (s->tls && tls_facts(s->tls)->established)
-		return 1; /* the other side may not have been fed since */
+	const struct tls_facts *tf = s->tls ? tls_facts(s->tls) : NULL;
+	/* the other side may not have been fed since; but a hello it sent
+	 * before (two taps, one behind) must still come through */
+	if (tf && tf->established && tf->ch_seen && tf->sh_seen)
+		return 1;
 	return s->layer[0] == LAYER_DONE && s->layer[1] == LAYER_DONE;
 }
 

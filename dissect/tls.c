@@ -676,12 +676,20 @@ static void step_body(struct tls *t, int dir, const uint8_t *p, size_t *off, siz
 	}
 }
 
+/* A direction needs nothing more once the handshake is proven complete
+ * and its own hello came: with two taps, one behind, the records proving
+ * it may come before the other side's hello, which is still read. */
+static int dir_finished(const struct tls *t, int dir)
+{
+	return t->f.established && (dir == 0 ? t->f.ch_seen : t->f.sh_seen);
+}
+
 struct feed_result tls_feed(struct tls *t, int dir, const uint8_t *p, size_t len)
 {
 	struct tls_dir *d = &t->d[dir & 1];
 	size_t off = 0;
 	dir &= 1;
-	while (off < len && d->state != REC_STATE_DEAD && !t->f.established) {
+	while (off < len && d->state != REC_STATE_DEAD && !dir_finished(t, dir)) {
 		if (d->state == REC_STATE_SKIP)
 			off = len;
 		else if (d->state != REC_STATE_BODY)
@@ -690,7 +698,7 @@ struct feed_result tls_feed(struct tls *t, int dir, const uint8_t *p, size_t len
 			step_body(t, dir, p, &off, len);
 	}
 	struct feed_result res = {FEED_MORE, off};
-	if (d->state == REC_STATE_DEAD || t->f.established)
+	if (d->state == REC_STATE_DEAD || dir_finished(t, dir))
 		res.status = FEED_DONE;
 	return res;
 }

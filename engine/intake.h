@@ -49,6 +49,8 @@ int intake_frame(struct intake *in, const struct frame *f, struct segment *seg);
 void intake_tick(struct intake *in, double now);
 
 const struct intake_counters *intake_counters(const struct intake *in);
+/* The decoder's named counters (per encapsulation, IP fragments). */
+size_t intake_decoder_counters(const struct intake *in, struct decoder_counter *out, size_t cap);
 void intake_counters_add(struct intake_counters *to, const struct intake_counters *c);
 
 #endif

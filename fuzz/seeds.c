@@ -1,7 +1,9 @@
 /* Writes fuzz seeds from a capture: for every connection in it, the
  * session's reassembled bytes in the chunk format of chunks.h (one chunk
- * per delivery, gaps as gap chunks), as OUTDIR/PREFIX-N. Used by
- * scripts/fuzz.sh to seed the stream parsers' corpora from tests/data. */
+ * per delivery, gaps as gap chunks), as OUTDIR/PREFIX-N; with DECODE_DIR,
+ * also its frames in the format of frames.h (the first 64 KiB of them) as
+ * DECODE_DIR/PREFIX. Used by scripts/fuzz.sh to seed the corpora from
+ * tests/data. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "../capture/decode.h"
 #include "../capture/flow.h"
 #include "../capture/source.h"
+#include "frames.h"
 
 struct seed {
 	FILE *f;
@@ -71,10 +74,47 @@ static void seed_close(void *ctx, void *user, const struct flow_info *fi, enum e
 static const struct link_decoder *link_dec;
 static struct flow_table *table;
 
+/* The decoder's seed: frames as they come, up to 64 KiB. */
+static FILE *frames_out;
+static size_t frames_bytes;
+static double frames_ts;
+
+static void write_frame(const struct frame *f)
+{
+	if (frames_bytes == 0)
+		frames_ts = f->ts;
+	double dt = f->ts - frames_ts;
+	unsigned step = dt <= 0 ? 0 : dt / FUZZ_STEP > 254 ? 254 : (unsigned)(dt / FUZZ_STEP + 0.5);
+	size_t len = f->caplen > 65535 ? 65535 : f->caplen;
+	if (!frames_out || frames_bytes + len + 3 > 65536)
+		return;
+	frames_ts += step * FUZZ_STEP;
+	fputc((int)(len >> 8), frames_out);
+	fputc((int)(len & 0xff), frames_out);
+	fputc((int)step, frames_out);
+	fwrite(f->data, 1, len, frames_out);
+	frames_bytes += len + 3;
+}
+
+static void open_frames(const char *dir, int linktype)
+{
+	char path[4096];
+	for (size_t i = 0; i < FUZZ_LINKS; i++) {
+		if (fuzz_links[i] != linktype)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, prefix);
+		if ((frames_out = fopen(path, "wb")) != NULL)
+			fputc((int)i, frames_out);
+		return;
+	}
+}
+
 static void on_frames(void *ctx, const struct frame *f, size_t n)
 {
 	struct tcp_packet t;
 	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		write_frame(&f[i]);
 	for (size_t i = 0; i < n; i++)
 		if (decode_frame(link_dec, f[i].data, f[i].caplen, &t) == 0 &&
 		    (server_port(NULL, t.sport) || server_port(NULL, t.dport)))
@@ -88,8 +128,8 @@ int main(int argc, char **argv)
 	struct flow_limits lim = FLOW_LIMITS_DEFAULT;
 	char err[512];
 	struct source *src;
-	if (argc != 4) {
-		fprintf(stderr, "usage: seeds CAPTURE OUTDIR PREFIX\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: seeds CAPTURE OUTDIR PREFIX [DECODE_DIR]\n");
 		return 2;
 	}
 	outdir = argv[2];
@@ -100,9 +140,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	link_dec = decode_link(source_linktype(src));
+	if (argc == 5)
+		open_frames(argv[4], source_linktype(src));
 	table = flow_table_new(&lim, &cb, NULL);
 	source_run(src, on_frames, NULL, NULL, err, sizeof err);
 	flow_table_free(table);
 	source_close(src);
+	if (frames_out)
+		fclose(frames_out);
 	return 0;
 }

@@ -1,12 +1,12 @@
 #!/bin/bash
 # Builds the libFuzzer targets with ASan+UBSan (clang), seeds their corpora
 # from the recorded captures, and runs one or all of them.
-#   scripts/fuzz.sh TARGET [SECONDS]    TARGET: smtp, tls, session, pcap, x509, dns or all
+#   scripts/fuzz.sh TARGET [SECONDS]    TARGET: smtp, tls, session, pcap, x509, dns, decode or all
 # Crashes are written as fuzz/crash-TARGET-*; keep each as a regression
 # capture under tests/data/regress/ (pcap) with a note of what it broke.
 set -eu
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh smtp|tls|session|pcap|x509|dns|all [SECONDS]}
+target=${1:?usage: scripts/fuzz.sh smtp|tls|session|pcap|x509|dns|decode|all [SECONDS]}
 seconds=${2:-600}
 if ! command -v clang >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || { echo "fuzz: needs clang and libclang-rt-14-dev" >&2; exit 1; }
@@ -16,17 +16,17 @@ scripts/setup.sh
 [ -f build-fuzz/build.ninja ] ||
   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C build-fuzz fuzz/fuzz_smtp fuzz/fuzz_tls fuzz/fuzz_session fuzz/fuzz_pcap fuzz/fuzz_x509 \
-  fuzz/fuzz_dns fuzz/seeds
+  fuzz/fuzz_dns fuzz/fuzz_decode fuzz/seeds
 
 seed() { # the corpora, once
-  [ -d fuzz/corpus-pcap ] && return
+  [ -d fuzz/corpus-decode ] && return
   mkdir -p fuzz/corpus-pcap fuzz/corpus-session fuzz/corpus-smtp fuzz/corpus-tls \
-    fuzz/corpus-x509
-  for f in tests/data/*.pcap tests/data/*.pcapng tests/data/regress/*; do
+    fuzz/corpus-x509 fuzz/corpus-decode
+  for f in tests/data/*.pcap tests/data/*.pcapng tests/data/derived/*.pcap tests/data/regress/*; do
     [ -f "$f" ] || continue
     case "$f" in *.md) continue ;; esac # the folder's README
     [ "$(stat -c %s "$f")" -lt 300000 ] && cp "$f" fuzz/corpus-pcap/
-    build-fuzz/fuzz/seeds "$f" fuzz/corpus-session "$(basename "$f")"
+    build-fuzz/fuzz/seeds "$f" fuzz/corpus-session "$(basename "$f")" fuzz/corpus-decode
   done
   # the parsers alone take the same chunks without the session's first byte
   for f in fuzz/corpus-session/*; do
@@ -68,12 +68,13 @@ fi
 run() {
   local max_len=16384
   [ "$1" = pcap ] && max_len=262144
+  [ "$1" = decode ] && max_len=65536
   echo "fuzz: $1 for $seconds s"
   build-fuzz/fuzz/fuzz_$1 -max_total_time="$seconds" -max_len=$max_len -timeout=10 \
     -rss_limit_mb=2048 -artifact_prefix="fuzz/crash-$1-" "fuzz/corpus-$1"
 }
 if [ "$target" = all ]; then
-  for t in smtp tls session pcap x509 dns; do run $t; done
+  for t in smtp tls session pcap x509 dns decode; do run $t; done
 else
   run "$target"
 fi

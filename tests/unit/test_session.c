@@ -697,6 +697,8 @@ static void pf13_server_rest(int ticket)
 static void test_one_side(void)
 {
 	depth = 1;
+	/* Proven complete by one side, but not done: the other side's hello
+	 * may still come (two taps, one behind), so its bytes are still read. */
 	sc_begin("client only: STARTTLS, TLS 1.3, Finished and data (real bytes)", SESS_PORT_SMTP, 0);
 	sc_str(0, "EHLO client01.smtptls.test\r\n");
 	sc_str(0, "STARTTLS\r\n");
@@ -704,7 +706,7 @@ static void test_one_side(void)
 	sc_hex(0, pf13_client_finish);
 	sc_hex(0, pf13_client_ehlo);
 	sc_check("transport=starttls sent=1 ehlo=client01.smtptls.test cvmax=0x0304 "
-		 "sni=mx1.smtptls.test ch=1 hrr=-1 resumed=-1 established=1 done=1 "
+		 "sni=mx1.smtptls.test ch=1 hrr=-1 resumed=-1 established=1 "
 		 "outcome=established offer=tls13:1/suites:30/weak:0 fp=101");
 
 	sc_begin("client only: a ClientHello, nothing after it", SESS_PORT_SMTP, 0);
@@ -721,7 +723,7 @@ static void test_one_side(void)
 	pf13_server_rest(1);
 	sc_check("transport=starttls offered=1 sent=-1 reply=220 mail=-1 rcpt=-1 auth=-1 "
 		 "server=mx1.smtptls.test " PF_KW " v=0x0304 cipher=0x1302 group=29 ch=-1 "
-		 "established=1 done=1 outcome=established fs=1 aead=1 weak=0 fp=010");
+		 "established=1 outcome=established fs=1 aead=1 weak=0 fp=010");
 
 	/* The client's side is missing: its Finished may have come or not. */
 	sc_begin("server only: the TLS 1.3 flight, then a reset", SESS_PORT_SMTP, 0);
