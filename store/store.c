@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ckpt.h"
 #include "schema.h"
@@ -97,17 +99,42 @@ static void configure_library(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* What the file system says before SQLite does ("unable to open database
+ * file"): a directory, a file that cannot be written, a folder that is
+ * missing or where it cannot be created. */
+static int check_path(struct store *st, const char *path, int create)
+{
+	struct stat sb;
+	char dir[512];
+	if (stat(path, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			snprintf(st->err, sizeof st->err, "database '%s' is a directory, not a"
+				 " database file", path);
+		else if (access(path, R_OK | W_OK) < 0)
+			snprintf(st->err, sizeof st->err, "database '%s': %s", path, strerror(errno));
+		return st->err[0] ? -1 : 0;
+	}
+	if (errno != ENOENT || !create) {
+		snprintf(st->err, sizeof st->err, "database '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+		 slash ? path : ".");
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	snprintf(st->err, sizeof st->err, "database '%s' cannot be created: folder '%s': %s", path,
+		 dir, strerror(errno));
+	return -1;
+}
+
 static int open_db(struct store *st, const char *path, int flags)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, configure_library);
-	struct stat sb;
 	snprintf(st->path, sizeof st->path, "%s", path);
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		snprintf(st->err, sizeof st->err, "database '%s' is a directory, not a database file",
-			 path);
+	if (check_path(st, path, flags & SQLITE_OPEN_CREATE) < 0)
 		return -1;
-	}
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return fail(st, "cannot open");
 	if (configure(st) < 0 || schema_upgrade(st->db, st->path, st->err, sizeof st->err) < 0)

@@ -145,6 +145,7 @@ expect 1 "^smtptls: database '$tmp/missing.db': No such file or directory$" -- r
 expect 1 "^smtptls: database '$tmp/missing.db': No such file or directory$" -- export --db "$tmp/missing.db"
 expect 1 "^smtptls: database '$tmp' is a directory, not a database file$" -- report --db "$tmp"
 expect 1 "^smtptls: database '$tmp' is a directory, not a database file$" -- capture -r "$data/mixed.pcap" --db "$tmp"
+expect 1 "^smtptls: database '$tmp/no/such/x.db' cannot be created: folder '$tmp/no/such': No such file or directory$" -- capture -r "$data/mixed.pcap" --db "$tmp/no/such/x.db"
 printf 'SQLite format 3\0garbage' > "$tmp/bad.db"
 expect 1 "^smtptls: database '$tmp/bad.db': .*not a database" -- report --db "$tmp/bad.db"
 once 1 "$tmp/bad.db" report --db "$tmp/bad.db"
