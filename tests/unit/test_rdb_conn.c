@@ -21,7 +21,7 @@
 #include "../../reports/rdb_conn.h"
 #include "check.h"
 
-#define ROWS 3000
+#define ROWS 20000 /* a count over them takes many progress-handler periods */
 #define NOBODY 65534
 
 static char dir[64];
