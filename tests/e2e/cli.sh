@@ -62,6 +62,12 @@ for c in capture report export merge; do
       echo "FAIL: smtptls $c --help names $o, which the parser refuses: $out"
       fails=$((fails + 1))
     fi
+    # and the README tells of it
+    readme=$(dirname "$data")/../README.md
+    if [ -f "$readme" ] && ! grep -qE -- "(\`| )$o(\`| |,)" "$readme"; then
+      echo "FAIL: README.md does not mention $c's option $o"
+      fails=$((fails + 1))
+    fi
   done
   # the README's usage section shows each command's usage lines as --help
   # prints them (leading blanks aside)
