@@ -184,7 +184,7 @@ static int read_version(struct rdb *db)
  * the reason. */
 static int open_current(struct rdb *db)
 {
-	char err[640];
+	char err[640], named[560];
 	int version;
 	if (open_readonly(db) < 0 || (version = read_version(db)) < 0)
 		return -1;
@@ -192,9 +192,11 @@ static int open_current(struct rdb *db)
 		return 0;
 	close_db(db);
 	if (store_migrate(db->path, err, sizeof err) < 0) {
+		size_t n = (size_t)snprintf(named, sizeof named, "database '%s': ", db->path);
+		const char *why = strncmp(err, named, n) == 0 ? err + n : err; /* named once */
 		snprintf(db->err, sizeof db->err, "database '%s' has schema version %d and must be"
 			 " migrated to version %d, which needs write access: %s", db->path,
-			 version, STORE_SCHEMA_VERSION, err);
+			 version, STORE_SCHEMA_VERSION, why);
 		return -1;
 	}
 	return open_readonly(db) < 0 || read_version(db) < 0 ? -1 : 0;

@@ -7,7 +7,8 @@
 #     has as many rows as the report counts;
 #  2. stopped: the capture ended, no -wal or -shm is left; nobody reports
 #     and exports every session, and the database and its folder are as
-#     they were (nothing created, nothing written).
+#     they were (nothing created, nothing written);
+#  3. an older database, which nobody cannot migrate: the reason, once.
 # usage: readers.sh SMTPTLS GEN DATA_DIR
 set -u
 bin=$1
@@ -84,6 +85,17 @@ rows=$(as_nobody export --db "$tmp/s.db" --format csv | tail -n +2 | wc -l)
 [ "$rows" = "$total" ] || fail "nobody's export: $rows rows, not $total"
 after=$(ls -l --time-style=full-iso "$tmp"; md5sum <"$tmp/s.db")
 [ "$before" = "$after" ] || fail "reading as nobody changed the folder or the database"
+
+# an older database cannot be migrated by nobody: said once, nothing changed
+cp "$data/db/release-0.1.0.db" "$tmp/old.db" && chmod 644 "$tmp/old.db"
+sum=$(md5sum <"$tmp/old.db")
+out=$(as_nobody report --db "$tmp/old.db" 2>&1)
+st=$?
+[ "$st" -eq 1 ] || fail "nobody's report on an older database: exit $st, want 1"
+grep -q "^smtptls: database '$tmp/old.db' has schema version 1 and must be migrated to version [0-9]*, which needs write access: Permission denied$" <<<"$out" ||
+  fail "nobody's report on an older database says: $out"
+[ "$(grep -o "$tmp/old.db" <<<"$out" | wc -l)" -eq 1 ] || fail "the older database is named more than once: $out"
+[ "$(md5sum <"$tmp/old.db")" = "$sum" ] || fail "nobody's report changed the older database"
 
 echo "readers: $last sessions seen by nobody while the sensor ran, $total after; $fails failed"
 [ "$fails" -eq 0 ]
