@@ -69,7 +69,7 @@ want=$(sqlite3 "$ref" "select count(*) from sessions")
 want_packets=$(sqlite3 "$ref" "select packets from runs")
 have=$(sqlite3 "$out/base.db" "select count(*) from sessions" 2>/dev/null || echo 0)
 again=
-"$bin" --help 2>&1 | grep -q -- --again && again=--again
+{ "$bin" --help; "$bin" capture --help; } 2>&1 | grep -q -- --again && again=--again
 if [ "$have" -lt $((base_runs * 100000)) ]; then # written by $bin: an older one reads no newer schema
   rm -f "$out/base.db"*
   for ((i = 0; i < base_runs; i++)); do
@@ -94,7 +94,7 @@ ip -n "$ns" link set "$v1" up
 # ---- the capture, the reports, the samples ------------------------------------
 port=9464
 metrics=""
-if "$bin" --help 2>&1 | grep -q metrics-listen; then
+if { "$bin" --help; "$bin" capture --help; } 2>&1 | grep -q metrics-listen; then
   metrics="--metrics-listen 127.0.0.1:$port"
 fi
 # shellcheck disable=SC2086

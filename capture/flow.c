@@ -13,6 +13,17 @@ struct flow_key {
 	uint16_t port[2];
 };
 
+/* What a flow knows of one key endpoint's sequence numbers: enough to
+ * tell a late or repeated SYN of this connection from a new connection
+ * on the same addresses and ports. */
+struct seqs {
+	uint8_t isn_known;       /* its SYN, or the peer's SYN-ACK, was seen */
+	uint8_t seen;            /* first and last are set */
+	uint32_t isn;
+	uint32_t first;          /* sequence number of its first segment seen */
+	uint32_t last;           /* ... and the furthest end of one */
+};
+
 struct flow {
 	/* what a hash chain walk reads, in the first cache line */
 	struct flow *hnext;
@@ -23,7 +34,19 @@ struct flow {
 	int closed;              /* ended; lingering to absorb late packets */
 	int fin[2];
 	uint8_t seen[2];         /* a packet came in this direction */
+	uint8_t reset;           /* an RST was seen: the flow ends once the peer's
+				  * bytes it acknowledges came (two taps may
+				  * deliver them after it), or REASM_PEER_WAIT later */
+	uint8_t rst_end;         /* which key endpoint sent it */
+	uint8_t rst_has_ack;
+	uint8_t rst_queued;      /* in the table's queue of RSTs waiting */
+	uint8_t skewed;          /* a segment acknowledged bytes of the other
+				  * direction not seen yet: two taps, skewed */
+	uint32_t rst_ack;
+	double rst_ts;
+	struct flow *rst_prev, *rst_next;
 	double lru_ts;           /* when last moved to the LRU tail */
+	struct seqs sq[2];       /* per key endpoint */
 	struct flow_table *ft;
 	struct reasm *reasm;     /* NULL once the caller needs no more bytes */
 	void *user;
@@ -37,6 +60,7 @@ struct flow_table {
 	struct flow **buckets;
 	size_t nbuckets;         /* a power of two */
 	struct flow *lru_head, *lru_tail;
+	struct flow *rst_head, *rst_tail; /* reset flows waiting, oldest RST first */
 	struct reasm_budget budget;
 	struct flow_stats st;
 	double now;
@@ -239,20 +263,51 @@ static void drop_reasm(struct flow *f)
 		return;
 	const struct reasm_stats *rs = reasm_stats(f->reasm);
 	f->info.anomalies |= rs->anomalies;
+	f->info.midstream = reasm_midstream(f->reasm); /* a late SYN may have proved the start */
 	reasm_free(f->reasm);
 	f->reasm = NULL;
 	f->ft->st.buffered = f->ft->budget.used; /* its held bytes are gone */
 }
 
+/* ---- reset flows waiting for the peer's bytes their RST acknowledges --- */
+
+static void rst_queue(struct flow_table *ft, struct flow *f)
+{
+	if (f->rst_queued)
+		return;
+	f->rst_queued = 1;
+	f->rst_prev = ft->rst_tail;
+	f->rst_next = NULL;
+	if (ft->rst_tail)
+		ft->rst_tail->rst_next = f;
+	else
+		ft->rst_head = f;
+	ft->rst_tail = f;
+}
+
+static void rst_unqueue(struct flow_table *ft, struct flow *f)
+{
+	if (!f->rst_queued)
+		return;
+	f->rst_queued = 0;
+	if (f->rst_prev)
+		f->rst_prev->rst_next = f->rst_next;
+	else
+		ft->rst_head = f->rst_next;
+	if (f->rst_next)
+		f->rst_next->rst_prev = f->rst_prev;
+	else
+		ft->rst_tail = f->rst_prev;
+}
+
 /* Ends the connection: delivers what is held, hands the flow to the caller. */
 static void end_flow(struct flow_table *ft, struct flow *f, enum end_reason why)
 {
+	rst_unqueue(ft, f);
 	if (f->closed)
 		return;
-	if (f->reasm) {
+	if (f->reasm)
 		reasm_flush(f->reasm);
-		f->info.midstream = f->info.midstream || reasm_midstream(f->reasm);
-	}
 	drop_reasm(f);
 	if (why == END_EVICTED)
 		f->info.anomalies |= ANOM_EVICTED;
@@ -261,8 +316,15 @@ static void end_flow(struct flow_table *ft, struct flow *f, enum end_reason why)
 	f->closed = 1;
 }
 
+/* How a flow ends for want of packets: as reset if it was. */
+static enum end_reason end_reason_of(const struct flow *f, enum end_reason otherwise)
+{
+	return f->reset ? END_RST : otherwise;
+}
+
 static void remove_flow(struct flow_table *ft, struct flow *f)
 {
+	rst_unqueue(ft, f);
 	hash_unlink(ft, f);
 	lru_unlink(ft, f);
 	ft->st.active--;
@@ -276,7 +338,7 @@ static void remove_flow(struct flow_table *ft, struct flow *f)
  * handshake was answered a session to come; one with bytes a session. */
 static int eviction_cost(const struct flow *f)
 {
-	if (f->closed)
+	if (f->closed || f->reset)
 		return 0;
 	if (f->info.payload[DIR_C2S] + f->info.payload[DIR_S2C] > 0)
 		return 3;
@@ -298,8 +360,8 @@ static void evict_oldest(struct flow_table *ft)
 	if (!f)
 		return;
 	if (!f->closed) {
-		ft->st.evicted++;
-		end_flow(ft, f, END_EVICTED);
+		ft->st.evicted += !f->reset; /* a reset one had ended */
+		end_flow(ft, f, end_reason_of(f, END_EVICTED));
 	}
 	remove_flow(ft, f);
 }
@@ -368,6 +430,59 @@ static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k,
 
 /* ---- packets ------------------------------------------------------------ */
 
+/* A SYN or SYN-ACK: the ISNs it tells. */
+static void note_isns(struct flow *f, int src_end, const struct tcp_packet *p)
+{
+	struct seqs *s = &f->sq[src_end], *peer = &f->sq[!src_end];
+	if (!s->isn_known) {
+		s->isn = p->seq;
+		s->isn_known = 1;
+	}
+	if ((p->flags & TCP_ACK) && !peer->isn_known) {
+		peer->isn = p->ack - 1;
+		peer->isn_known = 1;
+	}
+}
+
+/* Acknowledgements of bytes not seen yet: the directions come from two
+ * taps with a clock offset (or the capture lost bytes). */
+static void __attribute__((noinline)) note_skew(struct flow *f)
+{
+	f->skewed = 1;
+	if (f->reasm)
+		reasm_skewed(f->reasm);
+}
+
+/* 1 when ack reaches beyond what the peer was seen to send: past its last
+ * byte, or, the peer not seen at all, past the first byte after the ISN a
+ * SYN-ACK told (the other tap's copy of all of it may come later). */
+static int acks_unseen(const struct seqs *peer, uint32_t ack)
+{
+	if (peer->seen)
+		return (int32_t)(ack - peer->last) > 0;
+	return peer->isn_known && (int32_t)(ack - (peer->isn + 1)) > 0;
+}
+
+/* Notes the sender's (src_end) sequence numbers: where it started, and
+ * the furthest its segments reach (a SYN or FIN counting for a byte); and
+ * whether it acknowledges more than the other direction showed. */
+static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
+{
+	struct seqs *s = &f->sq[src_end], *peer = &f->sq[!src_end];
+	uint32_t end = p->seq + (uint32_t)p->wirelen + ((p->flags & (TCP_SYN | TCP_FIN)) != 0);
+	if ((p->flags & TCP_ACK) && !f->skewed && acks_unseen(peer, p->ack))
+		note_skew(f); /* (or the capture lost them) */
+	if (!s->seen) {
+		s->first = p->seq;
+		s->last = end;
+		s->seen = 1;
+	} else if ((int32_t)(end - s->last) > 0) {
+		s->last = end;
+	}
+	if (p->flags & TCP_SYN)
+		note_isns(f, src_end, p);
+}
+
 static void account(struct flow *f, int dir, const struct tcp_packet *p, double ts)
 {
 	f->info.packets++;
@@ -379,13 +494,38 @@ static void account(struct flow *f, int dir, const struct tcp_packet *p, double 
 		f->info.anomalies |= ANOM_SNAPLEN;
 	if (p->flags & TCP_FIN)
 		f->fin[dir] = 1;
+	if ((p->flags & TCP_RST) && !f->reset) {
+		f->reset = 1;
+		f->rst_end = (uint8_t)(dir == DIR_C2S ? f->client_end : !f->client_end);
+		f->rst_has_ack = (p->flags & TCP_ACK) != 0;
+		f->rst_ack = p->ack;
+		f->rst_ts = ts;
+	}
 }
 
-static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p)
+/* The RST seen may end the flow: the peer's bytes it acknowledges came,
+ * or they are not coming. An RST without ACK tells nothing of what the
+ * peer sent before it; where the taps showed skew it may answer the
+ * peer's last segment, which the other tap delivers later: then it ends
+ * the flow REASM_PEER_WAIT later. */
+static int rst_ends(const struct flow *f, double ts)
+{
+	const struct seqs *peer = &f->sq[!f->rst_end];
+	if (ts - f->rst_ts > REASM_PEER_WAIT)
+		return 1;
+	if (!f->rst_has_ack)
+		return !f->skewed;
+	if (peer->seen)
+		return (int32_t)(f->rst_ack - peer->last) <= 0;
+	return peer->isn_known && f->rst_ack == peer->isn + 1; /* it sent nothing */
+}
+
+static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tcp_packet *p,
+		 double ts)
 {
 	if (f->reasm) {
 		reasm_segment(f->reasm, dir, p->seq, p->ack, p->flags, p->payload, p->caplen,
-			      p->wirelen);
+			      p->wirelen, ts);
 		if (p->wirelen && ft->cb.done && ft->cb.done(f->user))
 			drop_reasm(f); /* nothing more to learn from the bytes */
 	}
@@ -393,25 +533,73 @@ static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tc
 	if (ft->budget.used > ft->st.peak_buffered)
 		ft->st.peak_buffered = ft->budget.used;
 	ft->st.reasm_overflows = ft->budget.overflows;
-	if (p->flags & TCP_RST)
-		end_flow(ft, f, END_RST);
-	else if (f->reasm ? reasm_closed(f->reasm) : (f->fin[0] && f->fin[1]))
+	if (f->reset) {
+		if (rst_ends(f, ts))
+			end_flow(ft, f, END_RST);
+		else
+			rst_queue(ft, f); /* ends by flow_table_expire if they do not come */
+	} else if (f->reasm ? reasm_closed(f->reasm) : (f->fin[0] && f->fin[1])) {
 		end_flow(ft, f, END_FIN);
+	}
 }
 
-/* A SYN without ACK on a connection that already carried data: the
- * addresses and ports were reused for a new connection. */
-static int is_new_connection(const struct flow *f, const struct tcp_packet *p)
+/* ---- a new connection on the same addresses and ports? ------------------ */
+
+#define SEQ_WINDOW 65536u /* around a connection's sequence numbers: still its own */
+
+static int32_t seq_diff(uint32_t a, uint32_t b)
 {
-	return (p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
-	       f->info.payload[DIR_C2S] + f->info.payload[DIR_S2C] > 0;
+	return (int32_t)(a - b);
 }
 
-/* A packet for a flow that has ended: a SYN starts the tuple afresh. */
-static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f,
+enum { SYN_OTHER = 0, SYN_SAME = 1, SYN_UNKNOWN = 2 };
+
+/* Whether a SYN with this ISN belongs to the endpoint's connection: the
+ * same ISN, or (its SYN unseen) one leading to its first segment seen. */
+static int syn_belongs(const struct seqs *s, uint32_t isn)
+{
+	if (s->isn_known)
+		return s->isn == isn ? SYN_SAME : SYN_OTHER;
+	if (!s->seen)
+		return SYN_UNKNOWN;
+	int32_t d = seq_diff(s->first, isn + 1);
+	return d >= 0 && (uint32_t)d <= SEQ_WINDOW ? SYN_SAME : SYN_OTHER;
+}
+
+/* The ISN lies within the connection's sequence numbers seen so far. */
+static int seq_in_window(const struct seqs *s, uint32_t isn)
+{
+	if (!s->seen)
+		return 1;
+	return seq_diff(isn, s->first - SEQ_WINDOW) >= 0 && seq_diff(s->last + SEQ_WINDOW, isn) >= 0;
+}
+
+/* Whether a packet with SYN (a SYN or a SYN-ACK) opens a new connection on
+ * f's addresses and ports, from sequence numbers rather than arrival
+ * order: two taps merged with a clock offset deliver a late SYN after the
+ * connection's SYN-ACK, even after its data, and that is the same
+ * connection. One whose ISNs differ from what f knows is new once f ended
+ * (FIN or RST), or when it is outside f's sequence numbers. */
+static int syn_opens_new(const struct flow *f, int src_end, const struct tcp_packet *p)
+{
+	int sender = syn_belongs(&f->sq[src_end], p->seq), receiver = SYN_UNKNOWN;
+	if (p->flags & TCP_ACK)
+		receiver = syn_belongs(&f->sq[!src_end], p->ack - 1);
+	if (sender == SYN_SAME || receiver == SYN_SAME)
+		return 0;
+	if (sender == SYN_UNKNOWN && receiver == SYN_UNKNOWN)
+		return 0; /* nothing to tell it by: keep the one connection */
+	if (f->closed || f->reset || f->fin[0] || f->fin[1])
+		return 1;
+	return !seq_in_window(&f->sq[src_end], p->seq);
+}
+
+/* A packet for a flow that has ended: a new connection starts the tuple
+ * afresh (the flow is removed: NULL), else it is a late packet. */
+static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f, int src_end,
 				  const struct tcp_packet *p, double ts)
 {
-	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+	if ((p->flags & TCP_SYN) && syn_opens_new(f, src_end, p)) {
 		remove_flow(ft, f);
 		return NULL;
 	}
@@ -446,12 +634,12 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 		ft->now = ts;
 	flow_table_expire(ft, ft->now);
 	struct flow *f = lookup(ft, p, h, &src_end);
-	if (f && !f->closed && is_new_connection(f, p)) {
-		end_flow(ft, f, END_REUSED);
+	if (f && !f->closed && (p->flags & TCP_SYN) && syn_opens_new(f, src_end, p)) {
+		end_flow(ft, f, end_reason_of(f, END_REUSED));
 		remove_flow(ft, f);
 		f = NULL;
 	}
-	if (f && f->closed && (f = reopen_if_new(ft, f, p, ts)) != NULL)
+	if (f && f->closed && (f = reopen_if_new(ft, f, src_end, p, ts)) != NULL)
 		return; /* a late packet of an ended connection */
 	if (!f && !(p->flags & TCP_SYN) && p->wirelen == 0) {
 		ft->st.ignored_packets++;
@@ -464,22 +652,25 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 	}
 	int dir = src_end == f->client_end ? DIR_C2S : DIR_S2C;
 	lru_touch(ft, f, ts);
+	track_seqs(f, src_end, p);
 	account(f, dir, p, ts);
 	if (ft->cb.packet)
 		ft->cb.packet(ft->ctx, f->user, dir, p, ts);
-	feed(ft, f, dir, p);
+	feed(ft, f, dir, p, ts);
 }
 
 void flow_table_expire(struct flow_table *ft, double now)
 {
 	struct flow *f;
+	while ((f = ft->rst_head) != NULL && now - f->rst_ts > REASM_PEER_WAIT)
+		end_flow(ft, f, END_RST); /* the bytes its RST acknowledged never came */
 	while ((f = ft->lru_head) != NULL) {
 		double age = now - f->info.last_ts;
 		if (f->closed && age > ft->lim.closed_linger) {
 			remove_flow(ft, f);
 		} else if (!f->closed && age > ft->lim.idle_timeout) {
-			ft->st.timed_out++;
-			end_flow(ft, f, END_IDLE);
+			ft->st.timed_out += !f->reset;
+			end_flow(ft, f, end_reason_of(f, END_IDLE));
 			remove_flow(ft, f);
 		} else {
 			break;
@@ -491,7 +682,7 @@ void flow_table_end_all(struct flow_table *ft, enum end_reason reason)
 {
 	while (ft->lru_head) {
 		struct flow *f = ft->lru_head;
-		end_flow(ft, f, reason);
+		end_flow(ft, f, end_reason_of(f, reason));
 		remove_flow(ft, f);
 	}
 }

@@ -1,7 +1,15 @@
 /* The flow table: TCP connections keyed by their 5-tuple (both directions
  * map to one entry), each with its reassembler and the caller's per-flow
  * data. Bounded: a cap on flows (the least recently seen is evicted) and
- * on bytes held for reassembly; idle flows time out by packet time. */
+ * on bytes held for reassembly; idle flows time out by packet time.
+ *
+ * Whether a SYN (or SYN-ACK) opens a new connection on a known 5-tuple is
+ * decided from sequence numbers, not arrival order: the ISN seen (or one
+ * leading to the first data seen) is the same connection, come late from
+ * a second tap; other ISNs are a new one once the old one ended, or
+ * outside its sequence numbers. An RST ends a flow once the peer's bytes
+ * it acknowledges were seen, or REASM_PEER_WAIT later (an RST without
+ * ACK: at once, unless the flow showed two skewed taps). */
 #ifndef SMTPTLS_FLOW_H
 #define SMTPTLS_FLOW_H
 

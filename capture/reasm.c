@@ -10,14 +10,30 @@
  * snapshot length. */
 struct seg {
 	struct seg *next;
+	double ts;        /* when it was captured */
 	uint32_t seq;
 	uint32_t len;
 	uint32_t missing;
+	uint32_t ack;     /* with has_ack: the other direction's bytes it follows */
+	int has_ack;
 	uint8_t data[];
+};
+
+/* A segment as it comes in. */
+struct segin {
+	const uint8_t *p;
+	size_t caplen, wirelen;
+	uint32_t ack;
+	int has_ack;
+	double ts;
 };
 
 struct rdir {
 	int started;      /* next is known */
+	int unproven;     /* started from data before the other direction, no
+			   * SYN leading to it seen: picked up mid-stream */
+	int nowait;       /* gave up waiting for the other direction */
+	uint32_t start;   /* where it started */
 	uint32_t next;    /* next sequence number to deliver */
 	int fin;
 	uint32_t fin_seq;
@@ -35,7 +51,8 @@ struct reasm {
 	size_t dir_cap;
 	struct reasm_sink sink;
 	void *ctx;
-	int midstream;
+	int skewed;       /* acknowledged holes wait REASM_PEER_WAIT */
+	double now;       /* the latest segment's time */
 	struct reasm_stats st;
 };
 
@@ -126,25 +143,73 @@ static void check_closed(struct rdir *d)
 		d->closed = 1;
 }
 
-/* Delivers held segments that are now in order; skips a hole the peer has
- * acknowledged (sent, but not captured). */
-static void drain(struct reasm *r, int dir)
+/* The other direction delivered every byte up to ack (its FIN counts
+ * for one). */
+static inline int peer_delivered(const struct rdir *peer, uint32_t ack)
+{
+	if (!peer->started)
+		return 0;
+	uint32_t next = peer->next + (peer->fin && peer->next == peer->fin_seq);
+	return sdiff(ack, next) <= 0;
+}
+
+/* Waited long enough for the other direction: it waits no more. */
+static int __attribute__((noinline)) waited(struct reasm *r, int dir, double ts)
+{
+	if (r->now - ts <= REASM_PEER_WAIT)
+		return 0;
+	r->d[dir].nowait = 1;
+	return 1;
+}
+
+/* 1 if data of dir, acknowledging the other direction up to ack and
+ * captured at ts, may come out now: what it acknowledges came out, or it
+ * has waited long enough (then the direction waits no more). */
+static inline int may_deliver(struct reasm *r, int dir, int has_ack, uint32_t ack, double ts)
+{
+	if (!has_ack || r->d[dir].nowait || peer_delivered(&r->d[!dir], ack))
+		return 1;
+	return waited(r, dir, ts);
+}
+
+/* Delivers held segments that are now in order (and whose peer bytes came
+ * out); skips a hole the peer has acknowledged (sent, but not captured).
+ * 1 if anything moved. */
+static int drain(struct reasm *r, int dir)
 {
 	struct rdir *d = &r->d[dir];
+	int moved = 0;
 	while (d->held) {
 		struct seg *s = d->held;
 		if (sdiff(s->seq, d->next) > 0) {
-			if (!d->ack_valid || sdiff(d->peer_ack, d->next) <= 0)
-				break;
+			if (!d->ack_valid || sdiff(d->peer_ack, d->next) <= 0 ||
+			    (r->skewed && !d->nowait && r->now - s->ts <= REASM_PEER_WAIT))
+				break; /* not acknowledged, or its bytes may be late */
 			uint32_t to = sdiff(d->peer_ack, s->seq) < 0 ? d->peer_ack : s->seq;
 			emit_gap(r, dir, to - d->next);
+			moved = 1;
 			continue;
 		}
+		if (!may_deliver(r, dir, s->has_ack, s->ack, s->ts))
+			break;
 		d->held = s->next;
 		emit_held(r, dir, s);
 		seg_release(r, d, s);
+		moved = 1;
 	}
 	check_closed(d);
+	return moved;
+}
+
+/* Drains both directions until neither moves: bytes coming out of one
+ * may release data of the other waiting for them. */
+static void drain_both(struct reasm *r, int dir)
+{
+	int moved;
+	do {
+		moved = drain(r, dir);
+		moved |= drain(r, !dir);
+	} while (moved);
 }
 
 /* Gives up on the first hole: declares it a gap and delivers what follows. */
@@ -209,6 +274,7 @@ static int hold_has_room(const struct reasm *r, const struct rdir *d, size_t len
 static void skip_for(struct reasm *r, int dir, uint32_t seq)
 {
 	struct rdir *d = &r->d[dir];
+	d->nowait = 1; /* no room to keep order with the other direction either */
 	r->st.anomalies |= ANOM_REASM_OVERFLOW;
 	r->budget->overflows++;
 	if (d->held && sdiff(d->held->seq, seq) < 0)
@@ -217,61 +283,81 @@ static void skip_for(struct reasm *r, int dir, uint32_t seq)
 		emit_gap(r, dir, seq - d->next);
 }
 
-/* Keeps a segment until the bytes before it are delivered; one at next
- * waits only for the drain that follows (held data may overlap it). */
-static void hold(struct reasm *r, int dir, uint32_t seq, const uint8_t *p, size_t caplen,
-		 size_t wirelen)
+/* Keeps a segment until the bytes before it (and the peer's bytes it
+ * acknowledges) are delivered; one at next waits only for the drain that
+ * follows (held data may overlap it), or for the peer. */
+static void hold(struct reasm *r, int dir, uint32_t seq, const struct segin *in)
 {
-	struct seg *s = malloc(sizeof *s + caplen);
+	struct seg *s = malloc(sizeof *s + in->caplen);
 	if (!s) {
 		r->st.anomalies |= ANOM_REASM_OVERFLOW;
 		r->budget->overflows++;
 		if (seq == r->d[dir].next)
-			emit_data(r, dir, p, caplen, (uint32_t)(wirelen - caplen));
+			emit_data(r, dir, in->p, in->caplen, (uint32_t)(in->wirelen - in->caplen));
 		return; /* else the hole is declared by an ack or the flush */
 	}
 	s->seq = seq;
-	s->len = (uint32_t)caplen;
-	s->missing = (uint32_t)(wirelen - caplen);
-	memcpy(s->data, p, caplen);
+	s->len = (uint32_t)in->caplen;
+	s->missing = (uint32_t)(in->wirelen - in->caplen);
+	s->ack = in->ack;
+	s->has_ack = in->has_ack;
+	s->ts = in->ts;
+	memcpy(s->data, in->p, in->caplen);
 	hold_insert(r, &r->d[dir], s);
 }
 
-static void insert(struct reasm *r, int dir, uint32_t seq, const uint8_t *p, size_t caplen,
-		   size_t wirelen)
+/* Data waiting for the other direction is at the head of the held list. */
+static int waiting(const struct rdir *d)
+{
+	return d->held && sdiff(d->held->seq, d->next) <= 0;
+}
+
+static void insert(struct reasm *r, int dir, uint32_t seq, struct segin in)
 {
 	struct rdir *d = &r->d[dir];
-	while (sdiff(seq, d->next) > 0 && !hold_has_room(r, d, caplen))
-		skip_for(r, dir, seq);
-	uint32_t end = seq + (uint32_t)wirelen;
+	while (sdiff(seq, d->next) > 0 && !hold_has_room(r, d, in.caplen)) {
+		if (waiting(d) && !d->nowait) {
+			d->nowait = 1; /* no room to wait: out before anything is skipped */
+			drain(r, dir);
+		} else {
+			skip_for(r, dir, seq);
+		}
+	}
+	uint32_t end = seq + (uint32_t)in.wirelen;
 	if (sdiff(end, d->next) <= 0) {
 		r->st.retransmitted++;
 		return;
 	}
 	if (sdiff(seq, d->next) < 0) {
 		uint32_t off = d->next - seq;
-		p += off < caplen ? off : caplen;
-		caplen = off < caplen ? caplen - off : 0;
-		wirelen -= off;
+		in.p += off < in.caplen ? off : in.caplen;
+		in.caplen = off < in.caplen ? in.caplen - off : 0;
+		in.wirelen -= off;
 		seq = d->next;
 	}
-	if (seq == d->next && !d->held)
-		emit_data(r, dir, p, caplen, (uint32_t)(wirelen - caplen));
-	else
-		hold(r, dir, seq, p, caplen, wirelen);
+	if (seq == d->next && !d->held && may_deliver(r, dir, in.has_ack, in.ack, in.ts)) {
+		emit_data(r, dir, in.p, in.caplen, (uint32_t)(in.wirelen - in.caplen));
+		return;
+	}
+	if (seq == d->next && !hold_has_room(r, d, in.caplen))
+		d->nowait = 1; /* no room to wait for the other direction */
+	hold(r, dir, seq, &in);
 }
 
 /* Starts a direction: from its SYN, from the peer's SYN-ACK, or mid-stream
- * from its first data. */
+ * from its first data. A SYN for a direction started from its data proves
+ * that start when it leads right to it (two taps merged out of order). */
 static void start_dir(struct reasm *r, int dir, uint32_t next, int from_syn)
 {
 	struct rdir *d = &r->d[dir];
-	if (d->started)
+	if (d->started) {
+		if (from_syn && d->unproven && next == d->start)
+			d->unproven = 0;
 		return;
+	}
 	d->started = 1;
-	d->next = next;
-	if (!from_syn && !r->d[!dir].started)
-		r->midstream = 1;
+	d->next = d->start = next;
+	d->unproven = !from_syn && !r->d[!dir].started;
 }
 
 /* The other side acknowledged ack for direction dir. */
@@ -287,10 +373,12 @@ static void note_ack(struct reasm *r, int dir, uint32_t ack)
 }
 
 void reasm_segment(struct reasm *r, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
-		   const uint8_t *payload, size_t caplen, size_t wirelen)
+		   const uint8_t *payload, size_t caplen, size_t wirelen, double ts)
 {
 	struct rdir *d = &r->d[dir & 1];
 	dir &= 1;
+	if (ts > r->now)
+		r->now = ts;
 	if ((flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
 		start_dir(r, !dir, ack, 1); /* the SYN-ACK tells the client's ISN */
 	if (flags & TCP_ACK)
@@ -304,17 +392,29 @@ void reasm_segment(struct reasm *r, int dir, uint32_t seq, uint32_t ack, uint8_t
 			return;
 		start_dir(r, dir, seq, 0);
 	}
-	if (wirelen > 0)
-		insert(r, dir, seq, payload, caplen, wirelen);
+	if (wirelen > 0) {
+		struct segin in = {payload, caplen, wirelen, ack, (flags & TCP_ACK) != 0, ts};
+		insert(r, dir, seq, in);
+	}
 	if ((flags & TCP_FIN) && !d->fin) {
 		d->fin = 1;
 		d->fin_seq = seq + (uint32_t)wirelen;
 	}
-	drain(r, dir);
+	if (d->held || r->d[!dir].held)
+		drain_both(r, dir);
+	else
+		check_closed(d);
+}
+
+void reasm_skewed(struct reasm *r)
+{
+	r->skewed = 1;
 }
 
 void reasm_flush(struct reasm *r)
 {
+	r->d[0].nowait = r->d[1].nowait = 1;
+	drain_both(r, 0);
 	for (int dir = 0; dir < 2; dir++) {
 		struct rdir *d = &r->d[dir];
 		flush_dir(r, dir);
@@ -333,7 +433,7 @@ int reasm_closed(const struct reasm *r)
 
 int reasm_midstream(const struct reasm *r)
 {
-	return r->midstream;
+	return r->d[0].unproven || r->d[1].unproven;
 }
 
 const struct reasm_stats *reasm_stats(const struct reasm *r)

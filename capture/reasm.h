@@ -6,7 +6,16 @@
  * segments are held back up to a per-direction and a global byte budget.
  * A hole is declared a gap, and skipped, when the peer acknowledged bytes
  * beyond it (they were sent but not captured), when a budget is exhausted,
- * or at flush. Sequence numbers wrap; offsets are 64-bit. */
+ * or at flush. Sequence numbers wrap; offsets are 64-bit.
+ *
+ * The two directions come out in the order the peers saw them, whatever
+ * the capture order: data acknowledging bytes of the other direction waits
+ * until those bytes came out. Two taps merged with a clock offset (one per
+ * direction) deliver a reply before its command; held back, it follows the
+ * command as on the wire. A direction stops waiting for good when the
+ * bytes it waits for have not come within REASM_PEER_WAIT seconds of
+ * packet time (the other direction is not captured, or lost them), when a
+ * budget runs out, and at flush. */
 #ifndef SMTPTLS_REASM_H
 #define SMTPTLS_REASM_H
 
@@ -34,6 +43,8 @@ struct reasm_stats {
 
 #define REASM_DIR_CAP_DEFAULT (256 * 1024) /* held back per direction */
 #define REASM_SEGS_MAX 512                  /* segments held per direction */
+#define REASM_PEER_WAIT 0.5                 /* seconds data waits for the bytes it acknowledges
+                                             * (two taps skew by up to 100 ms) */
 
 struct reasm;
 
@@ -42,13 +53,21 @@ struct reasm *reasm_new(struct reasm_budget *budget, size_t dir_cap,
 /* Frees held segments without delivering them. */
 void reasm_free(struct reasm *r);
 
-/* A segment of direction dir with its TCP flags; ack is used when the ACK
- * flag is set (it acknowledges the other direction). caplen bytes of
- * payload were captured out of wirelen sent (wirelen > caplen when the
- * snapshot length cut it). The acknowledgement is applied first, so bytes
- * it proves lost are declared before this segment's own bytes. */
+/* A segment of direction dir with its TCP flags, captured at time ts; ack
+ * is used when the ACK flag is set (it acknowledges the other direction).
+ * caplen bytes of payload were captured out of wirelen sent (wirelen >
+ * caplen when the snapshot length cut it). The acknowledgement is applied
+ * first, so bytes it proves lost are declared before this segment's own
+ * bytes. A SYN (or SYN-ACK) for a direction already started from its data
+ * proves the start was seen, if its sequence number leads to that data. */
 void reasm_segment(struct reasm *r, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
-		   const uint8_t *payload, size_t caplen, size_t wirelen);
+		   const uint8_t *payload, size_t caplen, size_t wirelen, double ts);
+
+/* The capture's order is not the peers' (the caller saw acknowledgements
+ * of bytes not captured yet: two taps with a clock offset): a hole the
+ * peer acknowledged is declared a gap only after REASM_PEER_WAIT, the
+ * bytes may yet come from the other tap. */
+void reasm_skewed(struct reasm *r);
 
 /* Delivers everything held back, declaring gaps for the holes. */
 void reasm_flush(struct reasm *r);
@@ -56,7 +75,8 @@ void reasm_flush(struct reasm *r);
 /* 1 when both directions have delivered up to their FIN. */
 int reasm_closed(const struct reasm *r);
 
-/* 1 if no SYN was seen for the direction's first segment. */
+/* 1 if a direction started from data whose start no SYN proved (and the
+ * other direction had not started): the connection was picked up midway. */
 int reasm_midstream(const struct reasm *r);
 
 const struct reasm_stats *reasm_stats(const struct reasm *r);

@@ -119,8 +119,11 @@ enum classify_evidence sess_evidence(const struct sess *s)
 
 int sess_done(const struct sess *s)
 {
-	if (s->tls && tls_facts(s->tls)->established)
-		return 1; /* the other side may not have been fed since */
+	const struct tls_facts *tf = s->tls ? tls_facts(s->tls) : NULL;
+	/* the other side may not have been fed since; but a hello it sent
+	 * before (two taps, one behind) must still come through */
+	if (tf && tf->established && tf->ch_seen && tf->sh_seen)
+		return 1;
 	return s->layer[0] == LAYER_DONE && s->layer[1] == LAYER_DONE;
 }
 
@@ -238,14 +241,18 @@ static void judge_cipher(struct session_record *r, const struct tls_facts *tf)
 	const struct cipher_info *ci = tf->cipher >= 0 ? cipher_lookup((uint16_t)tf->cipher) : NULL;
 	if (!ci || (ci->flags & CIPHER_SCSV))
 		return;
-	r->forward_secrecy = (ci->flags & CIPHER_FS) &&
-			     !(is_tls13(tf->version) && tf->key_share_group < 0);
+	/* a TLS 1.3 suite from a ServerHello cut short: its key share is
+	 * unknown, and with it forward secrecy */
+	if (tf->server_hello || !(ci->flags & CIPHER_TLS13))
+		r->forward_secrecy = (ci->flags & CIPHER_FS) &&
+				     !(is_tls13(tf->version) && tf->key_share_group < 0);
 	r->aead = (ci->flags & CIPHER_AEAD) != 0;
 	r->weak_cipher = (ci->flags & CIPHER_WEAK) != 0;
 	if (tf->client_hellos == 0)
 		return;
 	r->server_chose_weak = r->weak_cipher && tf->offered_strong;
-	r->server_declined_fs = !r->forward_secrecy && tf->offered_fs;
+	if (r->forward_secrecy >= 0)
+		r->server_declined_fs = !r->forward_secrecy && tf->offered_fs;
 }
 
 /* The session began with the client's TLS, and the server answered in
@@ -331,8 +338,11 @@ static void copy_tls(const struct sess *s, struct session_record *r,
 	r->hello_retry = tf->server_hello || tf->hello_retry ||
 			 (tf->records[DIR_S2C] > 0 && !tf->gap[DIR_S2C]) ? tf->hello_retry : -1;
 	r->resumed = -1;
-	if (!tf->server_hello)
+	if (!tf->server_hello) {
+		r->cipher_suite = tf->cipher; /* from a ServerHello cut short, or -1 */
+		judge_cipher(r, tf);
 		return;
+	}
 	r->tls_version = tf->version;
 	r->cipher_suite = tf->cipher;
 	r->kx_group = tf->key_share_group;

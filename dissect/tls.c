@@ -19,7 +19,11 @@ enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_NEW_SESSION_TICKET = 4,
 
 /* Record framing state of one direction: RESYNC after a gap that ended
  * outside a record, where the next bytes must be a record header. */
-enum rec_state { REC_STATE_HEADER, REC_STATE_BODY, REC_STATE_RESYNC, REC_STATE_DEAD };
+enum rec_state { REC_STATE_HEADER, REC_STATE_BODY, REC_STATE_RESYNC, REC_STATE_SKIP,
+		 REC_STATE_DEAD };
+/* SKIP: after a gap, bytes that are no record header: the rest of a record
+ * whose start was lost (a segment that began inside it), skipped up to the
+ * next gap, after which a segment may begin with a header again. */
 
 
 struct tls_dir {
@@ -569,7 +573,10 @@ static void record_end(struct tls *t, int dir)
 		if (h)
 			h->fn(t, d->hs_buf, d->hs_have);
 		hs_release(d);
-	} else if (d->type == REC_ALERT && d->alert_len == 2 && t->f.alert < 0) {
+	} else if (d->type == REC_ALERT && d->alert_len == 2 && t->f.alert < 0 &&
+		   d->rec_len == 2 && (d->alert[0] == 1 || d->alert[0] == 2)) {
+		/* an alert in clear is two bytes, warning (1) or fatal (2); a longer
+		 * one is encrypted (after a ChangeCipherSpec a gap may have hidden) */
 		t->f.alert = d->alert[0] << 8 | d->alert[1];
 		t->f.alert_dir = dir;
 	} else if (d->type == REC_CCS) {
@@ -638,8 +645,11 @@ static void step_header(struct tls *t, int dir, const uint8_t *p, size_t *off, s
 	d->body_lost = 0;
 	d->peek_len = 0;
 	if (start_record(t, dir) < 0) {
-		if (d->state != REC_STATE_RESYNC)
-			t->f.anomalies |= ANOM_TLS_MALFORMED;
+		if (d->state == REC_STATE_RESYNC) {
+			d->state = REC_STATE_SKIP;
+			return;
+		}
+		t->f.anomalies |= ANOM_TLS_MALFORMED;
 		d->state = REC_STATE_DEAD;
 		return;
 	}
@@ -666,30 +676,60 @@ static void step_body(struct tls *t, int dir, const uint8_t *p, size_t *off, siz
 	}
 }
 
+/* A direction needs nothing more once the handshake is proven complete
+ * and its own hello came: with two taps, one behind, the records proving
+ * it may come before the other side's hello, which is still read. */
+static int dir_finished(const struct tls *t, int dir)
+{
+	return t->f.established && (dir == 0 ? t->f.ch_seen : t->f.sh_seen);
+}
+
 struct feed_result tls_feed(struct tls *t, int dir, const uint8_t *p, size_t len)
 {
 	struct tls_dir *d = &t->d[dir & 1];
 	size_t off = 0;
 	dir &= 1;
-	while (off < len && d->state != REC_STATE_DEAD && !t->f.established) {
-		if (d->state != REC_STATE_BODY)
+	while (off < len && d->state != REC_STATE_DEAD && !dir_finished(t, dir)) {
+		if (d->state == REC_STATE_SKIP)
+			off = len;
+		else if (d->state != REC_STATE_BODY)
 			step_header(t, dir, p, &off, len);
 		else
 			step_body(t, dir, p, &off, len);
 	}
 	struct feed_result res = {FEED_MORE, off};
-	if (d->state == REC_STATE_DEAD || t->f.established)
+	if (d->state == REC_STATE_DEAD || dir_finished(t, dir))
 		res.status = FEED_DONE;
 	return res;
 }
 
 /* The rest of the current record's body was lost in a gap of len bytes (or
  * part of it, len < body_left); returns the bytes of the gap beyond it. */
+/* A ServerHello cut short by a gap: its suite, where the bytes up to it
+ * came (the final standard's layout; not a HelloRetryRequest). The
+ * version stays unknown: TLS 1.3 says itself in an extension. */
+static void server_hello_prefix(struct tls *t, const struct tls_dir *d)
+{
+	if (d->hs_type != HS_SERVER_HELLO || !d->hs_keep || d->hs_hdr_len < 4 ||
+	    t->f.server_hello)
+		return;
+	struct rd r = rd_init(d->hs_buf, d->hs_have < d->hs_keep_len ? d->hs_have : d->hs_keep_len);
+	uint16_t legacy = rd_u16(&r);
+	const uint8_t *random = rd_bytes(&r, 32);
+	struct rd sid = rd_vec8(&r);
+	uint16_t cipher = rd_u16(&r);
+	if (r.err || sid.len > 32 || hello_draft(legacy) >= 0 ||
+	    memcmp(random, hrr_random, 32) == 0)
+		return;
+	t->f.cipher = cipher;
+}
+
 static uint64_t lose_body(struct tls *t, int dir, uint64_t len)
 {
 	struct tls_dir *d = &t->d[dir];
 	d->body_lost = 1;
 	if (d->type == REC_HANDSHAKE || d->type == REC_SSL2) {
+		server_hello_prefix(t, d);
 		d->hs_lost = 1; /* message framing inside records is lost */
 		d->hs_keep = 0;
 	}

@@ -312,12 +312,29 @@ static void add_pipeline(struct engine_totals *t, const struct pipeline_counters
 	flow_stats_add(&t->flows, fs);
 }
 
+/* Adds a decoder's counters into t's, by name. */
+static void add_decoder_counters(struct engine_totals *t, const struct intake *in)
+{
+	struct decoder_counter c[DECODER_COUNTERS_MAX];
+	size_t n = intake_decoder_counters(in, c, DECODER_COUNTERS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < t->ncounters && strcmp(t->counters[k].name, c[i].name) != 0)
+			k++;
+		if (k == t->ncounters && t->ncounters < DECODER_COUNTERS_MAX)
+			t->counters[t->ncounters++] = (struct decoder_counter){c[i].name, 0};
+		if (k < t->ncounters)
+			t->counters[k].value += c[i].value;
+	}
+}
+
 void engine_totals(const struct engine *e, struct engine_totals *t)
 {
 	memset(t, 0, sizeof *t);
 	for (unsigned i = 0; i < e->nlanes; i++) {
 		const struct lane *l = &e->lane[i];
 		intake_counters_add(&t->in, intake_counters(l->in));
+		add_decoder_counters(t, l->in);
 		add_source_stats(&t->src, l->src);
 		if (!l->pl)
 			continue;

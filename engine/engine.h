@@ -55,6 +55,10 @@ struct engine_totals {
 	unsigned threads;
 	struct engine_thread_totals thread[ENGINE_THREADS_MAX];
 	double reader_cpu;            /* a reader feeding workers: its CPU seconds */
+	/* the decoders' named counters, summed by name over the intakes
+	 * (peaks: the sum of each decoder's peak) */
+	struct decoder_counter counters[DECODER_COUNTERS_MAX];
+	size_t ncounters;
 };
 
 struct engine;

@@ -9,11 +9,7 @@
 _Static_assert(LIVE_FITS(struct intake_counters), "intake counters in a snapshot");
 
 struct intake {
-	/* The decoder. Today's decode_frame() is stateless; the stateful
-	 * decoder (decoder_new/decoder_frame/decoder_expire, contract C4)
-	 * takes this field's place, and decode_one() below is the only call
-	 * that changes. */
-	const struct link_decoder *link;
+	struct decoder *dec; /* tunnels, and the IP fragments held for reassembly */
 	int classify;
 	struct intake_counters c;
 	struct port_map ports;
@@ -25,7 +21,11 @@ struct intake *intake_new(int linktype, const struct port_map *ports, int classi
 	struct intake *in = calloc(1, sizeof *in);
 	if (!in)
 		return NULL;
-	in->link = decode_link(linktype);
+	in->dec = decoder_new(linktype, NULL);
+	if (!in->dec) {
+		free(in);
+		return NULL;
+	}
 	in->classify = classify;
 	in->ports = *ports;
 	return in;
@@ -33,16 +33,23 @@ struct intake *intake_new(int linktype, const struct port_map *ports, int classi
 
 void intake_free(struct intake *in)
 {
+	if (in)
+		decoder_free(in->dec);
 	free(in);
 }
 
-/* The one decoding call: a frame down to its TCP segment. With the
- * stateful decoder this becomes decoder_frame(in->dec, f->data,
- * f->caplen, f->ts, t), whose DECODE_HELD (a fragment kept for
- * reassembly) skip() counts as a fragment. */
+/* The one decoding call: a frame down to its TCP segment, through tunnels
+ * and IP fragment reassembly. A fragment kept for reassembly counts as a
+ * fragment; UDP (tunnels are decoded inside the decoder) goes no further
+ * here. */
 static int decode_one(struct intake *in, const struct frame *f, struct tcp_packet *t)
 {
-	return decode_frame(in->link, f->data, f->caplen, t);
+	int rc = decoder_frame(in->dec, f->data, f->caplen, f->ts, t);
+	if (rc == DECODE_HELD)
+		return DECODE_FRAGMENT;
+	if (rc == DECODE_OK && t->proto != DECODE_PROTO_TCP)
+		return DECODE_NOT_TCP;
+	return rc;
 }
 
 /* 1 (and counted) if a decoded frame goes no further: not TCP, not
@@ -89,7 +96,7 @@ int intake_frame(struct intake *in, const struct frame *f, struct segment *seg)
 
 void intake_tick(struct intake *in, double now)
 {
-	(void)now; /* decoder_expire(in->dec, now) with the stateful decoder */
+	decoder_expire(in->dec, now); /* fragments: by packet time as well, inside */
 	live_publish(&in->pub, &in->c, sizeof in->c);
 }
 
@@ -101,6 +108,11 @@ const struct intake_counters *intake_counters(const struct intake *in)
 void intake_live(const struct intake *in, struct intake_counters *c)
 {
 	live_read(&in->pub, c, sizeof *c);
+}
+
+size_t intake_decoder_counters(const struct intake *in, struct decoder_counter *out, size_t cap)
+{
+	return decoder_counters(in->dec, out, cap);
 }
 
 void intake_counters_add(struct intake_counters *to, const struct intake_counters *c)

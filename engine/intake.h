@@ -52,6 +52,8 @@ const struct intake_counters *intake_counters(const struct intake *in);
 /* From any thread: the counters as the owning thread last published them
  * (at each tick and every few thousand frames). */
 void intake_live(const struct intake *in, struct intake_counters *c);
+/* The decoder's named counters (per encapsulation, IP fragments). */
+size_t intake_decoder_counters(const struct intake *in, struct decoder_counter *out, size_t cap);
 void intake_counters_add(struct intake_counters *to, const struct intake_counters *c);
 
 #endif

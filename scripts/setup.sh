@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 build_pkgs="gcc libc6-dev pkg-config meson ninja-build libpcap-dev libndpi-dev
   libsqlite3-dev libgcrypt20-dev libgpg-error-dev libjemalloc-dev libldns-dev
   libmicrohttpd-dev"
-test_pkgs="sqlite3 tcpdump tcpreplay iproute2 valgrind binutils procps util-linux chromium curl
-  python3-websocket groff-base man-db systemd"
+test_pkgs="sqlite3 tcpdump tcpreplay iproute2 valgrind binutils procps util-linux chromium git
+  clang libclang-rt-14-dev curl groff-base man-db systemd
+  python3-websocket"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $test_pkgs"

@@ -41,7 +41,8 @@ done
 for c in capture report export merge SIGHUP SIGUSR1 SIGTERM smtptls@.service; do
   grep -q -- "$c" <<<"$plain" || fail "manual: $c not described"
 done
-for o in $("$bin" --help | grep -o -- '--[a-z][a-z-]*' | sort -u) -r -i -Z -q -v; do
+for o in $(for c in capture report export merge; do "$bin" "$c" --help; done |
+  grep -o -- '--[a-z][a-z-]*' | sort -u) -r -i -Z -q -v; do
   grep -q -- "$o" <<<"$plain" || fail "manual: option $o not described"
 done
 

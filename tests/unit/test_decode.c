@@ -1,7 +1,9 @@
-/* decode_packet(): every supported link type over IPv4 and IPv6, header
- * variants, every cut length, and the error statuses. Frames are built by
- * the small put_* helpers below; each decoded frame sits flush against an
- * unreadable page, so a one-byte over-read crashes the test. */
+/* decode_packet() and the decoder object: every supported link type over
+ * IPv4 and IPv6, header variants, every cut length, and the error
+ * statuses; both ways of decoding must agree on all of it. Frames are
+ * built by the small put_* helpers below; each decoded frame sits flush
+ * against an unreadable page, so a one-byte over-read crashes the test.
+ * Tunnels are in test_tunnel.c, fragments in test_ipfrag.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +18,7 @@ struct frame {
 	uint8_t b[4096];
 	size_t len;
 	size_t l3;      /* offset of the IP header */
+	size_t l4;      /* offset of the TCP header */
 	size_t payload; /* offset of the TCP payload */
 	size_t wire;    /* TCP payload bytes on the wire */
 };
@@ -123,6 +126,7 @@ static void put_ipv6(struct frame *f, const struct ip_spec *s)
 
 static void put_tcp(struct frame *f, const struct ip_spec *s)
 {
+	f->l4 = f->len;
 	put16(f, SPORT);
 	put16(f, DPORT);
 	put32(f, SEQ);
@@ -353,12 +357,45 @@ static const uint8_t *flush_end(const uint8_t *p, size_t n)
 	return dst;
 }
 
+/* The decoder object's result must be the stateless one's, but for UDP,
+ * which only the object decodes (DECODE_OK or DECODE_MALFORMED where
+ * decode_frame() says DECODE_NOT_TCP), and fragments, which it takes. */
+static int same_packet(const struct tcp_packet *a, const struct tcp_packet *b)
+{
+	return a->family == b->family && memcmp(a->src, b->src, 16) == 0 &&
+	       memcmp(a->dst, b->dst, 16) == 0 && a->sport == b->sport && a->dport == b->dport &&
+	       a->seq == b->seq && a->ack == b->ack && a->flags == b->flags &&
+	       a->proto == b->proto && a->tcp_cut == b->tcp_cut && a->payload == b->payload &&
+	       a->caplen == b->caplen && a->wirelen == b->wirelen && a->l3 == b->l3 &&
+	       a->l3_len == b->l3_len && a->layers == b->layers &&
+	       a->encap_outer == b->encap_outer && a->encap_inner == b->encap_inner;
+}
+
 static int decode_guarded(int linktype, const uint8_t *p, size_t n, struct tcp_packet *out,
 			  const uint8_t **base)
 {
+	struct tcp_packet t2;
 	*base = flush_end(p, n);
 	memset(out, 0xff, sizeof *out);
-	return decode_packet(linktype, *base, n, out);
+	int rc = decode_packet(linktype, *base, n, out);
+	struct decoder *d = decoder_new(linktype, NULL);
+	if (!d) {
+		CHECK_INT(rc, DECODE_BAD_LINKTYPE);
+		return rc;
+	}
+	memset(&t2, 0xee, sizeof t2);
+	int rc2 = decoder_frame(d, *base, n, 1.0, &t2);
+	if (rc == DECODE_FRAGMENT) { /* held, or dropped when malformed (test_ipfrag.c) */
+		CHECK(rc2 == DECODE_HELD || rc2 == DECODE_FRAGMENT);
+	} else if (rc == DECODE_NOT_TCP && (rc2 == DECODE_MALFORMED || rc2 == DECODE_OK)) {
+		CHECK(rc2 == DECODE_MALFORMED || t2.proto == DECODE_PROTO_UDP);
+	} else {
+		CHECK_INT(rc2, rc);
+		if (rc == DECODE_OK && !CHECK(same_packet(out, &t2)))
+			fprintf(stderr, "     decoder_frame differs, frame of %zu bytes\n", n);
+	}
+	decoder_free(d);
+	return rc;
 }
 
 /* ---- the full decode of every link type and header variant -------------- */
@@ -379,6 +416,9 @@ static void check_fields(const struct tcp_packet *t, const struct frame *f,
 	CHECK_INT(t->seq, SEQ);
 	CHECK_INT(t->ack, ACK);
 	CHECK_INT(t->flags, s->flags);
+	CHECK_INT(t->proto, DECODE_PROTO_TCP);
+	CHECK_INT(t->tcp_cut, 0);
+	CHECK_INT(t->reassembled, 0);
 	CHECK(t->payload == base + f->payload);
 	CHECK_INT(t->caplen, caplen - f->payload);
 	CHECK_INT(t->wirelen, s->payload);
@@ -386,18 +426,37 @@ static void check_fields(const struct tcp_packet *t, const struct frame *f,
 	CHECK_INT(t->l3_len, caplen - f->l3);
 }
 
-/* 1 if a cut frame decodes as it should: TRUNCATED before the payload,
- * then OK with the captured part of the payload. */
+/* 1 if a cut frame decodes as it should: TRUNCATED before the TCP flags,
+ * then a segment flagged cut without payload until the options end, then
+ * OK with the captured part of the payload. */
 static int cut_ok(const struct link_case *lc, const struct frame *f, size_t cut)
 {
 	struct tcp_packet t;
 	const uint8_t *base;
 	int rc = decode_guarded(lc->linktype, f->b, cut, &t, &base);
-	if (cut < f->payload)
+	if (cut < f->l4 + 14)
 		return rc == DECODE_TRUNCATED;
-	return rc == DECODE_OK && t.payload == base + f->payload &&
+	if (cut < f->payload)
+		return rc == DECODE_OK && t.tcp_cut && t.caplen == 0 && t.wirelen == f->wire &&
+		       t.payload == base + cut && t.seq == SEQ && t.flags == f->b[f->l4 + 13];
+	return rc == DECODE_OK && !t.tcp_cut && t.payload == base + f->payload &&
 	       t.caplen == cut - f->payload && t.wirelen == f->wire &&
 	       (cut == f->payload || memcmp(t.payload, f->b + f->payload, t.caplen) == 0);
+}
+
+/* Ethernet frames with IP and a whole TCP header go through a direct path;
+ * the same IP packet as a raw frame goes through the walk: both must say
+ * the same at every cut. */
+static int fast_path_agrees(const struct frame *f, size_t cut)
+{
+	struct tcp_packet a, b;
+	if (cut < 14)
+		return 1;
+	const uint8_t *base = flush_end(f->b, cut);
+	memset(&a, 0xaa, sizeof a);
+	memset(&b, 0xbb, sizeof b);
+	int ra = decode_packet(1, base, cut, &a), rb = decode_packet(101, base + 14, cut - 14, &b);
+	return ra == rb && (ra != DECODE_OK || same_packet(&a, &b));
 }
 
 static void test_link(const struct link_case *lc, const struct ip_spec *s)
@@ -421,6 +480,9 @@ static void test_link(const struct link_case *lc, const struct ip_spec *s)
 	if (!CHECK(bad == SIZE_MAX))
 		fprintf(stderr, "     cut at %zu of %zu: rc %d\n", bad, f.len,
 			decode_guarded(lc->linktype, f.b, bad, &t, &base));
+	for (size_t cut = 0; lc->put == put_eth && cut <= f.len; cut++)
+		if (!CHECK(fast_path_agrees(&f, cut)))
+			break;
 	if (check_failed != failed)
 		fprintf(stderr, "     in: %s, IPv%d, ip_opts %u tcp_opts %u ext %d payload %zu\n",
 			lc->name, s->family, s->ip_opts, s->tcp_opts, s->v6_ext, s->payload);
@@ -594,7 +656,8 @@ static void test_padding(void)
 }
 
 /* A frame cut by the snapshot length: the payload's wire length comes
- * from the IP header. */
+ * from the IP header. Cut within the TCP options (snaplen 64 with
+ * timestamps), the segment is still there, flagged, without payload. */
 static void test_snaplen(void)
 {
 	struct frame f;
@@ -606,12 +669,75 @@ static void test_snaplen(void)
 	CHECK_INT(t.caplen, 96 - 66);
 	CHECK_INT(t.wirelen, 1400);
 	CHECK_INT(t.l3_len, 96 - 14);
-	CHECK_INT(decode_guarded(1, f.b, 65, &t, &base), DECODE_TRUNCATED);
+	CHECK_INT(t.tcp_cut, 0);
+	CHECK_INT(decode_guarded(1, f.b, 64, &t, &base), DECODE_OK);
+	CHECK_INT(t.tcp_cut, 1);
+	CHECK_INT(t.caplen, 0);
+	CHECK_INT(t.wirelen, 1400);
+	CHECK_INT(t.sport, SPORT);
+	CHECK_INT(t.seq, SEQ);
+	CHECK_INT(t.ack, ACK);
+	CHECK_INT(t.flags, TCP_PSH | TCP_ACK);
+	CHECK_INT(decode_guarded(1, f.b, 14 + 20 + 13, &t, &base), DECODE_TRUNCATED);
 	struct ip_spec s6 = {6, 0, 0, 1, 1400, TCP_ACK};
 	build(&f, &links[9], &s6);
 	CHECK_INT(decode_guarded(113, f.b, 128, &t, &base), DECODE_OK);
 	CHECK_INT(t.caplen, 128 - 16 - 40 - 32 - 20);
 	CHECK_INT(t.wirelen, 1400);
+}
+
+/* The decoder counts a cut header, and returns UDP that decode_frame()
+ * does not. */
+static void test_decoder_counts(void)
+{
+	struct frame f;
+	struct tcp_packet t;
+	struct ip_spec s = {4, 0, 12, 0, 100, TCP_ACK};
+	struct decoder *d = decoder_new(1, NULL);
+	build(&f, &links[0], &s);
+	CHECK_INT(decoder_frame(d, f.b, f.len, 1, &t), DECODE_OK);
+	CHECK_INT(decoder_frame(d, f.b, 64, 1, &t), DECODE_OK);
+	f.b[f.l3 + 9] = 17; /* UDP to port 25 */
+	set16(&f, f.l4 + 4, (unsigned)(f.len - f.l4));
+	CHECK_INT(decoder_frame(d, f.b, f.len, 1, &t), DECODE_OK);
+	CHECK_INT(t.proto, DECODE_PROTO_UDP);
+	CHECK_INT(t.dport, DPORT);
+	CHECK_INT(t.wirelen, f.len - f.l4 - 8);
+	CHECK_INT(t.caplen, f.len - f.l4 - 8);
+	CHECK(t.payload == f.b + f.l4 + 8);
+	CHECK_INT(t.seq, 0);
+	CHECK_INT(t.flags, 0);
+	CHECK_INT(decode_packet(1, f.b, f.len, &t), DECODE_NOT_TCP);
+	set16(&f, f.l4 + 4, 7); /* a UDP length under its header */
+	CHECK_INT(decoder_frame(d, f.b, f.len, 1, &t), DECODE_MALFORMED);
+	const struct decoder_stats *st = decoder_stats(d);
+	CHECK_INT(st->tcp_cut, 1);
+	CHECK_INT(st->outer[ENCAP_LINK], 4);
+	CHECK_INT(st->inner[ENCAP_LINK], 4);
+	struct decoder_counter c[DECODER_COUNTERS_MAX];
+	size_t n = decoder_counters(d, c, DECODER_COUNTERS_MAX);
+	CHECK(n <= DECODER_COUNTERS_MAX);
+	int seen = 0;
+	for (size_t i = 0; i < n && i < DECODER_COUNTERS_MAX; i++) {
+		if (strcmp(c[i].name, "decode.frames") == 0) {
+			CHECK_INT(c[i].value, 4);
+			seen |= 1;
+		}
+		if (strcmp(c[i].name, "encap_outer.ethernet") == 0) {
+			CHECK_INT(c[i].value, 4);
+			seen |= 2;
+		}
+		if (strcmp(c[i].name, "decode.tcp_header_cut") == 0) {
+			CHECK_INT(c[i].value, 1);
+			seen |= 4;
+		}
+		CHECK(strncmp(c[i].name, "encap_outer.gre", 15) != 0); /* zero: not listed */
+	}
+	CHECK_INT(seen, 7);
+	CHECK_INT(decoder_counters(d, c, 2), n); /* a short array: the count still */
+	decoder_free(d);
+	decoder_free(NULL);
+	CHECK(decoder_new(9999, NULL) == NULL);
 }
 
 int main(void)
@@ -624,5 +750,6 @@ int main(void)
 	test_tso();
 	test_padding();
 	test_snaplen();
+	test_decoder_counts();
 	return check_done("decode");
 }

@@ -222,7 +222,7 @@ static void run_step(struct reasm *r, const struct step *st, const uint32_t isn[
 {
 	size_t len = st->data ? strlen(st->data) : 0;
 	reasm_segment(r, st->dir, isn[st->dir] + st->seq, isn[!st->dir] + st->ack, st->flags,
-		      (const uint8_t *)st->data, len - st->lost, len);
+		      (const uint8_t *)st->data, len - st->lost, len, 0);
 }
 
 static void run_case(const struct reasm_case *tc, const uint32_t isn[2])
@@ -272,11 +272,11 @@ static void test_stats(void)
 	struct reasm_budget b = big_budget();
 	struct rec rc = {0};
 	struct reasm *r = reasm_new(&b, REASM_DIR_CAP_DEFAULT, &rec_sink, &rc);
-	reasm_segment(r, C, 0xfffffffe, 0, TCP_SYN, NULL, 0, 0);
-	reasm_segment(r, S, 77, 0xffffffff, TCP_SYN | TCP_ACK, NULL, 0, 0);
-	reasm_segment(r, C, 0xffffffff, 0, TCP_PSH, (const uint8_t *)"abcdef", 6, 6);
-	reasm_segment(r, C, 9, 0, TCP_PSH, (const uint8_t *)"xyz", 1, 3); /* after a hole */
-	reasm_segment(r, S, 78, 0, TCP_PSH, (const uint8_t *)"1234567", 7, 7);
+	reasm_segment(r, C, 0xfffffffe, 0, TCP_SYN, NULL, 0, 0, 0);
+	reasm_segment(r, S, 77, 0xffffffff, TCP_SYN | TCP_ACK, NULL, 0, 0, 0);
+	reasm_segment(r, C, 0xffffffff, 0, TCP_PSH, (const uint8_t *)"abcdef", 6, 6, 0);
+	reasm_segment(r, C, 9, 0, TCP_PSH, (const uint8_t *)"xyz", 1, 3, 0); /* after a hole */
+	reasm_segment(r, S, 78, 0, TCP_PSH, (const uint8_t *)"1234567", 7, 7, 0);
 	reasm_flush(r);
 	const struct reasm_stats *rs = reasm_stats(r);
 	CHECK_STR(rc.out[C], "abcdef<gap 4>x<gap 2>");
@@ -294,14 +294,14 @@ static void test_stats(void)
 static void seg(struct reasm *r, int dir, uint32_t seq, const char *text)
 {
 	size_t n = strlen(text);
-	reasm_segment(r, dir, seq, 0, TCP_PSH, (const uint8_t *)text, n, n);
+	reasm_segment(r, dir, seq, 0, TCP_PSH, (const uint8_t *)text, n, n, 0);
 }
 
 static struct reasm *new_started(struct reasm_budget *b, size_t dir_cap, struct rec *rc)
 {
 	struct reasm *r = reasm_new(b, dir_cap, &rec_sink, rc);
-	reasm_segment(r, C, 0, 0, TCP_SYN, NULL, 0, 0);
-	reasm_segment(r, S, 0, 1, TCP_SYN | TCP_ACK, NULL, 0, 0);
+	reasm_segment(r, C, 0, 0, TCP_SYN, NULL, 0, 0, 0);
+	reasm_segment(r, S, 0, 1, TCP_SYN | TCP_ACK, NULL, 0, 0, 0);
 	return r;
 }
 
@@ -565,8 +565,8 @@ static uint32_t prop_isn(void)
 static void prop_feed(struct prop *pr, struct reasm *r, const uint32_t isn[2])
 {
 	memset(pr->seen, 0, sizeof pr->seen);
-	reasm_segment(r, C, isn[C] - 1, 0, TCP_SYN, NULL, 0, 0);
-	reasm_segment(r, S, isn[S] - 1, isn[C], TCP_SYN | TCP_ACK, NULL, 0, 0);
+	reasm_segment(r, C, isn[C] - 1, 0, TCP_SYN, NULL, 0, 0, 0);
+	reasm_segment(r, S, isn[S] - 1, isn[C], TCP_SYN | TCP_ACK, NULL, 0, 0, 0);
 	for (size_t i = 0; i < pr->nsegs; i++) {
 		const struct pseg *s = &pr->segs[i];
 		for (uint32_t k = 0; k < s->len; k++)
@@ -575,7 +575,7 @@ static void prop_feed(struct prop *pr, struct reasm *r, const uint32_t isn[2])
 				pr->first[s->dir][s->off + k] = s->data[k];
 			}
 		reasm_segment(r, s->dir, isn[s->dir] + s->off, 0, TCP_PSH, s->data, s->len,
-			      s->len);
+			      s->len, 0);
 	}
 }
 
@@ -655,6 +655,7 @@ static void test_property(void)
 	CHECK(corrupt);
 	CHECK(capped);
 }
+
 
 int main(void)
 {

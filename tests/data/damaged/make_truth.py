@@ -172,8 +172,15 @@ def records(segs, to_server):
         whole = head and all(o[0].kept >= 0 and o[1] < o[0].kept
                              for o in owners[off:off + 5 + length])
         hs_type = stream[off + 5] if off + 5 < len(stream) else None
+        # a ServerHello's bytes up to its cipher suite: version, random,
+        # session id (the final standard's layout)
+        upto = None
+        if typ == 22 and hs_type == 2 and off + 5 + 4 + 34 < len(stream):
+            upto = off + 5 + 4 + 34 + 1 + stream[off + 5 + 4 + 34] + 2
+        cipher_seen = upto is not None and upto <= len(stream) and all(
+            o[0].kept >= 0 and o[1] < o[0].kept for o in owners[off:upto])
         out.append({'seg': seg, 'type': typ, 'len': length, 'head': head, 'whole': whole,
-                    'hs': hs_type})
+                    'hs': hs_type, 'cipher_seen': cipher_seen})
         off += 5 + length
     return out
 
@@ -323,6 +330,17 @@ def damaged_truth(segs, truth, damage, param):
     for k in SERVER_TLS:
         if k in truth:
             t[k] = truth[k] if sh_whole else None
+    # a ServerHello cut after its cipher suite still shows the suite and what
+    # the registry says of it; forward secrecy of a TLS 1.3 suite hangs on
+    # the key share, which came later
+    cut_suite = bool(sh and not sh_whole and sh['cipher_seen'])
+    suite13 = (truth.get('cipher_suite') or 0) >> 8 == 0x13
+    if cut_suite:
+        for k in ('cipher_suite', 'cipher_name', 'aead', 'weak_cipher'):
+            if k in truth:
+                t[k] = truth[k]
+        if 'forward_secrecy' in truth and not suite13:
+            t['forward_secrecy'] = truth['forward_secrecy']
     if 'kx_group' in truth:  # TLS 1.3: the ServerHello's key share; 1.2: ServerKeyExchange
         t['kx_group'] = truth['kx_group'] if (sh_whole if tls13 else ske and ske[0]['whole']) \
             else None
@@ -332,7 +350,9 @@ def damaged_truth(segs, truth, damage, param):
         t['cert_name_match'] = None  # against the greeting's name, not captured
     for k in BOTH_HELLOS:
         if k in truth:
-            t[k] = truth[k] if sh_whole and ch and ch['whole'] else None
+            t[k] = truth[k] if (sh_whole or cut_suite) and ch and ch['whole'] else None
+    if cut_suite and suite13 and 'server_declined_fs' in t:
+        t['server_declined_fs'] = None  # forward secrecy unknown
     outcome = truth.get('tls_outcome', 'established')
     alert = [r for r in server + client if r['type'] == 21 and r['whole']]
     if outcome == 'no_tls_after_220':  # shown by a client side seen whole, sending no hello
