@@ -338,32 +338,36 @@ static void warn_line(void *ctx, const char *text)
 	fprintf(stderr, "smtptls: %s: %s\n", (const char *)ctx, text);
 }
 
-/* A capture file already captured into this database (same size and
- * SHA-256) is refused unless --again: counting it twice would double every
- * number. 0 to go on, else the exit status. */
-static int check_file(struct capture_args *a, struct capture_run *cr)
+/* A capture file's size and SHA-256, for its run: a file already captured
+ * into this database is refused unless --again (start_run). 0 to go on,
+ * else the exit status. */
+static int hash_file(struct capture_args *a, struct capture_run *cr)
 {
-	char err[1024], what[1024];
+	char err[1024];
 	if (!a->src.file)
 		return EXIT_OK;
 	int rc = file_sha256(a->src.file, &cr->file_size, cr->sha256, err, sizeof err);
-	if (rc <= 0) {
-		if (rc < 0)
-			fprintf(stderr, "smtptls: %s\n", err);
-		return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
-	}
-	cr->file_hashed = 1;
-	int64_t id = store_find_file_run(cr->st, cr->file_size, cr->sha256, what, sizeof what);
-	if (id < 0) {
+	if (rc < 0)
+		fprintf(stderr, "smtptls: %s\n", err);
+	cr->file_hashed = rc > 0;
+	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/* The run's row, unless the file was captured into this database before
+ * (and not --again): counting it twice would double every number. */
+static int begin_run(struct capture_args *a, struct capture_run *cr)
+{
+	char dup[1024];
+	int rc = store_begin_file_run(cr->st, &cr->ri, cr->file_size,
+				      cr->file_hashed ? cr->sha256 : NULL, a->again ? NULL : dup,
+				      sizeof dup);
+	if (rc == 1)
+		fprintf(stderr, "smtptls: %s was already captured into %s as %s (same size and"
+			" SHA-256); capturing it again would count its sessions twice: nothing done"
+			" (--again to capture it all the same)\n", a->src.file, a->db, dup);
+	else if (rc < 0)
 		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
-		return EXIT_RUNTIME;
-	}
-	if (id == 0 || a->again)
-		return EXIT_OK;
-	fprintf(stderr, "smtptls: %s was already captured into %s as %s (same size and SHA-256);"
-		" capturing it again would count its sessions twice: nothing done (--again to"
-		" capture it all the same)\n", a->src.file, a->db, what);
-	return EXIT_RUNTIME;
+	return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
 /* The run's row, the pipeline, the thread beside it and the metrics, as
@@ -375,9 +379,9 @@ static int start_run(struct capture_args *a, struct capture_run *cr)
 	cr->ri = (struct run_info){engine_source_name(cr->e),
 				   engine_is_live(cr->e) ? "interface" : "file", a->src.filter,
 				   cr->ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION};
-	if (store_begin_file_run(cr->st, &cr->ri, cr->file_size,
-				 cr->file_hashed ? cr->sha256 : NULL) < 0 ||
-	    engine_start(cr->e, cr->st) < 0) {
+	if (begin_run(a, cr) != EXIT_OK)
+		return EXIT_RUNTIME;
+	if (engine_start(cr->e, cr->st) < 0) {
 		fprintf(stderr, "smtptls: %s\n", store_error(cr->st)[0] ? store_error(cr->st)
 									: "cannot start the pipeline");
 		return EXIT_RUNTIME;
@@ -404,7 +408,7 @@ static int prepare(struct capture_args *a, struct capture_run *cr)
 		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
 		return EXIT_RUNTIME;
 	}
-	int rc = check_file(a, cr);
+	int rc = hash_file(a, cr);
 	if (rc == EXIT_OK)
 		rc = start_run(a, cr);
 	if (rc == EXIT_OK && a->user && privileges_drop(a->user, a->db, err, sizeof err) < 0) {

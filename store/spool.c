@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Records go to the page cache with pwrite(): no fsync, since the spool
@@ -18,7 +20,20 @@ struct spool {
 	uint64_t max;
 	uint64_t head;     /* offset of the oldest record not taken */
 	uint64_t tail;     /* offset where the next record goes */
+	char leftover[560];/* where an earlier process's rows were put aside, or "" */
 };
+
+/* A spool left with rows by a process that ended before writing them
+ * back (killed) is kept aside, not emptied: PATH.left-EPOCH. */
+static void keep_leftover(struct spool *s)
+{
+	struct stat sb;
+	if (stat(s->path, &sb) < 0 || sb.st_size == 0)
+		return;
+	snprintf(s->leftover, sizeof s->leftover, "%s.left-%lld", s->path, (long long)time(NULL));
+	if (rename(s->path, s->leftover) < 0)
+		s->leftover[0] = '\0';
+}
 
 static int spool_create(struct spool *s)
 {
@@ -35,6 +50,7 @@ struct spool *spool_new(const char *path, size_t rec_size, uint64_t max_bytes)
 	s->fd = -1;
 	s->rec = rec_size;
 	s->max = max_bytes;
+	keep_leftover(s);
 	spool_create(s); /* now, while the process may still be root (-Z); else on the first put */
 	return s;
 }
@@ -102,6 +118,11 @@ void spool_take(struct spool *s, size_t n)
 	s->head += n * s->rec;
 	if (s->head == s->tail && s->fd >= 0 && ftruncate(s->fd, 0) == 0)
 		s->head = s->tail = 0;
+}
+
+const char *spool_leftover(const struct spool *s)
+{
+	return s->leftover[0] ? s->leftover : NULL;
 }
 
 const char *spool_path(const struct spool *s)

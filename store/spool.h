@@ -34,5 +34,8 @@ long spool_read(const struct spool *s, uint64_t at, void *buf, size_t n);
 void spool_take(struct spool *s, size_t n);
 
 const char *spool_path(const struct spool *s);
+/* A spool found with rows at the start (a process killed before writing
+ * them back) was renamed to this (PATH.left-EPOCH), or NULL. */
+const char *spool_leftover(const struct spool *s);
 
 #endif

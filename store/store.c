@@ -356,19 +356,41 @@ static int counters_now(struct store *st, const struct run_counter *c, size_t n)
 	return 0;
 }
 
+static int64_t find_now(struct store *st, uint64_t size, const char *sha, char *what,
+			size_t whatlen);
+
+/* In one write transaction, so that of two captures of one file started
+ * together, one is refused: 0, 1 (refused, dup filled), or -1. */
+static int begin_unless_dup(struct store *st, const struct run_info *ri, uint64_t size,
+			    const char *sha256, char *dup, size_t duplen)
+{
+	if (writer_commit(st->writer) < 0 || exec(st, "BEGIN IMMEDIATE;", "recording the run") < 0)
+		return -1;
+	int64_t id = find_now(st, size, sha256, dup, duplen);
+	int rc = id < 0 ? -1 : id > 0 ? 1 : begin_run_now(st, ri, size, sha256);
+	if (rc == 0 && exec(st, "COMMIT;", "recording the run") < 0)
+		rc = -1;
+	if (rc != 0)
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+	if (rc < 0)
+		st->run_id = 0;
+	return rc;
+}
+
 int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
-			 const char *sha256)
+			 const char *sha256, char *dup, size_t duplen)
 {
 	int rc = writer_hold(st->writer, 1);
 	if (rc == 0)
-		rc = begin_run_now(st, ri, size, sha256);
+		rc = sha256 && dup ? begin_unless_dup(st, ri, size, sha256, dup, duplen)
+				   : begin_run_now(st, ri, size, sha256);
 	writer_release(st->writer);
 	return rc;
 }
 
 int store_begin_run(struct store *st, const struct run_info *ri)
 {
-	return store_begin_file_run(st, ri, 0, NULL);
+	return store_begin_file_run(st, ri, 0, NULL, NULL, 0);
 }
 
 int store_end_run(struct store *st, const struct run_totals *t)
@@ -580,16 +602,6 @@ static int64_t find_now(struct store *st, uint64_t size, const char *sha, char *
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : fail(st, "reading the runs");
-}
-
-int64_t store_find_file_run(struct store *st, uint64_t size, const char *sha256, char *what,
-			    size_t whatlen)
-{
-	int64_t rc = writer_hold(st->writer, 0);
-	if (rc == 0)
-		rc = find_now(st, size, sha256, what, whatlen);
-	writer_release(st->writer);
-	return rc;
 }
 
 /* ---- counters --------------------------------------------------------------- */

@@ -71,10 +71,12 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 int store_close(struct store *st);
 
 int store_begin_run(struct store *st, const struct run_info *ri);
-/* The same for a capture file of this size and SHA-256 (hex), remembered
- * for store_find_file_run. */
+/* The same for a capture file of this size and SHA-256 (hex). With dup
+ * given, a file some run of this database read already is refused: 1,
+ * nothing begun, and a sentence naming that run in dup (the check and
+ * the new run are one transaction). 0 when begun, -1 on error. */
 int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
-			 const char *sha256);
+			 const char *sha256, char *dup, size_t duplen);
 int store_add(struct store *st, const struct session_record *r);
 /* Commits the open transaction if it is older than STORE_BATCH_SECONDS. */
 int store_tick(struct store *st, double now);
@@ -105,11 +107,6 @@ int store_reopen(struct store *st, const struct run_totals *done, const struct r
  * a sentence naming the run. Returns how many, or -1. */
 int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *text),
 			  void *ctx);
-/* An earlier run that read a file of this size and SHA-256: its id (0 for
- * none, -1 on error) and, into what, a sentence naming it. */
-int64_t store_find_file_run(struct store *st, uint64_t size, const char *sha256, char *what,
-			    size_t whatlen);
-
 void store_stats(const struct store *st, struct store_stats *s);
 
 /* CPU seconds used so far by the store's own threads, the row writer and

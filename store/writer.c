@@ -502,6 +502,10 @@ static int alloc_queue(struct writer *w, const struct writer_opts *o)
 	snprintf(spool, sizeof spool, "%s-spool", w->path);
 	if (o->spool_bytes)
 		w->spool = spool_new(spool, sizeof(struct session_record), o->spool_bytes);
+	if (w->spool && spool_leftover(w->spool))
+		fprintf(stderr, "smtptls: database '%s': the spool held rows an earlier capture"
+			" never wrote (it was killed): kept as '%s'\n", w->path,
+			spool_leftover(w->spool));
 	return w->ring && w->spool_buf && (w->spool || !o->spool_bytes) ? 0 : -1;
 }
 

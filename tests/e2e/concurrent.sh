@@ -19,7 +19,7 @@ for round in 1 2 3; do
   db=$tmp/new-$round.db
   pids=()
   for i in $(seq 1 16); do
-    "$bin" capture -q -r "$pcap" --db "$db" 2>"$tmp/err-$round-$i" &
+    "$bin" capture -q --again -r "$pcap" --db "$db" 2>"$tmp/err-$round-$i" &
     pids+=($!)
   done
   ok=0

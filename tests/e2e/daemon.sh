@@ -87,6 +87,17 @@ sha=$(sha256sum "$data/mixed.pcap" | cut -d' ' -f1)
   "$sha $(stat -c %s "$data/mixed.pcap")" ] || fail "runs.file_sha256/file_size"
 "$bin" capture -q --again -r "$tmp/renamed.pcap" --db "$tmp/r.db" || fail "--again"
 [ "$(sqlite3 "$tmp/r.db" "select count(*) from sessions")" = 12 ] || fail "--again: not 12 rows"
+# four at once into a new database: one is captured, three refused (the
+# check and the new run are one transaction)
+cps=()
+for i in 1 2 3 4; do
+  "$bin" capture -q -r "$data/mixed.pcap" --db "$tmp/c4.db" 2>/dev/null &
+  cps+=($!)
+done
+ok=0
+for p in "${cps[@]}"; do wait "$p" && ok=$((ok + 1)); done
+[ "$ok" = 1 ] && [ "$(sqlite3 "$tmp/c4.db" "select count(*) || ' ' || (select count(*) from sessions) from runs")" = "1 6" ] ||
+  fail "four captures of one file at once: $ok succeeded, $(sqlite3 "$tmp/c4.db" "select count(*) from runs") runs"
 
 # 2. kill -9, then the next capture marks the run unfinished
 start "$tmp/k.db" -q

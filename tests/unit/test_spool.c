@@ -76,7 +76,20 @@ static void test_full(const char *path)
 	CHECK_INT(spool_count(s), 4);
 	spool_free(s);
 	CHECK(exists(path)); /* rows never read back stay on disk */
-	unlink(path);
+	/* and the next spool at that path keeps them aside, starting empty */
+	s = spool_new(path, sizeof(struct rec), 4 * sizeof(struct rec));
+	const char *kept = spool_leftover(s);
+	struct stat sb;
+	CHECK(kept != NULL && stat(kept, &sb) == 0 && sb.st_size == 5 * (off_t)sizeof(struct rec)); /* one taken, one more put */
+	CHECK(stat(path, &sb) == 0 && sb.st_size == 0);
+	CHECK_INT(spool_count(s), 0);
+	if (kept)
+		unlink(kept);
+	spool_free(s);
+	CHECK(!exists(path));
+	s = spool_new(path, sizeof(struct rec), 64); /* an empty one is no leftover */
+	CHECK(spool_leftover(s) == NULL);
+	spool_free(s);
 	spool_free(NULL);
 }
 
