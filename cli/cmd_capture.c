@@ -28,6 +28,8 @@ struct capture_args {
 	const char *anon_keyfile;
 	uint8_t anon_key[ANON_KEY_BYTES];
 	struct flow_limits limits;
+	int no_dns;              /* --no-dns: no DNS, no port-443 hellos */
+	struct pdns_limits dns_limits;
 	char filter[4096];
 };
 
@@ -86,6 +88,8 @@ static const struct option capture_options[] = {
 	{"buffer-size", required_argument, NULL, OPT_BUFSIZE},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"anonymize", required_argument, NULL, OPT_ANONYMIZE},
+	{"no-dns", no_argument, NULL, OPT_NO_DNS},
+	{"dns-window", required_argument, NULL, OPT_DNS_WINDOW},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -119,6 +123,8 @@ static int capture_number(struct capture_args *a, int opt, const char *arg)
 			return -1;
 		a->threads = (unsigned)v;
 		return 0;
+	case OPT_DNS_WINDOW:
+		return parse_number(arg, 1, 86400, &a->dns_limits.window);
 	default: /* OPT_BUFSIZE */
 		if (parse_number(arg, 1, 4096, &v) < 0)
 			return -1;
@@ -138,6 +144,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 	case 'Z': a->user = arg; return 0;
 	case OPT_DB: a->db = arg; return 0;
 	case OPT_CLASSIFY: a->classify = 1; return 0;
+	case OPT_NO_DNS: a->no_dns = 1; return 0;
 	case OPT_ANONYMIZE: a->anon_keyfile = arg; return 0;
 	case OPT_HELP: print_usage(stdout); exit(EXIT_OK);
 	case OPT_PORTS:
@@ -146,7 +153,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 		usage_error("--ports: %s", err);
 		return -1;
 	case OPT_MAX_FLOWS: case OPT_MAX_BUFFER: case OPT_IDLE: case OPT_SNAPLEN:
-	case OPT_BUFSIZE: case OPT_THREADS:
+	case OPT_BUFSIZE: case OPT_THREADS: case OPT_DNS_WINDOW:
 		if (capture_number(a, opt, arg) == 0)
 			return 0;
 		usage_error("invalid number '%s'", arg);
@@ -164,6 +171,7 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	memset(a, 0, sizeof *a);
 	a->db = "smtptls.db";
 	a->limits = defaults;
+	pdns_limits_default(&a->dns_limits);
 	a->src.promisc = 1;
 	ports_default(&a->ports);
 	optind = 1;
@@ -254,14 +262,17 @@ static int feed_engine(struct capture_args *a, struct engine *e, char *err, size
 	return rc;
 }
 
-/* The decoders' counters (per encapsulation, IP fragments) into the run's
- * named counters. */
+/* The decoders' counters (per encapsulation, IP fragments) and what
+ * following DNS did into the run's named counters. */
 static int store_counters(struct store *st, const struct engine_totals *et)
 {
-	struct run_counter c[DECODER_COUNTERS_MAX];
+	struct run_counter c[DECODER_COUNTERS_MAX + ENGINE_DNS_COUNTERS_MAX];
+	size_t n = 0;
 	for (size_t i = 0; i < et->ncounters; i++)
-		c[i] = (struct run_counter){et->counters[i].name, et->counters[i].value};
-	return store_run_counters(st, c, et->ncounters);
+		c[n++] = (struct run_counter){et->counters[i].name, et->counters[i].value};
+	for (size_t i = 0; i < et->n_dns_counters; i++)
+		c[n++] = (struct run_counter){et->dns_counters[i].name, et->dns_counters[i].value};
+	return store_run_counters(st, c, n);
 }
 
 /* Reads the source into the store; returns the exit status. */
@@ -303,7 +314,8 @@ static int open_engine(struct capture_args *a, struct engine **e)
 {
 	char err[1024];
 	struct engine_opts eo = {a->src, &a->ports, a->classify, a->limits,
-				 a->anon_keyfile ? a->anon_key : NULL, a->threads};
+				 a->anon_keyfile ? a->anon_key : NULL, a->threads, !a->no_dns,
+				 a->dns_limits};
 	int rc = engine_open(e, &eo, err, sizeof err);
 	if (rc > 0 && !a->quiet)
 		fprintf(stderr, "smtptls: warning: %s\n", err);

@@ -781,6 +781,7 @@ void pdns_stats(struct pdns *t, struct pdns_stats *out)
 {
 	pthread_mutex_lock(&t->lock);
 	*out = t->st;
+	out->bytes_cap = t->lim.max_bytes;
 	pthread_mutex_unlock(&t->lock);
 }
 

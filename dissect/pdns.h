@@ -205,6 +205,13 @@ void pdns_session(struct pdns *t, const struct pdns_addr *server, const struct p
 int pdns_tlsa_match(struct pdns *t, const char *mx_host, double ts_start,
 		    const struct x509_tlsa *certs, size_t n, int chain_complete);
 
+/* The TLSA records domain_dane is about (the answer for mx_host in effect
+ * at ts_start), as text: "3 1 1 HEX, 2 0 1 HEX" (a matching type 0
+ * record's data is kept as its SHA-256: "3 1 0 sha256:HEX"), whole
+ * records only, at most cap - 1 characters. Returns the length; 0 (and
+ * "") for none. */
+size_t pdns_tlsa_text(struct pdns *t, const char *mx_host, double ts_start, char *out, size_t cap);
+
 /* 1 when any DNS message was added: else every column is NULL and reports
  * say that the link showed no DNS. */
 int pdns_link_has_dns(struct pdns *t);
@@ -219,6 +226,7 @@ struct pdns_stats {
 	uint64_t entries;         /* held now */
 	uint64_t bytes;           /* held now, counted as above */
 	uint64_t bytes_peak;
+	uint64_t bytes_cap;       /* the cap (max_bytes) */
 	uint64_t inserted;        /* new entries */
 	uint64_t refreshed;       /* sightings added to an existing entry */
 	uint64_t evicted;         /* pushed out by the caps, still valid */

@@ -1,5 +1,6 @@
 /* The passive-DNS table's queries: the columns of one session and the
  * TLSA match (rules in pdns.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "pdns.h"
@@ -394,6 +395,43 @@ int pdns_tlsa_match(struct pdns *t, const char *mx_host, double ts_start,
 	t->st.tlsa_match[r < 0 ? 2 : r]++;
 	pthread_mutex_unlock(&t->lock);
 	return r;
+}
+
+/* "U S M HEX" of one record: the data as kept (matching type 0 is kept
+ * as the SHA-256 of its data, written "sha256:HEX"). */
+static size_t tlsa_rr_text(const struct dns_tlsa *r, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int n = snprintf(out, cap, "%u %u %u %s", r->usage, r->selector, r->mtype,
+			 r->hashed ? "sha256:" : "");
+	size_t used = n > 0 && (size_t)n < cap ? (size_t)n : cap;
+	for (size_t i = 0; i < r->len && used + 2 < cap; i++) {
+		out[used++] = hex[r->data[i] >> 4];
+		out[used++] = hex[r->data[i] & 15];
+	}
+	if (used < cap)
+		out[used] = '\0';
+	return used;
+}
+
+size_t pdns_tlsa_text(struct pdns *t, const char *mx_host, double ts_start, char *out, size_t cap)
+{
+	const struct node *n;
+	size_t used = 0;
+	if (cap == 0)
+		return 0;
+	out[0] = '\0';
+	pthread_mutex_lock(&t->lock);
+	n = mx_host ? policy_entry(t, K_TLSA, mx_host, ts_start) : NULL;
+	for (size_t i = 0; n && i < n->ntlsa; i++) {
+		char rr[2 * DNS_TLSA_DATA_MAX + 32];
+		size_t len = tlsa_rr_text(&node_tlsa(n)[i], rr, sizeof rr);
+		if (used + len + 3 > cap)
+			break; /* whole records only */
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "", rr);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return used;
 }
 
 const char *pdns_dane_name(int dane)
