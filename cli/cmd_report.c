@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -7,7 +8,10 @@
 #include <string.h>
 
 #include "../reports/report.h"
+#include "../reports/tlsrpt.h"
 #include "commands.h"
+
+#define FORMAT_TLSRPT 100 /* report --format tlsrpt: RFC 8460 JSON, not the table model */
 
 static int parse_ports(const char *arg, struct report_filter *f)
 {
@@ -69,16 +73,38 @@ int filter_option(int opt, const char *arg, struct report_filter *f)
 	return -1;
 }
 
-static int parse_format(const char *arg, enum report_format *out)
+static int parse_format(const char *arg, int *out)
 {
 	static const char *const names[] = {"text", "csv", "json", "html"};
 	for (int i = 0; i < 4; i++)
 		if (!strcmp(arg, names[i])) {
-			*out = (enum report_format)i;
+			*out = i;
 			return 0;
 		}
-	usage_error("report: invalid format '%s' (text, csv, json or html)", arg);
+	if (!strcmp(arg, "tlsrpt")) {
+		*out = FORMAT_TLSRPT;
+		return 0;
+	}
+	usage_error("report: invalid format '%s' (text, csv, json, html or tlsrpt)", arg);
 	return -1;
+}
+
+/* TLS-RPT's own options: the policy domain, who reports. */
+struct tlsrpt_args {
+	int format;
+	struct tlsrpt_info info;
+	char org[300], contact[300];
+};
+
+static void tlsrpt_defaults(struct tlsrpt_args *t)
+{
+	char host[256] = "localhost";
+	if (gethostname(host, sizeof host) < 0 || !host[0])
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	snprintf(t->org, sizeof t->org, "smtptls passive observer on %s", host);
+	snprintf(t->contact, sizeof t->contact, "postmaster@%s", host);
+	t->info = (struct tlsrpt_info){t->org, t->contact, NULL};
 }
 
 static int parse_top(const char *arg, long *out)
@@ -95,12 +121,16 @@ static int parse_top(const char *arg, long *out)
 }
 
 /* One option; 0 to go on, or an exit status + 1. */
-static int report_option(int opt, struct report_options *o, const char **db)
+static int report_option(int opt, struct report_options *o, struct tlsrpt_args *t,
+			 const char **db)
 {
 	switch (opt) {
 	case OPT_DB: *db = optarg; return 0;
 	case OPT_HELP: print_usage(stdout); return EXIT_OK + 1;
-	case OPT_FORMAT: return parse_format(optarg, &o->format) < 0 ? EXIT_USAGE + 1 : 0;
+	case OPT_FORMAT: return parse_format(optarg, &t->format) < 0 ? EXIT_USAGE + 1 : 0;
+	case OPT_DOMAIN: t->info.domain = optarg; return 0;
+	case OPT_ORG: t->info.organization = optarg; return 0;
+	case OPT_CONTACT: t->info.contact = optarg; return 0;
 	case OPT_TOP: return parse_top(optarg, &o->top) < 0 ? EXIT_USAGE + 1 : 0;
 	case OPT_BY:
 		if (report_parse_by(optarg, &o->by) == 0)
@@ -123,10 +153,14 @@ int cmd_report(int argc, char **argv)
 		{"port", required_argument, NULL, OPT_PORT},
 		{"server", required_argument, NULL, OPT_SERVER},
 		{"top", required_argument, NULL, OPT_TOP},
+		{"domain", required_argument, NULL, OPT_DOMAIN},
+		{"org", required_argument, NULL, OPT_ORG},
+		{"contact", required_argument, NULL, OPT_CONTACT},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
 	struct report_options o;
+	struct tlsrpt_args t;
 	const char *db = "smtptls.db";
 	char err[1024];
 	int opt, rc;
@@ -135,18 +169,27 @@ int cmd_report(int argc, char **argv)
 	o.by = REPORT_BY_AUTO;
 	o.top = -1;
 	report_filter_init(&o.filter);
+	tlsrpt_defaults(&t);
+	t.format = REPORT_TEXT;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
 			return EXIT_USAGE;
-		if ((rc = report_option(opt, &o, &db)) != 0)
+		if ((rc = report_option(opt, &o, &t, &db)) != 0)
 			return rc - 1;
 	}
 	if (optind < argc) {
 		usage_error("report: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (report_run(db, &o, stdout, err, sizeof err) < 0) {
+	if (t.format != FORMAT_TLSRPT && t.info.domain) {
+		usage_error("report: %s is for --format tlsrpt", "--domain");
+		return EXIT_USAGE;
+	}
+	o.format = t.format == FORMAT_TLSRPT ? REPORT_JSON : (enum report_format)t.format;
+	rc = t.format == FORMAT_TLSRPT ? tlsrpt_run(db, &o.filter, &t.info, stdout, err, sizeof err)
+				       : report_run(db, &o, stdout, err, sizeof err);
+	if (rc < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;
 	}

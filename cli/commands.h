@@ -17,7 +17,7 @@ enum { OPT_DB = 256, OPT_HELP, OPT_PORTS, OPT_CLASSIFY, OPT_MAX_FLOWS, OPT_MAX_B
 
 /* Option codes of report, export and merge (unique within each command). */
 enum { OPT_FORMAT = OPT_FIRST_FREE + 64, OPT_SINCE, OPT_UNTIL, OPT_BY, OPT_PORT, OPT_SERVER,
-       OPT_TOP, OPT_TOLERANCE };
+       OPT_TOP, OPT_TOLERANCE, OPT_DOMAIN, OPT_ORG, OPT_CONTACT };
 
 /* Each takes the arguments after the command name (argv[0] is the name)
  * and returns the exit status. */
