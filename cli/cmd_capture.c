@@ -90,6 +90,7 @@ static const struct option capture_options[] = {
 	{"anonymize", required_argument, NULL, OPT_ANONYMIZE},
 	{"no-dns", no_argument, NULL, OPT_NO_DNS},
 	{"dns-window", required_argument, NULL, OPT_DNS_WINDOW},
+	{"dns-memory", required_argument, NULL, OPT_DNS_MEMORY},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -125,6 +126,11 @@ static int capture_number(struct capture_args *a, int opt, const char *arg)
 		return 0;
 	case OPT_DNS_WINDOW:
 		return parse_number(arg, 1, 86400, &a->dns_limits.window);
+	case OPT_DNS_MEMORY:
+		if (parse_number(arg, 1, 1 << 16, &v) < 0)
+			return -1;
+		a->dns_limits.max_bytes = (size_t)(v * 1048576.0);
+		return 0;
 	default: /* OPT_BUFSIZE */
 		if (parse_number(arg, 1, 4096, &v) < 0)
 			return -1;
@@ -153,7 +159,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 		usage_error("--ports: %s", err);
 		return -1;
 	case OPT_MAX_FLOWS: case OPT_MAX_BUFFER: case OPT_IDLE: case OPT_SNAPLEN:
-	case OPT_BUFSIZE: case OPT_THREADS: case OPT_DNS_WINDOW:
+	case OPT_BUFSIZE: case OPT_THREADS: case OPT_DNS_WINDOW: case OPT_DNS_MEMORY:
 		if (capture_number(a, opt, arg) == 0)
 			return 0;
 		usage_error("invalid number '%s'", arg);

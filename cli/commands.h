@@ -12,7 +12,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Long-option codes shared by the subcommands. */
 enum { OPT_DB = 256, OPT_HELP, OPT_PORTS, OPT_CLASSIFY, OPT_MAX_FLOWS, OPT_MAX_BUFFER,
-       OPT_IDLE, OPT_SNAPLEN, OPT_BUFSIZE, OPT_THREADS, OPT_ANONYMIZE, OPT_NO_DNS, OPT_DNS_WINDOW,
+       OPT_IDLE, OPT_SNAPLEN, OPT_BUFSIZE, OPT_THREADS, OPT_ANONYMIZE, OPT_NO_DNS, OPT_DNS_WINDOW, OPT_DNS_MEMORY,
        OPT_FIRST_FREE };
 
 /* Option codes of report, export and merge (unique within each command). */

@@ -28,6 +28,11 @@ seed() { # the corpora, once
     [ "$(stat -c %s "$f")" -lt 300000 ] && cp "$f" fuzz/corpus-pcap/
     build-fuzz/fuzz/seeds "$f" fuzz/corpus-session "$(basename "$f")" fuzz/corpus-decode
   done
+  # the DNS world (DNS on UDP and TCP, HTTPS hellos, SMTP to policy domains), in slices
+  # that fit the pcap target's max_len
+  for f in tests/data/dns/*.pcap; do
+    command -v editcap >/dev/null && editcap -c 300 "$f" "fuzz/corpus-pcap/$(basename "$f")"
+  done
   # the parsers alone take the same chunks without the session's first byte
   for f in fuzz/corpus-session/*; do
     tail -c +2 "$f" > "fuzz/corpus-smtp/$(basename "$f")"
