@@ -58,15 +58,23 @@
  *     candidate.
  *     mx_host is NULL when the chosen domain reaches S through several
  *     exchanges.
- *   domain_mta_sts, domain_tlsrpt: the latest answer for the domain (still
- *     valid at T or seen after it); domain_dane: the latest TLSA answer
- *     for mx_host.
+ *   domain_mta_sts, domain_tlsrpt: the latest answer for the domain at or
+ *     before T, if still valid at T; domain_dane: the latest TLSA answer
+ *     for mx_host likewise. Each distinct answer (a variant: the STS id,
+ *     TLS-RPT or not, the TLSA set and whether it was signed) is an entry
+ *     of its own, indexed by the name, so a later different answer never
+ *     hides the one before T; two different answers whose times cannot be
+ *     ordered give NULL (policy_ambiguous).
+ *   Every answer, lookup and hello after T is left out: the columns are
+ *   those of the table as it was at T, however late they are asked (the
+ *   engine's threads rely on it).
  *   sender_looked_up_mta_sts / _tlsa / sender_fetched_policy: 1 when C
  *     asked for _mta-sts.D / _25._tcp.H (a query from C or an answer to
  *     C), or sent a ClientHello for mta-sts.D, within [T - window, T].
  *     0 only when all of these hold: the link carried mail DNS from or to C
- *     (for the fetch: and some port-443 ClientHello), the table watched
- *     the whole window (its first packet time <= T - window), and no
+ *     at or before T (for the fetch: and a port-443 ClientHello at or
+ *     before T, and no hello of C's in the window went unread), the table
+ *     watched the whole window (its first packet time <= T - window), no
  *     evicted entry or merged sightings could hide a lookup in the window.
  *     Else NULL.
  *   mx_* is meant for relay sessions (port 25): a submission client

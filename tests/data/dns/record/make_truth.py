@@ -558,8 +558,10 @@ def write(rows, rows_nodns, pub, _):
              'the sending Postfix, the receiving Postfix/Exim and the wire agree. New columns of issue 17: from the '
              'DNS messages, TLS ClientHellos on 443 and certificates on the wire, each checked against the zone files, '
              f'the senders\' unbound query logs, nginx\'s access log and Postfix\'s DANE verdicts; lookups and policy '
-             f'fetches count when seen within {WINDOW:.0f} s before the SYN (only the session\'s own host made any in '
-             'that window; its resolver asks over IPv4 for its IPv6 sessions too); domain facts count while the '
+             f'fetches count when made by the session\'s own client address within {WINDOW:.0f} s before the SYN '
+             '(smtptls capture --dns-window 60), and are 0 only where the sensor can prove it: the capture watched '
+             'the whole window, that address\'s mail DNS was on the link by then, and for a fetch a port-443 '
+             'ClientHello had been seen (else null; README.md, the sensor\'s rules); domain facts count while the '
              'answer that showed them is within its TTL. nodns.pcap is dnsworld.pcap without DNS and HTTPS: every '
              'new column is null there. Built by record/make_truth.py.')
     truth = OrderedDict(_about=about, captures=OrderedDict([
