@@ -172,7 +172,8 @@ static enum sni_peek_result continue_hello(struct sni_peek *p, struct slot *sl,
 	if (s->len == 0 || s->seq - sl->next_seq >= 0x80000000u)
 		return SNI_PEEK_NONE; /* an ACK, or a retransmission of the first */
 	if (s->seq != sl->next_seq || s->len < sl->need - sl->have) {
-		give_up(p, sl); /* out of order, a gap, or a third segment needed */
+		p->st.unread++; /* out of order, a gap, or a third segment needed */
+		slot_clear(sl);
 		return SNI_PEEK_UNREAD;
 	}
 	memcpy(sl->buf + sl->have, s->payload, sl->need - sl->have);

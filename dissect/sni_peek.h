@@ -60,8 +60,10 @@ typedef void (*sni_peek_lost_fn)(void *ctx, uint8_t family, const uint8_t *src, 
 
 struct sni_peek;
 
-/* lost is called for each waiting hello given up (NULL: only counted).
- * NULL if out of memory. */
+/* lost is called for each waiting hello given up later than its own
+ * segments (a slot taken over, a timeout; NULL: only counted); a hello
+ * found unread on one of its segments is SNI_PEEK_UNREAD instead. NULL if
+ * out of memory. */
 struct sni_peek *sni_peek_new(sni_peek_lost_fn lost, void *ctx);
 void sni_peek_free(struct sni_peek *p);
 
