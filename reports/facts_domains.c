@@ -79,16 +79,13 @@ static const char state_sql[] =
 static void state_words(const struct dns_state *d, const char **key, const char **what)
 {
 	if (d->sessions_with_domain > 0) {
-		*key = "dns", *what = "the link showed the DNS that led to these sessions";
+		*key = "dns", *what = "shown, leading to these sessions";
 	} else if (d->runs_with_dns > 0) {
-		*key = "no_domains", *what = "the link carried DNS, but no MX and address answer "
-					      "led to these sessions' servers";
+		*key = "no_domains", *what = "shown, but leading to none of them";
 	} else if (d->runs_following > 0) {
-		*key = "no_dns", *what = "the link showed no DNS: no recipient domain or policy "
-					  "can be known (every DNS column is NULL)";
+		*key = "no_dns", *what = "the link showed no DNS";
 	} else {
-		*key = "not_followed", *what = "DNS was not followed (capture --no-dns, or "
-					       "written by an smtptls without it)";
+		*key = "not_followed", *what = "not followed (--no-dns)";
 	}
 }
 
@@ -102,6 +99,10 @@ static int dns_link(struct rdb *db, struct rmodel *m, struct dns_state *d)
 	state_words(d, &key, &what);
 	t->vertical = 1;
 	if (rtable_title(t, "Recipient domains and their policies (DNS on the link)") < 0 ||
+	    rtable_note(t, "a session's recipient domain and its policies come from the DNS "
+			   "answers the link showed before it; without DNS on the link (or with "
+			   "capture --no-dns, or a database written before smtptls followed DNS) "
+			   "none can be known and every DNS column is NULL") < 0 ||
 	    (row = rtable_row(t)) < 0 || rtable_text(t, row, "status", key) < 0 ||
 	    rtable_text(t, row, "what", what) < 0)
 		return rdb_oom(db);

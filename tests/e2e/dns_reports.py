@@ -222,6 +222,22 @@ def adoption_from_truth():
     }
 
 
+def check_privacy(db):
+    """Names only: no address learned from DNS (the authoritative servers', the policy web
+    server's, never in an SMTP session), no DNS content (the TLS-RPT record's rua, the STS id's
+    record text) in the database."""
+    run('report', '--db', db, '--format', 'text')  # checkpointed, the WAL folded in
+    data = b''
+    for suffix in ('', '-wal'):
+        if os.path.exists(db + suffix):
+            data += open(db + suffix, 'rb').read()
+    if b'mx.dane.test' not in data:
+        fail('the database file could not be read for names (the check would prove nothing)')
+    for needle in (b'198.51.100.', b'203.0.113.80', b'rua=', b'mailto:', b'v=STSv1', b'v=TLSRPTv1'):
+        if needle in data:
+            fail(f'the database holds {needle!r} from the DNS or HTTPS on the link')
+
+
 def check_no_dns(tmp):
     for pcap, opts, status in (('nodns.pcap', (), 'no_dns'),
                                ('dnsworld.pcap', ('--no-dns',), 'not_followed')):
@@ -252,6 +268,7 @@ def main():
         if len(one) != 1 or json.loads(one[0])['policies'][0]['policy']['policy-domain'] != 'strip.test':
             fail(f'--domain strip.test gave {one}')
         check_formats(db)
+        check_privacy(db)
         check_no_dns(tmp)
     print(f'dns_reports: {"MISMATCH" if failures else "all as expected"}')
     return 1 if failures else 0
