@@ -166,6 +166,7 @@ struct pdns *pdns_new(const struct pdns_limits *lim)
 	t->st.bytes_peak = t->st.bytes;
 	t->seed = random_seed();
 	atomic_init(&t->nclocks, 0);
+	atomic_init(&t->dns_noted, 0);
 	for (int i = 0; i < PDNS_CLOCKS; i++)
 		atomic_init(&t->clocks[i], 0);
 	return t;
@@ -719,6 +720,17 @@ void pdns_add_https(struct pdns *t, const struct pdns_addr *client, const char *
 	}
 	t->st.names_too_long += too_long;
 	pthread_mutex_unlock(&t->lock);
+}
+
+void pdns_note_dns(struct pdns *t)
+{
+	if (!atomic_load_explicit(&t->dns_noted, memory_order_relaxed))
+		atomic_store(&t->dns_noted, 1);
+}
+
+int pdns_dns_noted(struct pdns *t)
+{
+	return atomic_load(&t->dns_noted);
 }
 
 /* ---- clocks ------------------------------------------------------------------------------ */

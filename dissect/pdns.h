@@ -157,6 +157,13 @@ void pdns_add_dns(struct pdns *t, const struct dns_msg *m, const struct pdns_add
  * link carries HTTPS. */
 void pdns_add_https(struct pdns *t, const struct pdns_addr *client, const char *sni, double ts);
 
+/* The reading thread notes that it passed a DNS segment on (lock-free;
+ * before any later segment is followed, so every thread sees it in
+ * capture order): sessions that start later are worth digesting
+ * certificates for (tlsa_match). */
+void pdns_note_dns(struct pdns *t);
+int pdns_dns_noted(struct pdns *t);
+
 /* Clocks of the threads that build records while others feed (one per
  * pipeline). An entry is swept only when every clock has passed its end
  * of validity and linger, so a thread behind the feeding thread never

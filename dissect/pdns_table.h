@@ -72,6 +72,7 @@ struct pdns {
 	double https_first;     /* packet time of the first port-443 ClientHello */
 	_Atomic uint64_t clocks[PDNS_CLOCKS]; /* the feeders' packet times (double bits) */
 	_Atomic int nclocks;
+	_Atomic int dns_noted;  /* pdns_note_dns: the reader passed DNS on */
 	struct pdns_stats st;
 };
 

@@ -128,6 +128,7 @@ static int dns_segment(struct intake *in, int rc, const struct tcp_packet *t, do
 	if (!in->pdns || rc != DECODE_OK)
 		return 0;
 	if (is_dns(t)) {
+		pdns_note_dns(in->pdns);
 		if (t->proto == DECODE_PROTO_UDP)
 			in->c.dns_udp++;
 		else

@@ -162,8 +162,8 @@ static void *conn_open(void *ctx, const struct flow_info *fi)
 		c->verdict = CLASSIFY_OTHER;
 	}
 	c->sess = sess_new(kind == PORT_TLS ? SESS_PORT_TLS : SESS_PORT_SMTP, fi->midstream);
-	if (c->sess && pl->pdns)
-		sess_keep_tlsa(c->sess); /* for tlsa_match */
+	if (c->sess && pl->pdns && pdns_dns_noted(pl->pdns))
+		sess_keep_tlsa(c->sess); /* for tlsa_match: only once the link showed DNS */
 	if (!c->sess || (c->verdict == CLASSIFY_PENDING && !c->cf)) {
 		classifier_flow_free(c->cf);
 		sess_free(c->sess);
