@@ -129,13 +129,19 @@ static int open_file(struct source *s, const char *file, char *err, size_t errle
 {
 	char eb[PCAP_ERRBUF_SIZE] = "";
 	struct stat st;
-	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (strcmp(file, "-") != 0 && stat(file, &st) < 0) { /* libpcap's would name it twice */
+		snprintf(err, errlen, "cannot read '%s': %s", file, strerror(errno));
+		return SOURCE_EOPEN;
+	}
+	if (strcmp(file, "-") != 0 && S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "cannot read '%s': it is a directory", file);
 		return SOURCE_EOPEN;
 	}
 	s->pcap = pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, eb);
 	if (!s->pcap) {
-		snprintf(err, errlen, "cannot read '%s': %s", file, eb);
+		size_t n = strlen(file); /* libpcap may start with "FILE: " */
+		const char *why = !strncmp(eb, file, n) && !strncmp(eb + n, ": ", 2) ? eb + n + 2 : eb;
+		snprintf(err, errlen, "cannot read '%s': %s", file, why);
 		return SOURCE_EOPEN;
 	}
 	s->nano = pcap_get_tstamp_precision(s->pcap) == PCAP_TSTAMP_PRECISION_NANO;

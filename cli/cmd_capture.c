@@ -1,6 +1,4 @@
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,21 +50,10 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-static int parse_number(const char *s, double min, double max, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int join_filter(struct capture_args *a, int argc, char **argv)
+static int join_filter(struct capture_args *a, int argc, char **argv, int first)
 {
 	size_t used = 0;
-	for (int i = optind; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		int n = snprintf(a->filter + used, sizeof a->filter - used, "%s%s",
 				 used ? " " : "", argv[i]);
 		if (n < 0 || (size_t)n >= sizeof a->filter - used)
@@ -77,72 +64,100 @@ static int join_filter(struct capture_args *a, int argc, char **argv)
 	return 0;
 }
 
-static const struct option capture_options[] = {
-	{"db", required_argument, NULL, OPT_DB},
-	{"ports", required_argument, NULL, OPT_PORTS},
-	{"classify", no_argument, NULL, OPT_CLASSIFY},
-	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
-	{"max-buffer", required_argument, NULL, OPT_MAX_BUFFER},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE},
-	{"snaplen", required_argument, NULL, OPT_SNAPLEN},
-	{"buffer-size", required_argument, NULL, OPT_BUFSIZE},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"anonymize", required_argument, NULL, OPT_ANONYMIZE},
-	{"no-dns", no_argument, NULL, OPT_NO_DNS},
-	{"dns-window", required_argument, NULL, OPT_DNS_WINDOW},
-	{"dns-memory", required_argument, NULL, OPT_DNS_MEMORY},
-	{"quiet", no_argument, NULL, 'q'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+static const struct cli_option capture_options[] = {
+	{NULL, 'r', "FILE", 'r', "read packets from FILE, pcap or pcapng ('-': standard input)"},
+	{NULL, 'i', "IFACE", 'i', "capture live on IFACE until SIGINT or SIGTERM"},
+	CLI_OPTION_DB("database to append to, created if absent"),
+	{"ports", 0, "SPEC", OPT_PORTS,
+	 "ports to follow (default: 25/smtp,465/tls,587/smtp): '2525/smtp,2465/tls' adds, "
+	 "'-587' removes, a leading '=' replaces the defaults ('=2525/smtp')"},
+	{"classify", 0, NULL, OPT_CLASSIFY,
+	 "also follow TCP connections on other ports and keep those whose first bytes are "
+	 "SMTP (default: off)"},
+	{"max-flows", 0, "N", OPT_MAX_FLOWS, "connections followed at once (default: 1000000)"},
+	{"max-buffer", 0, "MIB", OPT_MAX_BUFFER,
+	 "bytes held for TCP reassembly, all connections together (default: 256)"},
+	{"idle-timeout", 0, "SEC", OPT_IDLE,
+	 "end a connection after SEC seconds without a packet (default: 300)"},
+	{"threads", 0, "N", OPT_THREADS,
+	 "worker threads, each owning a share of the connections; live: N sockets in one "
+	 "PACKET_FANOUT group (1-64, default: 1)"},
+	{"snaplen", 0, "N", OPT_SNAPLEN, "live: bytes kept of each packet (default: 262144)"},
+	{"buffer-size", 0, "MIB", OPT_BUFSIZE,
+	 "live: kernel capture buffer per socket (default: 64)"},
+	{"anonymize", 0, "KEYFILE", OPT_ANONYMIZE,
+	 "store addresses through a keyed prefix-preserving map (Crypto-PAn); KEYFILE holds "
+	 "32 bytes or 64 hex digits: head -c 32 /dev/urandom > KEYFILE (default: off)"},
+	{"no-dns", 0, NULL, OPT_NO_DNS,
+	 "follow no DNS (port 53) and no port-443 ClientHellos: the recipient-domain columns "
+	 "stay NULL (default: followed)"},
+	{"dns-window", 0, "SEC", OPT_DNS_WINDOW,
+	 "a sender's policy lookup or fetch counts within SEC seconds before its session "
+	 "(default: 300)"},
+	{"dns-memory", 0, "MIB", OPT_DNS_MEMORY, "the passive-DNS table's memory cap (default: 64)"},
+	{NULL, 'Z', "USER", 'Z', "drop root for USER once the interface and the database are open"},
+	{"quiet", 'q', NULL, 'q', "no progress bar, no summary on standard error"},
+	{"verbose", 'v', NULL, 'v', "the summary also says what each thread read and wrote"},
+	{NULL, 0, NULL, 0, NULL},
 };
 
-/* Applies one numeric option; returns 0 or -1 (bad value). */
-static int capture_number(struct capture_args *a, int opt, const char *arg)
+const struct cli_command capture_command = {
+	.name = "capture",
+	.summary = "follow SMTP sessions in a capture file or on an interface",
+	.synopsis = "-r FILE [options] [BPF EXPRESSION...]\n"
+		    "-i IFACE [options] [BPF EXPRESSION...]",
+	.description =
+		"Follows every SMTP session on the followed ports of a capture file or a live "
+		"interface, works out whether and how it was encrypted, and appends one row per "
+		"session to the database (SQLite). A live capture runs until SIGINT or SIGTERM, "
+		"then writes every open session and exits 0.",
+	.options = capture_options,
+	.operands = "BPF EXPRESSION: a libpcap filter, as tcpdump takes it; only the packets "
+		    "it matches are read.",
+	.examples =
+		"smtptls capture -r mail.pcap --db mail.db\n"
+		"smtptls capture -r mail.pcap --db mail.db host 192.0.2.25\n"
+		"smtptls capture -i eth0 --threads 2 -Z smtptls --db /var/lib/smtptls/s.db\n"
+		"tcpdump -i eth0 -w - port 25 | smtptls capture -r - --ports =25/smtp",
+};
+
+/* The numeric options: their bounds and where the value goes. */
+static int capture_number(struct capture_args *a, int code, const char *arg)
 {
-	double v;
-	switch (opt) {
-	case OPT_MAX_FLOWS:
-		if (parse_number(arg, 1, 1e8, &v) < 0)
-			return -1;
-		a->limits.max_flows = (size_t)v;
-		return 0;
-	case OPT_MAX_BUFFER:
-		if (parse_number(arg, 1, 1 << 20, &v) < 0)
-			return -1;
-		a->limits.max_buffered = (size_t)(v * 1048576.0);
-		return 0;
-	case OPT_IDLE:
-		return parse_number(arg, 1, 1e7, &a->limits.idle_timeout);
-	case OPT_SNAPLEN:
-		if (parse_number(arg, 64, 262144, &v) < 0)
-			return -1;
-		a->src.snaplen = (int)v;
-		return 0;
-	case OPT_THREADS:
-		if (parse_number(arg, 1, ENGINE_THREADS_MAX, &v) < 0)
-			return -1;
-		a->threads = (unsigned)v;
-		return 0;
-	case OPT_DNS_WINDOW:
-		return parse_number(arg, 1, 86400, &a->dns_limits.window);
-	case OPT_DNS_MEMORY:
-		if (parse_number(arg, 1, 1 << 16, &v) < 0)
-			return -1;
-		a->dns_limits.max_bytes = (size_t)(v * 1048576.0);
-		return 0;
-	default: /* OPT_BUFSIZE */
-		if (parse_number(arg, 1, 4096, &v) < 0)
-			return -1;
-		a->src.buffer_mb = (int)v;
-		return 0;
+	static const struct {
+		int code;
+		double min, max;
+	} bounds[] = {
+		{OPT_MAX_FLOWS, 1, 1e8},      {OPT_MAX_BUFFER, 1, 1 << 20},
+		{OPT_IDLE, 1, 1e7},           {OPT_SNAPLEN, 64, 262144},
+		{OPT_THREADS, 1, ENGINE_THREADS_MAX}, {OPT_BUFSIZE, 1, 4096},
+		{OPT_DNS_WINDOW, 1, 86400},   {OPT_DNS_MEMORY, 1, 65536},
+	};
+	double v = 0;
+	size_t i = 0;
+	while (bounds[i].code != code)
+		i++;
+	if (cli_number(&capture_command, code, arg, bounds[i].min, bounds[i].max,
+		       code != OPT_IDLE && code != OPT_DNS_WINDOW, &v) < 0)
+		return -1;
+	switch (code) {
+	case OPT_MAX_FLOWS: a->limits.max_flows = (size_t)v; break;
+	case OPT_MAX_BUFFER: a->limits.max_buffered = (size_t)(v * 1048576.0); break;
+	case OPT_IDLE: a->limits.idle_timeout = v; break;
+	case OPT_SNAPLEN: a->src.snaplen = (int)v; break;
+	case OPT_THREADS: a->threads = (unsigned)v; break;
+	case OPT_DNS_WINDOW: a->dns_limits.window = v; break;
+	case OPT_DNS_MEMORY: a->dns_limits.max_bytes = (size_t)(v * 1048576.0); break;
+	default: a->src.buffer_mb = (int)v; break;
 	}
+	return 0;
 }
 
-static int capture_option(struct capture_args *a, int opt, const char *arg)
+static int capture_option(void *ctx, int code, const char *arg)
 {
+	struct capture_args *a = ctx;
 	char err[256];
-	switch (opt) {
+	switch (code) {
 	case 'r': a->src.file = arg; return 0;
 	case 'i': a->src.iface = arg; return 0;
 	case 'q': a->quiet = 1; return 0;
@@ -152,46 +167,41 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 	case OPT_CLASSIFY: a->classify = 1; return 0;
 	case OPT_NO_DNS: a->no_dns = 1; return 0;
 	case OPT_ANONYMIZE: a->anon_keyfile = arg; return 0;
-	case OPT_HELP: print_usage(stdout); exit(EXIT_OK);
 	case OPT_PORTS:
 		if (ports_parse(&a->ports, arg, err, sizeof err) == 0)
 			return 0;
-		usage_error("--ports: %s", err);
-		return -1;
-	case OPT_MAX_FLOWS: case OPT_MAX_BUFFER: case OPT_IDLE: case OPT_SNAPLEN:
-	case OPT_BUFSIZE: case OPT_THREADS: case OPT_DNS_WINDOW: case OPT_DNS_MEMORY:
-		if (capture_number(a, opt, arg) == 0)
-			return 0;
-		usage_error("invalid number '%s'", arg);
+		cli_bad_value(&capture_command, code, "%s", err);
 		return -1;
 	default:
-		usage_error("%s", "unknown option");
-		return -1;
+		return capture_number(a, code, arg);
 	}
 }
 
+/* 0, or an exit status + 1 (help printed, or a usage error). */
 static int parse_capture(struct capture_args *a, int argc, char **argv)
 {
 	struct flow_limits defaults = FLOW_LIMITS_DEFAULT;
-	int opt;
 	memset(a, 0, sizeof *a);
 	a->db = "smtptls.db";
 	a->limits = defaults;
 	pdns_limits_default(&a->dns_limits);
 	a->src.promisc = 1;
 	ports_default(&a->ports);
-	optind = 1;
 	a->threads = 1;
-	while ((opt = getopt_long(argc, argv, "r:i:qvZ:", capture_options, NULL)) != -1)
-		if (opt == '?' || capture_option(a, opt, optarg) < 0)
-			return -1;
+	int first = cli_parse(&capture_command, argc, argv, capture_option, a);
+	if (first == CLI_HELP)
+		return EXIT_OK + 1;
+	if (first == CLI_USAGE)
+		return EXIT_USAGE + 1;
 	if (!a->src.file == !a->src.iface) {
-		usage_error("%s", "capture needs exactly one of -r FILE or -i IFACE");
-		return -1;
+		cli_usage_error(&capture_command, "%s", a->src.file ? "-r and -i exclude each other"
+								      : "needs -r FILE or -i IFACE");
+		return EXIT_USAGE + 1;
 	}
-	if (join_filter(a, argc, argv) < 0) {
-		usage_error("%s", "filter expression too long");
-		return -1;
+	if (join_filter(a, argc, argv, first) < 0) {
+		cli_usage_error(&capture_command, "the filter expression is longer than %zu bytes",
+				sizeof a->filter - 1);
+		return EXIT_USAGE + 1;
 	}
 	return 0;
 }
@@ -337,13 +347,14 @@ int cmd_capture(int argc, char **argv)
 	char err[1024];
 	struct engine *e = NULL;
 	struct store *st = NULL;
-	if (parse_capture(&a, argc, argv) < 0)
-		return EXIT_USAGE;
+	int rc = parse_capture(&a, argc, argv);
+	if (rc != 0)
+		return rc - 1;
 	if (a.anon_keyfile && anon_read_key(a.anon_keyfile, a.anon_key, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	int rc = open_engine(&a, &e);
+	rc = open_engine(&a, &e);
 	if (rc != EXIT_OK)
 		return rc;
 	if (store_open(&st, a.db, err, sizeof err) < 0 ||

@@ -1,18 +1,53 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../reports/export.h"
+#include "../reports/report.h"
 #include "commands.h"
 
-static int parse_format(const char *arg, enum export_format *out)
+static const struct cli_option export_options[] = {
+	CLI_OPTION_DB("database, only read"),
+	{"format", 0, "F", OPT_FORMAT,
+	 "jsonl (default: one JSON object a line) or csv (RFC 4180, NULL as an empty field)"},
+	CLI_OPTIONS_FILTER,
+	{NULL, 0, NULL, 0, NULL},
+};
+
+const struct cli_command export_command = {
+	.name = "export",
+	.summary = "write the session rows, as JSON lines or CSV",
+	.synopsis = "[--db PATH] [--format jsonl|csv] [--since T] [--until T]\n"
+		    " [--port P[,P...]] [--server ADDR]",
+	.description =
+		"Writes every column of the session rows that pass the filters, oldest first, on "
+		"standard output (for a SIEM, a spreadsheet or jq). The database is only read, as "
+		"by report.",
+	.options = export_options,
+	.examples = "smtptls export --db mail.db > sessions.jsonl\n"
+		    "smtptls export --db mail.db --format csv --since 2026-11-22 --port 25",
+};
+
+struct export_args {
+	struct report_filter f;
+	enum export_format fmt;
+	const char *db;
+};
+
+static int export_option(void *ctx, int code, const char *arg)
 {
+	struct export_args *a = ctx;
+	if (code == OPT_DB) {
+		a->db = arg;
+		return 0;
+	}
+	if (code != OPT_FORMAT)
+		return filter_option(&export_command, code, arg, &a->f);
 	if (!strcmp(arg, "jsonl"))
-		*out = EXPORT_JSONL;
+		a->fmt = EXPORT_JSONL;
 	else if (!strcmp(arg, "csv"))
-		*out = EXPORT_CSV;
+		a->fmt = EXPORT_CSV;
 	else {
-		usage_error("export: invalid format '%s' (jsonl or csv)", arg);
+		cli_bad_value(&export_command, code, "invalid format '%s' (jsonl or csv)", arg);
 		return -1;
 	}
 	return 0;
@@ -20,40 +55,17 @@ static int parse_format(const char *arg, enum export_format *out)
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, OPT_DB},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"since", required_argument, NULL, OPT_SINCE},
-		{"until", required_argument, NULL, OPT_UNTIL},
-		{"port", required_argument, NULL, OPT_PORT},
-		{"server", required_argument, NULL, OPT_SERVER},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
-	};
-	struct report_filter f;
-	enum export_format fmt = EXPORT_JSONL;
-	const char *db = "smtptls.db";
+	struct export_args a = {.fmt = EXPORT_JSONL, .db = "smtptls.db"};
 	char err[1024];
-	int opt;
-	report_filter_init(&f);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt == OPT_DB)
-			db = optarg;
-		else if (opt == OPT_HELP) {
-			print_usage(stdout);
-			return EXIT_OK;
-		} else if (opt == OPT_FORMAT) {
-			if (parse_format(optarg, &fmt) < 0)
-				return EXIT_USAGE;
-		} else if (filter_option(opt, optarg, &f) != 0)
-			return EXIT_USAGE;
-	}
-	if (optind < argc) {
-		usage_error("export: unexpected argument '%s'", argv[optind]);
+	report_filter_init(&a.f);
+	int first = cli_parse(&export_command, argc, argv, export_option, &a);
+	if (first < 0)
+		return first == CLI_HELP ? EXIT_OK : EXIT_USAGE;
+	if (first < argc) {
+		cli_usage_error(&export_command, "unexpected argument '%s'", argv[first]);
 		return EXIT_USAGE;
 	}
-	if (report_export(db, fmt, &f, stdout, err, sizeof err) < 0) {
+	if (report_export(a.db, a.fmt, &a.f, stdout, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;
 	}

@@ -2,7 +2,6 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,7 @@
 #include "../reports/tlsrpt.h"
 #include "commands.h"
 
-#define FORMAT_TLSRPT 100 /* report --format tlsrpt: RFC 8460 JSON, not the table model */
+#define FORMAT_TLSRPT 100 /* --format tlsrpt: RFC 8460 JSON, not the table model */
 
 static int parse_ports(const char *arg, struct report_filter *f)
 {
@@ -44,9 +43,10 @@ static int parse_server(const char *arg, struct report_filter *f)
 	return 0;
 }
 
-int filter_option(int opt, const char *arg, struct report_filter *f)
+int filter_option(const struct cli_command *c, int code, const char *arg,
+		  struct report_filter *f)
 {
-	switch (opt) {
+	switch (code) {
 	case OPT_SINCE:
 		if (report_parse_time(arg, &f->since) == 0)
 			return 0;
@@ -58,22 +58,69 @@ int filter_option(int opt, const char *arg, struct report_filter *f)
 	case OPT_PORT:
 		if (parse_ports(arg, f) == 0)
 			return 0;
-		usage_error("invalid port list '%s' (1-65535, comma-separated, at most 16)", arg);
+		cli_bad_value(c, code, "invalid port list '%s' (1-65535, comma-separated, at most"
+			      " %d)", arg, REPORT_MAX_PORTS);
 		return -1;
 	case OPT_SERVER:
 		if (parse_server(arg, f) == 0)
 			return 0;
-		usage_error("invalid server '%s'", arg);
+		cli_bad_value(c, code, "invalid server '%s'", arg);
 		return -1;
 	default:
 		return 1;
 	}
-	usage_error("invalid time '%s' (ISO 8601 such as 2026-11-22T21:48:00Z, or epoch"
-		    " seconds)", arg);
+	cli_bad_value(c, code, "invalid time '%s' (ISO 8601 such as 2026-11-22T21:48:00Z, or"
+		      " epoch seconds)", arg);
 	return -1;
 }
 
-static int parse_format(const char *arg, int *out)
+static const struct cli_option report_options[] = {
+	CLI_OPTION_DB("database, only read"),
+	{"format", 0, "F", OPT_FORMAT,
+	 "text (default: 80 columns), csv, json, html (one self-contained page) or tlsrpt "
+	 "(RFC 8460 reports per recipient domain, one JSON document a line)"},
+	CLI_OPTIONS_FILTER,
+	{"by", 0, "UNIT", OPT_BY,
+	 "time-series buckets: hour, day or week, UTC (default: from the time span)"},
+	{"top", 0, "N", OPT_TOP,
+	 "rows per ranked list, 0 for all (default: 25 in text and html, all in csv and json)"},
+	{"domain", 0, "D", OPT_DOMAIN, "tlsrpt: the report of policy domain D only (default: all)"},
+	{"org", 0, "NAME", OPT_ORG,
+	 "tlsrpt: organization-name (default: 'smtptls passive observer on' this host)"},
+	{"contact", 0, "ADDR", OPT_CONTACT,
+	 "tlsrpt: contact-info, an email address (default: postmaster@ this host)"},
+	{NULL, 0, NULL, 0, NULL},
+};
+
+const struct cli_command report_command = {
+	.name = "report",
+	.summary = "print the encrypted share and what stands behind it",
+	.synopsis = "[--db PATH] [--format text|csv|json|html] [--since T]\n"
+		    " [--until T] [--by hour|day|week] [--port P[,P...]]\n"
+		    " [--server ADDR] [--top N]\n"
+		    "--format tlsrpt [--domain D] [--org NAME]\n"
+		    " [--contact ADDR] [--since T] [--until T]\n"
+		    " [--port P[,P...]] [--server ADDR]",
+	.description =
+		"Prints the share of the sessions in the database that were encrypted (TLS "
+		"completed) and what stands behind it: per port, the reasons for the rest, a time "
+		"series, TLS versions, cipher suites and key exchange, handshake outcomes, "
+		"certificates, STARTTLS and AUTH in clear, the servers and clients worst first, "
+		"downgrade evidence, recipient domains and their policies (from the DNS on the "
+		"link), fingerprints and the capture runs. --format tlsrpt writes SMTP TLS reports "
+		"(RFC 8460) per recipient domain instead.\n"
+		"\n"
+		"The database is only read: a user who may read it but not write its folder can "
+		"report, while the sensor runs or after it stopped.",
+	.options = report_options,
+	.examples = "smtptls report --db mail.db\n"
+		    "smtptls report --db mail.db --since 2026-11-22 --port 25 --by hour\n"
+		    "smtptls report --db mail.db --format html > report.html\n"
+		    "smtptls report --db mail.db --format json --server mx.example.org\n"
+		    "smtptls report --db mail.db --format tlsrpt --since 2026-11-22",
+};
+
+static int parse_format(int code, const char *arg, int *out)
 {
 	static const char *const names[] = {"text", "csv", "json", "html"};
 	for (int i = 0; i < 4; i++)
@@ -85,111 +132,83 @@ static int parse_format(const char *arg, int *out)
 		*out = FORMAT_TLSRPT;
 		return 0;
 	}
-	usage_error("report: invalid format '%s' (text, csv, json, html or tlsrpt)", arg);
+	cli_bad_value(&report_command, code, "invalid format '%s' (text, csv, json, html or tlsrpt)",
+		      arg);
 	return -1;
 }
 
-/* TLS-RPT's own options: the policy domain, who reports. */
-struct tlsrpt_args {
+struct report_args {
+	struct report_options o;
+	const char *db;
 	int format;
-	struct tlsrpt_info info;
+	struct tlsrpt_info tlsrpt;
 	char org[300], contact[300];
 };
 
-static void tlsrpt_defaults(struct tlsrpt_args *t)
+/* TLS-RPT's reporter: this host, unless told. */
+static void tlsrpt_defaults(struct report_args *a)
 {
 	char host[256] = "localhost";
 	if (gethostname(host, sizeof host) < 0 || !host[0])
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
-	snprintf(t->org, sizeof t->org, "smtptls passive observer on %s", host);
-	snprintf(t->contact, sizeof t->contact, "postmaster@%s", host);
-	t->info = (struct tlsrpt_info){t->org, t->contact, NULL};
+	snprintf(a->org, sizeof a->org, "smtptls passive observer on %s", host);
+	snprintf(a->contact, sizeof a->contact, "postmaster@%s", host);
+	a->tlsrpt = (struct tlsrpt_info){a->org, a->contact, NULL};
 }
 
-static int parse_top(const char *arg, long *out)
+static int report_option(void *ctx, int code, const char *arg)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 0 || v > 1000000) {
-		usage_error("invalid number '%s'", arg);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* One option; 0 to go on, or an exit status + 1. */
-static int report_option(int opt, struct report_options *o, struct tlsrpt_args *t,
-			 const char **db)
-{
-	switch (opt) {
-	case OPT_DB: *db = optarg; return 0;
-	case OPT_HELP: print_usage(stdout); return EXIT_OK + 1;
-	case OPT_FORMAT: return parse_format(optarg, &t->format) < 0 ? EXIT_USAGE + 1 : 0;
-	case OPT_DOMAIN: t->info.domain = optarg; return 0;
-	case OPT_ORG: t->info.organization = optarg; return 0;
-	case OPT_CONTACT: t->info.contact = optarg; return 0;
-	case OPT_TOP: return parse_top(optarg, &o->top) < 0 ? EXIT_USAGE + 1 : 0;
+	struct report_args *a = ctx;
+	double top;
+	switch (code) {
+	case OPT_DB: a->db = arg; return 0;
+	case OPT_FORMAT: return parse_format(code, arg, &a->format);
+	case OPT_DOMAIN: a->tlsrpt.domain = arg; return 0;
+	case OPT_ORG: a->tlsrpt.organization = arg; return 0;
+	case OPT_CONTACT: a->tlsrpt.contact = arg; return 0;
+	case OPT_TOP:
+		if (cli_number(&report_command, code, arg, 0, 1000000, 1, &top) < 0)
+			return -1;
+		a->o.top = (long)top;
+		return 0;
 	case OPT_BY:
-		if (report_parse_by(optarg, &o->by) == 0)
+		if (report_parse_by(arg, &a->o.by) == 0)
 			return 0;
-		usage_error("report: invalid --by '%s' (hour, day or week)", optarg);
-		return EXIT_USAGE + 1;
-	default: break;
+		cli_bad_value(&report_command, code, "invalid unit '%s' (hour, day or week)", arg);
+		return -1;
+	default:
+		return filter_option(&report_command, code, arg, &a->o.filter);
 	}
-	return filter_option(opt, optarg, &o->filter) == 0 ? 0 : EXIT_USAGE + 1;
 }
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, OPT_DB},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"since", required_argument, NULL, OPT_SINCE},
-		{"until", required_argument, NULL, OPT_UNTIL},
-		{"by", required_argument, NULL, OPT_BY},
-		{"port", required_argument, NULL, OPT_PORT},
-		{"server", required_argument, NULL, OPT_SERVER},
-		{"top", required_argument, NULL, OPT_TOP},
-		{"domain", required_argument, NULL, OPT_DOMAIN},
-		{"org", required_argument, NULL, OPT_ORG},
-		{"contact", required_argument, NULL, OPT_CONTACT},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
-	};
-	struct report_options o;
-	struct tlsrpt_args t;
-	const char *db = "smtptls.db";
+	struct report_args a;
 	char err[1024];
-	int opt, rc;
-	memset(&o, 0, sizeof o);
-	o.format = REPORT_TEXT;
-	o.by = REPORT_BY_AUTO;
-	o.top = -1;
-	report_filter_init(&o.filter);
-	tlsrpt_defaults(&t);
-	t.format = REPORT_TEXT;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			return EXIT_USAGE;
-		if ((rc = report_option(opt, &o, &t, &db)) != 0)
-			return rc - 1;
-	}
-	if (optind < argc) {
-		usage_error("report: unexpected argument '%s'", argv[optind]);
+	memset(&a, 0, sizeof a);
+	a.db = "smtptls.db";
+	a.o.format = REPORT_TEXT;
+	a.o.by = REPORT_BY_AUTO;
+	a.o.top = -1;
+	a.format = REPORT_TEXT;
+	tlsrpt_defaults(&a);
+	report_filter_init(&a.o.filter);
+	int first = cli_parse(&report_command, argc, argv, report_option, &a);
+	if (first < 0)
+		return first == CLI_HELP ? EXIT_OK : EXIT_USAGE;
+	if (first < argc) {
+		cli_usage_error(&report_command, "unexpected argument '%s'", argv[first]);
 		return EXIT_USAGE;
 	}
-	if (t.format != FORMAT_TLSRPT && t.info.domain) {
-		usage_error("report: %s is for --format tlsrpt", "--domain");
+	if (a.format != FORMAT_TLSRPT && a.tlsrpt.domain) {
+		cli_usage_error(&report_command, "%s", "--domain is for --format tlsrpt");
 		return EXIT_USAGE;
 	}
-	o.format = t.format == FORMAT_TLSRPT ? REPORT_JSON : (enum report_format)t.format;
-	rc = t.format == FORMAT_TLSRPT ? tlsrpt_run(db, &o.filter, &t.info, stdout, err, sizeof err)
-				       : report_run(db, &o, stdout, err, sizeof err);
-	if (rc < 0) {
+	a.o.format = a.format == FORMAT_TLSRPT ? REPORT_JSON : (enum report_format)a.format;
+	if ((a.format == FORMAT_TLSRPT
+		     ? tlsrpt_run(a.db, &a.o.filter, &a.tlsrpt, stdout, err, sizeof err)
+		     : report_run(a.db, &a.o, stdout, err, sizeof err)) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;
 	}

@@ -3,105 +3,83 @@
 
 #include "commands.h"
 
-static const char usage_text[] =
-	"usage: smtptls capture (-r FILE | -i IFACE) [--db PATH] [--ports SPEC] [options]\n"
-	"                       [BPF EXPRESSION...]\n"
-	"       smtptls report [--db PATH] [--format text|csv|json|html|tlsrpt] [--since T]\n"
-	"                      [--until T] [--by hour|day|week] [--port P]\n"
-	"                      [--server ADDR] [--top N]\n"
-	"       smtptls export [--db PATH] [--format jsonl|csv] [--since T] [--until T]\n"
-	"                      [--port P] [--server ADDR]\n"
-	"       smtptls merge [--tolerance SEC] OUT.db IN.db...\n"
-	"       smtptls --help | --version\n"
-	"\n"
-	"capture  follows SMTP sessions in a capture file (pcap or pcapng) or on a live\n"
-	"         interface (until SIGINT/SIGTERM) and appends one row per session to the\n"
-	"         database.\n"
-	"  -r FILE              read packets from FILE ('-' for standard input)\n"
-	"  -i IFACE             capture live on IFACE\n"
-	"  --db PATH            database (default smtptls.db)\n"
-	"  --ports SPEC         ports to follow: '2525/smtp,2465/tls' adds, '-25' removes,\n"
-	"                       a leading '=' replaces the defaults (25/smtp,465/tls,587/smtp)\n"
-	"  --classify           also follow SMTP on other ports, found by nDPI\n"
-	"  --max-flows N        connections tracked at once (default 1000000)\n"
-	"  --max-buffer MIB     bytes held for TCP reassembly, all flows (default 256)\n"
-	"  --idle-timeout SEC   end a connection after SEC seconds without packets (300)\n"
-	"  --snaplen N          live: bytes kept per packet (default 262144)\n"
-	"  --buffer-size MIB    live: kernel capture buffer (default 64)\n"
-	"  --threads N          N worker threads, each owning a share of the connections\n"
-	"                       (live: N sockets in one PACKET_FANOUT group)\n"
-	"  --anonymize KEYFILE  store addresses mapped by a keyed prefix-preserving\n"
-	"                       scheme (Crypto-PAn); KEYFILE holds 32 bytes or 64 hex\n"
-	"                       digits: head -c 32 /dev/urandom > KEYFILE\n"
-	"  --no-dns             follow no DNS (port 53) and no port-443 ClientHellos:\n"
-	"                       the recipient-domain columns stay NULL\n"
-	"  --dns-window SEC     lookups by the sender count within SEC before a session (300)\n"
-	"  --dns-memory MIB     the passive-DNS table's memory cap (default 64)\n"
-	"  -Z USER              drop privileges to USER once the interface and the\n"
-	"                       database are open\n"
-	"  -q, --quiet          no progress bar, no summary line on standard error\n"
-	"  -v, --verbose        the summary also says what each thread got and wrote\n"
-	"\n"
-	"report   prints the encrypted share of the sessions in the database and what\n"
-	"         stands behind it: per port, TLS versions and ciphers, STARTTLS, the\n"
-	"         servers worst first, downgrade evidence, and a time series.\n"
-	"  --db PATH            database, opened read-only (default smtptls.db)\n"
-	"  --format F           text (default), csv, json, html (a self-contained page) or\n"
-	"                       tlsrpt (RFC 8460 reports per recipient domain, JSON lines)\n"
-	"  --since T, --until T sessions that started from T, and before T: ISO 8601\n"
-	"                       (2026-11-22, 2026-11-22T21:48:00Z, ...+02:00; UTC when no\n"
-	"                       offset is given) or epoch seconds\n"
-	"  --by hour|day|week   time-series buckets, UTC (default: from the time span)\n"
-	"  --port P[,P...]      sessions to these server ports (repeatable)\n"
-	"  --server ADDR        sessions to this server address or banner name\n"
-	"  --top N              rows per ranked list (text and html: 25; csv and json:\n"
-	"                       all); 0 lists all\n"
-	"  --domain D           tlsrpt: the report of policy domain D only\n"
-	"  --org NAME, --contact ADDR  tlsrpt: organization-name and contact-info\n"
-	"                       (default: this host's name, postmaster@ it)\n"
-	"\n"
-	"export   writes the session rows that pass the same filters, oldest first:\n"
-	"         --format jsonl (default; one JSON object per line) or csv.\n"
-	"\n"
-	"merge    adds the sessions and runs of each IN.db to OUT.db (created if absent).\n"
-	"         A session seen by several sensors is kept once: same client and server\n"
-	"         address and port, starts at most SEC seconds apart (--tolerance,\n"
-	"         default 1). Where runs came from is kept in the table run_origins.\n";
+static const struct {
+	const struct cli_command *c;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{&capture_command, cmd_capture},
+	{&report_command, cmd_report},
+	{&export_command, cmd_export},
+	{&merge_command, cmd_merge},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-void print_usage(FILE *out)
+static void print_help(FILE *out)
 {
-	fputs(usage_text, out);
+	fputs("usage: smtptls COMMAND [options] [arguments]\n"
+	      "       smtptls help COMMAND\n"
+	      "       smtptls --help | --version\n"
+	      "\n"
+	      "smtptls follows the SMTP sessions of a capture file or a live interface,\n"
+	      "works out whether and how each was encrypted, stores one row per session\n"
+	      "in SQLite, and reports the encrypted share and everything behind it.\n"
+	      "\n"
+	      "Commands:\n", out);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s%s\n", commands[i].c->name, commands[i].c->summary);
+	fputs("  help      print a command's help (smtptls help capture)\n"
+	      "\n"
+	      "Options:\n"
+	      "  -h, --help            print this help\n"
+	      "      --version         print the version\n"
+	      "\n"
+	      "Run 'smtptls COMMAND --help' for a command's options and examples.\n"
+	      "Exit status: 0 success, 1 runtime error (a file, interface or database\n"
+	      "could not be used), 2 usage error (a bad option or argument).\n", out);
 }
 
-void usage_error(const char *fmt, const char *arg)
+static int find_command(const char *name)
 {
-	fprintf(stderr, "smtptls: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'smtptls --help'.\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].c->name, name))
+			return (int)i;
+	return -1;
+}
+
+/* smtptls help [COMMAND] */
+static int help(int argc, char **argv)
+{
+	int i;
+	if (argc < 3) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	if ((i = find_command(argv[2])) < 0) {
+		cli_usage_error(NULL, "help: unknown command '%s'", argv[2]);
+		return EXIT_USAGE;
+	}
+	cli_help(commands[i].c, stdout);
+	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
+	int i;
 	if (argc < 2) {
-		print_usage(stderr);
+		print_help(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		print_usage(stdout);
-		return EXIT_OK;
-	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return help(argc, argv);
 	if (!strcmp(argv[1], "--version")) {
 		printf("smtptls %s\n", SMTPTLS_VERSION);
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "capture"))
-		return cmd_capture(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "report"))
-		return cmd_report(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "export"))
-		return cmd_export(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "merge"))
-		return cmd_merge(argc - 1, argv + 1);
-	usage_error("unknown command '%s'", argv[1]);
+	if ((i = find_command(argv[1])) >= 0)
+		return commands[i].run(argc - 1, argv + 1);
+	if (argv[1][0] == '-')
+		cli_usage_error(NULL, "unknown option '%s'", argv[1]);
+	else
+		cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 	return EXIT_USAGE;
 }

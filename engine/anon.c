@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <gcrypt.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ int anon_read_key(const char *path, uint8_t key[ANON_KEY_BYTES], char *err, size
 	uint8_t buf[2 * ANON_KEY_BYTES + 4];
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		snprintf(err, errlen, "cannot read key file '%s'", path);
+		snprintf(err, errlen, "cannot read key file '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	size_t n = fread(buf, 1, sizeof buf, f);

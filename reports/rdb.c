@@ -7,9 +7,11 @@
 #include "../common/registry.h"
 #include "../store/schema.h"
 #include "../store/store.h"
+#include "rdb_conn.h"
 
 struct rdb {
-	sqlite3 *db;
+	sqlite3 *db;              /* conn.db */
+	struct rdb_conn conn;
 	struct report_filter filter;
 	char ports[REPORT_MAX_PORTS * 7 + 2]; /* ",25,587," or "" */
 	char path[512];
@@ -18,8 +20,9 @@ struct rdb {
 
 int rdb_fail(struct rdb *db, const char *what)
 {
+	const char *note = rdb_conn_note(&db->conn);
 	snprintf(db->err, sizeof db->err, "database '%s': %s%s%s", db->path, what,
-		 db->db ? ": " : "", db->db ? sqlite3_errmsg(db->db) : "");
+		 db->db || note ? ": " : "", note ? note : db->db ? sqlite3_errmsg(db->db) : "");
 	return -1;
 }
 
@@ -151,13 +154,16 @@ static int add_functions(struct rdb *db)
 
 static int open_readonly(struct rdb *db)
 {
-	if (sqlite3_open_v2(db->path, &db->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return rdb_fail(db, "cannot open");
-	sqlite3_busy_timeout(db->db, 5000);
-	sqlite3_db_config(db->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if (sqlite3_exec(db->db, "PRAGMA query_only = 1;", NULL, NULL, NULL) != SQLITE_OK)
-		return rdb_fail(db, "cannot open");
+	if (rdb_conn_open(&db->conn, db->path, db->err, sizeof db->err) < 0)
+		return -1;
+	db->db = db->conn.db;
 	return add_functions(db);
+}
+
+static void close_db(struct rdb *db)
+{
+	rdb_conn_close(&db->conn);
+	db->db = NULL;
 }
 
 /* The database's schema version; -1 with the error recorded when it is
@@ -178,18 +184,19 @@ static int read_version(struct rdb *db)
  * the reason. */
 static int open_current(struct rdb *db)
 {
-	char err[640];
+	char err[640], named[560];
 	int version;
 	if (open_readonly(db) < 0 || (version = read_version(db)) < 0)
 		return -1;
 	if (version == STORE_SCHEMA_VERSION)
 		return 0;
-	sqlite3_close(db->db);
-	db->db = NULL;
+	close_db(db);
 	if (store_migrate(db->path, err, sizeof err) < 0) {
+		size_t n = (size_t)snprintf(named, sizeof named, "database '%s': ", db->path);
+		const char *why = strncmp(err, named, n) == 0 ? err + n : err; /* named once */
 		snprintf(db->err, sizeof db->err, "database '%s' has schema version %d and must be"
 			 " migrated to version %d, which needs write access: %s", db->path,
-			 version, STORE_SCHEMA_VERSION, err);
+			 version, STORE_SCHEMA_VERSION, why);
 		return -1;
 	}
 	return open_readonly(db) < 0 || read_version(db) < 0 ? -1 : 0;
@@ -204,6 +211,7 @@ int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, 
 		snprintf(err, errlen, "database '%s': out of memory", path);
 		return -1;
 	}
+	db->conn.lock_fd = -1;
 	snprintf(db->path, sizeof db->path, "%s", path);
 	if (f)
 		db->filter = *f;
@@ -223,7 +231,7 @@ void rdb_close(struct rdb *db)
 {
 	if (!db)
 		return;
-	sqlite3_close(db->db);
+	close_db(db);
 	free(db);
 }
 

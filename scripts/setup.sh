@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 build_pkgs="gcc libc6-dev pkg-config meson ninja-build libpcap-dev libndpi-dev
   libsqlite3-dev libgcrypt20-dev libgpg-error-dev libjemalloc-dev libldns-dev"
-test_pkgs="sqlite3 tcpdump tcpreplay iproute2 valgrind binutils procps util-linux chromium
+test_pkgs="sqlite3 tcpdump tcpreplay iproute2 valgrind binutils procps util-linux chromium git
+  clang libclang-rt-14-dev
   python3-websocket python3-jsonschema"
 
 pkgs=$build_pkgs

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/registry.h"
 
@@ -13,6 +14,7 @@ static const char schema_sql[] =
 	;
 
 #define STEP_MARK "-- migration "
+#define SCHEMA_BUSY_TRIES 250 /* 20 ms apart, after SQLite's own busy timeout */
 
 static int fail(sqlite3 *db, const char *path, const char *what, char *err, size_t errlen)
 {
@@ -48,22 +50,25 @@ char *schema_step(int n)
 
 /* ---- what the database is ------------------------------------------------ */
 
-static int query_int(sqlite3 *db, const char *sql, int *out)
+/* The version and whether the database holds tables, from one snapshot:
+ * a database another process is creating is seen before or after. */
+static int read_version(sqlite3 *db, int *version, int *tables)
 {
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM pragma_user_version),"
+				   " (SELECT count(*) FROM sqlite_master);", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	int rc = sqlite3_step(s);
-	*out = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	*version = sqlite3_column_int(s, 0);
+	*tables = sqlite3_column_int(s, 1);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int schema_version(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	int version, tables;
-	if (query_int(db, "PRAGMA user_version;", &version) < 0 ||
-	    query_int(db, "SELECT count(*) FROM sqlite_master;", &tables) < 0)
+	if (read_version(db, &version, &tables) < 0)
 		return fail(db, path, "reading the schema", err, errlen);
 	if (version == 0 && tables > 0) {
 		snprintf(err, errlen, "database '%s' is not an smtptls database (it has other tables)",
@@ -146,20 +151,50 @@ static int run_step(sqlite3 *db, int n, int from)
 	return rc;
 }
 
-static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t errlen)
+/* BEGIN IMMEDIATE, retried while SQLite answers busy without waiting. */
+static int begin_immediate(sqlite3 *db)
 {
-	for (int n = from + 1; n <= SCHEMA_VERSION; n++) {
-		char what[64];
-		snprintf(what, sizeof what, "migrating to schema version %d", n);
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
-			return fail(db, path, what, err, errlen);
-		if (run_step(db, n, from) < 0 || sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
-			fail(db, path, what, err, errlen);
-			sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	for (int i = 0;; i++) {
+		int rc = sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || i == SCHEMA_BUSY_TRIES)
 			return -1;
-		}
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* One step, in a write transaction that reads the version again: several
+ * processes may create or migrate the same database at once, and each
+ * step is done by whichever comes first. 1 when the database is current,
+ * 0 after a step, -1 on error. */
+static int migrate_step(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char what[64];
+	if (begin_immediate(db) < 0)
+		return fail(db, path, "migrating the schema", err, errlen);
+	int version = schema_version(db, path, err, errlen);
+	if (version < 0 || version == SCHEMA_VERSION) {
+		sqlite3_exec(db, version < 0 ? "ROLLBACK;" : "COMMIT;", NULL, NULL, NULL);
+		return version < 0 ? -1 : 1;
+	}
+	snprintf(what, sizeof what, "migrating to schema version %d", version + 1);
+	if (run_step(db, version + 1, version) < 0 ||
+	    sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+		fail(db, path, what, err, errlen);
+		sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+		return -1;
 	}
 	return 0;
+}
+
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	int rc;
+	while ((rc = migrate_step(db, path, err, errlen)) == 0)
+		;
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---- the registry's tables --------------------------------------------------- */
@@ -266,7 +301,7 @@ static int put_registry(sqlite3 *db)
 
 static int write_registry(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
+	if (begin_immediate(db) < 0)
 		return fail(db, path, "writing the lookup tables", err, errlen);
 	if (put_registry(db) < 0 || sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
 		fail(db, path, "writing the lookup tables", err, errlen);
@@ -281,7 +316,7 @@ int schema_upgrade(sqlite3 *db, const char *path, char *err, size_t errlen)
 	int version = schema_version(db, path, err, errlen);
 	if (version < 0)
 		return -1;
-	if (version < SCHEMA_VERSION && migrate(db, path, version, err, errlen) < 0)
+	if (version < SCHEMA_VERSION && migrate(db, path, err, errlen) < 0)
 		return -1;
 	return write_registry(db, path, err, errlen);
 }

@@ -60,17 +60,4 @@ static inline void check_describe(char *out, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Splitting helper: calls feed(ctx, piece, n) for buf cut at `at`. */
-typedef void (*check_feed_fn)(void *ctx, const uint8_t *p, size_t n);
-static inline void check_feed_split(check_feed_fn feed, void *ctx, const uint8_t *buf,
-				    size_t len, size_t at)
-{
-	if (at > len)
-		at = len;
-	if (at > 0)
-		feed(ctx, buf, at);
-	if (len - at > 0)
-		feed(ctx, buf + at, len - at);
-}
-
 #endif

@@ -16,6 +16,7 @@
 #include "../../common/registry.h"
 #include "../../dissect/session.h"
 #include "check.h"
+#include "split_feed.h"
 #include "tls_vectors.h"
 
 /* ---- real bytes ------------------------------------------------------------ */
@@ -89,20 +90,13 @@ static const char smtps_client_hello[] =
 
 /* ---- cases ----------------------------------------------------------------- */
 
-struct step {
-	int dir;
-	const uint8_t *p; /* NULL: a gap of gap bytes */
-	size_t n;
-	uint64_t gap;
-};
-
 #define MAX_STEPS 24
 
 static struct scase {
 	const char *name;
 	enum sess_port_kind kind;
 	int midstream;
-	struct step st[MAX_STEPS];
+	struct split_step st[MAX_STEPS];
 	size_t n;
 	uint8_t arena[32768];
 	size_t used;
@@ -119,7 +113,7 @@ static void sc_begin(const char *name, enum sess_port_kind kind, int midstream)
 
 static void sc_bytes(int dir, const void *p, size_t n)
 {
-	struct step st = {dir, sc.arena + sc.used, n, 0};
+	struct split_step st = {dir, sc.arena + sc.used, n, 0};
 	memcpy(sc.arena + sc.used, p, n);
 	sc.used += n;
 	sc.st[sc.n++] = st;
@@ -132,7 +126,7 @@ static void sc_str(int dir, const char *s)
 
 static void sc_hex(int dir, const char *hex)
 {
-	struct step st = {dir, sc.arena + sc.used, 0, 0};
+	struct split_step st = {dir, sc.arena + sc.used, 0, 0};
 	for (; hex[0] && hex[1]; hex += 2) {
 		unsigned v;
 		sscanf(hex, "%2x", &v);
@@ -144,7 +138,7 @@ static void sc_hex(int dir, const char *hex)
 
 static void sc_gap(int dir, uint64_t n)
 {
-	struct step st = {dir, NULL, 0, n};
+	struct split_step st = {dir, NULL, 0, n};
 	sc.st[sc.n++] = st;
 }
 
@@ -255,62 +249,35 @@ static void describe(const struct sess *s, char *out, size_t cap)
 
 /* ---- running ---------------------------------------------------------------- */
 
-struct feed_ctx {
-	struct sess *s;
-	int dir;
-};
-
-static void feed_piece(void *ctx, const uint8_t *p, size_t n)
+static void *run_start(void *arg)
 {
-	struct feed_ctx *fc = ctx;
-	uint8_t *copy = malloc(n);
-	memcpy(copy, p, n);
-	sess_data(fc->s, fc->dir, copy, n);
-	free(copy);
+	(void)arg;
+	return sess_new(sc.kind, sc.midstream);
 }
 
-enum split_mode { FEED_WHOLE, FEED_CUT, FEED_BYTES };
-
-static void run_case(enum split_mode mode, size_t cut_step, size_t at, char *out, size_t cap)
+static void run_data(void *run, int dir, const uint8_t *p, size_t n)
 {
-	struct sess *s = sess_new(sc.kind, sc.midstream);
-	for (size_t i = 0; i < sc.n; i++) {
-		const struct step *st = &sc.st[i];
-		struct feed_ctx fc = {s, st->dir};
-		if (!st->p) {
-			sess_gap(s, st->dir, st->gap);
-		} else if (mode == FEED_BYTES) {
-			for (size_t k = 0; k < st->n; k++)
-				feed_piece(&fc, st->p + k, 1);
-		} else {
-			size_t cut = mode == FEED_CUT && i == cut_step ? at : st->n;
-			check_feed_split(feed_piece, &fc, st->p, st->n, cut);
-		}
-	}
-	describe(s, out, cap);
-	sess_free(s);
+	sess_data(run, dir, p, n);
 }
 
+static void run_gap(void *run, int dir, uint64_t n)
+{
+	sess_gap(run, dir, n);
+}
+
+static unsigned run_finish(void *run, char *out, size_t cap)
+{
+	describe(run, out, cap);
+	sess_free(run);
+	return 0;
+}
+
+static const struct split_ops sess_ops = {run_start, run_data, run_gap, run_finish};
+
+/* The case whole, cut at every byte and byte by byte (split_feed.h). */
 static void sc_check(const char *want)
 {
-	char whole[2048], got[2048];
-	unsigned mismatches = 0;
-	int before = check_failed;
-	run_case(FEED_WHOLE, 0, 0, whole, sizeof whole);
-	CHECK_STR(whole, want);
-	for (size_t i = 0; i < sc.n; i++) {
-		for (size_t at = 1; at < sc.st[i].n; at++) {
-			run_case(FEED_CUT, i, at, got, sizeof got);
-			if (strcmp(got, whole) != 0 && mismatches++ == 0)
-				fprintf(stderr, "     step %zu cut at %zu:\n     got  %s\n     want %s\n",
-					i, at, got, whole);
-		}
-	}
-	CHECK_INT(mismatches, 0);
-	run_case(FEED_BYTES, 0, 0, got, sizeof got);
-	CHECK_STR(got, whole);
-	if (check_failed != before)
-		fprintf(stderr, "     in case \"%s\"\n", sc.name);
+	split_feed_check(&sess_ops, NULL, sc.st, sc.n, want, sc.name);
 }
 
 /* ---- cases -------------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include "../../dissect/tls.h"
 #include "bytes.h"
 #include "check.h"
+#include "split_feed.h"
 #include "tls_vectors.h"
 
 /* ---- real records ---------------------------------------------------------- */
@@ -291,18 +292,11 @@ static const uint8_t hrr_random[32] = {
 
 /* ---- cases: steps and a runner ------------------------------------------------ */
 
-struct step {
-	int dir;
-	const uint8_t *p; /* NULL: a gap of gap bytes */
-	size_t n;
-	uint64_t gap;
-};
-
 #define MAX_STEPS 24
 
 static struct tcase {
 	const char *name;
-	struct step st[MAX_STEPS];
+	struct split_step st[MAX_STEPS];
 	size_t n;
 	uint8_t arena[262144];
 	size_t used;
@@ -317,7 +311,7 @@ static void tc_begin(const char *name)
 
 static void tc_bytes(int dir, const uint8_t *p, size_t n)
 {
-	struct step st = {dir, tc.arena + tc.used, n, 0};
+	struct split_step st = {dir, tc.arena + tc.used, n, 0};
 	memcpy(tc.arena + tc.used, p, n);
 	tc.used += n;
 	tc.st[tc.n++] = st;
@@ -340,7 +334,7 @@ static void tc_buf(int dir, struct buf *b)
 
 static void tc_gap(int dir, uint64_t n)
 {
-	struct step st = {dir, NULL, 0, n};
+	struct split_step st = {dir, NULL, 0, n};
 	tc.st[tc.n++] = st;
 }
 
@@ -429,22 +423,23 @@ struct run {
 	unsigned contract;
 };
 
-struct feed_ctx {
-	struct run *r;
-	int dir;
-};
-
-static void feed_piece(void *ctx, const uint8_t *p, size_t n)
+static void *run_start(void *arg)
 {
-	struct feed_ctx *fc = ctx;
-	struct run *r = fc->r;
-	int dir = fc->dir;
+	struct run *r = calloc(1, sizeof *r);
+	(void)arg;
+	if (!r)
+		abort();
+	r->t = tls_new();
+	r->done[0] = r->done[1] = -1;
+	return r;
+}
+
+static void run_data(void *run, int dir, const uint8_t *p, size_t n)
+{
+	struct run *r = run;
 	if (r->done[dir] >= 0)
 		return; /* the caller stops delivering */
-	uint8_t *copy = malloc(n);
-	memcpy(copy, p, n);
-	struct feed_result res = tls_feed(r->t, dir, copy, n);
-	free(copy);
+	struct feed_result res = tls_feed(r->t, dir, p, n);
 	if (res.consumed > n || res.status == FEED_HANDOFF ||
 	    (res.status == FEED_MORE && res.consumed != n))
 		r->contract++;
@@ -453,57 +448,32 @@ static void feed_piece(void *ctx, const uint8_t *p, size_t n)
 		r->done[dir] = (int64_t)r->pos[dir];
 }
 
-enum split_mode { FEED_WHOLE, FEED_CUT, FEED_BYTES };
-
-static void run_case(enum split_mode mode, size_t cut_step, size_t at, char *out, size_t cap,
-		     unsigned *contract)
+static void run_gap(void *run, int dir, uint64_t n)
 {
-	struct run r = {tls_new(), {0, 0}, {-1, -1}, 0};
-	for (size_t i = 0; i < tc.n; i++) {
-		const struct step *st = &tc.st[i];
-		struct feed_ctx fc = {&r, st->dir};
-		if (!st->p) {
-			tls_gap(r.t, st->dir, st->gap);
-			r.pos[st->dir] += st->gap;
-		} else if (mode == FEED_BYTES) {
-			for (size_t k = 0; k < st->n; k++)
-				feed_piece(&fc, st->p + k, 1);
-		} else {
-			size_t cut = mode == FEED_CUT && i == cut_step ? at : st->n;
-			check_feed_split(feed_piece, &fc, st->p, st->n, cut);
-		}
-	}
-	describe_facts(tls_facts(r.t), out, cap);
-	if (r.done[0] >= 0 || r.done[1] >= 0)
-		check_describe(out, cap, "done=C@%lld,S@%lld", (long long)r.done[0], (long long)r.done[1]);
-	*contract = r.contract;
-	tls_free(r.t);
+	struct run *r = run;
+	tls_gap(r->t, dir, n);
+	r->pos[dir] += n;
 }
 
+static unsigned run_finish(void *run, char *out, size_t cap)
+{
+	struct run *r = run;
+	unsigned contract = r->contract;
+	describe_facts(tls_facts(r->t), out, cap);
+	if (r->done[0] >= 0 || r->done[1] >= 0)
+		check_describe(out, cap, "done=C@%lld,S@%lld", (long long)r->done[0],
+			       (long long)r->done[1]);
+	tls_free(r->t);
+	free(r);
+	return contract;
+}
+
+static const struct split_ops tls_ops = {run_start, run_data, run_gap, run_finish};
+
+/* The case whole, cut at every byte and byte by byte (split_feed.h). */
 static void tc_check(const char *want)
 {
-	char whole[2048], got[2048];
-	unsigned contract, bad_contract = 0, mismatches = 0;
-	int before = check_failed;
-	run_case(FEED_WHOLE, 0, 0, whole, sizeof whole, &contract);
-	CHECK_STR(whole, want);
-	CHECK_INT(contract, 0);
-	for (size_t i = 0; i < tc.n; i++) {
-		for (size_t at = 1; at < tc.st[i].n; at++) {
-			run_case(FEED_CUT, i, at, got, sizeof got, &contract);
-			bad_contract += contract;
-			if (strcmp(got, whole) != 0 && mismatches++ == 0)
-				fprintf(stderr, "     step %zu cut at %zu:\n     got  %s\n     want %s\n",
-					i, at, got, whole);
-		}
-	}
-	CHECK_INT(mismatches, 0);
-	run_case(FEED_BYTES, 0, 0, got, sizeof got, &contract);
-	bad_contract += contract;
-	CHECK_STR(got, whole);
-	CHECK_INT(bad_contract, 0);
-	if (check_failed != before)
-		fprintf(stderr, "     in case \"%s\"\n", tc.name);
+	split_feed_check(&tls_ops, NULL, tc.st, tc.n, want, tc.name);
 }
 
 #define CCS "140303000101"
