@@ -38,13 +38,14 @@ static const struct rcol domain_cols[] = {
 	{"sessions", "sessions", RCOL_NUM},
 	{"tls_completed", "TLS", RCOL_NUM},
 	{"tls_completed_pct", "%", RCOL_PCT},
-	{"starttls_offered", "STARTTLS offered", RCOL_NUM | RCOL_SPARE},
-	{"plaintext_mail", "mail in clear", RCOL_NUM},
-	{"mta_sts", "MTA-STS", 0},
-	{"dane", "DANE", 0},
-	{"tlsrpt", "TLS-RPT", RCOL_SPARE},
-	{"policy_plaintext", "clear to policy", RCOL_NUM},
+	{"starttls_offered", "STARTTLS", RCOL_NUM | RCOL_SPARE},
+	{"plaintext_mail", "in clear", RCOL_NUM},
+	{"policy_plaintext", "policy clear", RCOL_NUM},
 	{"tlsa_mismatch", "TLSA mismatch", RCOL_NUM},
+	{"mta_sts", "MTA-STS", RCOL_DATA | RCOL_NOTEXT},
+	{"dane", "DANE", RCOL_DATA | RCOL_NOTEXT},
+	{"tlsrpt", "TLS-RPT", RCOL_DATA | RCOL_NOTEXT},
+	{"publishes", "publishes", RCOL_DETAIL},
 	{"tls_versions", "versions", RCOL_DETAIL},
 };
 
@@ -147,6 +148,24 @@ static int set_flag(struct rtable *t, long row, const char *key, sqlite3_stmt *s
 	return text ? rtable_text(t, row, key, text) : 0;
 }
 
+/* "MTA-STS yes, DANE signed, TLS-RPT ?" for people; the three columns for
+ * JSON and CSV. */
+static int publishes(struct rtable *t, long row)
+{
+	static const char *const keys[] = {"mta_sts", "dane", "tlsrpt"};
+	static const char *const names[] = {"MTA-STS", "DANE", "TLS-RPT"};
+	char text[128];
+	size_t used = 0;
+	for (int i = 0; i < 3; i++) {
+		const struct rcell *c = rtable_at(t, (size_t)row, (size_t)rtable_col(t, keys[i]));
+		int n = snprintf(text + used, sizeof text - used, "%s%s %s", i ? ", " : "", names[i],
+				 c->kind == RCELL_TEXT ? c->text : "?");
+		if (n > 0 && (size_t)n < sizeof text - used)
+			used += (size_t)n;
+	}
+	return rtable_text(t, row, "publishes", text);
+}
+
 static int add_domain(void *arg, sqlite3_stmt *s)
 {
 	struct domains *d = arg;
@@ -168,6 +187,8 @@ static int add_domain(void *arg, sqlite3_stmt *s)
 	for (int i = 0; i < 3; i++)
 		if (set_flag(d->t, row, flags[i], s, 5 + i) < 0)
 			return -1;
+	if (publishes(d->t, row) < 0)
+		return -1;
 	rtable_int(d->t, row, "policy_plaintext", sqlite3_column_int64(s, 8));
 	rtable_int(d->t, row, "tlsa_mismatch", sqlite3_column_int64(s, 9));
 	return 0;
@@ -199,8 +220,10 @@ static int domains(struct rdb *db, struct rmodel *m, const struct dns_state *st)
 	if (rtable_title(t, "Recipient domains, worst first") < 0 ||
 	    rtable_note(t, st->sessions_with_domain > 0
 			       ? "sessions to port 25 whose server an MX answer followed by an address "
-				 "answer led to; TLS: completed handshakes of the domain's sessions; "
-				 "MTA-STS, DANE, TLS-RPT: what the link last showed it to publish"
+				 "answer led to; TLS: completed handshakes; in clear: sessions with mail "
+				 "in clear; policy clear: of those, to the domain while it was seen to "
+				 "publish MTA-STS or DANE; TLSA mismatch: certificates matching no TLSA "
+				 "record; publishes: what the link last showed the domain to publish (?: not seen)"
 			       : "none: see the DNS on the link above") < 0)
 		return rdb_oom(db);
 	if (rdb_each(db, domains_sql, add_domain, &d) < 0 ||
