@@ -310,7 +310,9 @@ static int step_udp(struct walk *w)
 	struct tcp_packet *o = w->out;
 	if (len < 4)
 		return DECODE_TRUNCATED;
-	enum layer tunnel = tunnel_udp_port(be16(p + 2));
+	/* a DNS answer to an ephemeral port that happens to be a tunnel's
+	 * (4789, 6081, 2152 ...) is no tunnel */
+	enum layer tunnel = be16(p) == 53 ? L_DONE : tunnel_udp_port(be16(p + 2));
 	if (tunnel == L_DONE && !w->want_udp)
 		return DECODE_NOT_TCP;
 	if (len < 8)

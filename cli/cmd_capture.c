@@ -28,6 +28,8 @@ struct capture_args {
 	const char *anon_keyfile;
 	uint8_t anon_key[ANON_KEY_BYTES];
 	struct flow_limits limits;
+	int no_dns;              /* --no-dns: no DNS, no port-443 hellos */
+	struct pdns_limits dns_limits;
 	char filter[4096];
 	const char *metrics_listen; /* --metrics-listen ADDR:PORT */
 	int again;                  /* --again: a file captured before is captured again */
@@ -88,6 +90,13 @@ static const struct cli_option capture_options[] = {
 	{"anonymize", 0, "KEYFILE", OPT_ANONYMIZE,
 	 "store addresses through a keyed prefix-preserving map (Crypto-PAn); KEYFILE holds "
 	 "32 bytes or 64 hex digits: head -c 32 /dev/urandom > KEYFILE (default: off)"},
+	{"no-dns", 0, NULL, OPT_NO_DNS,
+	 "follow no DNS (port 53) and no port-443 ClientHellos: the recipient-domain columns "
+	 "stay NULL (default: followed)"},
+	{"dns-window", 0, "SEC", OPT_DNS_WINDOW,
+	 "a sender's policy lookup or fetch counts within SEC seconds before its session "
+	 "(default: 300)"},
+	{"dns-memory", 0, "MIB", OPT_DNS_MEMORY, "the passive-DNS table's memory cap (default: 64)"},
 	{"metrics-listen", 0, "ADDR:PORT", OPT_METRICS,
 	 "serve Prometheus metrics at /metrics: 127.0.0.1:9464, [::1]:9464, or :9464 for every "
 	 "address (default: none)"},
@@ -138,6 +147,7 @@ static int capture_number(struct capture_args *a, int code, const char *arg)
 		{OPT_MAX_FLOWS, 1, 1e8},      {OPT_MAX_BUFFER, 1, 1 << 20},
 		{OPT_IDLE, 1, 1e7},           {OPT_SNAPLEN, 64, 262144},
 		{OPT_THREADS, 1, ENGINE_THREADS_MAX}, {OPT_BUFSIZE, 1, 4096},
+		{OPT_DNS_WINDOW, 1, 86400},   {OPT_DNS_MEMORY, 1, 65536},
 		{OPT_WRITE_QUEUE, 16, 1e7},   {OPT_SPOOL_MAX, 0, 1 << 24},
 	};
 	double v = 0;
@@ -145,7 +155,7 @@ static int capture_number(struct capture_args *a, int code, const char *arg)
 	while (bounds[i].code != code)
 		i++;
 	if (cli_number(&capture_command, code, arg, bounds[i].min, bounds[i].max,
-		       code != OPT_IDLE, &v) < 0)
+		       code != OPT_IDLE && code != OPT_DNS_WINDOW, &v) < 0)
 		return -1;
 	switch (code) {
 	case OPT_MAX_FLOWS: a->limits.max_flows = (size_t)v; break;
@@ -153,6 +163,8 @@ static int capture_number(struct capture_args *a, int code, const char *arg)
 	case OPT_IDLE: a->limits.idle_timeout = v; break;
 	case OPT_SNAPLEN: a->src.snaplen = (int)v; break;
 	case OPT_THREADS: a->threads = (unsigned)v; break;
+	case OPT_DNS_WINDOW: a->dns_limits.window = v; break;
+	case OPT_DNS_MEMORY: a->dns_limits.max_bytes = (size_t)(v * 1048576.0); break;
 	case OPT_WRITE_QUEUE: a->store.queue_rows = (size_t)v; break;
 	case OPT_SPOOL_MAX: a->store.spool_bytes = (uint64_t)(v * 1048576.0); break;
 	default: a->src.buffer_mb = (int)v; break;
@@ -172,6 +184,7 @@ static int capture_option(void *ctx, int code, const char *arg)
 	case 'Z': a->user = arg; return 0;
 	case OPT_DB: a->db = arg; return 0;
 	case OPT_CLASSIFY: a->classify = 1; return 0;
+	case OPT_NO_DNS: a->no_dns = 1; return 0;
 	case OPT_ANONYMIZE: a->anon_keyfile = arg; return 0;
 	case OPT_AGAIN: a->again = 1; return 0;
 	case OPT_METRICS:
@@ -198,6 +211,7 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	memset(a, 0, sizeof *a);
 	a->db = "smtptls.db";
 	a->limits = defaults;
+	pdns_limits_default(&a->dns_limits);
 	a->src.promisc = 1;
 	ports_default(&a->ports);
 	a->threads = 1;
@@ -269,15 +283,18 @@ static int feed_engine(struct capture_args *a, struct engine *e, char *err, size
 }
 
 /* The run's last row, and its named counters: the decoders' (per
- * encapsulation, IP fragments) and the writer's (queue, spool, WAL). */
+ * encapsulation, IP fragments), what following DNS did, and the writer's
+ * (queue, spool, WAL). */
 static int end_run(struct capture_run *cr, const struct run_totals *t,
 		   const struct engine_totals *et)
 {
-	struct run_counter c[DECODER_COUNTERS_MAX + 16];
+	struct run_counter c[DECODER_COUNTERS_MAX + ENGINE_DNS_COUNTERS_MAX + 16];
 	struct store_stats ss;
 	size_t n = 0;
-	for (size_t i = 0; i < et->ncounters && i < DECODER_COUNTERS_MAX; i++)
+	for (size_t i = 0; i < et->ncounters; i++)
 		c[n++] = (struct run_counter){et->counters[i].name, et->counters[i].value};
+	for (size_t i = 0; i < et->n_dns_counters; i++)
+		c[n++] = (struct run_counter){et->dns_counters[i].name, et->dns_counters[i].value};
 	store_stats(cr->st, &ss);
 	n += capture_ops_counters(&ss, c + n, 16);
 	if (store_end_run(cr->st, t) < 0)
@@ -323,7 +340,8 @@ static int open_engine(struct capture_args *a, struct engine **e)
 {
 	char err[1024];
 	struct engine_opts eo = {a->src, &a->ports, a->classify, a->limits,
-				 a->anon_keyfile ? a->anon_key : NULL, a->threads};
+				 a->anon_keyfile ? a->anon_key : NULL, a->threads, !a->no_dns,
+				 a->dns_limits};
 	int rc = engine_open(e, &eo, err, sizeof err);
 	if (rc > 0 && !a->quiet)
 		fprintf(stderr, "smtptls: warning: %s\n", err);

@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -6,7 +7,10 @@
 #include <string.h>
 
 #include "../reports/report.h"
+#include "../reports/tlsrpt.h"
 #include "commands.h"
+
+#define FORMAT_TLSRPT 100 /* --format tlsrpt: RFC 8460 JSON, not the table model */
 
 static int parse_ports(const char *arg, struct report_filter *f)
 {
@@ -73,12 +77,18 @@ int filter_option(const struct cli_command *c, int code, const char *arg,
 static const struct cli_option report_options[] = {
 	CLI_OPTION_DB("database, only read"),
 	{"format", 0, "F", OPT_FORMAT,
-	 "text (default: 80 columns), csv, json or html (one self-contained page)"},
+	 "text (default: 80 columns), csv, json, html (one self-contained page) or tlsrpt "
+	 "(RFC 8460 reports per recipient domain, one JSON document a line)"},
 	CLI_OPTIONS_FILTER,
 	{"by", 0, "UNIT", OPT_BY,
 	 "time-series buckets: hour, day or week, UTC (default: from the time span)"},
 	{"top", 0, "N", OPT_TOP,
 	 "rows per ranked list, 0 for all (default: 25 in text and html, all in csv and json)"},
+	{"domain", 0, "D", OPT_DOMAIN, "tlsrpt: the report of policy domain D only (default: all)"},
+	{"org", 0, "NAME", OPT_ORG,
+	 "tlsrpt: organization-name (default: 'smtptls passive observer on' this host)"},
+	{"contact", 0, "ADDR", OPT_CONTACT,
+	 "tlsrpt: contact-info, an email address (default: postmaster@ this host)"},
 	{NULL, 0, NULL, 0, NULL},
 };
 
@@ -87,13 +97,18 @@ const struct cli_command report_command = {
 	.summary = "print the encrypted share and what stands behind it",
 	.synopsis = "[--db PATH] [--format text|csv|json|html] [--since T]\n"
 		    " [--until T] [--by hour|day|week] [--port P[,P...]]\n"
-		    " [--server ADDR] [--top N]",
+		    " [--server ADDR] [--top N]\n"
+		    "--format tlsrpt [--domain D] [--org NAME]\n"
+		    " [--contact ADDR] [--since T] [--until T]\n"
+		    " [--port P[,P...]] [--server ADDR]",
 	.description =
 		"Prints the share of the sessions in the database that were encrypted (TLS "
 		"completed) and what stands behind it: per port, the reasons for the rest, a time "
 		"series, TLS versions, cipher suites and key exchange, handshake outcomes, "
 		"certificates, STARTTLS and AUTH in clear, the servers and clients worst first, "
-		"downgrade evidence, fingerprints and the capture runs.\n"
+		"downgrade evidence, recipient domains and their policies (from the DNS on the "
+		"link), fingerprints and the capture runs. --format tlsrpt writes SMTP TLS reports "
+		"(RFC 8460) per recipient domain instead.\n"
 		"\n"
 		"The database is only read: a user who may read it but not write its folder can "
 		"report, while the sensor runs or after it stopped.",
@@ -101,25 +116,46 @@ const struct cli_command report_command = {
 	.examples = "smtptls report --db mail.db\n"
 		    "smtptls report --db mail.db --since 2026-11-22 --port 25 --by hour\n"
 		    "smtptls report --db mail.db --format html > report.html\n"
-		    "smtptls report --db mail.db --format json --server mx.example.org",
+		    "smtptls report --db mail.db --format json --server mx.example.org\n"
+		    "smtptls report --db mail.db --format tlsrpt --since 2026-11-22",
 };
 
-static int parse_format(int code, const char *arg, enum report_format *out)
+static int parse_format(int code, const char *arg, int *out)
 {
 	static const char *const names[] = {"text", "csv", "json", "html"};
 	for (int i = 0; i < 4; i++)
 		if (!strcmp(arg, names[i])) {
-			*out = (enum report_format)i;
+			*out = i;
 			return 0;
 		}
-	cli_bad_value(&report_command, code, "invalid format '%s' (text, csv, json or html)", arg);
+	if (!strcmp(arg, "tlsrpt")) {
+		*out = FORMAT_TLSRPT;
+		return 0;
+	}
+	cli_bad_value(&report_command, code, "invalid format '%s' (text, csv, json, html or tlsrpt)",
+		      arg);
 	return -1;
 }
 
 struct report_args {
 	struct report_options o;
 	const char *db;
+	int format;
+	struct tlsrpt_info tlsrpt;
+	char org[300], contact[300];
 };
+
+/* TLS-RPT's reporter: this host, unless told. */
+static void tlsrpt_defaults(struct report_args *a)
+{
+	char host[256] = "localhost";
+	if (gethostname(host, sizeof host) < 0 || !host[0])
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	snprintf(a->org, sizeof a->org, "smtptls passive observer on %s", host);
+	snprintf(a->contact, sizeof a->contact, "postmaster@%s", host);
+	a->tlsrpt = (struct tlsrpt_info){a->org, a->contact, NULL};
+}
 
 static int report_option(void *ctx, int code, const char *arg)
 {
@@ -127,7 +163,10 @@ static int report_option(void *ctx, int code, const char *arg)
 	double top;
 	switch (code) {
 	case OPT_DB: a->db = arg; return 0;
-	case OPT_FORMAT: return parse_format(code, arg, &a->o.format);
+	case OPT_FORMAT: return parse_format(code, arg, &a->format);
+	case OPT_DOMAIN: a->tlsrpt.domain = arg; return 0;
+	case OPT_ORG: a->tlsrpt.organization = arg; return 0;
+	case OPT_CONTACT: a->tlsrpt.contact = arg; return 0;
 	case OPT_TOP:
 		if (cli_number(&report_command, code, arg, 0, 1000000, 1, &top) < 0)
 			return -1;
@@ -152,6 +191,8 @@ int cmd_report(int argc, char **argv)
 	a.o.format = REPORT_TEXT;
 	a.o.by = REPORT_BY_AUTO;
 	a.o.top = -1;
+	a.format = REPORT_TEXT;
+	tlsrpt_defaults(&a);
 	report_filter_init(&a.o.filter);
 	int first = cli_parse(&report_command, argc, argv, report_option, &a);
 	if (first < 0)
@@ -160,7 +201,14 @@ int cmd_report(int argc, char **argv)
 		cli_usage_error(&report_command, "unexpected argument '%s'", argv[first]);
 		return EXIT_USAGE;
 	}
-	if (report_run(a.db, &a.o, stdout, err, sizeof err) < 0) {
+	if (a.format != FORMAT_TLSRPT && a.tlsrpt.domain) {
+		cli_usage_error(&report_command, "%s", "--domain is for --format tlsrpt");
+		return EXIT_USAGE;
+	}
+	a.o.format = a.format == FORMAT_TLSRPT ? REPORT_JSON : (enum report_format)a.format;
+	if ((a.format == FORMAT_TLSRPT
+		     ? tlsrpt_run(a.db, &a.o.filter, &a.tlsrpt, stdout, err, sizeof err)
+		     : report_run(a.db, &a.o, stdout, err, sizeof err)) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return EXIT_RUNTIME;
 	}

@@ -15,7 +15,8 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 /* Codes of the options without a short letter (unique within a command). */
 enum { OPT_DB = 256, OPT_PORTS, OPT_CLASSIFY, OPT_MAX_FLOWS, OPT_MAX_BUFFER, OPT_IDLE,
        OPT_SNAPLEN, OPT_BUFSIZE, OPT_THREADS, OPT_ANONYMIZE, OPT_FORMAT, OPT_SINCE,
-       OPT_UNTIL, OPT_BY, OPT_PORT, OPT_SERVER, OPT_TOP, OPT_TOLERANCE, OPT_FIRST_FREE };
+       OPT_UNTIL, OPT_BY, OPT_PORT, OPT_SERVER, OPT_TOP, OPT_TOLERANCE, OPT_NO_DNS,
+       OPT_DNS_WINDOW, OPT_DNS_MEMORY, OPT_DOMAIN, OPT_ORG, OPT_CONTACT, OPT_FIRST_FREE };
 
 /* Each takes the arguments after "smtptls" (argv[0] is the command's
  * name) and returns the exit status. */

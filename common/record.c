@@ -20,4 +20,7 @@ void session_record_init(struct session_record *r)
 	r->server_chose_weak = r->server_declined_fs = -1;
 	r->cert.key_bits = r->cert.self_signed = r->cert.expired = r->cert.name_match = -1;
 	r->end_reason = END_EOF;
+	r->domain_mta_sts = r->domain_dane = r->domain_tlsrpt = -1;
+	r->sender_looked_up_mta_sts = r->sender_looked_up_tlsa = r->sender_fetched_policy = -1;
+	r->tlsa_match = r->policy_plaintext = -1;
 }

@@ -12,6 +12,7 @@
 #define REC_CERT_NAME_MAX 128 /* certificate CN, issuer CN and O */
 #define REC_SANS_MAX 256      /* subjectAltName list, comma separated, capped */
 #define REC_FP_MAX 40         /* JA3, JA3S (32 hex digits), JA4 (36 characters) */
+#define REC_TLSA_MAX 1200     /* a TLSA RRset as text ("3 1 1 <hex>, ..."), capped */
 
 /* Directions of a connection. */
 enum { DIR_C2S = 0, DIR_S2C = 1 };
@@ -72,6 +73,14 @@ enum tls_outcome {
 	OUTCOME_INCOMPLETE,       /* TLS attempted, the end of the handshake not in
 				   * the capture: unknown */
 	OUTCOME_NO_TLS_AFTER_220, /* STARTTLS answered 2xx, no TLS hello followed */
+};
+
+/* What the DNS on the link showed about a session's MX host's TLSA
+ * records (issue 17): the codes of domain_dane; -1 NULL. */
+enum dane_state {
+	DANE_NONE = 0,     /* NXDOMAIN or NODATA: no TLSA */
+	DANE_UNSIGNED = 1, /* TLSA records without a signature (no DANE policy) */
+	DANE_SIGNED = 2,   /* TLSA records with an RRSIG, or the AD bit */
 };
 
 /* The leaf certificate of a TLS <= 1.2 handshake (sent in clear). Strings
@@ -145,6 +154,19 @@ struct session_record {
 	uint64_t packets, bytes_c2s, bytes_s2c;
 	enum end_reason end_reason;
 	uint32_t anomalies;
+	/* From the DNS and HTTPS on the link (issue 17; engine/build.c): ""
+	 * and -1 are NULL, every one of them without DNS or with --no-dns. */
+	char mx_domain[REC_NAME_MAX];   /* recipient domain whose MX led here */
+	char mx_host[REC_NAME_MAX];     /* ... through this exchange */
+	int domain_mta_sts;             /* 1/0: a v=STSv1 record / none */
+	int domain_dane;                /* enum dane_state */
+	int domain_tlsrpt;              /* 1/0: a v=TLSRPTv1 record / none */
+	int sender_looked_up_mta_sts;   /* 1/0 within the window before the start */
+	int sender_looked_up_tlsa;
+	int sender_fetched_policy;      /* a ClientHello with SNI mta-sts.DOMAIN */
+	int tlsa_match;                 /* 1/0: a TLSA record matches the certificates */
+	int policy_plaintext;           /* 1/0: mail in clear to a policy domain */
+	char tlsa_records[REC_TLSA_MAX];/* the TLSA set domain_dane is about */
 };
 
 /* Sets every field to its "unknown" value. */

@@ -235,6 +235,23 @@ static const struct reg_name outcomes[] = {
 	{OUTCOME_NO_TLS_AFTER_220, "no_tls_after_220"},
 };
 
+static const struct reg_name dane_states[] = {
+	{DANE_NONE, "none"},
+	{DANE_UNSIGNED, "unsigned"},
+	{DANE_SIGNED, "signed"},
+};
+
+const struct reg_name *dane_states_all(size_t *n)
+{
+	*n = NELEM(dane_states);
+	return dane_states;
+}
+
+const char *dane_state_name(int dane)
+{
+	return dane >= 0 && (size_t)dane < NELEM(dane_states) ? dane_states[dane].name : NULL;
+}
+
 static const struct reg_name end_reasons[] = {
 	{END_FIN, "fin"},     {END_RST, "rst"},         {END_IDLE, "idle"},
 	{END_EOF, "eof"},     {END_EVICTED, "evicted"}, {END_REUSED, "reused"},

@@ -121,6 +121,7 @@ const struct reg_name *tls_outcomes_all(size_t *n);  /* OUTCOME_NONE left out */
 const struct reg_name *end_reasons_all(size_t *n);
 const struct reg_name *directions_all(size_t *n);    /* DIR_C2S client, DIR_S2C server */
 const struct reg_name *anomalies_all(size_t *n);     /* code: bit number */
+const struct reg_name *dane_states_all(size_t *n);   /* enum dane_state */
 
 const char *transport_name(enum transport t);
 const char *end_reason_name(enum end_reason r);
@@ -128,6 +129,8 @@ const char *end_reason_name(enum end_reason r);
 const char *tls_outcome_name(enum tls_outcome o);
 /* "client", "server", NULL for anything else. */
 const char *direction_name(int dir);
+/* "none", "unsigned", "signed"; NULL for -1 or an unknown code. */
+const char *dane_state_name(int dane);
 
 /* Name of one anomaly bit, or NULL. */
 const char *anomaly_name(uint32_t bit);

@@ -2,6 +2,7 @@
  * The queries are in pdns_query.c; the design note in pdns.h. */
 #include "pdns.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -13,9 +14,12 @@
 #define MERGE_SECONDS 1.0 /* sightings this close are one */
 
 /* Per kind: is name2 part of the key, which index and eviction mark it
- * has, and whether a new answer replaces the entry (policies: the latest
- * answer is the truth) rather than adding a sighting. */
-enum { X_NONE, X_NAME2, X_ADDR, X_WHO };
+ * has, and whether a new answer replaces the entry rather than adding a
+ * sighting. No kind replaces any more: a policy keeps one entry per
+ * distinct answer (its variant in name2, indexed by the name), so that a
+ * session is judged by the answers seen before it however late it is
+ * asked (pdns_query.c). */
+enum { X_NONE, X_NAME2, X_ADDR, X_WHO, X_NAME };
 
 static const struct kind_info {
 	uint8_t name2_key;
@@ -26,12 +30,13 @@ static const struct kind_info {
 	[K_MX] = {1, X_NAME2, M_MX, 0},
 	[K_ADDR] = {0, X_ADDR, M_ADDR, 0},
 	[K_CNAME] = {1, X_NAME2, M_CNAME, 0},
-	[K_STS] = {0, X_NONE, M_NONE, 1},
-	[K_TLSRPT] = {0, X_NONE, M_NONE, 1},
-	[K_TLSA] = {0, X_NONE, M_NONE, 1},
+	[K_STS] = {1, X_NAME, M_NONE, 0},
+	[K_TLSRPT] = {1, X_NAME, M_NONE, 0},
+	[K_TLSA] = {1, X_NAME, M_NONE, 0},
 	[K_LOOKUP_STS] = {0, X_WHO, M_LOOKUP, 0},
 	[K_LOOKUP_TLSA] = {0, X_WHO, M_LOOKUP, 0},
 	[K_FETCH] = {0, X_WHO, M_LOOKUP, 0},
+	[K_FETCH_UNREAD] = {0, X_WHO, M_LOOKUP, 0},
 	[K_CLIENT] = {0, X_NONE, M_NONE, 0},
 };
 
@@ -105,6 +110,7 @@ static uint32_t key_hash(const struct pdns *t, const struct pdns_key *k)
 static uint32_t key_xhash(const struct pdns *t, const struct pdns_key *k)
 {
 	switch (kinds[k->kind].xindex) {
+	case X_NAME: return pdns_hash_name(t, k->name);
 	case X_NAME2: return pdns_hash_name(t, k->name2);
 	case X_ADDR: return pdns_hash_addr(t, k->addr);
 	case X_WHO: return pdns_hash_addr(t, k->who);
@@ -159,6 +165,10 @@ struct pdns *pdns_new(const struct pdns_limits *lim)
 	}
 	t->st.bytes_peak = t->st.bytes;
 	t->seed = random_seed();
+	atomic_init(&t->nclocks, 0);
+	atomic_init(&t->dns_noted, 0);
+	for (int i = 0; i < PDNS_CLOCKS; i++)
+		atomic_init(&t->clocks[i], 0);
 	return t;
 }
 
@@ -241,6 +251,14 @@ static void chain_unlink(struct node **head, struct node *n, int secondary)
 	}
 }
 
+/* Whether entries of a kind are on the secondary index (a lookup's client
+ * is only hashed for its eviction mark). */
+static int indexed(uint8_t kind)
+{
+	uint8_t x = kinds[kind].xindex;
+	return x == X_NAME2 || x == X_ADDR || x == X_NAME;
+}
+
 enum removal { RM_REPLACED, RM_SWEPT, RM_PUSHED_OUT };
 
 static void mark(struct pdns *t, const struct node *n)
@@ -257,7 +275,7 @@ static void mark(struct pdns *t, const struct node *n)
 static void node_remove(struct pdns *t, struct node *n, enum removal why)
 {
 	chain_unlink(&t->hb[n->hash & (t->nb - 1)], n, 0);
-	if (kinds[n->kind].xindex == X_NAME2 || kinds[n->kind].xindex == X_ADDR)
+	if (indexed(n->kind))
 		chain_unlink(&t->xb[n->xhash & (t->nb - 1)], n, 1);
 	lru_unlink(t, n);
 	if (why == RM_PUSHED_OUT) {
@@ -316,7 +334,7 @@ static struct node *node_new(struct pdns *t, const struct pdns_key *k, size_t ex
 	n->xhash = key_xhash(t, k);
 	n->hnext = t->hb[n->hash & (t->nb - 1)];
 	t->hb[n->hash & (t->nb - 1)] = n;
-	if (kinds[k->kind].xindex == X_NAME2 || kinds[k->kind].xindex == X_ADDR) {
+	if (indexed(k->kind)) {
 		n->xnext = t->xb[n->xhash & (t->nb - 1)];
 		t->xb[n->xhash & (t->nb - 1)] = n;
 	}
@@ -406,6 +424,19 @@ int pdns_sight_at(const struct node *n, double ts, double *lo, double *hi)
 		return SIGHT_YES;
 	}
 	return SIGHT_NO;
+}
+
+int pdns_answer_before(const struct node *n, double ts, double *lo, double *hi)
+{
+	for (size_t i = 0; i < n->n_sights; i++) {
+		const struct sight *s = &n->s[i];
+		if (s->lo > ts)
+			continue;
+		*lo = s->hi <= ts ? s->hi : s->lo;
+		*hi = s->hi <= ts ? s->hi : ts;
+		return 1;
+	}
+	return 0;
 }
 
 int pdns_marked(const struct pdns *t, enum pdns_mark m, uint32_t xhash, double ts)
@@ -509,10 +540,11 @@ static void fact_cname(const struct feed *fd, const struct dns_fact *f)
 	put(fd->t, &k, 0, fd->ts, until_of(fd->t, fd->ts, f->ttl));
 }
 
-static void policy(const struct feed *fd, uint8_t kind, const char *domain, const char *id,
+/* A policy answer: its entry is the variant (name2) of the domain's. */
+static void policy(const struct feed *fd, uint8_t kind, const char *domain, const char *variant,
 		   int value, uint32_t ttl)
 {
-	struct pdns_key k = {kind, domain, id, NULL, NULL};
+	struct pdns_key k = {kind, domain, variant, NULL, NULL};
 	struct node *n = put(fd->t, &k, 0, fd->ts, until_of(fd->t, fd->ts, ttl));
 	if (n)
 		n->value = (uint8_t)value;
@@ -525,14 +557,28 @@ static void fact_sts(const struct feed *fd, const struct dns_fact *f)
 
 static void fact_tlsrpt(const struct feed *fd, const struct dns_fact *f)
 {
-	policy(fd, K_TLSRPT, f->name, "", 1, f->ttl);
+	policy(fd, K_TLSRPT, f->name, "1", 1, f->ttl);
+}
+
+/* The variant of a TLSA answer: signed or not, and a digest of its
+ * records, so that the same set seen again refreshes its entry. */
+static void tlsa_variant(const struct pdns *t, int value, const struct dns_tlsa *rr, size_t n,
+			 int capped, char *out, size_t cap)
+{
+	uint64_t h = hash_bytes(t->seed ^ (uint64_t)capped, rr, n * sizeof *rr);
+	snprintf(out, cap, "%c%016llx", value == PDNS_DANE_SIGNED ? 's' : 'u',
+		 (unsigned long long)h);
 }
 
 static void tlsa_set(const struct feed *fd, const char *host, int value,
 		     const struct dns_tlsa *rr, size_t n, int capped, uint32_t ttl)
 {
-	struct pdns_key k = {K_TLSA, host, "", NULL, NULL};
-	struct node *node = put(fd->t, &k, n * sizeof *rr, fd->ts, until_of(fd->t, fd->ts, ttl));
+	char variant[24] = "";
+	struct pdns_key k = {K_TLSA, host, variant, NULL, NULL};
+	struct node *node;
+	if (value != PDNS_DANE_NONE)
+		tlsa_variant(fd->t, value, rr, n, capped, variant, sizeof variant);
+	node = put(fd->t, &k, n * sizeof *rr, fd->ts, until_of(fd->t, fd->ts, ttl));
 	if (!node)
 		return;
 	node->value = (uint8_t)value;
@@ -662,13 +708,65 @@ void pdns_add_https(struct pdns *t, const struct pdns_addr *client, const char *
 	pthread_mutex_lock(&t->lock);
 	tick(t, ts);
 	t->st.https_hellos++;
+	if (!t->https_seen || ts < t->https_first)
+		t->https_first = ts;
 	t->https_seen = 1;
-	if (sni && policy_host(sni, domain, sizeof domain, &too_long)) {
+	if (!sni) {
+		t->st.https_unread++; /* it may have been a fetch: no 0 for this client */
+		lookup(&fd, K_FETCH_UNREAD, "");
+	} else if (policy_host(sni, domain, sizeof domain, &too_long)) {
 		t->st.policy_fetches++;
 		lookup(&fd, K_FETCH, domain);
 	}
 	t->st.names_too_long += too_long;
 	pthread_mutex_unlock(&t->lock);
+}
+
+void pdns_note_dns(struct pdns *t)
+{
+	if (!atomic_load_explicit(&t->dns_noted, memory_order_relaxed))
+		atomic_store(&t->dns_noted, 1);
+}
+
+int pdns_dns_noted(struct pdns *t)
+{
+	return atomic_load(&t->dns_noted);
+}
+
+/* ---- clocks ------------------------------------------------------------------------------ */
+
+int pdns_clock_new(struct pdns *t)
+{
+	int id = atomic_fetch_add(&t->nclocks, 1);
+	if (id >= PDNS_CLOCKS)
+		return -1;
+	pdns_clock_set(t, id, PDNS_CAUGHT_UP);
+	return id;
+}
+
+void pdns_clock_set(struct pdns *t, int id, double ts)
+{
+	uint64_t bits;
+	if (id < 0 || id >= PDNS_CLOCKS)
+		return;
+	memcpy(&bits, &ts, sizeof bits);
+	atomic_store_explicit(&t->clocks[id], bits, memory_order_release);
+}
+
+/* The time entries may be swept by: no feeder that still builds records
+ * is behind it (the lock held). */
+static double sweep_time(struct pdns *t)
+{
+	double now = t->now;
+	int n = atomic_load(&t->nclocks);
+	for (int i = 0; i < n && i < PDNS_CLOCKS; i++) {
+		uint64_t bits = atomic_load_explicit(&t->clocks[i], memory_order_acquire);
+		double c;
+		memcpy(&c, &bits, sizeof c);
+		if (c < now)
+			now = c;
+	}
+	return now;
 }
 
 /* ---- expiry ------------------------------------------------------------------------------ */
@@ -678,11 +776,12 @@ void pdns_expire(struct pdns *t, double now)
 	pthread_mutex_lock(&t->lock);
 	tick(t, now);
 	size_t buckets = t->nb / PDNS_SWEEP_CALLS;
+	double upto = sweep_time(t);
 	for (size_t i = 0; i < buckets; i++) {
 		struct node *n = t->hb[t->sweep_at], *next;
 		for (; n; n = next) {
 			next = n->hnext;
-			if (n->until_max + t->lim.linger < t->now)
+			if (n->until_max + t->lim.linger < upto)
 				node_remove(t, n, RM_SWEPT);
 		}
 		t->sweep_at = (t->sweep_at + 1) & (t->nb - 1);
@@ -694,6 +793,7 @@ void pdns_stats(struct pdns *t, struct pdns_stats *out)
 {
 	pthread_mutex_lock(&t->lock);
 	*out = t->st;
+	out->bytes_cap = t->lim.max_bytes;
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -58,15 +58,23 @@
  *     candidate.
  *     mx_host is NULL when the chosen domain reaches S through several
  *     exchanges.
- *   domain_mta_sts, domain_tlsrpt: the latest answer for the domain (still
- *     valid at T or seen after it); domain_dane: the latest TLSA answer
- *     for mx_host.
+ *   domain_mta_sts, domain_tlsrpt: the latest answer for the domain at or
+ *     before T, if still valid at T; domain_dane: the latest TLSA answer
+ *     for mx_host likewise. Each distinct answer (a variant: the STS id,
+ *     TLS-RPT or not, the TLSA set and whether it was signed) is an entry
+ *     of its own, indexed by the name, so a later different answer never
+ *     hides the one before T; two different answers whose times cannot be
+ *     ordered give NULL (policy_ambiguous).
+ *   Every answer, lookup and hello after T is left out: the columns are
+ *   those of the table as it was at T, however late they are asked (the
+ *   engine's threads rely on it).
  *   sender_looked_up_mta_sts / _tlsa / sender_fetched_policy: 1 when C
  *     asked for _mta-sts.D / _25._tcp.H (a query from C or an answer to
  *     C), or sent a ClientHello for mta-sts.D, within [T - window, T].
  *     0 only when all of these hold: the link carried mail DNS from or to C
- *     (for the fetch: and some port-443 ClientHello), the table watched
- *     the whole window (its first packet time <= T - window), and no
+ *     at or before T (for the fetch: and a port-443 ClientHello at or
+ *     before T, and no hello of C's in the window went unread), the table
+ *     watched the whole window (its first packet time <= T - window), no
  *     evicted entry or merged sightings could hide a lookup in the window.
  *     Else NULL.
  *   mx_* is meant for relay sessions (port 25): a submission client
@@ -104,6 +112,8 @@
 #define PDNS_CAND_MAX 64      /* hosts and candidates examined per query */
 #define PDNS_MARK_SLOTS 1024  /* eviction marks per kind of entry */
 #define PDNS_SWEEP_CALLS 64   /* pdns_expire() calls that sweep the whole table */
+#define PDNS_CLOCKS 130       /* feeders' clocks (pdns_clock_new) */
+#define PDNS_CAUGHT_UP 1e300  /* a clock whose owner has nothing older to follow */
 
 /* An address as the decoder gives it: family 4 or 6, IPv4 in a[0..4). */
 struct pdns_addr {
@@ -140,14 +150,36 @@ void pdns_add_dns(struct pdns *t, const struct dns_msg *m, const struct pdns_add
 		  const struct pdns_addr *dst, double ts);
 
 /* A TLS ClientHello to port 443 from client, with its SNI (sanitised text,
- * any case; NULL or "" without one). Every ClientHello on 443 should come
- * here: it shows that the link carries HTTPS. */
+ * any case; "" without one; NULL when the hello was seen but its SNI could
+ * not be read, e.g. beyond the bytes captured: it may have been a policy
+ * fetch, so the client's sender_fetched_policy cannot be 0 within the
+ * window). Every ClientHello on 443 should come here: it shows that the
+ * link carries HTTPS. */
 void pdns_add_https(struct pdns *t, const struct pdns_addr *client, const char *sni, double ts);
 
+/* The reading thread notes that it passed a DNS segment on (lock-free;
+ * before any later segment is followed, so every thread sees it in
+ * capture order): sessions that start later are worth digesting
+ * certificates for (tlsa_match). */
+void pdns_note_dns(struct pdns *t);
+int pdns_dns_noted(struct pdns *t);
+
+/* Clocks of the threads that build records while others feed (one per
+ * pipeline). An entry is swept only when every clock has passed its end
+ * of validity and linger, so a thread behind the feeding thread never
+ * finds the entries of its sessions' start swept (a session asked about
+ * more than linger after its start is refused anyway). A clock starts
+ * PDNS_CAUGHT_UP; its owner sets its current packet time while it
+ * follows packets and PDNS_CAUGHT_UP when it has nothing queued. Returns
+ * the clock's id, -1 when all PDNS_CLOCKS are taken (then ignored). */
+int pdns_clock_new(struct pdns *t);
+void pdns_clock_set(struct pdns *t, int id, double ts); /* lock-free */
+
 /* Advances the table's clock to now (packet time) and removes entries
- * whose validity ended more than linger ago, looking at 1/PDNS_SWEEP_CALLS
- * of the buckets. Call it at the first packet (the table's watch starts
- * there) and then regularly (e.g. each second of packet time). */
+ * whose validity ended more than linger ago (by the earliest of now and
+ * the clocks), looking at 1/PDNS_SWEEP_CALLS of the buckets. Call it at
+ * the first packet (the table's watch starts at the earliest time it was
+ * given) and then regularly (e.g. each second of packet time). */
 void pdns_expire(struct pdns *t, double now);
 
 /* ---- querying ------------------------------------------------------------------ */
@@ -172,11 +204,14 @@ struct pdns_session {
 	char sts_id[DNS_STS_ID_MAX];  /* the MTA-STS id when domain_mta_sts is 1 */
 };
 
-/* Fills out for a session from client to server that started at ts_start.
- * Call it within linger seconds of the session's start (packet time), e.g.
- * when its record is built. */
+/* Fills out for a session from client to server that started at ts_start,
+ * from the answers seen at or before ts_start only: the same columns
+ * however much the table was fed after the start (up to the merging of
+ * sightings within a second, and while the caps evict nothing). now is
+ * the packet time the record is built at (its end): more than linger
+ * after the start every column is NULL (too_late). */
 void pdns_session(struct pdns *t, const struct pdns_addr *server, const struct pdns_addr *client,
-		  double ts_start, struct pdns_session *out);
+		  double ts_start, double now, struct pdns_session *out);
 
 /* tlsa_match for a session to mx_host (pdns_session's, "" gives -1):
  * certs[0] the leaf, certs[1..n) the rest of the chain as sent;
@@ -184,6 +219,13 @@ void pdns_session(struct pdns *t, const struct pdns_addr *server, const struct p
  * 1, 0 or -1 (NULL), by the rules above. */
 int pdns_tlsa_match(struct pdns *t, const char *mx_host, double ts_start,
 		    const struct x509_tlsa *certs, size_t n, int chain_complete);
+
+/* The TLSA records domain_dane is about (the answer for mx_host in effect
+ * at ts_start), as text: "3 1 1 HEX, 2 0 1 HEX" (a matching type 0
+ * record's data is kept as its SHA-256: "3 1 0 sha256:HEX"), whole
+ * records only, at most cap - 1 characters. Returns the length; 0 (and
+ * "") for none. */
+size_t pdns_tlsa_text(struct pdns *t, const char *mx_host, double ts_start, char *out, size_t cap);
 
 /* 1 when any DNS message was added: else every column is NULL and reports
  * say that the link showed no DNS. */
@@ -195,9 +237,11 @@ struct pdns_stats {
 	uint64_t dns_messages;    /* pdns_add_dns calls */
 	uint64_t https_hellos;    /* pdns_add_https calls */
 	uint64_t policy_fetches;  /* of those, SNI mta-sts.DOMAIN */
+	uint64_t https_unread;    /* of those, SNI not readable (NULL) */
 	uint64_t entries;         /* held now */
 	uint64_t bytes;           /* held now, counted as above */
 	uint64_t bytes_peak;
+	uint64_t bytes_cap;       /* the cap (max_bytes) */
 	uint64_t inserted;        /* new entries */
 	uint64_t refreshed;       /* sightings added to an existing entry */
 	uint64_t evicted;         /* pushed out by the caps, still valid */
@@ -213,6 +257,7 @@ struct pdns_stats {
 	uint64_t mx_uncertain;    /* an evicted entry or merged sightings could decide: NULL */
 	uint64_t candidates_capped;/* more than PDNS_CAND_MAX hosts or candidates */
 	uint64_t too_late;        /* asked more than linger after the session start */
+	uint64_t policy_ambiguous;/* different policy answers too close before a session: NULL */
 	uint64_t tlsa_match[3];   /* tlsa_match answers: [0] 0, [1] 1, [2] NULL */
 };
 

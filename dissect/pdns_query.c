@@ -1,5 +1,6 @@
 /* The passive-DNS table's queries: the columns of one session and the
  * TLSA match (rules in pdns.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "pdns.h"
@@ -182,12 +183,35 @@ static void find_domain(struct search *s, struct pdns_session *out)
 
 /* ---- the domain's policies ------------------------------------------------------ */
 
-/* The latest answer about a name, if still valid at ts or seen after it. */
+/* The latest answer about a name at or before ts, if still valid at ts:
+ * each distinct answer is an entry of its own (a variant), the latest
+ * before ts wins; NULL when none was seen, the latest has expired, or two
+ * different answers came too close to tell which is the latest. */
 static struct node *policy_entry(struct pdns *t, uint8_t kind, const char *name, double ts)
 {
-	struct pdns_key k = {kind, name, "", NULL, NULL};
-	struct node *n = name[0] ? pdns_find(t, &k) : NULL;
-	return n && n->until_max >= ts ? n : NULL;
+	struct node *best = NULL;
+	double best_lo = 0, best_hi = 0;
+	int tie = 0;
+	if (!name[0])
+		return NULL;
+	for (struct node *n = pdns_xchain(t, pdns_hash_name(t, name)); n; n = n->xnext) {
+		double lo, hi;
+		if (n->kind != kind || strcmp(node_name(n), name) != 0 ||
+		    !pdns_answer_before(n, ts, &lo, &hi))
+			continue;
+		if (best && hi <= best_hi) {
+			tie |= hi >= best_lo;
+			continue;
+		}
+		tie = best && best_hi >= lo;
+		best = n, best_lo = lo, best_hi = hi;
+	}
+	if (tie) {
+		t->st.policy_ambiguous++;
+		return NULL;
+	}
+	double lo, hi;
+	return best && pdns_sight_at(best, ts, &lo, &hi) == SIGHT_YES ? best : NULL;
 }
 
 static void policies(struct pdns *t, double ts, struct pdns_session *out)
@@ -196,7 +220,7 @@ static void policies(struct pdns *t, double ts, struct pdns_session *out)
 	if ((n = policy_entry(t, K_STS, out->mx_domain, ts)) != NULL) {
 		out->domain_mta_sts = n->value;
 		if (n->value)
-			strcpy(out->sts_id, node_name2(n));
+			strcpy(out->sts_id, node_name2(n)); /* the variant is the id */
 	}
 	if ((n = policy_entry(t, K_TLSRPT, out->mx_domain, ts)) != NULL)
 		out->domain_tlsrpt = n->value;
@@ -212,8 +236,20 @@ static void policies(struct pdns *t, double ts, struct pdns_session *out)
 static int watched(struct pdns *t, const struct pdns_addr *client, double ts, int https)
 {
 	struct pdns_key k = {K_CLIENT, "", "", NULL, client};
-	return t->start <= ts - t->lim.window && pdns_find(t, &k) != NULL &&
-	       (!https || t->https_seen);
+	struct node *n = pdns_find(t, &k);
+	double lo, hi;
+	return t->start <= ts - t->lim.window && n && pdns_sight_at(n, ts, &lo, &hi) == SIGHT_YES &&
+	       (!https || (t->https_seen && t->https_first <= ts));
+}
+
+/* Whether the client sent a port-443 ClientHello whose SNI was not read
+ * within the window: it may have been the fetch. */
+static int fetch_unread(struct pdns *t, const struct pdns_addr *client, double ts)
+{
+	struct pdns_key k = {K_FETCH_UNREAD, "", "", NULL, client};
+	struct node *n = pdns_find(t, &k);
+	double lo, hi;
+	return n && pdns_sight_at(n, ts, &lo, &hi) != SIGHT_NO;
 }
 
 static int sender_did(struct pdns *t, uint8_t kind, const char *name,
@@ -232,7 +268,8 @@ static int sender_did(struct pdns *t, uint8_t kind, const char *name,
 		return 1;
 	}
 	if (v == SIGHT_UNSURE || !watched(t, client, ts, kind == K_FETCH) ||
-	    pdns_marked(t, M_LOOKUP, pdns_hash_addr(t, client), ts))
+	    pdns_marked(t, M_LOOKUP, pdns_hash_addr(t, client), ts) ||
+	    (kind == K_FETCH && fetch_unread(t, client, ts)))
 		return -1;
 	return 0;
 }
@@ -258,7 +295,7 @@ static struct pdns_addr addr_clean(const struct pdns_addr *a)
 }
 
 void pdns_session(struct pdns *t, const struct pdns_addr *server, const struct pdns_addr *client,
-		  double ts_start, struct pdns_session *out)
+		  double ts_start, double now, struct pdns_session *out)
 {
 	static struct search zero;
 	struct search s = zero;
@@ -270,7 +307,7 @@ void pdns_session(struct pdns *t, const struct pdns_addr *server, const struct p
 		pthread_mutex_unlock(&t->lock);
 		return;
 	}
-	if (t->now - ts_start > t->lim.linger) {
+	if (now - ts_start > t->lim.linger) {
 		t->st.too_late++;
 		pthread_mutex_unlock(&t->lock);
 		return;
@@ -358,6 +395,43 @@ int pdns_tlsa_match(struct pdns *t, const char *mx_host, double ts_start,
 	t->st.tlsa_match[r < 0 ? 2 : r]++;
 	pthread_mutex_unlock(&t->lock);
 	return r;
+}
+
+/* "U S M HEX" of one record: the data as kept (matching type 0 is kept
+ * as the SHA-256 of its data, written "sha256:HEX"). */
+static size_t tlsa_rr_text(const struct dns_tlsa *r, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int n = snprintf(out, cap, "%u %u %u %s", r->usage, r->selector, r->mtype,
+			 r->hashed ? "sha256:" : "");
+	size_t used = n > 0 && (size_t)n < cap ? (size_t)n : cap;
+	for (size_t i = 0; i < r->len && used + 2 < cap; i++) {
+		out[used++] = hex[r->data[i] >> 4];
+		out[used++] = hex[r->data[i] & 15];
+	}
+	if (used < cap)
+		out[used] = '\0';
+	return used;
+}
+
+size_t pdns_tlsa_text(struct pdns *t, const char *mx_host, double ts_start, char *out, size_t cap)
+{
+	const struct node *n;
+	size_t used = 0;
+	if (cap == 0)
+		return 0;
+	out[0] = '\0';
+	pthread_mutex_lock(&t->lock);
+	n = mx_host ? policy_entry(t, K_TLSA, mx_host, ts_start) : NULL;
+	for (size_t i = 0; n && i < n->ntlsa; i++) {
+		char rr[2 * DNS_TLSA_DATA_MAX + 32];
+		size_t len = tlsa_rr_text(&node_tlsa(n)[i], rr, sizeof rr);
+		if (used + len + 3 > cap)
+			break; /* whole records only */
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "", rr);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return used;
 }
 
 const char *pdns_dane_name(int dane)

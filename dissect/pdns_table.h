@@ -5,6 +5,7 @@
 #define SMTPTLS_PDNS_TABLE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "pdns.h"
 
@@ -12,12 +13,15 @@ enum pdns_kind {
 	K_MX = 1,      /* name domain, name2 exchange, who receiver; by name2 */
 	K_ADDR,        /* name host, addr, who receiver; by addr */
 	K_CNAME,       /* name alias, name2 target, who receiver; by name2 */
-	K_STS,         /* name domain, name2 the id (not in the key), value 1/0 */
-	K_TLSRPT,      /* name domain, value 1/0 */
-	K_TLSA,        /* name host, value enum pdns_dane, records after the names */
+	/* policies: one entry per distinct answer (its variant in name2), by name */
+	K_STS,         /* name domain, name2 the id ("" for an answer without one), value 1/0 */
+	K_TLSRPT,      /* name domain, name2 "1" or "", value 1/0 */
+	K_TLSA,        /* name host, name2 "" (none) or the set's digest, value enum
+			* pdns_dane, records after the names */
 	K_LOOKUP_STS,  /* name domain, who the client that asked */
 	K_LOOKUP_TLSA, /* name host, who the client that asked */
 	K_FETCH,       /* name domain, who the client that sent SNI mta-sts.DOMAIN */
+	K_FETCH_UNREAD,/* who: a client whose port-443 ClientHello could not be read */
 	K_CLIENT,      /* who: an address that asked or got DNS answers */
 	K_COUNT
 };
@@ -65,6 +69,10 @@ struct pdns {
 	double start, now;      /* first and latest packet time seen */
 	int started;
 	int dns_seen, https_seen;
+	double https_first;     /* packet time of the first port-443 ClientHello */
+	_Atomic uint64_t clocks[PDNS_CLOCKS]; /* the feeders' packet times (double bits) */
+	_Atomic int nclocks;
+	_Atomic int dns_noted;  /* pdns_note_dns: the reader passed DNS on */
 	struct pdns_stats st;
 };
 
@@ -100,6 +108,9 @@ void pdns_touch(struct pdns *t, struct node *n);
  * valid at ts): SIGHT_YES with the time of the latest such answer known
  * to lie in [*lo, *hi], SIGHT_NO, or SIGHT_UNSURE. */
 int pdns_sight_at(const struct node *n, double ts, double *lo, double *hi);
+/* Whether the entry has an answer at or before ts: 1 with its latest such
+ * answer's time known to lie in [*lo, *hi], else 0. */
+int pdns_answer_before(const struct node *n, double ts, double *lo, double *hi);
 /* Whether an evicted entry of this mark and hash might cover ts. */
 int pdns_marked(const struct pdns *t, enum pdns_mark m, uint32_t xhash, double ts);
 int pdns_addr_eq(const struct pdns_addr *a, const struct pdns_addr *b);

@@ -21,6 +21,7 @@ struct sess {
 	int lost_first[2];        /* the direction's first bytes were lost */
 	struct smtp *smtp;
 	struct tls *tls;
+	int keep_tlsa;            /* digest the server's certificates (DANE) */
 	uint32_t anomalies;
 };
 
@@ -32,6 +33,21 @@ struct sess *sess_new(enum sess_port_kind kind, int midstream)
 	s->kind = kind;
 	s->midstream = midstream;
 	return s;
+}
+
+void sess_keep_tlsa(struct sess *s)
+{
+	s->keep_tlsa = 1;
+	if (s->tls)
+		tls_keep_tlsa(s->tls);
+}
+
+size_t sess_tlsa(const struct sess *s, const struct x509_tlsa **certs, int *complete)
+{
+	const struct tls_facts *tf = s->tls ? tls_facts(s->tls) : NULL;
+	*certs = tf ? tf->tlsa : NULL;
+	*complete = tf ? tf->tlsa_complete : 0;
+	return tf && tf->tlsa ? tf->n_tlsa : 0;
 }
 
 void sess_free(struct sess *s)
@@ -50,6 +66,8 @@ static void enter_layer(struct sess *s, int dir, enum layer l)
 		l = LAYER_DONE;
 	if (l == LAYER_TLS && !s->tls && !(s->tls = tls_new()))
 		l = LAYER_DONE;
+	if (l == LAYER_TLS && s->keep_tlsa)
+		tls_keep_tlsa(s->tls);
 	if (l == LAYER_TLS && s->layer[dir] == LAYER_SMTP)
 		s->tls_after_smtp = 1;
 	s->layer[dir] = l;

@@ -9,6 +9,7 @@
 
 #include "../common/record.h"
 #include "classify.h"
+#include "x509.h"
 
 /* What the port promises; the bytes decide. */
 enum sess_port_kind {
@@ -20,6 +21,13 @@ struct sess;
 
 struct sess *sess_new(enum sess_port_kind kind, int midstream);
 void sess_free(struct sess *s);
+
+/* Digest the certificates the server sends in clear, for DANE (costs
+ * hashing: only when DNS is followed). */
+void sess_keep_tlsa(struct sess *s);
+/* Their TLSA digests (x509.h), the leaf first: how many (0: none shown),
+ * with *complete 1 when they are the whole list the server sent. */
+size_t sess_tlsa(const struct sess *s, const struct x509_tlsa **certs, int *complete);
 
 /* Bytes of one direction: 0 client to server, 1 server to client. */
 void sess_data(struct sess *s, int dir, const uint8_t *p, size_t len);

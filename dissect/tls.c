@@ -63,6 +63,7 @@ struct tls {
 	uint8_t client_sid_len;
 	int await_after_sh;    /* TLS <= 1.2: full or abbreviated handshake? */
 	int hrr_pending;       /* HelloRetryRequest seen, final hello not yet */
+	int keep_tlsa;         /* digest the certificates sent, for DANE */
 	struct tlsproof proof; /* what the records prove about the handshake */
 };
 
@@ -96,6 +97,7 @@ void tls_free(struct tls *t)
 	free(t->d[0].hs_buf);
 	free(t->d[1].hs_buf);
 	x509_release(t->f.cert);
+	free(t->f.tlsa);
 	for (int i = 0; i < TEXTS; i++)
 		free(t->text[i]);
 	free(t);
@@ -316,10 +318,46 @@ static void keep_leaf(struct tls *t, const uint8_t *der, size_t len)
 		t->f.anomalies |= ANOM_CERT_NAMES_CAPPED;
 }
 
+void tls_keep_tlsa(struct tls *t)
+{
+	t->keep_tlsa = 1;
+}
+
+/* The TLSA digests of one certificate of the list (x509.h). */
+static void digest_cert(const uint8_t *der, size_t len, struct x509_tlsa *out)
+{
+	struct x509_cert c;
+	if (x509_parse(der, len, &c) < 0 || x509_tlsa_digests(der, len, &c, out) < 0)
+		out->present = 0;
+}
+
+/* For DANE: the digests of the certificates as sent, the leaf first, at
+ * most TLS_TLSA_CERTS; complete when that is the whole list and the
+ * message was not cut. */
+static void digest_chain(struct tls *t, const uint8_t *p, size_t len)
+{
+	struct rd r = rd_init(p, len);
+	size_t n = 0;
+	rd_u24(&r);
+	if (t->f.tlsa || !(t->f.tlsa = calloc(TLS_TLSA_CERTS, sizeof *t->f.tlsa)))
+		return;
+	while (rd_left(&r) > 0 && n < TLS_TLSA_CERTS) {
+		uint32_t cl = rd_u24(&r);
+		const uint8_t *der = rd_bytes(&r, cl);
+		if (!der)
+			break;
+		digest_cert(der, cl, &t->f.tlsa[n++]);
+	}
+	t->f.n_tlsa = n;
+	t->f.tlsa_complete = !r.err && rd_left(&r) == 0 && t->d[1].hs_len == len;
+}
+
 /* Certificate (TLS <= 1.2): certificate_list<0..2^24-1> of
  * ASN.1Cert<1..2^24-1>; p may be a prefix of a longer message. */
 static void parse_certificate(struct tls *t, const uint8_t *p, size_t len)
 {
+	if (t->keep_tlsa)
+		digest_chain(t, p, len);
 	struct rd r = rd_init(p, len);
 	rd_u24(&r); /* the list's length: the message may have been cut */
 	if (rd_left(&r) == 0)

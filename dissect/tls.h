@@ -56,14 +56,26 @@ struct tls_facts {
 	int alert_dir;          /* who sent it: 0 client, 1 server, -1 */
 	struct x509_cert *cert; /* the server's leaf (TLS <= 1.2, SSLv2), NULL if none:
 				 * shared with other sessions (x509_shared), read-only */
+	struct x509_tlsa *tlsa; /* with tls_keep_tlsa: the TLSA digests of the
+				 * certificates the server sent (TLS <= 1.2), the
+				 * leaf first, n_tlsa of them; NULL if none */
+	size_t n_tlsa;
+	int tlsa_complete;      /* tlsa holds the whole list the server sent */
 	uint64_t records[2];    /* records seen per direction */
 	uint32_t anomalies;     /* enum anomaly bits */
 };
 
 struct tls;
 
+#define TLS_TLSA_CERTS 8 /* certificates of a list digested for DANE */
+
 struct tls *tls_new(void);
 void tls_free(struct tls *t);
+
+/* Digest the certificates of the server's Certificate message for DANE
+ * (tls_facts.tlsa): two SHA-256 and two SHA-512 per certificate, so only
+ * when DNS is followed. */
+void tls_keep_tlsa(struct tls *t);
 
 /* Consumes bytes of one direction. Returns FEED_MORE when all was taken,
  * FEED_DONE when this direction needs nothing more (handshake over, or

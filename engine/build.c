@@ -73,3 +73,76 @@ void build_record(struct session_record *r, const struct sess *s, const struct f
 		format_addr(r->server_ip, fi->family, fi->server);
 	}
 }
+
+/* ---- the DNS columns ------------------------------------------------------ */
+
+_Static_assert((int)PDNS_DANE_NONE == (int)DANE_NONE && (int)PDNS_DANE_UNSIGNED == (int)DANE_UNSIGNED &&
+		       (int)PDNS_DANE_SIGNED == (int)DANE_SIGNED && (int)PDNS_DANE_UNKNOWN == -1,
+	       "the table's DANE answers are the record's codes");
+
+int build_wants_dns(const struct flow_info *fi)
+{
+	return fi->server_port == BUILD_MX_PORT;
+}
+
+static struct pdns_addr pdns_addr_of(uint8_t family, const uint8_t *a)
+{
+	struct pdns_addr p;
+	memset(&p, 0, sizeof p);
+	p.family = family;
+	memcpy(p.a, a, family == 4 ? 4 : 16);
+	return p;
+}
+
+/* policy_plaintext: mail went in clear to a domain seen to publish a
+ * policy (MTA-STS, or DANE: TLSA signed; an unsigned TLSA is no DANE
+ * policy, RFC 7672 2.2). 0 when no mail went in clear, or the domain was
+ * seen to publish neither; NULL without a recipient domain, or when what
+ * decides it was not seen. */
+static int policy_plaintext(const struct session_record *r)
+{
+	int publishes = r->domain_mta_sts == 1 || r->domain_dane == DANE_SIGNED;
+	int neither = r->domain_mta_sts == 0 &&
+		      (r->domain_dane == DANE_NONE || r->domain_dane == DANE_UNSIGNED);
+	if (!r->mx_domain[0])
+		return -1;
+	if (r->plaintext_transactions == 0 || neither)
+		return 0;
+	if (r->plaintext_transactions > 0 && publishes)
+		return 1;
+	return -1;
+}
+
+/* tlsa_match: where TLS <= 1.2 showed the certificates. */
+static int tlsa_match(const struct session_record *r, const struct sess *s, struct pdns *t)
+{
+	const struct x509_tlsa *certs;
+	int complete;
+	size_t n = sess_tlsa(s, &certs, &complete);
+	if (n == 0 || r->domain_dane < DANE_UNSIGNED || !r->mx_host[0])
+		return -1;
+	return pdns_tlsa_match(t, r->mx_host, r->ts_start, certs, n, complete);
+}
+
+void build_dns(struct session_record *r, const struct sess *s, const struct flow_info *fi,
+	       struct pdns *t, double now)
+{
+	struct pdns_session ps;
+	struct pdns_addr server = pdns_addr_of(fi->family, fi->server);
+	struct pdns_addr client = pdns_addr_of(fi->family, fi->client);
+	if (!build_wants_dns(fi))
+		return;
+	pdns_session(t, &server, &client, fi->first_ts, now, &ps);
+	memcpy(r->mx_domain, ps.mx_domain, sizeof r->mx_domain);
+	memcpy(r->mx_host, ps.mx_host, sizeof r->mx_host);
+	r->domain_mta_sts = ps.domain_mta_sts;
+	r->domain_dane = ps.domain_dane;
+	r->domain_tlsrpt = ps.domain_tlsrpt;
+	r->sender_looked_up_mta_sts = ps.sender_looked_up_mta_sts;
+	r->sender_looked_up_tlsa = ps.sender_looked_up_tlsa;
+	r->sender_fetched_policy = ps.sender_fetched_policy;
+	r->tlsa_match = tlsa_match(r, s, t);
+	r->policy_plaintext = policy_plaintext(r);
+	if (r->domain_dane >= DANE_UNSIGNED)
+		pdns_tlsa_text(t, r->mx_host, r->ts_start, r->tlsa_records, sizeof r->tlsa_records);
+}

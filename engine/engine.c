@@ -39,6 +39,7 @@ struct engine {
 	unsigned nlanes;
 	struct lane lane[ENGINE_THREADS_MAX];
 	struct workers *ws;
+	struct pdns *pdns;       /* following DNS: the one table */
 	engine_frames_fn on_frames;
 	void *on_frames_ctx;
 	int finished;
@@ -132,7 +133,7 @@ const struct source *engine_source(const struct engine *e)
 static struct pipeline_opts pipeline_opts_for(const struct engine *e, unsigned share)
 {
 	struct pipeline_opts po = {e->o.ports, e->o.classify, e->o.limits,
-				   source_is_live(e->lane[0].src), e->o.anon_key};
+				   source_is_live(e->lane[0].src), e->o.anon_key, e->pdns, NULL, NULL};
 	po.limits.max_flows = po.limits.max_flows / share ? po.limits.max_flows / share : 1;
 	po.limits.max_buffered /= share;
 	return po;
@@ -141,12 +142,14 @@ static struct pipeline_opts pipeline_opts_for(const struct engine *e, unsigned s
 int engine_start(struct engine *e, struct store *st)
 {
 	unsigned share = e->mode == MODE_INLINE ? 1 : e->o.threads;
+	if (e->o.dns && !(e->pdns = pdns_new(&e->o.dns_limits)))
+		return -1;
 	struct pipeline_opts po = pipeline_opts_for(e, share);
 	for (unsigned i = 0; i < e->nlanes; i++) {
 		struct lane *l = &e->lane[i];
 		l->e = e;
 		l->in = intake_new(source_linktype(l->src), e->o.ports, e->o.classify);
-		if (!l->in)
+		if (!l->in || intake_follow_dns(l->in, e->pdns) < 0)
 			return -1;
 		if (e->mode != MODE_READER && !(l->pl = pipeline_new(&po, st)))
 			return -1;
@@ -283,6 +286,9 @@ int engine_finish(struct engine *e, enum end_reason reason)
 	if (e->finished)
 		return 0;
 	e->finished = 1;
+	for (unsigned i = 0; i < e->nlanes; i++)
+		if (e->lane[i].in)
+			intake_finish(e->lane[i].in); /* hellos still waiting: unread */
 	if (e->ws)
 		rc |= workers_finish(e->ws, reason);
 	for (unsigned i = 0; i < e->nlanes; i++)
@@ -328,6 +334,49 @@ static void add_decoder_counters(struct engine_totals *t, const struct intake *i
 	}
 }
 
+static void dns_counter(struct engine_totals *t, const char *name, uint64_t v)
+{
+	if (t->n_dns_counters < ENGINE_DNS_COUNTERS_MAX)
+		t->dns_counters[t->n_dns_counters++] = (struct decoder_counter){name, v};
+}
+
+/* What following DNS did, as named counters for the run. */
+static void dns_counters(struct engine_totals *t, struct pdns *pdns)
+{
+	const struct pipeline_counters *c = &t->pl;
+	struct pdns_stats s;
+	pdns_stats(pdns, &s);
+	const struct decoder_counter list[] = {
+		{"dns.followed", 1}, {"dns.link_carried_dns", (uint64_t)pdns_link_has_dns(pdns)},
+		{"dns.udp_datagrams", t->in.dns_udp}, {"dns.udp_parsed", c->dns_udp},
+		{"dns.udp_cut", c->dns_udp_cut}, {"dns.tcp_segments", t->in.dns_tcp},
+		{"dns.tcp_connections", c->dns_tcp_flows}, {"dns.tcp_messages", c->dns_tcp_messages},
+		{"dns.tcp_oversize", c->dns_tcp_oversize}, {"dns.tcp_framing_lost", c->dns_tcp_lost},
+		{"dns.messages", c->dns.messages}, {"dns.queries", c->dns.queries},
+		{"dns.responses", c->dns.responses}, {"dns.malformed", c->dns.malformed},
+		{"dns.ignored", c->dns.ignored}, {"dns.names_too_long", c->dns.names_too_long},
+		{"dns.facts", c->dns.facts}, {"dns.facts_capped", c->dns.facts_capped},
+		{"dns.record_waits", c->dns_waits},
+		{"https.segments", t->in.https_segments}, {"https.hellos", t->in.https_hellos},
+		{"https.hellos_two_segments", t->in.https_two_segments},
+		{"https.hellos_unread", t->in.https_unread},
+		{"pdns.policy_fetches", s.policy_fetches}, {"pdns.entries", s.entries},
+		{"pdns.bytes", s.bytes}, {"pdns.bytes_peak", s.bytes_peak},
+		{"pdns.bytes_cap", s.bytes_cap}, {"pdns.inserted", s.inserted},
+		{"pdns.refreshed", s.refreshed}, {"pdns.evicted", s.evicted}, {"pdns.expired", s.expired},
+		{"pdns.dropped", s.dropped}, {"pdns.not_mail", s.not_mail},
+		{"pdns.names_too_long", s.names_too_long}, {"pdns.tlsa_capped", s.tlsa_capped},
+		{"pdns.sessions", s.sessions}, {"pdns.mx_found", s.mx_found},
+		{"pdns.mx_ambiguous", s.mx_ambiguous}, {"pdns.mx_host_ambiguous", s.mx_host_ambiguous},
+		{"pdns.mx_uncertain", s.mx_uncertain}, {"pdns.candidates_capped", s.candidates_capped},
+		{"pdns.too_late", s.too_late}, {"pdns.policy_ambiguous", s.policy_ambiguous},
+		{"pdns.tlsa_match_0", s.tlsa_match[0]}, {"pdns.tlsa_match_1", s.tlsa_match[1]},
+		{"pdns.tlsa_match_null", s.tlsa_match[2]},
+	};
+	for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+		dns_counter(t, list[i].name, list[i].value);
+}
+
 void engine_totals(const struct engine *e, struct engine_totals *t)
 {
 	memset(t, 0, sizeof *t);
@@ -350,6 +399,8 @@ void engine_totals(const struct engine *e, struct engine_totals *t)
 	}
 	if (e->ws)
 		t->reader_cpu = e->lane[0].cpu;
+	if (e->pdns)
+		dns_counters(t, e->pdns);
 }
 
 static void add_live_source(struct source_stats *to, const struct lane *l)
@@ -399,5 +450,6 @@ void engine_close(struct engine *e)
 		pipeline_free(e->lane[i].pl);
 		intake_free(e->lane[i].in);
 	}
+	pdns_free(e->pdns); /* after every thread that could use it */
 	free(e);
 }

@@ -13,7 +13,20 @@
  *    threads that owns its flow hash (workers.h).
  * Either way a connection is followed by exactly one thread: the rows are
  * those of one thread. The engine asks the store for nothing but
- * store_add() and store_tick(). */
+ * store_add() and store_tick().
+ *
+ * Following DNS (issue 17), one passive-DNS table serves every thread.
+ * Each reading thread's intake passes UDP and TCP on port 53 on, and reads
+ * the SNI of port-443 ClientHellos into the table itself. Fed by a reader,
+ * every DNS segment goes to one worker (intake.h, INTAKE_DNS_HASH), so the
+ * table gets DNS in capture order; a session's record is built once that
+ * worker has followed every segment read before the session's first one
+ * (workers.h), and the table answers as of the session's start: the rows
+ * are those of one thread (tests/e2e/dns_threads.sh). Live on fanout
+ * sockets the kernel spreads DNS over the threads: an answer read by
+ * another thread a moment before a session starts may not be in the table
+ * yet when the session ends (rare: a record is built at the session's
+ * end), and an address answer taken before its MX answer is not kept. */
 #ifndef SMTPTLS_ENGINE_H
 #define SMTPTLS_ENGINE_H
 
@@ -22,6 +35,7 @@
 
 #include "../capture/flow.h"
 #include "../capture/source.h"
+#include "../dissect/pdns.h"
 #include "../store/store.h"
 #include "intake.h"
 #include "pipeline.h"
@@ -29,6 +43,7 @@
 #include "workers.h"
 
 #define ENGINE_THREADS_MAX WORKERS_MAX
+#define ENGINE_DNS_COUNTERS_MAX 64
 
 struct engine_opts {
 	struct source_opts src;       /* a file or an interface, the BPF filter */
@@ -37,6 +52,8 @@ struct engine_opts {
 	struct flow_limits limits;    /* for the whole engine: split over threads */
 	const uint8_t *anon_key;      /* ANON_KEY_BYTES, or NULL */
 	unsigned threads;             /* 1 to ENGINE_THREADS_MAX */
+	int dns;                      /* follow DNS (port 53) and port-443 ClientHellos */
+	struct pdns_limits dns_limits;/* the passive-DNS table's (with dns) */
 };
 
 /* What one thread did: frames read from its fanout socket (or, fed by a
@@ -59,6 +76,10 @@ struct engine_totals {
 	 * (peaks: the sum of each decoder's peak) */
 	struct decoder_counter counters[DECODER_COUNTERS_MAX];
 	size_t ncounters;
+	/* following DNS: "dns.*", "https.*", "pdns.*" counters (none without);
+	 * "dns.followed" 1, "dns.link_carried_dns" 1 when any DNS message came */
+	struct decoder_counter dns_counters[ENGINE_DNS_COUNTERS_MAX];
+	size_t n_dns_counters;
 };
 
 struct engine;

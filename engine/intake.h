@@ -11,7 +11,17 @@
 
 #include "../capture/decode.h"
 #include "../capture/source.h"
+#include "../dissect/pdns.h"
 #include "ports.h"
+
+#define DNS_PORT 53
+#define HTTPS_PORT 443
+
+/* DNS segments (UDP or TCP, port 53) all go to one owner: their flow hash
+ * keeps its low bits (the flow table's buckets) and loses the high ones
+ * (the worker: workers.c takes hash >> 16), so that the passive-DNS table
+ * is fed in capture order whatever the number of workers. */
+#define INTAKE_DNS_HASH(h) ((h) & 0xffffu)
 
 /* A decoded segment on its way to the flow table that owns its hash. */
 struct segment {
@@ -20,6 +30,7 @@ struct segment {
 	int lasting;     /* t's bytes lie in the frame, and the frame was lasting
 			  * (struct frame): they outlive the source's callback */
 	double ts;
+	uint64_t seq;    /* its place among all segments handed to workers */
 };
 
 struct intake_counters {
@@ -29,6 +40,12 @@ struct intake_counters {
 	uint64_t non_tcp;
 	uint64_t fragments;
 	uint64_t other_ports;     /* TCP not on a followed port */
+	uint64_t dns_udp;         /* UDP datagrams to or from port 53, passed on */
+	uint64_t dns_tcp;         /* TCP segments to or from port 53, passed on */
+	uint64_t https_segments;  /* client segments to port 443 looked at */
+	uint64_t https_hellos;    /* ClientHellos read, their SNI to the table */
+	uint64_t https_two_segments; /* of those, completed by a second segment */
+	uint64_t https_unread;    /* ClientHellos whose SNI could not be read */
 };
 
 struct intake;
@@ -38,6 +55,16 @@ struct intake;
  * port. */
 struct intake *intake_new(int linktype, const struct port_map *ports, int classify);
 void intake_free(struct intake *in);
+
+/* Follows DNS: UDP and TCP on port 53 go on (to the owner of
+ * INTAKE_DNS_HASH), and the SNI of ClientHellos to port 443 is read here
+ * (dissect/sni_peek.h) into t, borrowed. The table's watch starts at the
+ * first frame. 0, or -1 when out of memory. */
+int intake_follow_dns(struct intake *in, struct pdns *t);
+
+/* Gives up the ClientHellos still waiting for their second segment (the
+ * end of a capture). */
+void intake_finish(struct intake *in);
 
 /* Decodes one frame: 1 with *seg filled when the segment goes on, 0 when
  * the frame was counted and goes no further. seg's pointers stay valid as

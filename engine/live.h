@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LIVE_WORDS 24
+#define LIVE_WORDS 48
 
 struct live {
 	_Atomic uint64_t v[LIVE_WORDS];

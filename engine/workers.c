@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/clock.h"
 #include "../common/wait.h"
@@ -47,6 +48,7 @@ struct worker {
 	struct ring r;
 	struct workers *ws;
 	struct pipeline *pl;
+	_Atomic uint64_t done;     /* every segment of its before this place is followed */
 	pthread_t thread;
 	int started;
 	int result;
@@ -66,6 +68,8 @@ struct workers {
 	unsigned n;
 	struct worker *w;
 	_Atomic int ending;
+	_Atomic uint64_t published; /* every segment before this place is in a ring */
+	uint64_t seq;               /* the reader's: the next segment's place */
 	enum end_reason reason;
 	_Atomic int reader_waiting; /* for room in a ring, or for a buffer */
 	pthread_mutex_t lock;
@@ -106,6 +110,7 @@ static void publish_all(struct workers *ws, int force)
 {
 	for (unsigned i = 0; i < ws->n; i++)
 		publish(&ws->w[i].r, force);
+	atomic_store(&ws->published, ws->seq); /* after every tail */
 }
 
 /* Reader: sleeps until a worker reports progress (or WAIT_MS pass);
@@ -181,6 +186,7 @@ static void *worker_main(void *arg)
 			wake_reader(w, head);
 			if (atomic_load(&w->ws->ending) && head == atomic_load(&r->tail))
 				break;
+			pipeline_idle(w->pl);
 			sleep_empty(w, head);
 			continue;
 		}
@@ -191,9 +197,11 @@ static void *worker_main(void *arg)
 			k = WORKER_CHUNK;
 		pipeline_segments(w->pl, &r->seg[pos], k);
 		head += k;
+		atomic_store(&w->done, r->seg[(head - 1) & (WORKERS_RING - 1)].seq + 1);
 		atomic_store(&r->head, head);
 		wake_reader(w, head);
 	}
+	atomic_store(&w->done, UINT64_MAX);
 	take_tick(w, head);
 	w->result = pipeline_finish(w->pl, w->ws->reason);
 	w->cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
@@ -211,10 +219,55 @@ static void ring_init(struct ring *r)
 	pthread_cond_init(&r->cond, NULL);
 }
 
+/* ---- DNS before a record ------------------------------------------------------- */
+
+/* Every DNS segment goes to the worker that owns INTAKE_DNS_HASH. */
+static unsigned owner(const struct workers *ws, uint32_t hash);
+
+static struct worker *dns_owner(struct workers *ws)
+{
+	return &ws->w[owner(ws, INTAKE_DNS_HASH(0))];
+}
+
+/* Whether worker o has followed every segment of its placed before seq:
+ * all of those are in its ring once `published` has passed seq, and
+ * followed once its done has passed seq or its ring is empty. */
+static int has_passed(struct workers *ws, struct worker *o, uint64_t seq)
+{
+	if (atomic_load(&ws->published) < seq)
+		return 0;
+	return atomic_load(&o->done) >= seq ||
+	       atomic_load(&o->r.head) == atomic_load_explicit(&o->r.tail, memory_order_acquire);
+}
+
+/* A worker about to build a record of a session that began at seq waits
+ * until the DNS owner has followed what came before: the DNS answers
+ * before the session's start are then in the table. The owner never
+ * waits (its own sessions' DNS is behind it), so nothing waits in a
+ * circle. */
+static int dns_wait(void *ctx, uint64_t seq)
+{
+	struct worker *w = ctx, *o = dns_owner(w->ws);
+	int waited = 0;
+	if (o == w)
+		return 0;
+	while (!has_passed(w->ws, o, seq)) {
+		struct timespec pause = {0, 20000};
+		nanosleep(&pause, NULL);
+		waited = 1;
+	}
+	return waited;
+}
+
 static int worker_start(struct worker *w, const struct pipeline_opts *o, struct store *st)
 {
+	struct pipeline_opts mine = *o;
+	if (mine.pdns) {
+		mine.dns_wait = dns_wait;
+		mine.dns_wait_ctx = w;
+	}
 	w->r.seg = malloc(WORKERS_RING * sizeof *w->r.seg);
-	w->pl = pipeline_new(o, st);
+	w->pl = pipeline_new(&mine, st);
 	if (!w->r.seg || !w->pl || pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return -1;
 	w->started = 1;
@@ -261,8 +314,10 @@ struct workers *workers_new(unsigned n, const struct pipeline_opts *o, struct st
 		return NULL;
 	}
 	memset(ws->w, 0, n * sizeof *ws->w);
+	atomic_init(&ws->published, 0);
 	for (unsigned i = 0; i < n; i++) {
 		ring_init(&ws->w[i].r);
+		atomic_init(&ws->w[i].done, 0);
 		ws->w[i].ws = ws;
 	}
 	per.limits.max_flows = o->limits.max_flows / n ? o->limits.max_flows / n : 1;
@@ -406,6 +461,7 @@ void workers_segments(struct workers *ws, const struct segment *s, size_t n)
 		wait_room(ws, r);
 		struct segment *slot = &r->seg[r->next & (WORKERS_RING - 1)];
 		*slot = s[i];
+		slot->seq = ws->seq++;
 		if (!slot->lasting && spill(ws, slot) < 0)
 			continue; /* out of memory: the segment is lost */
 		r->next++;

@@ -79,7 +79,7 @@ static void query(struct pdns *t, double ts)
 			struct pdns_addr srv = make_addr(0), cli = make_addr(c);
 			struct pdns_session out;
 			memcpy(srv.a, server_bytes[s], 4);
-			pdns_session(t, &srv, &cli, ts, &out);
+			pdns_session(t, &srv, &cli, ts, ts, &out);
 			if (out.domain_mta_sts < -1 || out.domain_mta_sts > 1 ||
 			    strnlen(out.mx_domain, sizeof out.mx_domain) == sizeof out.mx_domain)
 				abort();

@@ -25,6 +25,8 @@ int facts_servers(struct rdb *db, struct rmodel *m);   /* servers */
 int facts_clients(struct rdb *db, struct rmodel *m);   /* clients */
 int facts_downgrade(struct rdb *db, struct rmodel *m); /* downgrade_summary, downgrade */
 int facts_runs(struct rdb *db, struct rmodel *m);      /* capture, capture_counters */
+int facts_domains(struct rdb *db, struct rmodel *m);   /* dns_link, domains, policy_adoption,
+							  policy_evidence */
 
 /* Adds a table, recording "out of memory" in db on failure. */
 struct rtable *facts_table(struct rdb *db, struct rmodel *m, const char *id,

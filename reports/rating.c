@@ -66,6 +66,12 @@ static const struct rule rules[] = {
 	{"anomalies", "no_tls_after_220", RATE_WARN},
 	{"downgrade_summary", "*", RATE_BAD},
 	{"downgrade", "*", RATE_BAD},
+	{"policy_evidence", "*", RATE_BAD},
+	{"policy_adoption", "mta_sts", RATE_GOOD},
+	{"policy_adoption", "dane", RATE_GOOD},
+	{"policy_adoption", "tlsrpt", RATE_GOOD},
+	{"dns_link", "no_dns", RATE_WARN},
+	{"dns_link", "no_domains", RATE_WARN},
 	{"clients", "*", RATE_WARN},
 };
 
@@ -196,6 +202,18 @@ static enum rating signature_rating(const char *alg)
 	return RATE_NONE;
 }
 
+/* A recipient domain: plaintext deliveries to it as a policy domain or
+ * TLSA mismatches are bad; sessions without completed TLS worth a look;
+ * else good. */
+static enum rating domain_rating(const struct rtable *t, size_t r)
+{
+	if (int_of(t, r, "policy_plaintext", 0) > 0 || int_of(t, r, "tlsa_mismatch", 0) > 0)
+		return RATE_BAD;
+	if (int_of(t, r, "tls_completed", 0) < int_of(t, r, "sessions", 0))
+		return RATE_WARN;
+	return RATE_GOOD;
+}
+
 static enum rating table_rating(const struct rtable *t, size_t r)
 {
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
@@ -221,6 +239,8 @@ static enum rating judge(const struct rtable *t, size_t r)
 		return group_rating(t, r);
 	if (!strcmp(t->id, "servers"))
 		return server_rating(t, r);
+	if (!strcmp(t->id, "domains"))
+		return domain_rating(t, r);
 	if (!strcmp(t->id, "cert_keys"))
 		return key_rating(text_of(t, r, NULL));
 	if (!strcmp(t->id, "cert_sig_algs"))

@@ -158,6 +158,7 @@ static const struct {
 	{"starttls", "part-smtp", "SMTP"},
 	{"servers", "part-servers", "Servers"},
 	{"downgrade_summary", "part-downgrade", "Downgrade"},
+	{"dns_link", "part-domains", "Recipient domains"},
 	{"clients", "part-clients", "Clients in clear"},
 	{"ja3", "part-fingerprints", "Fingerprints"},
 	{"capture", "part-capture", "Sensor"},

@@ -133,7 +133,7 @@ int report_build(const char *path, const struct report_options *o, struct rmodel
 	static int (*const builders[])(struct rdb *, struct rmodel *) = {
 		facts_meta, facts_share, facts_series, facts_tls, facts_handshakes,
 		facts_blame, facts_offers, facts_certs, facts_smtp, facts_servers,
-		facts_downgrade, facts_clients, facts_fingerprints, facts_runs,
+		facts_downgrade, facts_domains, facts_clients, facts_fingerprints, facts_runs,
 	};
 	struct rdb *db;
 	memset(m, 0, sizeof *m);

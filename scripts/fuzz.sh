@@ -79,10 +79,28 @@ seed_dnsvec() { # DIR
 seed_pcap() { # DIR MAX_LEN
   local f
   captures | while read -r f; do
-    [ "$(stat -c %s "$f")" -le "$2" ] || continue
+    if [ "$(stat -c %s "$f")" -gt "$2" ]; then
+      seed_slices "$1" "$2" "$f"
+      continue
+    fi
     local to="$1/seed-$(md5sum <"$f" | cut -c1-16)"
     [ -e "$to" ] || cp "$f" "$to"
   done
+}
+
+# A capture longer than the target takes (the DNS world: DNS on UDP and TCP,
+# HTTPS hellos, SMTP to policy domains) in slices of 300 frames that fit.
+seed_slices() { # DIR MAX_LEN CAPTURE
+  local tmp s
+  command -v editcap >/dev/null || return 0
+  tmp=$(mktemp -d)
+  editcap -c 300 "$3" "$tmp/slice.pcap" 2>/dev/null || true
+  for s in "$tmp"/slice*; do
+    [ -f "$s" ] && [ "$(stat -c %s "$s")" -le "$2" ] || continue
+    local to="$1/seed-$(md5sum <"$s" | cut -c1-16)"
+    [ -e "$to" ] || cp "$s" "$to"
+  done
+  rm -rf "$tmp"
 }
 
 seed() {

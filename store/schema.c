@@ -284,6 +284,7 @@ static int put_registry(sqlite3 *db)
 		{"tls_alerts", tls_alerts_all},       {"transports", transports_all},
 		{"tls_outcomes", tls_outcomes_all},   {"end_reasons", end_reasons_all},
 		{"directions", directions_all},       {"anomaly_names", anomalies_all},
+		{"dane_states", dane_states_all},
 	};
 	int rc = put_versions(db);
 	if (rc == 0)

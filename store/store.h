@@ -10,7 +10,7 @@
 
 #include "../common/record.h"
 
-#define STORE_SCHEMA_VERSION 3   /* the last migration in store/schema.sql */
+#define STORE_SCHEMA_VERSION 4   /* the last migration in store/schema.sql */
 #define STORE_BATCH_ROWS 10000   /* rows per transaction at most */
 #define STORE_BATCH_SECONDS 1.0  /* a transaction is committed within this */
 

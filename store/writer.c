@@ -92,6 +92,17 @@ static const struct column columns[] = {
 	C("cert_sha256", COL_CERT, cert.sha256),
 	C("cert_expired", COL_INT, cert.expired),
 	C("cert_name_match", COL_INT, cert.name_match),
+	C("mx_domain", COL_TEXT, mx_domain),
+	C("mx_host", COL_TEXT, mx_host),
+	C("domain_mta_sts", COL_INT, domain_mta_sts),
+	C("domain_dane", COL_INT, domain_dane),
+	C("domain_tlsrpt", COL_INT, domain_tlsrpt),
+	C("sender_looked_up_mta_sts", COL_INT, sender_looked_up_mta_sts),
+	C("sender_looked_up_tlsa", COL_INT, sender_looked_up_tlsa),
+	C("sender_fetched_policy", COL_INT, sender_fetched_policy),
+	C("tlsa_match", COL_INT, tlsa_match),
+	C("policy_plaintext", COL_INT, policy_plaintext),
+	C("tlsa_records", COL_TEXT, tlsa_records),
 };
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
@@ -315,7 +326,7 @@ static int insert_row(struct writer *w, const struct session_record *r)
 
 static int prepare(struct writer *w)
 {
-	char sql[2048];
+	char sql[4096];
 	size_t used = (size_t)snprintf(sql, sizeof sql, "INSERT INTO session_rows (run_id");
 	for (size_t i = 0; i < NCOLUMNS && used < sizeof sql; i++)
 		used += (size_t)snprintf(sql + used, sizeof sql - used, ", %s", columns[i].name);

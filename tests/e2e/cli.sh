@@ -104,7 +104,7 @@ expect 2 "^smtptls: capture: --threads: invalid number '0' \(1-64\)$" -- capture
 expect 2 "^smtptls: capture: --threads: invalid number '2x'" -- capture -r x --threads 2x
 expect 2 "$try" -- capture -r x --threads 0
 expect 2 "^smtptls: report: --top: invalid number '-1' \(0-1000000\)$" -- report --top -1
-expect 2 "^smtptls: report: --format: invalid format 'xml' \(text, csv, json or html\)$" -- report --format xml
+expect 2 "^smtptls: report: --format: invalid format 'xml' \(text, csv, json, html or tlsrpt\)$" -- report --format xml
 expect 2 "^smtptls: report: --since: invalid time 'yesterday'" -- report --since yesterday
 expect 2 "^smtptls: report: --by: invalid unit 'year'" -- report --by year
 expect 2 "^smtptls: export: --port: invalid port list '0'" -- export --port 0

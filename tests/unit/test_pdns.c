@@ -147,19 +147,26 @@ static void https(struct pdns *t, const char *client, double ts, const char *sni
 	pdns_add_https(t, &c, sni, ts);
 }
 
-/* The columns of a session as one line. */
-static const char *columns(struct pdns *t, const char *client, const char *server, double ts)
+/* The columns of a session as one line, its record built at now. */
+static const char *columns_at(struct pdns *t, const char *client, const char *server, double ts,
+			      double now)
 {
 	static char out[1024];
 	struct pdns_session s;
 	struct pdns_addr c = addr(client), srv = addr(server);
-	pdns_session(t, &srv, &c, ts, &s);
+	pdns_session(t, &srv, &c, ts, now, &s);
 	snprintf(out, sizeof out, "mx=%s/%s sts=%d%s%s dane=%s rpt=%d look_sts=%d look_tlsa=%d fetch=%d",
 		 s.mx_domain, s.mx_host, s.domain_mta_sts, s.sts_id[0] ? " id=" : "", s.sts_id,
 		 pdns_dane_name(s.domain_dane) ? pdns_dane_name(s.domain_dane) : "NULL",
 		 s.domain_tlsrpt, s.sender_looked_up_mta_sts, s.sender_looked_up_tlsa,
 		 s.sender_fetched_policy);
 	return out;
+}
+
+/* ... built at its start. */
+static const char *columns(struct pdns *t, const char *client, const char *server, double ts)
+{
+	return columns_at(t, client, server, ts, ts);
 }
 
 static struct pdns *table(void)
@@ -343,9 +350,10 @@ static void test_linger(void)
 	pdns_stats(t, &st);
 	CHECK(st.entries >= 7);
 	pdns_expire(t, 200);
-	CHECK(strncmp(columns(t, C, S, 110), "mx=example.com/", 15) == 0); /* at the session's end */
+	CHECK(strncmp(columns_at(t, C, S, 110, 200), "mx=example.com/", 15) == 0); /* at its end */
 	pdns_expire(t, 100 + 1100);
-	CHECK_STR(columns(t, C, S, 110), NONE_ALL); /* too late */
+	CHECK(strncmp(columns_at(t, C, S, 110, 1000), "mx=example.com/", 15) == 0);
+	CHECK_STR(columns_at(t, C, S, 110, 100 + 1100), NONE_ALL); /* too late */
 	pdns_stats(t, &st);
 	CHECK_INT(st.too_late, 1);
 	for (int i = 0; i < 64; i++)
@@ -395,10 +403,76 @@ static void test_policies(void)
 	       RRS("_25._tcp.example.com. 300 IN TLSA 3 1 1 "
 		   "8ddfc6af034c01e3c49802d8291d4b22c23171337199cf43c614ba93c0c56c2f"));
 	CHECK(strstr(columns(t, C, S, T), "dane=signed") != NULL);
-	answer(t, C, T - 1, "_25._tcp.example.com.", LDNS_RR_TYPE_TLSA, 0, 0,
+	answer(t, C, T - 0.5, "_25._tcp.example.com.", LDNS_RR_TYPE_TLSA, 0, 0,
 	       RRS("_25._tcp.example.com. 300 IN TLSA 3 1 1 "
 		   "8ddfc6af034c01e3c49802d8291d4b22c23171337199cf43c614ba93c0c56c2f"));
-	CHECK(strstr(columns(t, C, S, T), "dane=unsigned") != NULL);
+	CHECK(strstr(columns(t, C, S, T), "dane=unsigned") != NULL); /* the latest */
+	answer(t, C, T - 0.5, "_25._tcp.example.com.", LDNS_RR_TYPE_TLSA, 3, 1, NULL);
+	/* two different answers at the same moment: which is the latest? */
+	CHECK(strstr(columns(t, C, S, T), "dane=NULL") != NULL);
+	answer(t, C, T + 10, "_25._tcp.example.com.", LDNS_RR_TYPE_TLSA, 0, 0,
+	       RRS("_25._tcp.example.com. 300 IN TLSA 3 1 1 "
+		   "8ddfc6af034c01e3c49802d8291d4b22c23171337199cf43c614ba93c0c56c2f"));
+	CHECK(strstr(columns(t, C, S, T + 20), "dane=unsigned") != NULL);
+	pdns_free(t);
+}
+
+/* A session is judged by what was seen before it, however late it is
+ * asked: answers after its start change nothing, and a policy answer that
+ * changed since does not hide the one before. */
+static void test_as_of(void)
+{
+	struct pdns *t = table();
+	const char *before;
+	mx(t, C, T - 5, "example.com", "mx1.example.com", 3600);
+	a(t, C, T - 5, "mx1.example.com", S, 3600);
+	answer(t, C, T - 4, "_mta-sts.example.com.", LDNS_RR_TYPE_TXT, 3, 1, NULL);
+	before = "mx=example.com/mx1.example.com sts=0 dane=NULL rpt=-1 look_sts=1 look_tlsa=0 fetch=-1";
+	CHECK_STR(columns(t, C, S, T), before);
+	answer(t, C, T + 30, "_mta-sts.example.com.", LDNS_RR_TYPE_TXT, 0, 1,
+	       RRS("_mta-sts.example.com. 600 IN TXT \"v=STSv1; id=later\""));
+	answer(t, C, T + 31, "_25._tcp.mx1.example.com.", LDNS_RR_TYPE_TLSA, 0, 1,
+	       RRS("_25._tcp.mx1.example.com. 300 IN TLSA 3 1 1 " "8ddfc6af034c01e3c49802d8291d4b22c23171337199cf43c614ba93c0c56c2f"));
+	CHECK_STR(columns_at(t, C, S, T, T + 40), before);
+	CHECK(strstr(columns(t, C, S, T + 40), "sts=1 id=later dane=signed") != NULL);
+	mx(t, C, T + 32, "other.example", "mx1.example.com", 3600);
+	CHECK_STR(columns_at(t, C, S, T, T + 40), before);
+	/* the client's first DNS after the start: no 0 before it */
+	CHECK_STR(columns(t, C2, S, T), "mx=example.com/mx1.example.com sts=0 dane=NULL rpt=-1 "
+					"look_sts=-1 look_tlsa=-1 fetch=-1");
+	ask(t, C2, T + 50, "example.com.", LDNS_RR_TYPE_MX);
+	CHECK_STR(columns_at(t, C2, S, T, T + 60), "mx=example.com/mx1.example.com sts=0 dane=NULL "
+						    "rpt=-1 look_sts=-1 look_tlsa=-1 fetch=-1");
+	/* HTTPS first seen after the start: no 0 for the fetch yet */
+	https(t, C, T + 1, "www.example.org");
+	CHECK(strstr(columns_at(t, C, S, T, T + 60), "fetch=-1") != NULL);
+	CHECK(strstr(columns(t, C, S, T + 60), "fetch=0") != NULL);
+	/* a hello whose SNI could not be read may have been the fetch */
+	https(t, C, T + 100, NULL);
+	CHECK(strstr(columns(t, C, S, T + 120), "fetch=-1") != NULL);
+	pdns_free(t);
+}
+
+/* Sweeping waits for the slowest clock: a thread behind the feeder still
+ * finds its sessions' answers. */
+static void test_clocks(void)
+{
+	struct pdns *t = table();
+	struct pdns_stats st;
+	int slow = pdns_clock_new(t), idle = pdns_clock_new(t);
+	CHECK(slow >= 0 && idle >= 0);
+	delivery(t, C, 100);
+	pdns_clock_set(t, slow, 110);
+	for (int i = 0; i < 2 * PDNS_SWEEP_CALLS; i++)
+		pdns_expire(t, 100 + 86400 * 2);
+	pdns_stats(t, &st);
+	CHECK(st.entries >= 7);
+	CHECK(strncmp(columns_at(t, C, S, 106, 120), "mx=example.com/", 15) == 0);
+	pdns_clock_set(t, slow, PDNS_CAUGHT_UP);
+	for (int i = 0; i < 2 * PDNS_SWEEP_CALLS; i++)
+		pdns_expire(t, 100 + 86400 * 2);
+	pdns_stats(t, &st);
+	CHECK_INT(st.entries, 0);
 	pdns_free(t);
 }
 
@@ -668,7 +742,7 @@ static void test_tlsa_match(void)
 	CHECK_INT(pdns_tlsa_match(t, "mx1.example.com", T, chain, 1, 0), -1);
 	answer(t, C, T - 5, "_25._tcp.mx1.example.com.", LDNS_RR_TYPE_TLSA, 3, 1, NULL);
 	CHECK_INT(pdns_tlsa_match(t, "mx1.example.com", T, chain, 1, 0), -1);
-	answer(t, C, T - 5, "_25._tcp.mx1.example.com.", LDNS_RR_TYPE_TLSA, 0, 1,
+	answer(t, C, T - 4, "_25._tcp.mx1.example.com.", LDNS_RR_TYPE_TLSA, 0, 1,
 	       RRS("_25._tcp.mx1.example.com. 300 IN TLSA 3 1 1 " SPKI256));
 	CHECK_INT(pdns_tlsa_match(t, "mx1.example.com", T, NULL, 0, 0), -1);
 	CHECK_INT(pdns_tlsa_match(t, "", T, chain, 1, 0), -1);
@@ -761,6 +835,8 @@ int main(void)
 	test_linger();
 	test_cname();
 	test_policies();
+	test_as_of();
+	test_clocks();
 	test_tlsa_match();
 	test_recorded();
 	test_not_mail();

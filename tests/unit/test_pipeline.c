@@ -153,7 +153,8 @@ static void run_case(struct run *r)
 	CHECK(!r->ports || ports_parse(&ports, r->ports, err, sizeof err) == 0);
 	if (r->max_flows)
 		lim.max_flows = r->max_flows;
-	struct pipeline_opts po = {&ports, r->classify, lim, 0, r->anonymize ? key : NULL};
+	struct pipeline_opts po = {&ports, r->classify, lim, 0, r->anonymize ? key : NULL,
+				   NULL, NULL, NULL};
 	CHECK(store_open(&st, path, err, sizeof err) == 0 && store_begin_run(st, &ri) == 0);
 	struct feeder f = {intake_new(1, &ports, r->classify), pipeline_new(&po, st), T0};
 	for (unsigned k = 0; k < 4 && r->conns[k]; k++)
@@ -236,7 +237,7 @@ static void test_tick(void)
 	struct flow_limits lim = FLOW_LIMITS_DEFAULT;
 	lim.idle_timeout = 10;
 	ports_default(&ports);
-	struct pipeline_opts po = {&ports, 0, lim, 1, NULL};
+	struct pipeline_opts po = {&ports, 0, lim, 1, NULL, NULL, NULL, NULL};
 	struct feeder f = {intake_new(1, &ports, 0), pipeline_new(&po, NULL), T0};
 	feed_conn(&f, &open_conn, 0);
 	pipeline_tick(f.pl, T0 + 5);

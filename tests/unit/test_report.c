@@ -548,24 +548,30 @@ static void test_certs(void)
  * known; the rest is as before. */
 static void test_old_schema(const char *dir, const char *all)
 {
-	char path[256], sql[1536], *err = NULL, *step = schema_step(1);
+	char path[256], sql[6144], cols[2048] = "", rcols[1024] = "", *err = NULL;
+	char *step = schema_step(1);
 	sqlite3 *h;
+	sqlite3_stmt *q;
 	struct report_options o;
 	snprintf(path, sizeof path, "%s/old.db", dir);
-	char sql_runs[1024]; /* the columns of step 1 (later steps add some) */
-	snprintf(sql_runs, sizeof sql_runs, "INSERT INTO runs SELECT id, source, source_kind,"
-		 " filter, ports, started, ended, packets, bytes, dropped_kernel, dropped_iface,"
-		 " flows, flows_evicted, flows_timed_out, flows_without_payload, sessions,"
-		 " decode_errors, truncated_packets, non_tcp_packets, fragments,"
-		 " reassembly_overflows, peak_flows, peak_buffered, version FROM n.runs;");
-	snprintf(sql, sizeof sql, "ATTACH '%s' AS n; %s"
-		 " INSERT INTO sessions SELECT * FROM n.sessions; DETACH n;"
-		 " ALTER TABLE sessions DROP COLUMN ja4; ALTER TABLE sessions DROP COLUMN tls_outcome;"
-		 " ALTER TABLE sessions DROP COLUMN kx_pq; PRAGMA user_version = 1;", all, sql_runs);
 	unlink(path);
 	CHECK_INT(sqlite3_open(path, &h), SQLITE_OK);
-	if (!CHECK(step && sqlite3_exec(h, step, NULL, NULL, &err) == SQLITE_OK &&
-		   sqlite3_exec(h, sql, NULL, NULL, &err) == SQLITE_OK))
+	CHECK(step && sqlite3_exec(h, step, NULL, NULL, &err) == SQLITE_OK);
+	/* the view's first columns are those of version 1's table, in order */
+	if (sqlite3_prepare_v2(h, "SELECT group_concat(name, ',') FROM pragma_table_info('sessions');",
+			       -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		snprintf(cols, sizeof cols, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	/* and those of its runs (later steps add some) */
+	if (sqlite3_prepare_v2(h, "SELECT group_concat(name, ',') FROM pragma_table_info('runs');",
+			       -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		snprintf(rcols, sizeof rcols, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	snprintf(sql, sizeof sql, "ATTACH '%s' AS n; INSERT INTO runs SELECT %s FROM n.runs;"
+		 " INSERT INTO sessions SELECT %s FROM n.sessions; DETACH n;"
+		 " ALTER TABLE sessions DROP COLUMN ja4; ALTER TABLE sessions DROP COLUMN tls_outcome;"
+		 " ALTER TABLE sessions DROP COLUMN kx_pq; PRAGMA user_version = 1;", all, rcols, cols);
+	if (!CHECK(cols[0] && rcols[0] && sqlite3_exec(h, sql, NULL, NULL, &err) == SQLITE_OK))
 		fprintf(stderr, "     %s\n", err ? err : "?");
 	sqlite3_free(err);
 	sqlite3_close(h);

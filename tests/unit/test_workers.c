@@ -177,7 +177,7 @@ static void run(void (*read)(struct reader *), const char *what)
 	struct flow_limits lim = FLOW_LIMITS_DEFAULT;
 	struct run_info ri = {"test", "file", NULL, "25/smtp", 1767225600.0, "test"};
 	ports_default(&ports);
-	struct pipeline_opts po = {&ports, 0, lim, 0, NULL};
+	struct pipeline_opts po = {&ports, 0, lim, 0, NULL, NULL, NULL, NULL};
 	close(fd);
 	unlink(path);
 	if (store_open(&st, path, err, sizeof err) < 0 || store_begin_run(st, &ri) < 0) {
@@ -223,7 +223,7 @@ static void test_tick(void)
 	struct flow_limits lim = FLOW_LIMITS_DEFAULT;
 	lim.idle_timeout = 10;
 	ports_default(&ports);
-	struct pipeline_opts po = {&ports, 0, lim, 1, NULL};
+	struct pipeline_opts po = {&ports, 0, lim, 1, NULL, NULL, NULL, NULL};
 	struct workers *ws = workers_new(2, &po, NULL);
 	struct intake *in = intake_new(1, &ports, 0);
 	uint8_t f[4][FRAME_MAX];

@@ -355,6 +355,14 @@ def unbound_stub_queries(s):
 
 
 # ------------------------------------------------------------------ truth
+CAPTURE_START = [0.0]  # the capture's first frame: the sensor's watch starts there
+
+
+def is_mail_question(q):
+    """A question that makes an address's mail DNS count as seen (dissect/pdns.c, K_CLIENT)."""
+    return q[3] == T_MX or q[2].startswith(('_mta-sts.', '_smtp._tls.', '_25._tcp.'))
+
+
 def dns_columns(sess, queries, answers, hellos, pub):
     t, c, srv = sess['_start'], sess['client_ip'], sess['server_ip']
     row = OrderedDict((k, None) for k in NEW_COLUMNS)
@@ -391,25 +399,25 @@ def dns_columns(sess, queries, answers, hellos, pub):
     a = latest('_smtp._tls.' + d, T_TXT)
     if a:
         row['domain_tlsrpt'] = int(any(x.startswith('v=TLSRPTv1') for x in a.txts()))
-    # Lookups and policy fetches seen on the link in the WINDOW before the SYN, whoever made them:
-    # a host's resolver may ask from its IPv4 address for a session the host makes over IPv6.
-    # Check that the session's own client address gives the same answer wherever it made lookups
-    # at all (the rounds are more than WINDOW apart, so no other host's lookup is in the window).
+    # Lookups and policy fetches seen on the link in the WINDOW before the SYN, by the session's own
+    # client address (the sensor's rule: a lookup from the host's IPv4 address for a session it makes
+    # over IPv6 is not provably the same host's, README.md). 0 only where the sensor can prove the
+    # absence: the capture watched the whole WINDOW, that address's mail DNS was on the link at or
+    # before the SYN, and for a fetch a port-443 ClientHello had been seen before it (the link carries
+    # HTTPS); else None.
     link_has_dns = bool(queries)
-    win = [q for q in queries if t - WINDOW <= q[0] < t]
-    row['sender_looked_up_mta_sts'] = int(any(q[2] == '_mta-sts.' + d and q[3] == T_TXT for q in win)) \
-        if link_has_dns else None
-    row['sender_looked_up_tlsa'] = int(any(q[2] == '_25._tcp.' + h and q[3] == T_TLSA for q in win)) \
-        if link_has_dns else None
-    row['sender_fetched_policy'] = int(any(sni == 'mta-sts.' + d and t - WINDOW <= ht < t
-                                           for ht, hc, sni in hellos)) if link_has_dns else None
-    own = [q for q in win if q[1] == c]
-    if own:
-        for col, qn, qt in (('sender_looked_up_mta_sts', '_mta-sts.' + d, T_TXT),
-                            ('sender_looked_up_tlsa', '_25._tcp.' + h, T_TLSA)):
-            if int(any(q[2] == qn and q[3] == qt for q in own)) != row[col]:
-                problem(f'{c}:{sess["client_port"]}: {col} differs when only its own client counts')
-    others = {q[1] for q in win if q[2] in ('_mta-sts.' + d, '_25._tcp.' + h)} - {c, V4_OF.get(c)}
+    win = [q for q in queries if t - WINDOW <= q[0] < t and q[1] == c]
+    watched = link_has_dns and CAPTURE_START[0] <= t - WINDOW and \
+        any(q[1] == c and q[0] <= t and is_mail_question(q) for q in queries)
+    https_seen = any(ht <= t for ht, hc, sni in hellos)
+    looked_sts = any(q[2] == '_mta-sts.' + d and q[3] == T_TXT for q in win)
+    looked_tlsa = any(q[2] == '_25._tcp.' + h and q[3] == T_TLSA for q in win)
+    fetched = any(sni == 'mta-sts.' + d and hc == c and t - WINDOW <= ht < t for ht, hc, sni in hellos)
+    row['sender_looked_up_mta_sts'] = 1 if looked_sts else (0 if watched else None)
+    row['sender_looked_up_tlsa'] = 1 if looked_tlsa else (0 if watched else None)
+    row['sender_fetched_policy'] = 1 if fetched else (0 if watched and https_seen else None)
+    allwin = [q for q in queries if t - WINDOW <= q[0] < t]
+    others = {q[1] for q in allwin if q[2] in ('_mta-sts.' + d, '_25._tcp.' + h)} - {c, V4_OF.get(c)}
     if others:
         problem(f'{c}:{sess["client_port"]}: lookups by another host {others} within the window')
     if row['domain_dane'] in ('signed', 'unsigned') and sess.get('tls_version') in ('TLSv1.0', 'TLSv1.1', 'TLSv1.2') \
@@ -434,6 +442,9 @@ def main():
     for d, p in pub.items():
         say(f'  {d}: {json.dumps(p)}')
     queries, answers = wire_dns(pcap)
+    CAPTURE_START[0] = float(subprocess.run(['tshark', '-r', pcap, '-c', '1', '-T', 'fields', '-e',
+                                             'frame.time_epoch'], capture_output=True, text=True,
+                                            check=True).stdout.strip())
     say(f'== DNS on the wire: {len(queries)} queries, {len(answers)} answers '
         f'({sum(a.transport == "tcp" for a in answers)} over TCP)')
     tshark_n = int(subprocess.run(['tshark', '-r', pcap, '-Y', 'dns.flags.response == 1', '-T', 'fields',
@@ -507,12 +518,13 @@ def main():
         asked_tlsa = any(q[1] == '_25._tcp.' + d['relay_host'] and q[2] == 'TLSA' for q in stub)
         # each sender asks for each name once at most (one delivery per domain and round, and only
         # s3 has two rounds, in which it asks for neither), so "asked at all" is "asked before this"
-        if dns['sender_looked_up_mta_sts'] != int(asked_sts) or dns['sender_looked_up_tlsa'] != int(asked_tlsa):
+        if (dns['sender_looked_up_mta_sts'] not in (None, int(asked_sts))) or \
+                (dns['sender_looked_up_tlsa'] not in (None, int(asked_tlsa))):
             problem(f'{w["client_port"]}: looked-up columns {dns["sender_looked_up_mta_sts"]}/'
                     f'{dns["sender_looked_up_tlsa"]} vs unbound-{d["sender"]}.log {asked_sts}/{asked_tlsa}')
         fetched = any(re.match(rf'{re.escape(w["client_ip"])}:\d+ .*sni=mta-sts\.{re.escape(d["domain"])} ', l)
                       for l in read('nginx-access.log'))
-        if dns['sender_fetched_policy'] != int(fetched):
+        if dns['sender_fetched_policy'] not in (None, int(fetched)):
             problem(f'{w["client_port"]}: sender_fetched_policy {dns["sender_fetched_policy"]} vs nginx log {fetched}')
         if d['sender'] == 's1' and dns['tlsa_match'] is not None and dns['domain_dane'] == 'signed':
             pf = 1 if d.get('trust') == 'Verified' else (0 if 'no matching DANE TLSA' in d.get('dane_failure', '') else None)
@@ -546,8 +558,10 @@ def write(rows, rows_nodns, pub, _):
              'the sending Postfix, the receiving Postfix/Exim and the wire agree. New columns of issue 17: from the '
              'DNS messages, TLS ClientHellos on 443 and certificates on the wire, each checked against the zone files, '
              f'the senders\' unbound query logs, nginx\'s access log and Postfix\'s DANE verdicts; lookups and policy '
-             f'fetches count when seen within {WINDOW:.0f} s before the SYN (only the session\'s own host made any in '
-             'that window; its resolver asks over IPv4 for its IPv6 sessions too); domain facts count while the '
+             f'fetches count when made by the session\'s own client address within {WINDOW:.0f} s before the SYN '
+             '(smtptls capture --dns-window 60), and are 0 only where the sensor can prove it: the capture watched '
+             'the whole window, that address\'s mail DNS was on the link by then, and for a fetch a port-443 '
+             'ClientHello had been seen (else null; README.md, the sensor\'s rules); domain facts count while the '
              'answer that showed them is within its TTL. nodns.pcap is dnsworld.pcap without DNS and HTTPS: every '
              'new column is null there. Built by record/make_truth.py.')
     truth = OrderedDict(_about=about, captures=OrderedDict([
