@@ -539,38 +539,68 @@ int store_reopen(struct store *st, const struct run_totals *done, const struct r
 
 /* ---- runs that did not end, files captured before ----------------------------- */
 
-static int mark_now(struct store *st, void (*line)(void *, const char *), void *ctx)
+#define MARK_MAX 64 /* unfinished runs marked at one opening (the rest at the next) */
+
+struct dead_run {
+	int64_t id;
+	char text[400];
+};
+
+/* The runs still 'running' whose process is gone: up to MARK_MAX into
+ * dead (read only: most openings find none). */
+static int find_dead(struct store *st, struct dead_run *dead)
 {
-	sqlite3_stmt *s, *u;
-	char text[512];
+	sqlite3_stmt *s;
 	int n = 0, rc;
 	if (sqlite3_prepare_v2(st->db, "SELECT id, source, datetime(started, 'unixepoch'), owner"
 				       " FROM runs WHERE status = 'running';", -1, &s, NULL) != SQLITE_OK)
 		return fail(st, "reading the runs");
-	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET status = 'unfinished' WHERE id = ?;", -1,
-			       &u, NULL) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return fail(st, "marking unfinished runs");
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *owner = (const char *)sqlite3_column_text(s, 3);
-		if (owner_alive(owner) != 0)
+	while (n < MARK_MAX && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (owner_alive((const char *)sqlite3_column_text(s, 3)) != 0)
 			continue; /* running, or on another host: cannot tell */
-		sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
-		if (sqlite3_step(u) != SQLITE_DONE)
-			break;
-		sqlite3_reset(u);
+		dead[n].id = sqlite3_column_int64(s, 0);
+		snprintf(dead[n].text, sizeof dead[n].text, "run %lld (%s, started %s UTC) did not"
+			 " end cleanly (killed or crashed): marked unfinished",
+			 (long long)dead[n].id, sqlite3_column_text(s, 1), sqlite3_column_text(s, 2));
 		n++;
-		snprintf(text, sizeof text, "run %lld (%s, started %s UTC) did not end cleanly"
-			 " (killed or crashed): marked unfinished",
-			 (long long)sqlite3_column_int64(s, 0), sqlite3_column_text(s, 1),
-			 sqlite3_column_text(s, 2));
-		if (line)
-			line(ctx, text);
 	}
 	sqlite3_finalize(s);
+	return n;
+}
+
+/* One write transaction (taken at once, waiting for other writers): a run
+ * another capture marked meanwhile is not said twice. */
+static int mark_now(struct store *st, void (*line)(void *, const char *), void *ctx)
+{
+	struct dead_run dead[MARK_MAX];
+	sqlite3_stmt *u;
+	int n = find_dead(st, dead), marked = 0, rc = SQLITE_DONE, done[MARK_MAX] = {0};
+	if (n <= 0)
+		return n;
+	if (exec(st, "BEGIN IMMEDIATE;", "marking unfinished runs") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET status = 'unfinished' WHERE id = ? AND"
+				       " status = 'running';", -1, &u, NULL) != SQLITE_OK) {
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+		return fail(st, "marking unfinished runs");
+	}
+	for (int i = 0; i < n && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_int64(u, 1, dead[i].id);
+		rc = sqlite3_step(u);
+		sqlite3_reset(u);
+		done[i] = rc == SQLITE_DONE && sqlite3_changes(st->db) == 1;
+	}
 	sqlite3_finalize(u);
-	return rc == SQLITE_DONE ? n : fail(st, "marking unfinished runs");
+	if (rc != SQLITE_DONE || exec(st, "COMMIT;", "marking unfinished runs") < 0) {
+		if (rc != SQLITE_DONE)
+			fail(st, "marking unfinished runs");
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (done[i] && ++marked && line)
+			line(ctx, dead[i].text);
+	return marked;
 }
 
 int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *text), void *ctx)
