@@ -20,17 +20,17 @@ static const struct rcol run_cols[] = {
 static const char runs_sql[] =
 	"SELECT count(*), NULL, sum(packets), sum(bytes), sum(dropped_kernel), sum(dropped_iface),"
 	" sum(flows), sum(flows_without_payload), sum(flows_evicted), sum(decode_errors),"
-	" sum(reassembly_overflows) FROM runs;";
+	" sum(reassembly_overflows) FROM runs";
 
-static int add_runs(void *arg, sqlite3_stmt *s)
+static int add_runs(void *arg, struct rq_stmt *s)
 {
 	struct rtable *t = arg;
 	long row = rtable_row(t);
 	if (row < 0)
 		return -1;
 	for (size_t i = 0; i < t->ncols; i++)
-		if (sqlite3_column_type(s, (int)i) != SQLITE_NULL)
-			rtable_int(t, row, t->cols[i].key, sqlite3_column_int64(s, (int)i));
+		if (!rq_null(s, (int)i))
+			rtable_int(t, row, t->cols[i].key, rq_int(s, (int)i));
 	return 0;
 }
 
@@ -40,14 +40,14 @@ static const struct rcol counter_cols[] = {
 	{"runs", "runs", RCOL_NUM},
 };
 
-static int add_counter(void *arg, sqlite3_stmt *s)
+static int add_counter(void *arg, struct rq_stmt *s)
 {
 	struct rtable *t = arg;
 	long row = rtable_row(t);
-	if (row < 0 || rtable_text(t, row, "counter", (const char *)sqlite3_column_text(s, 0)) < 0)
+	if (row < 0 || rtable_text(t, row, "counter", rq_text(s, 0)) < 0)
 		return -1;
-	rtable_int(t, row, "value", sqlite3_column_int64(s, 1));
-	rtable_int(t, row, "runs", sqlite3_column_int64(s, 2));
+	rtable_int(t, row, "value", rq_int(s, 1));
+	rtable_int(t, row, "runs", rq_int(s, 2));
 	return 0;
 }
 
@@ -55,7 +55,7 @@ static int build_counters(struct rdb *db, struct rmodel *m)
 {
 	int64_t any = 0;
 	struct rtable *t;
-	if (rdb_scalar(db, "SELECT count(*) FROM run_counters;", &any) < 0 || any == 0)
+	if (rdb_scalar(db, "SELECT count(*) FROM run_counters", &any) < 0 || any == 0)
 		return any == 0 ? 0 : -1;
 	if (!(t = facts_table(db, m, "capture_counters", counter_cols, NCOLS(counter_cols))))
 		return -1;
@@ -64,7 +64,7 @@ static int build_counters(struct rdb *db, struct rmodel *m)
 			   " counted it") < 0)
 		return rdb_oom(db);
 	return rdb_each(db, "SELECT name, sum(value), count(*) FROM run_counters GROUP BY name"
-			    " ORDER BY name;", add_counter, t);
+			    " ORDER BY name", add_counter, t);
 }
 
 int facts_runs(struct rdb *db, struct rmodel *m)
@@ -78,7 +78,7 @@ int facts_runs(struct rdb *db, struct rmodel *m)
 	    rtable_note(t, "all runs in the database, whatever the filters; '-' is unknown") < 0)
 		return rdb_oom(db);
 	if (rdb_each(db, runs_sql, add_runs, t) < 0 ||
-	    rdb_scalar(db, "SELECT count(DISTINCT origin_db) FROM run_origins;", &sensors) < 0)
+	    rdb_scalar(db, "SELECT count(DISTINCT origin_db) FROM run_origins", &sensors) < 0)
 		return -1;
 	if (sensors > 0) /* merged from other databases */
 		rtable_int(t, 0, "sensors", sensors);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ckpt.h"
+#include "rollup.h"
 #include "schema.h"
 #include "writer.h"
 
@@ -26,6 +27,7 @@ struct store {
 	char err[768];
 	int64_t run_id;
 	struct writer *writer;
+	struct rollup *rollup;     /* folded in before each of the writer's commits */
 	struct checkpointer *ckpt; /* NULL: SQLite checkpoints inside COMMIT */
 };
 
@@ -42,6 +44,23 @@ static int exec(struct store *st, const char *sql, const char *what)
 }
 
 /* ---- open / close ------------------------------------------------------- */
+
+static int fold(void *rollup)
+{
+	return rollup_commit(rollup);
+}
+
+/* Every hour into the day and all-time rollups (the writer has stopped). */
+static int close_rollups(struct store *st)
+{
+	if (exec(st, "BEGIN IMMEDIATE;", "closing the rollups") < 0)
+		return -1;
+	if (rollup_close(st->rollup) < 0 || exec(st, "COMMIT;", "closing the rollups") < 0) {
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
 
 static int configure(struct store *st)
 {
@@ -78,6 +97,8 @@ static int open_db(struct store *st, const char *path, int flags)
 		return fail(st, "cannot open");
 	if (configure(st) < 0 || schema_upgrade(st->db, st->path, st->err, sizeof st->err) < 0)
 		return -1;
+	if (rollup_catch_up(st->db) < 0)
+		return fail(st, "counting sessions into the rollups");
 	return 0;
 }
 
@@ -92,8 +113,15 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	int rc = open_db(st, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (rc == 0) {
 		st->ckpt = ckpt_start(st->db, st->path); /* else SQLite checkpoints in COMMIT */
-		st->writer = writer_start(st->db, st->path, st->err, sizeof st->err);
+		st->rollup = rollup_new(st->db, st->path, st->err, sizeof st->err);
+		st->writer = st->rollup ? writer_start(st->db, st->path, st->err, sizeof st->err)
+					: NULL;
 		rc = st->writer ? 0 : -1;
+	}
+	if (rc == 0) {
+		writer_hold(st->writer);
+		writer_before_commit(st->writer, fold, st->rollup);
+		writer_release(st->writer);
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", st->err);
@@ -109,6 +137,9 @@ int store_close(struct store *st)
 	if (!st)
 		return 0;
 	int rc = writer_stop(st->writer);
+	if (rc == 0 && st->rollup)
+		rc = close_rollups(st);
+	rollup_free(st->rollup);
 	ckpt_stop(st->ckpt); /* closing the last connection checkpoints the rest */
 	sqlite3_close(st->db);
 	free(st);
@@ -149,6 +180,13 @@ int store_commit(struct store *st)
 		rc = writer_commit(st->writer);
 	writer_release(st->writer);
 	return rc;
+}
+
+void store_retain(struct store *st, double seconds, int live)
+{
+	writer_hold(st->writer);
+	rollup_retain(st->rollup, seconds, live);
+	writer_release(st->writer);
 }
 
 int store_tick(struct store *st, double now)
@@ -258,8 +296,12 @@ int store_begin_run(struct store *st, const struct run_info *ri)
 int store_end_run(struct store *st, const struct run_totals *t)
 {
 	int rc = writer_hold(st->writer);
+	const struct run_counter deleted = {"sessions_deleted_by_retention",
+					    (uint64_t)rollup_deleted(st->rollup)};
 	if (rc == 0)
 		rc = end_run_now(st, t);
+	if (rc == 0 && deleted.value > 0 && st->run_id > 0)
+		rc = counters_now(st, &deleted, 1);
 	writer_release(st->writer);
 	return rc;
 }

@@ -108,6 +108,8 @@ struct writer {
 	char *err;
 	size_t errlen;
 	int64_t run_id;
+	writer_hook_fn hook;
+	void *hook_arg;
 	int in_tx;
 	unsigned pending;
 	double tx_started;
@@ -154,7 +156,7 @@ static int commit_now(struct writer *w)
 	if (!w->in_tx)
 		return 0;
 	w->in_tx = 0;
-	if (exec(w, "COMMIT;", "committing") < 0) {
+	if ((w->hook && w->hook(w->hook_arg) < 0) || exec(w, "COMMIT;", "committing") < 0) {
 		sqlite3_exec(w->db, "ROLLBACK;", NULL, NULL, NULL);
 		memset(w->certs, 0, sizeof w->certs); /* they went with the transaction */
 		return -1;
@@ -460,6 +462,12 @@ int writer_commit(struct writer *w)
 void writer_set_run(struct writer *w, int64_t id)
 {
 	w->run_id = id;
+}
+
+void writer_before_commit(struct writer *w, writer_hook_fn fn, void *arg)
+{
+	w->hook = fn;
+	w->hook_arg = arg;
 }
 
 double writer_cpu(const struct writer *w)

@@ -39,6 +39,13 @@ int writer_commit(struct writer *w);
 /* While held: the rows queued from now on belong to run id. */
 void writer_set_run(struct writer *w, int64_t id);
 
+/* A function the thread calls inside each transaction just before its
+ * COMMIT (store/rollup.h folds the new rows into the rollups); when it
+ * returns -1 the transaction is rolled back and the writer has failed.
+ * Set while held. */
+typedef int (*writer_hook_fn)(void *arg);
+void writer_before_commit(struct writer *w, writer_hook_fn fn, void *arg);
+
 /* CPU seconds the thread used so far. */
 double writer_cpu(const struct writer *w);
 

@@ -55,6 +55,15 @@ cap() {
   done
 }
 
+# edited DB: session rows were changed by hand (strings no capture has):
+# the rollups are emptied, so that reports count from the session rows (as
+# they do for rows another program wrote) until a capture folds them again.
+edited() {
+  sqlite3 -batch "$1" "SELECT 'DELETE FROM ' || name || ';' FROM sqlite_master
+    WHERE type = 'table' AND name GLOB 'rollup_*_*'" | sqlite3 -batch "$1"
+  sqlite3 -batch "$1" "UPDATE rollup_state SET folded = 0, promoted = 0;"
+}
+
 # sql DB QUERY: one value (or lines) from a database.
 sql() {
   sqlite3 -batch -noheader "$1" "$2"
