@@ -2,6 +2,7 @@
  * folding new session rows into the tables. */
 #include "rollup.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,19 +234,14 @@ static const char *sql_type(char type)
 	return type == 't' || type == 'T' ? "TEXT" : type == 'r' ? "REAL" : "INTEGER";
 }
 
-/* "CREATE TABLE main.rollup_NAME_LEVEL (...)" or the delta table in temp. */
-static void table_ddl(struct text *t, const struct rollup_def *d, const char *table, int temp)
+/* "CREATE TABLE main.rollup_NAME_LEVEL (...)". */
+static void table_ddl(struct text *t, const struct rollup_def *d, const char *table)
 {
-	add(t, "CREATE %sTABLE IF NOT EXISTS %s (bucket INTEGER NOT NULL", temp ? "TEMP " : "",
-	    table);
+	add(t, "CREATE TABLE IF NOT EXISTS %s (bucket INTEGER NOT NULL", table);
 	for (size_t i = 0; i < d->ncols; i++) {
 		const struct rollup_col *c = &d->cols[i];
 		add(t, ", %s %s%s", c->name, sql_type(c->type),
 		    c->kind == ROLLUP_KEY || c->kind == ROLLUP_SUM ? " NOT NULL" : "");
-	}
-	if (temp) {
-		add(t, ");");
-		return;
 	}
 	add(t, ", PRIMARY KEY (bucket");
 	for (size_t i = 0; i < d->ncols; i++)
@@ -254,8 +250,31 @@ static void table_ddl(struct text *t, const struct rollup_def *d, const char *ta
 	add(t, ")) WITHOUT ROWID;");
 }
 
+/* " ON CONFLICT (keys) DO UPDATE ...;": rows added to those there, summed,
+ * the least and the greatest kept. */
+static void on_conflict(struct text *t, const struct rollup_def *d)
+{
+	const char *sep = ") DO UPDATE SET ";
+	add(t, " ON CONFLICT (bucket");
+	for (size_t i = 0; i < d->ncols; i++)
+		if (d->cols[i].kind == ROLLUP_KEY)
+			add(t, ", %s", d->cols[i].name);
+	for (size_t i = 0; i < d->ncols; i++) {
+		const struct rollup_col *c = &d->cols[i];
+		if (c->kind == ROLLUP_SUM)
+			add(t, "%s%s = %s + excluded.%s", sep, c->name, c->name, c->name);
+		else if (c->kind != ROLLUP_KEY)
+			add(t, "%s%s = coalesce(%s(%s, excluded.%s), %s, excluded.%s)", sep, c->name,
+			    aggregate(c->kind), c->name, c->name, c->name, c->name);
+		else
+			continue;
+		sep = ", ";
+	}
+	add(t, ";");
+}
+
 /* "INSERT INTO main.rollup_NAME_LEVEL SELECT ... FROM from WHERE cond ... ON
- * CONFLICT ...": the rows of from (the delta or the hour table) added to a
+ * CONFLICT ...": the rows of from (the hour table) added to a
  * level's table, regrouped by its buckets; summed, the least and the
  * greatest kept. */
 static void upsert(struct text *t, const struct rollup_def *d, enum rollup_level l,
@@ -281,23 +300,7 @@ static void upsert(struct text *t, const struct rollup_def *d, enum rollup_level
 			add(t, "%s%s", sep, d->cols[i].name);
 			sep = ", ";
 		}
-	add(t, " ON CONFLICT (bucket");
-	for (size_t i = 0; i < d->ncols; i++)
-		if (d->cols[i].kind == ROLLUP_KEY)
-			add(t, ", %s", d->cols[i].name);
-	sep = ") DO UPDATE SET ";
-	for (size_t i = 0; i < d->ncols; i++) {
-		const struct rollup_col *c = &d->cols[i];
-		if (c->kind == ROLLUP_SUM)
-			add(t, "%s%s = %s + excluded.%s", sep, c->name, c->name, c->name);
-		else if (c->kind != ROLLUP_KEY)
-			add(t, "%s%s = coalesce(%s(%s, excluded.%s), %s, excluded.%s)", sep, c->name,
-			    aggregate(c->kind), c->name, c->name, c->name, c->name);
-		else
-			continue;
-		sep = ", ";
-	}
-	add(t, ";");
+	on_conflict(t, d);
 }
 
 /* The SQLite text of template tmpl (to free()), NULL on error. */
@@ -322,7 +325,7 @@ static int create_tables(sqlite3 *db, const struct rollup_def *d)
 		char name[96];
 		snprintf(name, sizeof name, "main.rollup_%s_%s", d->name,
 			 rollup_level_name((enum rollup_level)l));
-		table_ddl(&t, d, name, 0);
+		table_ddl(&t, d, name);
 		if (t.over || exec_tmpl(db, t.buf) < 0)
 			return -1;
 	}
@@ -331,22 +334,22 @@ static int create_tables(sqlite3 *db, const struct rollup_def *d)
 
 /* ---- the folder ------------------------------------------------------------------------ */
 
-/* Per rollup: empty the delta, fill it from the new session rows (per
- * hour), add it to the hour table; the delta's rows of hours already
- * promoted (late rows) to the day and all-time tables; and promote a range
- * of hours from the hour table to the day and all-time tables.
+/* Per rollup: add the new session rows to the hour table; those of hours
+ * already promoted (late rows) to the day and all-time tables too; and
+ * promote a range of hours from the hour table to the day and all-time
+ * tables.
  *
  * The day and all-time tables hold exactly the sessions that start before
  * rollup_state.promoted; the hour table holds every session. Hours are
  * promoted once the newest session folded starts two hours later, and
  * all of them when the store closes. */
-enum { ST_CLEAR, ST_FILL, ST_HOUR, ST_LATE_DAY, ST_LATE_ALL, ST_UP_DAY, ST_UP_ALL, ST_N };
+enum { ST_HOUR, ST_LATE_DAY, ST_LATE_ALL, ST_UP_DAY, ST_UP_ALL, ST_N };
 
 struct rollup {
 	sqlite3 *db;
 	const char *path;
 	sqlite3_stmt *st[NDEFS][ST_N];
-	sqlite3_stmt *state, *last, *newest_hour, *last_hour, *mark, *newest, *expire;
+	sqlite3_stmt *state, *last, *span, *last_hour, *mark, *newest, *expire;
 	double retain;   /* seconds; 0 keeps everything */
 	int live;
 	double newest_packet;
@@ -374,68 +377,64 @@ static sqlite3_stmt *prepare_tmpl(struct rollup *r, const char *tmpl)
 	return s;
 }
 
-/* The delta table, emptying and filling it. */
-static int prepare_delta(struct rollup *r, size_t i, struct text *t, const char *delta)
+/* The definition over the new session rows where cond holds, added to a
+ * level's table. */
+static sqlite3_stmt *prepare_from_sessions(struct rollup *r, const struct rollup_def *d,
+					   enum rollup_level l, const char *cond)
 {
-	char *fill = rollup_select(&defs[i], rollup_width(ROLLUP_HOUR),
-				   "s.id > :from AND s.id <= :to", 1);
-	table_ddl(t, &defs[i], delta, 1);
-	if (t->over || exec_tmpl(r->db, t->buf) < 0) {
-		free(fill);
-		return fold_fail(r, "making the delta table");
+	struct text *t = calloc(1, sizeof *t);
+	char *sel = rollup_select(d, rollup_width(l), cond, 1);
+	sqlite3_stmt *s = NULL;
+	if (t && sel) {
+		add(t, "INSERT INTO main.rollup_%s_%s %s", d->name, rollup_level_name(l), sel);
+		on_conflict(t, d);
+		s = t->over ? NULL : prepare_tmpl(r, t->buf);
 	}
-	t->len = 0;
-	add(t, "DELETE FROM temp.%s;", delta);
-	r->st[i][ST_CLEAR] = prepare_tmpl(r, t->buf);
-	t->len = 0;
-	t->over = !fill;
-	add(t, "INSERT INTO temp.%s %s;", delta, fill ? fill : "");
-	free(fill);
-	r->st[i][ST_FILL] = t->over ? NULL : prepare_tmpl(r, t->buf);
-	return 0;
+	free(sel);
+	free(t);
+	return s;
 }
+
+/* The hours [:from, :to) of the hour table added to a level's table. */
+static sqlite3_stmt *prepare_from_hours(struct rollup *r, const struct rollup_def *d,
+					enum rollup_level l)
+{
+	struct text *t = calloc(1, sizeof *t);
+	char hour[96];
+	sqlite3_stmt *s = NULL;
+	snprintf(hour, sizeof hour, "main.rollup_%s_hour", d->name);
+	if (t) {
+		upsert(t, d, l, hour, "bucket >= :from AND bucket < :to");
+		s = t->over ? NULL : prepare_tmpl(r, t->buf);
+	}
+	free(t);
+	return s;
+}
+
+#define NEW_ROWS "s.id > :from AND s.id <= :to"
 
 static int prepare_def(struct rollup *r, size_t i)
 {
-	static const struct {
-		int st;
-		enum rollup_level l;
-		int from_hour;
-		const char *cond;
-	} ups[] = {
-		{ST_HOUR, ROLLUP_HOUR, 0, "1"},
-		{ST_LATE_DAY, ROLLUP_DAY, 0, "bucket < :promoted"},
-		{ST_LATE_ALL, ROLLUP_ALL, 0, "bucket < :promoted"},
-		{ST_UP_DAY, ROLLUP_DAY, 1, "bucket >= :from AND bucket < :to"},
-		{ST_UP_ALL, ROLLUP_ALL, 1, "bucket >= :from AND bucket < :to"},
-	};
-	struct text *t = calloc(1, sizeof *t);
-	char delta[96], hour[96];
-	int rc = t ? 0 : -1;
-	snprintf(delta, sizeof delta, "rollup_delta_%s", defs[i].name);
-	snprintf(hour, sizeof hour, "main.rollup_%s_hour", defs[i].name);
-	if (rc == 0)
-		rc = prepare_delta(r, i, t, delta);
-	for (size_t k = 0; rc == 0 && k < sizeof ups / sizeof ups[0]; k++) {
-		char from[112];
-		snprintf(from, sizeof from, "%s%s", ups[k].from_hour ? "" : "temp.",
-			 ups[k].from_hour ? hour : delta);
-		t->len = 0;
-		upsert(t, &defs[i], ups[k].l, from, ups[k].cond);
-		r->st[i][ups[k].st] = t->over ? NULL : prepare_tmpl(r, t->buf);
-	}
-	for (int k = 0; rc == 0 && k < ST_N; k++)
-		if (!r->st[i][k])
-			rc = -1;
-	free(t);
-	return rc;
+	sqlite3_stmt **st = r->st[i];
+	st[ST_HOUR] = prepare_from_sessions(r, &defs[i], ROLLUP_HOUR, NEW_ROWS);
+	st[ST_LATE_DAY] = prepare_from_sessions(r, &defs[i], ROLLUP_DAY,
+						NEW_ROWS " AND s.ts_start < :promoted");
+	st[ST_LATE_ALL] = prepare_from_sessions(r, &defs[i], ROLLUP_ALL,
+						NEW_ROWS " AND s.ts_start < :promoted");
+	st[ST_UP_DAY] = prepare_from_hours(r, &defs[i], ROLLUP_DAY);
+	st[ST_UP_ALL] = prepare_from_hours(r, &defs[i], ROLLUP_ALL);
+	for (int k = 0; k < ST_N; k++)
+		if (!st[k])
+			return -1;
+	return 0;
 }
 
 static int prepare_state(struct rollup *r)
 {
 	r->state = prepare_tmpl(r, "SELECT folded, promoted FROM rollup_state;");
 	r->last = prepare_tmpl(r, "SELECT coalesce(max(id), 0) FROM session_rows;");
-	r->newest_hour = prepare_tmpl(r, "SELECT max(bucket) FROM temp.rollup_delta_codes;");
+	r->span = prepare_tmpl(r, "SELECT max(ts_start), min(ts_start) < :promoted"
+				  " FROM session_rows WHERE id > :from AND id <= :to;");
 	r->last_hour = prepare_tmpl(r, "SELECT max(bucket) FROM main.rollup_codes_hour;");
 	r->mark = prepare_tmpl(r, "UPDATE rollup_state SET folded = :to, promoted = :promoted;");
 	r->newest = prepare_tmpl(r, "SELECT max(ts_end) FROM session_rows"
@@ -444,7 +443,7 @@ static int prepare_state(struct rollup *r)
 				    " FROM session_rows WHERE ts_start < :cutoff AND id <= :to"
 				    " AND id < (SELECT max(id) FROM session_rows)"
 				    " ORDER BY ts_start LIMIT :batch);");
-	return r->state && r->last && r->newest_hour && r->last_hour && r->mark && r->newest &&
+	return r->state && r->last && r->span && r->last_hour && r->mark && r->newest &&
 			       r->expire
 		       ? 0 : -1;
 }
@@ -480,7 +479,7 @@ void rollup_free(struct rollup *r)
 	for (size_t i = 0; i < NDEFS; i++)
 		for (int k = 0; k < ST_N; k++)
 			sqlite3_finalize(r->st[i][k]);
-	sqlite3_stmt *state[] = {r->state, r->last, r->newest_hour, r->last_hour, r->mark,
+	sqlite3_stmt *state[] = {r->state, r->last, r->span, r->last_hour, r->mark,
 				 r->newest, r->expire};
 	for (size_t i = 0; i < sizeof state / sizeof state[0]; i++)
 		sqlite3_finalize(state[i]);
@@ -596,20 +595,33 @@ static int read_state(struct rollup *r, struct fold *f)
 
 #define PROMOTE_LAG 7200 /* an hour is promoted when sessions two hours later come */
 
+/* The newest hour of the new rows, and whether some are of hours
+ * already promoted (late). */
+static int hours_of(struct rollup *r, const struct fold *f, int64_t *newest, int *late)
+{
+	int rc = run(r->span, f);
+	double t = rc == SQLITE_ROW ? sqlite3_column_double(r->span, 0) : 0;
+	*newest = (int64_t)floor(t / 3600) * 3600;
+	*late = rc == SQLITE_ROW && sqlite3_column_int(r->span, 1);
+	sqlite3_reset(r->span);
+	return rc == SQLITE_ROW ? 0 : fold_fail(r, "folding new sessions");
+}
+
 int rollup_commit(struct rollup *r)
 {
 	struct fold f;
-	int ok = 1;
+	int64_t newest;
+	int late;
 	if (read_state(r, &f) < 0)
 		return -1;
 	if (f.to > f.from) {
 		if (r->retain > 0 && !r->live)
 			note_newest(r, &f);
-		if (run_all(r, ST_CLEAR, ST_LATE_ALL, &f) < 0)
+		if (run_all(r, ST_HOUR, ST_HOUR, &f) < 0 || hours_of(r, &f, &newest, &late) < 0)
 			return -1;
-		int64_t newest = scalar(r->newest_hour, &f, &ok);
-		if (!ok || promote(r, &f, newest + 3600 - PROMOTE_LAG) < 0 || mark(r, &f) < 0)
-			return ok ? -1 : fold_fail(r, "folding new sessions");
+		if ((late && run_all(r, ST_LATE_DAY, ST_LATE_ALL, &f) < 0) ||
+		    promote(r, &f, newest + 3600 - PROMOTE_LAG) < 0 || mark(r, &f) < 0)
+			return -1;
 	}
 	f.to = f.to > f.from ? f.to : f.from;
 	return expire(r, &f);
