@@ -29,6 +29,7 @@ struct capture_args {
 	const char *anon_keyfile;
 	uint8_t anon_key[ANON_KEY_BYTES];
 	struct flow_limits limits;
+	double retain_days;      /* --retain: 0 keeps every session row */
 	char filter[4096];
 };
 
@@ -147,6 +148,7 @@ static const struct option capture_options[] = {
 	{"buffer-size", required_argument, NULL, OPT_BUFSIZE},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"anonymize", required_argument, NULL, OPT_ANONYMIZE},
+	{"retain", required_argument, NULL, OPT_RETAIN},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -179,6 +181,8 @@ static int capture_number(struct capture_args *a, int opt, const char *arg)
 			return -1;
 		a->threads = (unsigned)v;
 		return 0;
+	case OPT_RETAIN:
+		return parse_number(arg, 0.001, 1e6, &a->retain_days);
 	default: /* OPT_BUFSIZE */
 		if (parse_number(arg, 1, 4096, &v) < 0)
 			return -1;
@@ -205,7 +209,7 @@ static int capture_option(struct capture_args *a, int opt, const char *arg)
 		usage_error("--ports: %s", err);
 		return -1;
 	case OPT_MAX_FLOWS: case OPT_MAX_BUFFER: case OPT_IDLE: case OPT_SNAPLEN:
-	case OPT_BUFSIZE: case OPT_THREADS:
+	case OPT_BUFSIZE: case OPT_THREADS: case OPT_RETAIN:
 		if (capture_number(a, opt, arg) == 0)
 			return 0;
 		usage_error("invalid number '%s'", arg);
@@ -374,6 +378,8 @@ int cmd_capture(int argc, char **argv)
 		source_close(src);
 		return EXIT_RUNTIME;
 	}
+	if (a.retain_days > 0)
+		store_retain(st, a.retain_days * 86400.0, a.src.iface != NULL);
 	install_signals();
 	rc = run_capture(&a, src, st);
 	source_close(src);

@@ -12,7 +12,8 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Long-option codes shared by the subcommands. */
 enum { OPT_DB = 256, OPT_HELP, OPT_PORTS, OPT_CLASSIFY, OPT_MAX_FLOWS, OPT_MAX_BUFFER,
-       OPT_IDLE, OPT_SNAPLEN, OPT_BUFSIZE, OPT_THREADS, OPT_ANONYMIZE, OPT_FIRST_FREE };
+       OPT_IDLE, OPT_SNAPLEN, OPT_BUFSIZE, OPT_THREADS, OPT_ANONYMIZE, OPT_RETAIN,
+       OPT_FIRST_FREE };
 
 /* Option codes of report, export and merge (unique within each command). */
 enum { OPT_FORMAT = OPT_FIRST_FREE + 64, OPT_SINCE, OPT_UNTIL, OPT_BY, OPT_PORT, OPT_SERVER,

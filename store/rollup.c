@@ -349,7 +349,7 @@ struct rollup {
 	sqlite3 *db;
 	const char *path;
 	sqlite3_stmt *st[NDEFS][ST_N];
-	sqlite3_stmt *state, *last, *span, *last_hour, *mark, *newest, *expire;
+	sqlite3_stmt *state, *last, *span, *last_hour, *mark, *newest, *expire, *lower;
 	double retain;   /* seconds; 0 keeps everything */
 	int live;
 	double newest_packet;
@@ -441,10 +441,14 @@ static int prepare_state(struct rollup *r)
 				    " WHERE id > :from AND id <= :to;");
 	r->expire = prepare_tmpl(r, "DELETE FROM session_rows WHERE id IN (SELECT id"
 				    " FROM session_rows WHERE ts_start < :cutoff AND id <= :to"
-				    " AND id < (SELECT max(id) FROM session_rows)"
 				    " ORDER BY ts_start LIMIT :batch);");
+	/* SQLite gives a new row the greatest id + 1: once the greatest is
+	 * deleted, ids folded already come again, so folded comes down */
+	r->lower = prepare_tmpl(r, "UPDATE rollup_state SET folded = (SELECT coalesce(max(id), 0)"
+				   " FROM session_rows) WHERE folded > (SELECT coalesce(max(id), 0)"
+				   " FROM session_rows);");
 	return r->state && r->last && r->span && r->last_hour && r->mark && r->newest &&
-			       r->expire
+			       r->expire && r->lower
 		       ? 0 : -1;
 }
 
@@ -480,7 +484,7 @@ void rollup_free(struct rollup *r)
 		for (int k = 0; k < ST_N; k++)
 			sqlite3_finalize(r->st[i][k]);
 	sqlite3_stmt *state[] = {r->state, r->last, r->span, r->last_hour, r->mark,
-				 r->newest, r->expire};
+				 r->newest, r->expire, r->lower};
 	for (size_t i = 0; i < sizeof state / sizeof state[0]; i++)
 		sqlite3_finalize(state[i]);
 	free(r);
@@ -579,7 +583,10 @@ static int expire(struct rollup *r, const struct fold *f)
 	bind(r->expire, ":batch", ROLLUP_DELETE_BATCH);
 	if (run(r->expire, f) != SQLITE_DONE)
 		return fold_fail(r, "deleting old sessions");
-	r->deleted += sqlite3_changes(r->db);
+	int deleted = sqlite3_changes(r->db);
+	r->deleted += deleted;
+	if (deleted > 0 && run(r->lower, f) != SQLITE_DONE)
+		return fold_fail(r, "deleting old sessions");
 	return 0;
 }
 

@@ -78,8 +78,8 @@ void rollup_retain(struct rollup *r, double seconds, int live);
 
 /* In the caller's open transaction: folds the session rows not yet
  * folded into every rollup, then deletes at most ROLLUP_DELETE_BATCH
- * session rows older than the retention (never the newest row). Returns
- * 0, or -1 with the message in err. */
+ * session rows older than the retention. Returns 0, or -1 with the
+ * message in err. */
 int rollup_commit(struct rollup *r);
 /* In the caller's transaction: puts every hour into the day and
  * all-time tables (the store closes; readers then read fewer rows). */

@@ -296,10 +296,10 @@ int store_begin_run(struct store *st, const struct run_info *ri)
 int store_end_run(struct store *st, const struct run_totals *t)
 {
 	int rc = writer_hold(st->writer);
-	const struct run_counter deleted = {"sessions_deleted_by_retention",
-					    (uint64_t)rollup_deleted(st->rollup)};
+	struct run_counter deleted = {"sessions_deleted_by_retention", 0};
 	if (rc == 0)
-		rc = end_run_now(st, t);
+		rc = end_run_now(st, t); /* commits: retention deletes with the last rows */
+	deleted.value = (uint64_t)rollup_deleted(st->rollup);
 	if (rc == 0 && deleted.value > 0 && st->run_id > 0)
 		rc = counters_now(st, &deleted, 1);
 	writer_release(st->writer);
