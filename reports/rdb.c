@@ -257,7 +257,11 @@ int rdb_begin(struct rdb *db, int scan)
 	if (!query_layer(db) || rq_exec(db->q, "BEGIN;") < 0)
 		return query_fail(db);
 	db->in_tx = 1;
-	if (!(db->src = rsource_new(db->q, &db->filter, scan, err, sizeof err))) {
+	/* the edges go into temporary tables: the file stays read-only */
+	sqlite3_exec(db->db, "PRAGMA query_only = 0;", NULL, NULL, NULL);
+	db->src = rsource_new(db->q, &db->filter, scan, err, sizeof err);
+	sqlite3_exec(db->db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
+	if (!db->src) {
 		snprintf(db->err, sizeof db->err, "database '%s': %s", db->path, err);
 		return -1;
 	}

@@ -33,6 +33,7 @@ struct rsource {
 	int64_t promoted;     /* every session before it is in the day and all-time tables */
 	int covering;         /* the filter's time range holds every session counted */
 	struct rdb_coverage cov;
+	int materialized;     /* the edges are in temp.rq_edge_NAME */
 	char ports[REPORT_MAX_PORTS * 7 + 32];    /* " AND server_port IN (25,587)" or "" */
 	char ports_s[REPORT_MAX_PORTS * 7 + 32];  /* the same over session_rows s */
 	char filter[1024];
@@ -200,38 +201,100 @@ static char *part_sql(const struct rsource *rs, const struct rollup_def *d, cons
 	return rollup_read(d, (enum rollup_level)p->level, cond);
 }
 
-/* "(part UNION ALL part ...)" for rollup d from tables no coarser than cap. */
-static char *source_sql(const struct rsource *rs, const struct rollup_def *d,
-			enum rollup_level cap)
+/* "(a UNION ALL b ...)" of the texts (freed); NULL when one is NULL. */
+static char *union_of(char **texts, size_t n)
 {
-	struct plan p;
-	char *parts[MAX_PARTS], *out = NULL;
 	size_t len = 3;
-	cut(rs, cap, &p);
-	if (p.n == 0) /* an empty range: no sessions, the right columns */
-		p.p[p.n++] = (struct part){-1, 0, 0};
-	for (size_t i = 0; i < p.n; i++) {
-		parts[i] = part_sql(rs, d, &p.p[i]);
-		len += parts[i] ? strlen(parts[i]) + 11 : 0;
-	}
+	char *out;
+	for (size_t i = 0; i < n; i++)
+		len += texts[i] ? strlen(texts[i]) + 11 : 0;
 	out = malloc(len);
-	for (size_t i = 0; out && i < p.n; i++)
-		if (!parts[i]) {
+	for (size_t i = 0; i < n && out; i++)
+		if (!texts[i]) {
 			free(out);
 			out = NULL;
 		}
 	if (out) {
 		strcpy(out, "(");
-		for (size_t i = 0; i < p.n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			if (i)
 				strcat(out, " UNION ALL ");
-			strcat(out, parts[i]);
+			strcat(out, texts[i]);
 		}
 		strcat(out, ")");
 	}
-	for (size_t i = 0; i < p.n; i++)
-		free(parts[i]);
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
 	return out;
+}
+
+static int has_sessions(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->p[i].level < 0)
+			return 1;
+	return 0;
+}
+
+/* The source of rollup d from tables no coarser than cap: the table parts,
+ * and the session parts (the edges: the same whatever the cap) from the
+ * temporary table made of them, or computed here. */
+static char *source_sql(const struct rsource *rs, const struct rollup_def *d,
+			enum rollup_level cap)
+{
+	struct plan p;
+	char *texts[MAX_PARTS + 1], edge[96];
+	size_t n = 0;
+	cut(rs, cap, &p);
+	if (p.n == 0) /* an empty range: no sessions, the right columns */
+		p.p[p.n++] = (struct part){-1, 0, 0};
+	for (size_t i = 0; i < p.n; i++)
+		if (p.p[i].level >= 0 || !rs->materialized)
+			texts[n++] = part_sql(rs, d, &p.p[i]);
+	if (rs->materialized && has_sessions(&p)) {
+		snprintf(edge, sizeof edge, "SELECT * FROM temp.rq_edge_%s", d->name);
+		texts[n++] = strdup(edge);
+	}
+	return union_of(texts, n);
+}
+
+/* The edges of every rollup computed once, into temporary tables, rather
+ * than in each query that reads a source (SQLite). 0 or -1. */
+static int materialize(struct rsource *rs, struct rq *q)
+{
+	size_t n;
+	const struct rollup_def *defs = rollup_defs(&n);
+	struct plan p;
+	cut(rs, ROLLUP_HOUR, &p);
+	if (!has_sessions(&p) || rq_dialect(q) != SQLT_SQLITE)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char *texts[MAX_PARTS], *sql = NULL, head[128];
+		size_t k = 0;
+		for (size_t j = 0; j < p.n; j++)
+			if (p.p[j].level < 0)
+				texts[k++] = part_sql(rs, &defs[i], &p.p[j]);
+		char *edges = union_of(texts, k);
+		snprintf(head, sizeof head, "DROP TABLE IF EXISTS temp.rq_edge_%s", defs[i].name);
+		if (!edges || rq_exec(q, head) < 0 ||
+		    !(sql = malloc(strlen(edges) + 64))) {
+			free(edges);
+			return -1;
+		}
+		sprintf(sql, "CREATE TEMP TABLE rq_edge_%s AS SELECT * FROM %s", defs[i].name, edges);
+		struct rq_stmt *s = rq_prepare(q, sql, NULL, 0);
+		if (s)
+			rq_bind_text(s, ":server", rs->f.server[0] ? rs->f.server : NULL);
+		int rc = s && rq_step(s) == 0 ? 0 : -1;
+		if (s)
+			rq_finish(s);
+		free(sql);
+		free(edges);
+		if (rc < 0)
+			return -1;
+	}
+	rs->materialized = 1;
+	return 0;
 }
 
 static int add_var(struct rsource *rs, const char *name, char *text)
@@ -279,6 +342,8 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 	filters(rs);
 	if (read_state(rs, q) < 0) {
 		snprintf(err, errlen, "reading the rollups: %s", rq_error(q));
+	} else if (materialize(rs, q) < 0) {
+		snprintf(err, errlen, "counting the sessions at the edges: %s", rq_error(q));
 	} else if (build_vars(rs) < 0) {
 		snprintf(err, errlen, "out of memory");
 	} else {
