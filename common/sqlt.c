@@ -204,6 +204,15 @@ static const struct call calls[] = {
 		      " NOT NULL AND $2 <> 0).2, arrayReduce('max', sumMapIf([assumeNotNull($1)],"
 		      " [toInt64($2)], $1 IS NOT NULL AND $2 <> 0).2)))"},
 	 {NULL, NULL}},
+	{"wlist", 3, {"rq_wlist($1, $2, $3)",
+		      "arrayStringConcat(arrayMap(t -> concat(t.3, ' ', toString(t.2)),"
+		      " arraySort(t -> (t.1, -t.2, t.3), arrayMap((o, c, w, l) -> (intDiv(o, c), w, l),"
+		      " sumMapIf([assumeNotNull($1)], [toInt64($3)], $1 IS NOT NULL AND $2 <> 0).2,"
+		      " sumMapIf([assumeNotNull($1)], [toInt64(1)], $1 IS NOT NULL AND $2 <> 0).2,"
+		      " sumMapIf([assumeNotNull($1)], [toInt64($2)], $1 IS NOT NULL AND $2 <> 0).2,"
+		      " sumMapIf([assumeNotNull($1)], [toInt64($2)], $1 IS NOT NULL AND $2 <> 0).1))),"
+		      " ', ')"},
+	 {NULL, NULL}},
 	{"list", 1, {"group_concat($1, ', ')", "arrayStringConcat(groupArray($1), ', ')"},
 	 {NULL, NULL}},
 	{"ljoin", 0, {"LEFT JOIN", "ANY LEFT JOIN"}, {NULL, NULL}},

@@ -26,6 +26,10 @@
  *                     smallest x (NULL x ignored)
  *   modew(x, w)       aggregate: the x whose weights w add up to the most
  *                     (more than 0), on a tie the smallest x (NULL x ignored)
+ *   wlist(l, w, o)    aggregate: "label weight, ..." of the labels l whose
+ *                     weights w add up to more than 0, ordered by o (a
+ *                     number, the same for every row of a label), then
+ *                     the most weight first, then by label; NULL if none
  *   list(x)           aggregate: the values joined with ", ", in the order
  *                     the rows come (an ordered subquery)
  *   ljoin, join       LEFT JOIN and inner JOIN (one matching row each)

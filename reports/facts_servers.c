@@ -49,25 +49,21 @@ static const struct rcol server_cols[] = {
 	{"certificates", "certificates", RCOL_NUM | RCOL_NOTEXT | RCOL_DATA},
 };
 
-/* "label count, ..." per server: label an expression of the rows of the
- * servers rollup where cond holds, counted by the measure m; ordered by
- * the expression ord, then most first, then by label. */
-#define SERVER_LIST(label, m, cond, ord)                                                   \
-	" (SELECT server_ip, server_port, {{list(item)}} AS l FROM"                          \
-	" (SELECT server_ip, server_port, {{cat(lb, ' ', k)}} AS item FROM"                 \
-	" (SELECT server_ip, server_port, " label " AS lb, " ord " AS ord, sum(" m ") AS k"  \
-	" FROM {{src:servers}} WHERE " cond " GROUP BY server_ip, server_port, lb, ord) r1"   \
-	" ORDER BY server_ip, server_port, ord, k DESC, lb) r2"                             \
-	" GROUP BY server_ip, server_port) "
-
-/* TLS versions newest first, suites most used first. */
-#define VERSION_LIST SERVER_LIST("{{rankname({{vrank(tls_version)}})}}", "n", RDB_SH, \
-				 "-{{vrank(tls_version)}}")
+/* "name count, ..." lists: TLS versions newest first, suites most used
+ * first, in the sessions with a ServerHello. */
+#define VERSION_LIST                                                                      \
+	" {{wlist(CASE WHEN" RDB_SH "THEN {{rankname({{vrank(tls_version)}})}} END, n,"      \
+	" -{{vrank(tls_version)}})}} "
 #define CIPHER_NAME "coalesce({{cname(cipher_suite)}}, {{hex4(cipher_suite)}})"
-#define CIPHER_LIST(m, cond) SERVER_LIST(CIPHER_NAME, m, cond, "0")
+#define CIPHER_LIST(w, cond) " {{wlist(CASE WHEN " cond " THEN " CIPHER_NAME " END, " w ", 0)}} "
+
+/* The servers rollup with each row's certificate's self-signed flag. */
+#define SERVERS_WITH_SELF                                                                 \
+	" (SELECT * FROM {{src:servers}}) r {{ljoin}} (SELECT sha256 AS cert_sha256,"        \
+	" self_signed AS self FROM certificates) c USING (cert_sha256) "
 
 /* Per server and certificate: sessions, expired, name mismatches; its
- * self-signed flag and the details people read from certificates. */
+ * self-signed flag from certificates. */
 #define SERVER_CERTS(cond)                                                                \
 	" (SELECT server_ip, server_port, cert_sha256, sum(n) AS k, sum(expired) AS e,"      \
 	" sum(named) AS nm, sum(mismatch) AS mm FROM {{src:servers}}"                       \
@@ -75,14 +71,14 @@ static const struct rcol server_cols[] = {
 	" GROUP BY server_ip, server_port, cert_sha256) x {{ljoin}} (SELECT sha256 AS"       \
 	" cert_sha256, self_signed AS self FROM certificates) c USING (cert_sha256) "
 
-/* Everything per server in one statement: counts, posture, the most
- * frequent banner name and SNI, "name count" lists of versions and
- * suites, and its certificates (the most used one's details). */
+/* Everything per server in one pass: counts, posture, the most frequent
+ * banner name and SNI, "name count" lists of versions and suites, its
+ * certificates (the most used one's details joined). */
 static const char servers_sql[] =
 	"SELECT a.server_ip, a.server_port, a.n, a.enc, a.clear, a.unknown, a.mail, a.offered,"
-	" a.ehlo, a.implicit, a.refused, a.auth, a.server_name, vs.l, cs.l, a.sni,"
+	" a.ehlo, a.implicit, a.refused, a.auth, a.server_name, a.versions, a.ciphers, a.sni,"
 	" a.worst, a.judged, a.weak, a.nofs, a.o_refused, a.o_failed, a.o_nosh, a.o_incomplete,"
-	" a.o_notls, ce.certs, ce.expired, ce.self, ce.mismatch, ce.distinct_certs, cd.cn,"
+	" a.o_notls, a.certs, a.expired, a.self, a.mismatch, a.distinct_certs, cd.cn,"
 	" cd.issuer, cd.kt, cd.kb, cd.sig"
 	" FROM (SELECT server_ip, server_port, sum(n) AS n," RDB_N(RDB_ENC) "AS enc,"
 	RDB_N(RDB_CLEAR) "AS clear," RDB_N("NOT" RDB_KNOWN) "AS unknown, sum(mail) AS mail,"
@@ -95,15 +91,12 @@ static const char servers_sql[] =
 	RDB_N("tls_outcome = " RDB_O_NO_SERVER_HELLO) "AS o_nosh,"
 	RDB_N("tls_outcome = " RDB_O_INCOMPLETE) "AS o_incomplete,"
 	RDB_N("tls_outcome = " RDB_O_NO_TLS_AFTER_220) "AS o_notls,"
-	"  {{modew(server_name, n)}} AS server_name, {{modew(sni, n)}} AS sni"
-	"  FROM {{src:servers}} GROUP BY server_ip, server_port) a"
-	" {{ljoin}}" VERSION_LIST "vs USING (server_ip, server_port)"
-	" {{ljoin}}" CIPHER_LIST("n", RDB_SH "AND cipher_suite IS NOT NULL")
-	"cs USING (server_ip, server_port)"
-	" {{ljoin}} (SELECT server_ip, server_port, sum(k) AS certs, sum(e) AS expired,"
-	"  sum(CASE WHEN self = 1 THEN k ELSE 0 END) AS self, sum(mm) AS mismatch,"
-	"  count(*) AS distinct_certs, {{mode(cert_sha256, k)}} AS top FROM" SERVER_CERTS("1 = 1")
-	"  GROUP BY server_ip, server_port) ce USING (server_ip, server_port)"
+	"  {{modew(server_name, n)}} AS server_name, {{modew(sni, n)}} AS sni,"
+	VERSION_LIST "AS versions," CIPHER_LIST("n", RDB_SH "AND cipher_suite IS NOT NULL")
+	"AS ciphers," RDB_N("cert_sha256 IS NOT NULL") "AS certs, sum(expired) AS expired,"
+	RDB_N("self = 1") "AS self, sum(mismatch) AS mismatch,"
+	"  count(DISTINCT cert_sha256) AS distinct_certs, {{modew(cert_sha256, n)}} AS top"
+	"  FROM" SERVERS_WITH_SELF "GROUP BY server_ip, server_port) a"
 	" {{ljoin}} (SELECT sha256 AS top, subject_cn AS cn, coalesce(issuer_cn, issuer_org)"
 	"  AS issuer, key_type AS kt, key_bits AS kb, sig_alg AS sig FROM certificates) cd"
 	"  USING (top)"
@@ -388,12 +381,10 @@ static const struct rcol server_blame_cols[] = {
 #define BLAME_IDS_SHOWN 20
 
 static const char server_blame_sql[] =
-	"SELECT a.server_ip, a.server_port, a.judged, a.weak, a.nofs, a.server_name, cs.l"
-	" FROM (SELECT server_ip, server_port, sum(judged) AS judged, sum(weak) AS weak,"
-	"  sum(nofs) AS nofs, {{modew(server_name, n)}} AS server_name FROM {{src:servers}}"
-	"  GROUP BY server_ip, server_port HAVING sum(weak) + sum(nofs) > 0) a"
-	" {{ljoin}}" CIPHER_LIST("bad", "bad > 0") "cs USING (server_ip, server_port)"
-	" ORDER BY a.weak DESC, a.nofs DESC, a.judged DESC, a.server_ip, a.server_port";
+	"SELECT server_ip, server_port, sum(judged) AS judged, sum(weak) AS weak,"
+	" sum(nofs) AS nofs, {{modew(server_name, n)}}," CIPHER_LIST("bad", "bad > 0")
+	" FROM {{src:servers}} GROUP BY server_ip, server_port HAVING sum(weak) + sum(nofs) > 0"
+	" ORDER BY weak DESC, nofs DESC, judged DESC, server_ip, server_port";
 
 /* The sessions of a server where it chose weaker than offered. */
 #define BLAME_IDS "server_chose_weak = 1 OR server_declined_fs = 1"

@@ -1,7 +1,8 @@
 /* The query layer's SQLite driver, and the aggregates that the template
- * calls {{mode(x, k)}} and {{modew(x, w)}} become: rq_mode, the x with the
- * largest k, and rq_modew, the x whose weights add up to the most; on a
- * tie the smallest x (BINARY order), NULL x ignored. */
+ * calls {{mode(x, k)}}, {{modew(x, w)}} and {{wlist(l, w, o)}} become:
+ * rq_mode, the x with the largest k, and rq_modew, the x whose weights add
+ * up to the most, on a tie the smallest x (BINARY order), NULL x ignored;
+ * rq_wlist, the list "label weight, ..." (below). */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,109 @@ static void modew_final(sqlite3_context *cx)
 		sqlite3_free(m->p);
 }
 
+/* ---- rq_wlist ----------------------------------------------------------------------------- */
+
+/* rq_wlist(label, w, ord): "label weight, ..." of the labels whose weights
+ * add up to more than 0, ordered by ord (the same for every row of a
+ * label), then the most weight first, then by label; NULL labels ignored,
+ * NULL when there are none. */
+struct wlabel {
+	char *label;
+	sqlite3_int64 w, ord;
+};
+
+struct wlist {
+	struct wlabel *p;
+	size_t n, cap;
+};
+
+static void wlist_step(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	struct wlist *l = sqlite3_aggregate_context(cx, sizeof *l);
+	const char *label = (const char *)sqlite3_value_text(v[0]);
+	(void)n;
+	if (!l) {
+		sqlite3_result_error_nomem(cx);
+		return;
+	}
+	if (!label || sqlite3_value_int64(v[1]) == 0)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		struct wlabel *p = cap <= MODEW_MAX ? sqlite3_realloc64(l->p, cap * sizeof *p) : NULL;
+		if (!p) {
+			sqlite3_result_error_nomem(cx);
+			return;
+		}
+		l->p = p;
+		l->cap = cap;
+	}
+	if (!(l->p[l->n].label = sqlite3_mprintf("%s", label))) {
+		sqlite3_result_error_nomem(cx);
+		return;
+	}
+	l->p[l->n].w = sqlite3_value_int64(v[1]);
+	l->p[l->n++].ord = sqlite3_value_int64(v[2]);
+}
+
+static int by_label(const void *a, const void *b)
+{
+	return strcmp(((const struct wlabel *)a)->label, ((const struct wlabel *)b)->label);
+}
+
+static int by_order(const void *a, const void *b)
+{
+	const struct wlabel *x = a, *y = b;
+	if (x->ord != y->ord)
+		return x->ord < y->ord ? -1 : 1;
+	if (x->w != y->w)
+		return x->w > y->w ? -1 : 1;
+	return strcmp(x->label, y->label);
+}
+
+/* Adds up the weights of equal labels (sorted by label); the count left. */
+static size_t merge_labels(struct wlist *l)
+{
+	size_t out = 0;
+	qsort(l->p, l->n, sizeof l->p[0], by_label);
+	for (size_t i = 0; i < l->n; i++) {
+		if (out > 0 && strcmp(l->p[out - 1].label, l->p[i].label) == 0) {
+			l->p[out - 1].w += l->p[i].w;
+			sqlite3_free(l->p[i].label);
+		} else {
+			l->p[out++] = l->p[i];
+		}
+	}
+	return out;
+}
+
+static void wlist_final(sqlite3_context *cx)
+{
+	struct wlist *l = sqlite3_aggregate_context(cx, 0);
+	sqlite3_str *s = sqlite3_str_new(NULL);
+	size_t n = l && l->n ? merge_labels(l) : 0, shown = 0;
+	if (n)
+		qsort(l->p, n, sizeof l->p[0], by_order);
+	for (size_t i = 0; i < n; i++) {
+		if (l->p[i].w > 0)
+			sqlite3_str_appendf(s, "%s%s %lld", shown++ ? ", " : "", l->p[i].label,
+					    (long long)l->p[i].w);
+		sqlite3_free(l->p[i].label);
+	}
+	if (l)
+		sqlite3_free(l->p);
+	char *text = sqlite3_str_finish(s);
+	if (shown && text)
+		sqlite3_result_text(cx, text, -1, sqlite3_free);
+	else {
+		sqlite3_free(text);
+		if (shown)
+			sqlite3_result_error_nomem(cx);
+		else
+			sqlite3_result_null(cx);
+	}
+}
+
 /* ---- the driver ---------------------------------------------------------------------- */
 
 static int d_exec(void *conn, const char *sql)
@@ -236,14 +340,16 @@ static const struct rq_driver sqlite_driver = {
 	d_errmsg,
 };
 
-/* A query-layer connection on db (not owned), with rq_mode and rq_modew
- * defined on it. */
+/* A query-layer connection on db (not owned), with rq_mode, rq_modew and
+ * rq_wlist defined on it. */
 struct rq *rq_sqlite(sqlite3 *db)
 {
 	if (sqlite3_create_function(db, "rq_mode", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				    NULL, mode_step, mode_final) != SQLITE_OK ||
 	    sqlite3_create_function(db, "rq_modew", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-				    NULL, modew_step, modew_final) != SQLITE_OK)
+				    NULL, modew_step, modew_final) != SQLITE_OK ||
+	    sqlite3_create_function(db, "rq_wlist", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				    NULL, wlist_step, wlist_final) != SQLITE_OK)
 		return NULL;
 	return rq_new(&sqlite_driver, db);
 }
