@@ -17,6 +17,7 @@
 
 #include "../../reports/facts.h"
 #include "../../reports/render.h"
+#include "../../reports/rq.h"
 #include "../../store/rollup.h"
 #include "../../store/store.h"
 #include "check.h"
@@ -380,9 +381,54 @@ static void test_retention(const char *dir)
 	CHECK_INT(query(db, "SELECT sum(n) FROM rollup_codes_hour;"), 25016);
 }
 
+/* ---- the query layer's aggregates (reports/rq_sqlite.c) -------------------------- */
+
+static char *first_text(struct rq *q, const char *sql)
+{
+	struct rq_stmt *s = rq_prepare(q, sql, NULL, 0);
+	char *out = NULL;
+	if (s && rq_step(s) > 0 && rq_text(s, 0))
+		out = strdup(rq_text(s, 0));
+	rq_finish(s);
+	return out;
+}
+
+static void expect_first(struct rq *q, const char *sql, const char *want)
+{
+	char *got = first_text(q, sql);
+	if (!check_report(want ? got && !strcmp(got, want) : got == NULL, __FILE__, __LINE__, sql))
+		fprintf(stderr, "     got \"%s\", want \"%s\"\n", got ? got : "(null)",
+			want ? want : "(null)");
+	free(got);
+}
+
+static void test_aggregates(void)
+{
+	sqlite3 *db;
+	struct rq *q;
+	if (!CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK) || !CHECK((q = rq_sqlite(db)) != NULL))
+		return;
+	rq_exec(q, "CREATE TABLE t (x TEXT, n INTEGER, o INTEGER);"
+		   "INSERT INTO t VALUES ('b', 2, 1), ('a', 1, 1), ('a', 1, 1), ('c', 5, 0),"
+		   " (NULL, 9, 0), ('d', 0, 0);");
+	/* the most weight (a: 1 + 1 against b: 2, a tie: the smaller); zero
+	 * weights and NULL values left out */
+	expect_first(q, "SELECT {{modew(x, n)}} FROM t WHERE x <> 'c'", "a");
+	expect_first(q, "SELECT {{modew(x, n)}} FROM t", "c");
+	expect_first(q, "SELECT {{modew(x, n)}} FROM t WHERE x = 'd'", NULL);
+	expect_first(q, "SELECT {{mode(x, n)}} FROM t WHERE x <> 'c'", "b");
+	/* ordered by o, then the most weight, then the label */
+	expect_first(q, "SELECT {{wlist(x, n, o)}} FROM t", "c 5, a 2, b 2");
+	expect_first(q, "SELECT {{wlist(x, n, -o)}} FROM t", "a 2, b 2, c 5");
+	expect_first(q, "SELECT {{wlist(x, n, o)}} FROM t WHERE x = 'd'", NULL);
+	rq_free(q);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/smtptls-test-rollup-XXXXXX";
+	test_aggregates();
 	if (!mkdtemp(dir))
 		return 1;
 	test_reports(dir);
