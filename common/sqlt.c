@@ -122,9 +122,10 @@ static void ch_versions(struct buf *b, const char *x, int what)
 	const struct tls_version_info *v = tls_versions_all(&n);
 	puts_(b, "multiIf(");
 	for (size_t i = 0; i < n; i++) {
-		putf(b, "%s >= %d AND ", x, v[i].first);
-		putf(b, "%s <= %d, ", x, v[i].last);
-		putf(b, "%d, ", what == 0 ? v[i].rank : v[i].legacy);
+		puts_(b, x);
+		putf(b, " >= %d AND ", v[i].first);
+		puts_(b, x);
+		putf(b, " <= %d, %d, ", v[i].last, what == 0 ? v[i].rank : v[i].legacy);
 	}
 	puts_(b, what == 0 ? "0)" : "NULL)");
 }
@@ -145,8 +146,10 @@ static void rankname_ch(struct buf *b, char *const *args, int n)
 {
 	(void)n;
 	puts_(b, "multiIf(");
-	for (int rank = 1; rank < 64 && tls_rank_name(rank); rank++)
-		putf(b, "%s = %d, '%s', ", args[0], rank, tls_rank_name(rank));
+	for (int rank = 1; rank < 64 && tls_rank_name(rank); rank++) {
+		puts_(b, args[0]);
+		putf(b, " = %d, '%s', ", rank, tls_rank_name(rank));
+	}
 	puts_(b, "NULL)");
 }
 
@@ -156,8 +159,10 @@ static void gpq_ch(struct buf *b, char *const *args, int n)
 	const struct tls_group_info *g = tls_groups_all(&ng);
 	(void)n;
 	puts_(b, "multiIf(");
-	for (size_t i = 0; i < ng; i++)
-		putf(b, "%s = %d, %d, ", args[0], g[i].code, g[i].pq);
+	for (size_t i = 0; i < ng; i++) {
+		puts_(b, args[0]);
+		putf(b, " = %d, %d, ", g[i].code, g[i].pq);
+	}
 	puts_(b, "NULL)");
 }
 

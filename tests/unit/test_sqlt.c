@@ -74,6 +74,11 @@ static void test_registry_clickhouse(void)
 	CHECK(pq && strstr(pq, "g = 29, 0, ") != NULL); /* x25519 */
 	CHECK(rn && strstr(rn, "r = 5, 'TLSv1.2', ") != NULL);
 	free(rank), free(name), free(pq), free(rn);
+	/* an argument longer than any buffer inside */
+	char *nested = sqlt_expand(SQLT_CLICKHOUSE, "{{rankname({{vrank(tls_version)}})}}", NULL, 0,
+				   err, sizeof err);
+	CHECK(nested && strstr(nested, "multiIf(multiIf(tls_version >= 2 AND ") == nested);
+	free(nested);
 }
 
 static void test_vars(void)
