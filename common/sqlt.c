@@ -203,20 +203,25 @@ static const struct call calls[] = {
 	{"hex4", 1, {"printf('0x%04X', $1)",
 		     "concat('0x', substring(hex(toUInt32($1) + 65536), 3, 4))"}, {NULL, NULL}},
 	{"mode", 2, {"rq_mode($1, $2)", "argMin($1, tuple(-toInt64($2), $1))"}, {NULL, NULL}},
+	/* ClickHouse 18.16: no aggregate inside a lambda, no sumMap over text:
+	 * the values (groupUniqArray) and the pairs (groupArray) outside, the
+	 * pairs handed to the lambda with replicate() */
 	{"modew", 2, {"rq_modew($1, $2)",
-		      "arrayElement(sumMapIf([assumeNotNull($1)], [toInt64($2)], $1 IS NOT NULL"
-		      " AND $2 <> 0).1, indexOf(sumMapIf([assumeNotNull($1)], [toInt64($2)], $1 IS"
-		      " NOT NULL AND $2 <> 0).2, arrayReduce('max', sumMapIf([assumeNotNull($1)],"
-		      " [toInt64($2)], $1 IS NOT NULL AND $2 <> 0).2)))"},
+		      "nullIf(arraySort(t -> (-t.2, t.1), arrayMap((v, P) -> (v, arraySum(arrayMap("
+		      "p -> if(p.1 = v, p.2, 0), P))), groupUniqArrayIf(assumeNotNull($1), $1 IS NOT"
+		      " NULL AND $2 <> 0), replicate(groupArrayIf((assumeNotNull($1), toInt64($2)),"
+		      " $1 IS NOT NULL AND $2 <> 0), groupUniqArrayIf(assumeNotNull($1), $1 IS NOT NULL"
+		      " AND $2 <> 0))))[1].1, '')"},
 	 {NULL, NULL}},
 	{"wlist", 3, {"rq_wlist($1, $2, $3)",
-		      "arrayStringConcat(arrayMap(t -> concat(t.3, ' ', toString(t.2)),"
-		      " arraySort(t -> (t.1, -t.2, t.3), arrayMap((o, c, w, l) -> (intDiv(o, c), w, l),"
-		      " sumMapIf([assumeNotNull($1)], [toInt64($3)], $1 IS NOT NULL AND $2 <> 0).2,"
-		      " sumMapIf([assumeNotNull($1)], [toInt64(1)], $1 IS NOT NULL AND $2 <> 0).2,"
-		      " sumMapIf([assumeNotNull($1)], [toInt64($2)], $1 IS NOT NULL AND $2 <> 0).2,"
-		      " sumMapIf([assumeNotNull($1)], [toInt64($2)], $1 IS NOT NULL AND $2 <> 0).1))),"
-		      " ', ')"},
+		      "nullIf(arrayStringConcat(arrayMap(t -> concat(t.1, ' ', toString(t.2)),"
+		      " arraySort(t -> (t.3, -t.2, t.1), arrayFilter(t -> t.2 > 0, arrayMap((v, P) ->"
+		      " (v, arraySum(arrayMap(p -> if(p.1 = v, p.2, 0), P)), arrayReduce('min',"
+		      " arrayMap(p -> if(p.1 = v, p.3, toInt64(9223372036854775807)), P))),"
+		      " groupUniqArrayIf(assumeNotNull($1), $1 IS NOT NULL AND $2 <> 0),"
+		      " replicate(groupArrayIf((assumeNotNull($1), toInt64($2), toInt64($3)), $1 IS NOT"
+		      " NULL AND $2 <> 0), groupUniqArrayIf(assumeNotNull($1), $1 IS NOT NULL AND $2 <>"
+		      " 0)))))), ', '), '')"},
 	 {NULL, NULL}},
 	{"list", 1, {"group_concat($1, ', ')", "arrayStringConcat(groupArray($1), ', ')"},
 	 {NULL, NULL}},

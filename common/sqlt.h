@@ -7,6 +7,10 @@
  *     correlated subqueries: nested subqueries in FROM, joined on equal
  *     column names with {{ljoin}} ... USING (columns);
  *   - GROUP BY and ORDER BY name columns or aliases, never positions;
+ *   - an alias never takes the name of a column the same SELECT reads
+ *     (ClickHouse puts the aliased expression wherever the name appears:
+ *     "sum(n) AS n" would nest an aggregate in another);
+ *   - NOT (x BETWEEN a AND b), not x NOT BETWEEN a AND b;
  *   - no ||, >>, &, GLOB, printf, CAST ... AS INTEGER, COLLATE, group_concat:
  *     the calls below;
  *   - NULL ordering written out (NULLS FIRST / NULLS LAST) where it matters;
@@ -48,7 +52,7 @@
 
 enum sqlt_dialect { SQLT_SQLITE = 0, SQLT_CLICKHOUSE };
 
-#define SQLT_MAX 262144 /* bytes of expanded SQL at most */
+#define SQLT_MAX 1048576 /* bytes of expanded SQL at most */
 
 /* A name without arguments the caller defines for one expansion
  * ("{{limit}}", "{{src:totals}}"): replaced by text, itself expanded. */

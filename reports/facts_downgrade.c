@@ -60,7 +60,7 @@ static const char mangled_sql[] =
 
 #define REFUSED                                                                    \
 	"starttls_sent = 1 AND starttls_reply IS NOT NULL"                          \
-	" AND starttls_reply NOT BETWEEN 200 AND 299"
+	" AND NOT (starttls_reply BETWEEN 200 AND 299)"
 static const char refused_sql[] =
 	"SELECT server_ip, server_port, sum(refused) AS k, sum(accepted)"
 	" FROM {{src:servers}} GROUP BY server_ip, server_port"

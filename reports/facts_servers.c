@@ -75,35 +75,35 @@ static const struct rcol server_cols[] = {
  * banner name and SNI, "name count" lists of versions and suites, its
  * certificates (the most used one's details joined). */
 static const char servers_sql[] =
-	"SELECT a.server_ip, a.server_port, a.n, a.enc, a.clear, a.unknown, a.mail, a.offered,"
-	" a.ehlo, a.implicit, a.refused, a.auth, a.server_name, a.versions, a.ciphers, a.sni,"
-	" a.worst, a.judged, a.weak, a.nofs, a.o_refused, a.o_failed, a.o_nosh, a.o_incomplete,"
-	" a.o_notls, a.certs, a.expired, a.self, a.mismatch, a.distinct_certs, cd.cn,"
-	" cd.issuer, cd.kt, cd.kb, cd.sig"
-	" FROM (SELECT server_ip, server_port, sum(n) AS n," RDB_N(RDB_ENC) "AS enc,"
-	RDB_N(RDB_CLEAR) "AS clear," RDB_N("NOT" RDB_KNOWN) "AS unknown, sum(mail) AS mail,"
-	"  sum(offered) AS offered, sum(ehlo) AS ehlo,"
-	RDB_N("transport = " RDB_T_IMPLICIT) "AS implicit, sum(refused) AS refused,"
-	"  sum(auth) AS auth, min(tls_version) AS minver, min(worst) AS worst,"
-	"  sum(judged) AS judged, sum(weak) AS weak, sum(nofs) AS nofs,"
+	"SELECT a.server_ip, a.server_port, a.a_n, a.a_enc, a.a_clear, a.a_unknown, a.a_mail,"
+	" a.a_offered, a.a_ehlo, a.a_implicit, a.a_refused, a.a_auth, a.a_name, a.a_versions,"
+	" a.a_ciphers, a.a_sni, a.a_worst, a.a_judged, a.a_weak, a.a_nofs, a.o_refused,"
+	" a.o_failed, a.o_nosh, a.o_incomplete, a.o_notls, a.a_certs, a.a_expired, a.a_self,"
+	" a.a_mismatch, a.a_distinct, cd.cn, cd.issuer, cd.kt, cd.kb, cd.sig"
+	" FROM (SELECT server_ip, server_port, sum(n) AS a_n," RDB_N(RDB_ENC) "AS a_enc,"
+	RDB_N(RDB_CLEAR) "AS a_clear," RDB_N("NOT" RDB_KNOWN) "AS a_unknown, sum(mail) AS a_mail,"
+	"  sum(offered) AS a_offered, sum(ehlo) AS a_ehlo,"
+	RDB_N("transport = " RDB_T_IMPLICIT) "AS a_implicit, sum(refused) AS a_refused,"
+	"  sum(auth) AS a_auth, min(tls_version) AS a_minver, min(worst) AS a_worst,"
+	"  sum(judged) AS a_judged, sum(weak) AS a_weak, sum(nofs) AS a_nofs,"
 	RDB_N("tls_outcome = " RDB_O_REFUSED) "AS o_refused,"
 	RDB_N("tls_outcome = " RDB_O_FAILED) "AS o_failed,"
 	RDB_N("tls_outcome = " RDB_O_NO_SERVER_HELLO) "AS o_nosh,"
 	RDB_N("tls_outcome = " RDB_O_INCOMPLETE) "AS o_incomplete,"
 	RDB_N("tls_outcome = " RDB_O_NO_TLS_AFTER_220) "AS o_notls,"
-	"  {{modew(server_name, n)}} AS server_name, {{modew(sni, n)}} AS sni,"
-	VERSION_LIST "AS versions," CIPHER_LIST("n", RDB_SH "AND cipher_suite IS NOT NULL")
-	"AS ciphers," RDB_N("cert_sha256 IS NOT NULL") "AS certs, sum(expired) AS expired,"
-	RDB_N("self = 1") "AS self, sum(mismatch) AS mismatch,"
-	"  count(DISTINCT cert_sha256) AS distinct_certs, {{modew(cert_sha256, n)}} AS top"
+	"  {{modew(server_name, n)}} AS a_name, {{modew(sni, n)}} AS a_sni,"
+	VERSION_LIST "AS a_versions," CIPHER_LIST("n", RDB_SH "AND cipher_suite IS NOT NULL")
+	"AS a_ciphers," RDB_N("cert_sha256 IS NOT NULL") "AS a_certs, sum(expired) AS a_expired,"
+	RDB_N("self = 1") "AS a_self, sum(mismatch) AS a_mismatch,"
+	"  count(DISTINCT cert_sha256) AS a_distinct, {{modew(cert_sha256, n)}} AS top"
 	"  FROM" SERVERS_WITH_SELF "GROUP BY server_ip, server_port) a"
 	" {{ljoin}} (SELECT sha256 AS top, subject_cn AS cn, coalesce(issuer_cn, issuer_org)"
 	"  AS issuer, key_type AS kt, key_bits AS kb, sig_alg AS sig FROM certificates) cd"
 	"  USING (top)"
-	" ORDER BY a.clear DESC, a.mail DESC,"
-	"  CASE WHEN a.ehlo = 0 THEN 3 WHEN a.offered = 0 THEN 0"
-	"   WHEN a.offered < a.ehlo THEN 1 ELSE 2 END,"
-	"  a.minver ASC NULLS LAST, a.n DESC, a.server_ip, a.server_port";
+	" ORDER BY a.a_clear DESC, a.a_mail DESC,"
+	"  CASE WHEN a.a_ehlo = 0 THEN 3 WHEN a.a_offered = 0 THEN 0"
+	"   WHEN a.a_offered < a.a_ehlo THEN 1 ELSE 2 END,"
+	"  a.a_minver ASC NULLS LAST, a.a_n DESC, a.server_ip, a.server_port";
 
 enum { C_IP, C_PORT, C_N, C_ENC, C_CLEAR, C_UNKNOWN, C_MAIL, C_OFFERED, C_EHLO, C_IMPLICIT,
        C_REFUSED, C_AUTH, C_NAME, C_VERSIONS, C_CIPHERS, C_SNI, P_WORST, P_JUDGED, P_WEAK,
@@ -381,10 +381,10 @@ static const struct rcol server_blame_cols[] = {
 #define BLAME_IDS_SHOWN 20
 
 static const char server_blame_sql[] =
-	"SELECT server_ip, server_port, sum(judged) AS judged, sum(weak) AS weak,"
-	" sum(nofs) AS nofs, {{modew(server_name, n)}}," CIPHER_LIST("bad", "bad > 0")
+	"SELECT server_ip, server_port, sum(judged) AS b_judged, sum(weak) AS b_weak,"
+	" sum(nofs) AS b_nofs, {{modew(server_name, n)}}," CIPHER_LIST("bad", "bad > 0")
 	" FROM {{src:servers}} GROUP BY server_ip, server_port HAVING sum(weak) + sum(nofs) > 0"
-	" ORDER BY weak DESC, nofs DESC, judged DESC, server_ip, server_port";
+	" ORDER BY b_weak DESC, b_nofs DESC, b_judged DESC, server_ip, server_port";
 
 /* The sessions of a server where it chose weaker than offered. */
 #define BLAME_IDS "server_chose_weak = 1 OR server_declined_fs = 1"
@@ -470,13 +470,13 @@ enum { K_SH12, K_SEEN, K_EXPIRED, K_SELF, K_NAMED, K_MISMATCH, K_SEEN_SRV, K_EXP
 #define CERT_DER(cond) " count(DISTINCT CASE WHEN " cond " THEN cert_sha256 END) "
 
 static const char cert_summary_sql[] =
-	"SELECT h.sh12, ct.seen, ct.expired, ct.self, ct.named, ct.mismatch, ct.seen_srv,"
+	"SELECT h.sh12, ct.seen, ct.expired, ct.self_k, ct.named, ct.mismatch, ct.seen_srv,"
 	" ct.expired_srv, ct.self_srv, ct.mismatch_srv, ct.seen_certs, ct.expired_certs,"
 	" ct.self_certs, ct.mismatch_certs"
 	" FROM (SELECT" RDB_N("{{vrank(tls_version)}} <= :rank_tls12") "AS sh12"
 	"  FROM {{src:codes}} WHERE" RDB_SH ") h"
 	" CROSS JOIN (SELECT sum(k) AS seen, sum(e) AS expired,"
-	"  sum(CASE WHEN self = 1 THEN k ELSE 0 END) AS self, sum(nm) AS named,"
+	"  sum(CASE WHEN self = 1 THEN k ELSE 0 END) AS self_k, sum(nm) AS named,"
 	"  sum(mm) AS mismatch," CERT_SRV("1 = 1") "AS seen_srv," CERT_SRV("e > 0") "AS expired_srv,"
 	CERT_SRV("self = 1") "AS self_srv," CERT_SRV("mm > 0") "AS mismatch_srv,"
 	CERT_DER("1 = 1") "AS seen_certs," CERT_DER("e > 0") "AS expired_certs,"

@@ -36,7 +36,7 @@ static const char starttls_sql[] =
 	RDB_N("starttls_offered = 1") "," RDB_N("starttls_offered = 1 AND starttls_sent = 0") ","
 	RDB_N("starttls_sent = 1") ","
 	RDB_N("starttls_sent = 1 AND starttls_reply IS NOT NULL"
-	      " AND starttls_reply NOT BETWEEN 200 AND 299") ","
+	      " AND NOT (starttls_reply BETWEEN 200 AND 299)") ","
 	RDB_N("transport = " RDB_T_STARTTLS " AND NOT" RDB_SH "AND client_hello = 0") ","
 	RDB_N("cleartext_auth = 1") " FROM {{src:codes}}";
 
@@ -114,7 +114,7 @@ static int add_counted(void *arg, struct rq_stmt *s)
 
 #define REFUSED                                                                        \
 	" starttls_sent = 1 AND starttls_reply IS NOT NULL"                            \
-	" AND starttls_reply NOT BETWEEN 200 AND 299 "
+	" AND NOT (starttls_reply BETWEEN 200 AND 299) "
 
 static int build_refused(struct rdb *db, struct rmodel *m)
 {

@@ -57,7 +57,7 @@ static const struct rollup_col servers[] = {
 	SUM("n", "1"), SUM("mail", "s.plaintext_transactions"),
 	SUM("offered", "s.starttls_offered = 1"), SUM("ehlo", "s.starttls_offered IS NOT NULL"),
 	SUM("refused", "s.starttls_sent = 1 AND s.starttls_reply IS NOT NULL"
-		       " AND s.starttls_reply NOT BETWEEN 200 AND 299"),
+		       " AND NOT (s.starttls_reply BETWEEN 200 AND 299)"),
 	SUM("accepted", "s.starttls_reply BETWEEN 200 AND 299"),
 	SUM("auth", "s.cleartext_auth = 1"), SUM("judged", "s.server_chose_weak IS NOT NULL"),
 	SUM("weak", "s.server_chose_weak = 1"), SUM("nofs", "s.server_declined_fs = 1"),
