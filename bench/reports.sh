@@ -8,9 +8,11 @@
 #
 #   bench/reports.sh [OUT_DIR]   (default bench/out; needs build/, editcap, sqlite3)
 #
-# Environment: DAYS (8), COPIES (104000 a day), RUNS (5), SMTPTLS (the
-# binary, default build/smtptls), SERVER (the one-server report's
-# --server, default 172.16.0.1), KEEP=1 keeps an existing database.
+# Environment: DAYS (8), COPIES (104000 a day), CLIENTS (client addresses
+# to cycle through, bench/gen -C; default one per copy, the same every
+# day), RUNS (5), SMTPTLS (the binary, default build/smtptls), SERVER (the
+# one-server report's --server, default 172.16.0.1), KEEP=1 keeps an
+# existing database.
 set -u
 cd "$(dirname "$0")/.."
 out=${1:-bench/out}
@@ -20,6 +22,7 @@ smtptls=${SMTPTLS:-$b/smtptls}
 measure=$b/bench/measure
 days=${DAYS:-8}
 copies=${COPIES:-104000}
+clients=${CLIENTS:-}
 runs=${RUNS:-5}
 server=${SERVER:-172.16.0.1}
 for f in "$smtptls" "$measure" "$b/bench/gen"; do
@@ -38,9 +41,12 @@ day0=1767225600 # bench/gen's epoch, 2026-01-01T00:00:00Z
 if [ "${KEEP:-0}" != 1 ] || [ ! -f "$db" ]; then
   rm -f "$db" "$db-wal" "$db-shm"
   if [ ! -f "$out/day.pcap" ] || [ "$(grep -c '^template' "$out/day.gen" 2>/dev/null)" != 13 ] ||
-     [ "$(awk '/^template/ { n += $3 } END { print n }' "$out/day.gen")" != "$copies" ]; then
-    echo "generating $out/day.pcap ($copies copies) ..."
-    $b/bench/gen -o "$out/day.pcap" -n "$copies" -c 2000 -s 1 $big_t >"$out/day.gen" || exit 1
+     [ "$(awk '/^template/ { n += $3 } END { print n }' "$out/day.gen")" != "$copies" ] ||
+     [ "$(cat "$out/day.clients" 2>/dev/null)" != "$clients" ]; then
+    echo "generating $out/day.pcap ($copies copies${clients:+, $clients clients}) ..."
+    $b/bench/gen -o "$out/day.pcap" -n "$copies" -c 2000 -s 1 ${clients:+-C "$clients"} $big_t \
+      >"$out/day.gen" || exit 1
+    echo "$clients" >"$out/day.clients"
   fi
   cpu_total=0
   for ((i = 0; i < days; i++)); do
@@ -59,6 +65,11 @@ size=$(stat -c %s "$db")
 echo
 echo "database: $db, $sessions sessions, $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }'),"\
   "$(awk -v s="$size" -v n="$sessions" 'BEGIN { printf "%.0f", s / n }') bytes a session"
+# bytes a session by what holds them (SQLite's dbstat)
+sqlite3 "$db" "SELECT '  ' || CASE WHEN name GLOB 'rollup_*_*' THEN rtrim(rtrim(name, 'adhlloruy'), '_')
+    WHEN name GLOB 'session_rows*' THEN name ELSE 'other' END AS part,
+    printf('%.0f bytes a session', sum(pgsize) * 1.0 / $sessions)
+  FROM dbstat GROUP BY part ORDER BY sum(pgsize) DESC" 2>/dev/null
 
 # ---- the reports ---------------------------------------------------------------
 # median of the numbers on standard input
