@@ -66,7 +66,7 @@ long long report_export(const char *path, enum export_format fmt,
 	int rc;
 	if (rdb_open(&db, path, f, err, errlen) < 0)
 		return -1;
-	if (rdb_begin(db, 1) < 0 || !(s = rdb_query(db, export_sql))) {
+	if (rdb_begin(db, RDB_ROWS) < 0 || !(s = rdb_query(db, export_sql))) {
 		snprintf(err, errlen, "%s", rdb_error(db));
 		rdb_close(db);
 		return -1;

@@ -56,8 +56,6 @@ int facts_shares(struct rdb *db, struct rtable *t, const char *sql,
 extern const struct rcol facts_share_cols[FACTS_SHARE_NCOLS];
 /* "192.0.2.1:25", "[2001:db8::1]:25". */
 void facts_server(const char *ip, int port, char *buf, size_t n);
-/* The row of t whose first column holds the text key, or -1. */
-long facts_find_row(const struct rtable *t, const char *key);
 
 /* The first session ids of a server that satisfy a condition, in the
  * report's filter, as "1, 2, 3": a statement prepared once (open), run per

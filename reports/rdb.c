@@ -16,7 +16,6 @@ struct rdb {
 	struct rsource *src;    /* the filter's rollup sources, from rdb_begin */
 	int in_tx;
 	struct report_filter filter;
-	char ports[REPORT_MAX_PORTS * 7 + 2]; /* ",25,587," or "" */
 	char path[512];
 	char err[1536];
 };
@@ -42,17 +41,6 @@ const char *rdb_error(const struct rdb *db)
 const char *rdb_path(const struct rdb *db)
 {
 	return db->path;
-}
-
-static void ports_list(struct rdb *db)
-{
-	size_t used = 0;
-	db->ports[0] = '\0';
-	for (size_t i = 0; i < db->filter.nports; i++)
-		used += (size_t)snprintf(db->ports + used, sizeof db->ports - used, ",%u",
-					 db->filter.ports[i]);
-	if (used)
-		snprintf(db->ports + used, sizeof db->ports - used, ",");
 }
 
 /* The codes in rdb.h's SQL are record.h's. */
@@ -214,7 +202,6 @@ int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, 
 		db->filter = *f;
 	else
 		report_filter_init(&db->filter);
-	ports_list(db);
 	if (open_current(db) < 0) {
 		snprintf(err, errlen, "%s", db->err);
 		rdb_close(db);
@@ -250,7 +237,7 @@ static struct rq *query_layer(struct rdb *db)
 	return db->q;
 }
 
-int rdb_begin(struct rdb *db, int scan)
+int rdb_begin(struct rdb *db, enum rdb_mode mode)
 {
 	char err[640];
 	rdb_end(db);
@@ -259,7 +246,8 @@ int rdb_begin(struct rdb *db, int scan)
 	db->in_tx = 1;
 	/* the edges go into temporary tables: the file stays read-only */
 	sqlite3_exec(db->db, "PRAGMA query_only = 0;", NULL, NULL, NULL);
-	db->src = rsource_new(db->q, &db->filter, scan, err, sizeof err);
+	db->src = rsource_new(db->q, &db->filter, mode == RDB_SCAN, mode == RDB_ROWS, err,
+			      sizeof err);
 	sqlite3_exec(db->db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
 	if (!db->src) {
 		snprintf(db->err, sizeof db->err, "database '%s': %s", db->path, err);

@@ -105,10 +105,14 @@ int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, 
 	     size_t errlen);
 void rdb_close(struct rdb *db);
 
-/* Starts the report's read transaction and works out the rollup
- * sources of the filter; scan: compute every source from the sessions
- * (the full scan the rollups must equal). 0, or -1 with the error. */
-int rdb_begin(struct rdb *db, int scan);
+/* What rdb_begin prepares: the rollup sources of the filter, the same
+ * computed from the session rows (the full scan the rollups must equal),
+ * or only {{filter}} (export). */
+enum rdb_mode { RDB_ROLLUPS = 0, RDB_SCAN, RDB_ROWS };
+
+/* Starts the report's read transaction and works out what mode needs.
+ * 0, or -1 with the error. */
+int rdb_begin(struct rdb *db, enum rdb_mode mode);
 /* Ends it. */
 void rdb_end(struct rdb *db);
 

@@ -99,16 +99,6 @@ void facts_server(const char *ip, int port, char *buf, size_t n)
 	snprintf(buf, n, strchr(ip ? ip : "", ':') ? "[%s]:%d" : "%s:%d", ip ? ip : "?", port);
 }
 
-long facts_find_row(const struct rtable *t, const char *key)
-{
-	for (size_t r = 0; r < t->nrows; r++) {
-		const struct rcell *k = rtable_at(t, r, 0);
-		if (k->kind == RCELL_TEXT && !strcmp(k->text, key))
-			return (long)r;
-	}
-	return -1;
-}
-
 #define IDS_SQL_MAX 1024
 
 int facts_ids_open(struct rdb *db, struct facts_ids *ids, const char *cond)
@@ -235,7 +225,7 @@ int report_build(const char *path, const struct report_options *o, struct rmodel
 	const char *scan = getenv(SCAN_ENV);
 	if (rdb_open(&db, path, &o->filter, err, errlen) < 0)
 		return -1;
-	if (rdb_begin(db, scan && strcmp(scan, "0") != 0) < 0) {
+	if (rdb_begin(db, scan && strcmp(scan, "0") != 0 ? RDB_SCAN : RDB_ROLLUPS) < 0) {
 		snprintf(err, errlen, "%s", rdb_error(db));
 		rdb_close(db);
 		return -1;

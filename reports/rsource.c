@@ -328,8 +328,8 @@ static int build_vars(struct rsource *rs)
 	return 0;
 }
 
-struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int scan, char *err,
-			    size_t errlen)
+struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int scan,
+			    int filter_only, char *err, size_t errlen)
 {
 	struct rsource *rs = calloc(1, sizeof *rs);
 	if (!rs) {
@@ -340,7 +340,13 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 	rs->whole = scan || f->server[0];
 	rs->cov.scan = scan;
 	filters(rs);
-	if (read_state(rs, q) < 0) {
+	if (filter_only) {
+		rs->cov.sessions_first = rs->cov.sessions_last = NAN;
+		rs->cov.rollups_first = rs->cov.rollups_last = NAN;
+		if (add_var(rs, "filter", strdup(rs->filter)) == 0)
+			return rs;
+		snprintf(err, errlen, "out of memory");
+	} else if (read_state(rs, q) < 0) {
 		snprintf(err, errlen, "reading the rollups: %s", rq_error(q));
 	} else if (materialize(rs, q) < 0) {
 		snprintf(err, errlen, "counting the sessions at the edges: %s", rq_error(q));

@@ -16,11 +16,12 @@
 struct rsource;
 
 /* Reads the rollups' state through q (in the caller's read transaction)
- * and builds the sources of filter f; on SQLite the sessions at the edges
+ * and builds the sources of filter f (filter_only: only {{filter}}, for
+ * reading session rows); on SQLite the sessions at the edges
  * are counted once, into temporary tables (temp.rq_edge_NAME, which needs
  * writes to the temporary database allowed). NULL with a message in err. */
-struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int scan, char *err,
-			    size_t errlen);
+struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int scan,
+			    int filter_only, char *err, size_t errlen);
 void rsource_free(struct rsource *rs);
 
 /* The template names: {{filter}}, {{src:R}}, {{src:R/hour}}, {{src:R/day}}. */

@@ -80,5 +80,16 @@ eq "reports while the capture wrote" "$((during >= 2))" 1
 "$bin" report --db "$db" --format json --top 0 >"$tmp/r.json"
 eq "final total" "$(js "$tmp/r.json" '$.sessions.total')" "$final"
 consistent "$tmp/r.json"
+
+# JSON and CSV lists are bounded too: 100 rows and how many more
+"$bin" report --db "$db" --format json >"$tmp/d.json"
+all_servers=$(rows "$tmp/r.json" servers)
+((all_servers > 100)) || { echo "FAIL: only $all_servers servers"; fails=$((fails + 1)); }
+eq "JSON: 100 servers by default" "$(rows "$tmp/d.json" servers)" 100
+eq "JSON: the rest counted" "$(js "$tmp/d.json" '$.sections.servers.more')" $((all_servers - 100))
+eq "JSON: top echoed" "$(js "$tmp/d.json" '$.top')" 100
+eq "CSV: 100 servers by default" "$("$bin" report --db "$db" --format csv | grep -c '^servers,[0-9]')" 100
+eq "CSV: --top 0 lists all" "$("$bin" report --db "$db" --format csv --top 0 | grep -c '^servers,[0-9]')" \
+  "$all_servers"
 echo "$reports reports, $during during the capture, $final sessions"
 finish snapshot
