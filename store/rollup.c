@@ -273,29 +273,28 @@ static void on_conflict(struct text *t, const struct rollup_def *d)
 	add(t, ";");
 }
 
-/* "INSERT INTO main.rollup_NAME_LEVEL SELECT ... FROM from WHERE cond ... ON
- * CONFLICT ...": the rows of from (the hour table) added to a
- * level's table, regrouped by its buckets; summed, the least and the
- * greatest kept. */
+/* "INSERT INTO main.rollup_NAME_LEVEL SELECT ... FROM hour WHERE cond ...
+ * ON CONFLICT ...": rows of the hour table added to the day or all-time
+ * table, regrouped by its buckets. */
 static void upsert(struct text *t, const struct rollup_def *d, enum rollup_level l,
-		   const char *from, const char *cond)
+		   const char *hour, const char *cond)
 {
 	const char *sep = " GROUP BY ";
 	add(t, "INSERT INTO main.rollup_%s_%s SELECT %s", d->name, rollup_level_name(l),
-	    l == ROLLUP_HOUR ? "bucket" : l == ROLLUP_DAY ? "{{bucket(bucket, 86400)}}" : "0");
+	    l == ROLLUP_DAY ? "{{bucket(bucket, 86400)}}" : "0");
 	for (size_t i = 0; i < d->ncols; i++) {
 		const struct rollup_col *c = &d->cols[i];
-		if (c->kind == ROLLUP_KEY || l == ROLLUP_HOUR)
+		if (c->kind == ROLLUP_KEY)
 			add(t, ", %s", c->name);
 		else
 			add(t, ", %s(%s)", aggregate(c->kind), c->name);
 	}
-	add(t, " FROM %s WHERE %s", from, cond);
+	add(t, " FROM %s WHERE %s", hour, cond);
 	if (l == ROLLUP_DAY) {
 		add(t, "%s{{bucket(bucket, 86400)}}", sep);
 		sep = ", ";
 	}
-	for (size_t i = 0; l != ROLLUP_HOUR && i < d->ncols; i++)
+	for (size_t i = 0; i < d->ncols; i++)
 		if (d->cols[i].kind == ROLLUP_KEY) {
 			add(t, "%s%s", sep, d->cols[i].name);
 			sep = ", ";
