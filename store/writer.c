@@ -126,6 +126,8 @@ struct writer {
 	char *err;
 	size_t errlen;
 	int64_t run_id;
+	writer_hook_fn hook;
+	void *hook_arg;
 	int in_tx;
 	unsigned pending;
 	double tx_started;
@@ -194,7 +196,7 @@ static int commit_now(struct writer *w)
 	if (!w->in_tx)
 		return 0;
 	w->in_tx = 0;
-	if (exec(w, "COMMIT;", "committing") < 0) {
+	if ((w->hook && w->hook(w->hook_arg) < 0) || exec(w, "COMMIT;", "committing") < 0) {
 		sqlite3_exec(w->db, "ROLLBACK;", NULL, NULL, NULL);
 		memset(w->certs, 0, sizeof w->certs); /* they went with the transaction */
 		return -1;
@@ -679,6 +681,12 @@ void writer_stats(const struct writer *w, struct writer_stats *s)
 	s->lost = atomic_load_explicit(&w->n_lost, memory_order_relaxed);
 	s->written = atomic_load_explicit(&w->n_written, memory_order_relaxed);
 	s->busy_retries = atomic_load_explicit(&w->n_busy, memory_order_relaxed);
+}
+
+void writer_before_commit(struct writer *w, writer_hook_fn fn, void *arg)
+{
+	w->hook = fn;
+	w->hook_arg = arg;
 }
 
 double writer_cpu(const struct writer *w)

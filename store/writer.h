@@ -81,6 +81,13 @@ void writer_before_begin(struct writer *w, writer_begin_fn fn, void *arg);
 
 void writer_stats(const struct writer *w, struct writer_stats *s);
 
+/* A function the thread calls inside each transaction just before its
+ * COMMIT (store/rollup.h folds the new rows into the rollups); when it
+ * returns -1 the transaction is rolled back and the writer has failed.
+ * Set while held. */
+typedef int (*writer_hook_fn)(void *arg);
+void writer_before_commit(struct writer *w, writer_hook_fn fn, void *arg);
+
 /* CPU seconds the thread used so far. */
 double writer_cpu(const struct writer *w);
 
