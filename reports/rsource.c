@@ -258,6 +258,30 @@ static char *source_sql(const struct rsource *rs, const struct rollup_def *d,
 	return union_of(texts, n);
 }
 
+/* With --server (SQLite): the server's session rows, read in one pass
+ * (there is no index on the server, which would cost the writer), into
+ * a temporary table that takes the name session_rows for the rest of the
+ * report's queries (SQLite looks a name up in temp first). 0 or -1. */
+static int server_rows(struct rsource *rs, struct rq *q)
+{
+	if (!rs->f.server[0] || rq_dialect(q) != SQLT_SQLITE)
+		return 0;
+	if (rq_exec(q, "DROP TABLE IF EXISTS temp.session_rows") < 0)
+		return -1;
+	struct rq_stmt *s = rq_prepare(q, "CREATE TEMP TABLE session_rows AS SELECT * FROM"
+					  " main.session_rows WHERE ts_start >= :since AND"
+					  " ts_start < :until AND (server_ip = :server OR"
+					  " {{ieq(server_name, :server)}})", NULL, 0);
+	if (!s)
+		return -1;
+	rq_bind_text(s, ":server", rs->f.server);
+	rq_bind_real(s, ":since", rs->f.since);
+	rq_bind_real(s, ":until", rs->f.until);
+	int rc = rq_step(s) == 0 ? 0 : -1;
+	rq_finish(s);
+	return rc;
+}
+
 /* The edges of every rollup computed once, into temporary tables, rather
  * than in each query that reads a source (SQLite). 0 or -1. */
 static int materialize(struct rsource *rs, struct rq *q)
@@ -340,7 +364,9 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 	rs->whole = scan || f->server[0];
 	rs->cov.scan = scan;
 	filters(rs);
-	if (filter_only) {
+	if (filter_only && rq_exec(q, "DROP TABLE IF EXISTS temp.session_rows") < 0) {
+		snprintf(err, errlen, "%s", rq_error(q));
+	} else if (filter_only) {
 		rs->cov.sessions_first = rs->cov.sessions_last = NAN;
 		rs->cov.rollups_first = rs->cov.rollups_last = NAN;
 		if (add_var(rs, "filter", strdup(rs->filter)) == 0)
@@ -348,6 +374,8 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 		snprintf(err, errlen, "out of memory");
 	} else if (read_state(rs, q) < 0) {
 		snprintf(err, errlen, "reading the rollups: %s", rq_error(q));
+	} else if (server_rows(rs, q) < 0) {
+		snprintf(err, errlen, "reading the server's sessions: %s", rq_error(q));
 	} else if (materialize(rs, q) < 0) {
 		snprintf(err, errlen, "counting the sessions at the edges: %s", rq_error(q));
 	} else if (build_vars(rs) < 0) {

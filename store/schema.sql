@@ -295,8 +295,7 @@ CREATE INDEX runs_file ON runs(file_sha256);
 -- all-time tables too (the hour tables hold them all).
 CREATE TABLE rollup_state (folded INTEGER NOT NULL, promoted INTEGER NOT NULL);
 INSERT INTO rollup_state VALUES (0, 0);
--- report --server ADDRESS or NAME, with or without a time range, and the
--- session ids the report lists per server (--port is served by the
--- rollups, all keyed by server_port, and by ts_start at their edges)
-CREATE INDEX session_rows_server ON session_rows(server_ip, server_port, ts_start);
-CREATE INDEX session_rows_name ON session_rows(server_name COLLATE NOCASE, ts_start);
+-- No index for report --server: an index on server_ip took the writer
+-- from 0.3 to 0.55 CPU seconds a day of the benchmark (its insertions land
+-- all over the index, and grow with it); a report with --server reads
+-- that server's rows once (reports/rsource.c), one pass over the table.
