@@ -11,6 +11,7 @@
 
 #include "../common/clock.h"
 #include "../common/sqlt.h"
+#include "rollup_fold.h"
 
 /* ---- the definitions ----------------------------------------------------------- */
 
@@ -270,6 +271,21 @@ static void on_conflict(struct text *t, const struct rollup_def *d)
 	add(t, ";");
 }
 
+char *rollup_upsert_values(const struct rollup_def *d, enum rollup_level l)
+{
+	struct text *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	add(t, "INSERT INTO main.rollup_%s_%s VALUES (?", d->name, rollup_level_name(l));
+	for (size_t i = 0; i < d->ncols; i++)
+		add(t, ", ?");
+	add(t, ")");
+	on_conflict(t, d);
+	char *sql = text_dup(t);
+	free(t);
+	return sql;
+}
+
 /* "INSERT INTO main.rollup_NAME_LEVEL SELECT ... FROM hour WHERE cond ...
  * ON CONFLICT ...": rows of the hour table added to the day or all-time
  * table, regrouped by its buckets. */
@@ -348,6 +364,11 @@ struct rollup {
 	sqlite3_stmt *state, *last, *span, *last_hour, *mark, *newest, *expire, *lower;
 	double retain;   /* seconds; 0 keeps everything */
 	int live;
+	struct rollup_fold *fold[NDEFS]; /* the transaction's rows, grouped in C */
+	int64_t first_id, last_id;       /* of the rows handed over (0: none) */
+	double ts_max, ts_end_max;
+	int fold_failed;                 /* a row could not be grouped: SQL folds them */
+	int col_ts, col_ts_end;          /* writer columns ts_start, ts_end */
 	double newest_packet;
 	int64_t deleted;
 	char *err;
@@ -461,6 +482,17 @@ struct rollup *rollup_new(sqlite3 *db, const char *path, char *err, size_t errle
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < NDEFS; i++)
 		rc = prepare_def(r, i);
+	for (size_t i = 0; rc == 0 && i < NDEFS; i++)
+		r->fold[i] = rollup_fold_new(db, &defs[i]); /* NULL: folded by SQL */
+	r->col_ts = r->col_ts_end = -1;
+	for (size_t i = 0; i < writer_columns(); i++) {
+		if (!strcmp(writer_column(i), "ts_start"))
+			r->col_ts = (int)i;
+		if (!strcmp(writer_column(i), "ts_end"))
+			r->col_ts_end = (int)i;
+	}
+	if (rc == 0 && (r->col_ts < 0 || r->col_ts_end < 0))
+		rc = -1;
 	if (rc == 0)
 		rc = prepare_state(r);
 	if (rc < 0) {
@@ -476,9 +508,11 @@ void rollup_free(struct rollup *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < NDEFS; i++)
+	for (size_t i = 0; i < NDEFS; i++) {
 		for (int k = 0; k < ST_N; k++)
 			sqlite3_finalize(r->st[i][k]);
+		rollup_fold_free(r->fold[i]);
+	}
 	sqlite3_stmt *state[] = {r->state, r->last, r->span, r->last_hour, r->mark,
 				 r->newest, r->expire, r->lower};
 	for (size_t i = 0; i < sizeof state / sizeof state[0]; i++)
@@ -610,22 +644,89 @@ static int hours_of(struct rollup *r, const struct fold *f, int64_t *newest, int
 	return rc == SQLITE_ROW ? 0 : fold_fail(r, "folding new sessions");
 }
 
+static double real_of(const struct writer_value *v)
+{
+	return v->type == WV_REAL ? v->r : v->type == WV_INT ? (double)v->i : 0;
+}
+
+void rollup_row(struct rollup *r, const struct writer_value *v, int64_t id)
+{
+	double ts = real_of(&v[r->col_ts]), ts_end = real_of(&v[r->col_ts_end]);
+	if (!r->first_id)
+		r->first_id = id;
+	r->last_id = id;
+	r->ts_max = r->first_id == id || ts > r->ts_max ? ts : r->ts_max;
+	r->ts_end_max = r->first_id == id || ts_end > r->ts_end_max ? ts_end : r->ts_end_max;
+	for (size_t i = 0; i < NDEFS && !r->fold_failed; i++)
+		if (!r->fold[i] || rollup_fold_row(r->fold[i], v) < 0)
+			r->fold_failed = 1;
+}
+
+/* Forgets the rows handed over. */
+static void forget_rows(struct rollup *r)
+{
+	for (size_t i = 0; i < NDEFS; i++)
+		if (r->fold[i])
+			rollup_fold_reset(r->fold[i]);
+	r->first_id = r->last_id = 0;
+	r->fold_failed = 0;
+}
+
+/* Folds the session rows (f->from, f->to] by SQL into the hour tables
+ * (and the late ones into the day and all-time tables); *newest: the
+ * newest hour among them, if later. */
+static int fold_sql(struct rollup *r, const struct fold *f, int64_t *newest)
+{
+	int64_t hour;
+	int late;
+	if (run_all(r, ST_HOUR, ST_HOUR, f) < 0 || hours_of(r, f, &hour, &late) < 0 ||
+	    (late && run_all(r, ST_LATE_DAY, ST_LATE_ALL, f) < 0))
+		return -1;
+	*newest = hour > *newest ? hour : *newest;
+	return 0;
+}
+
+/* The rows handed over, grouped in C, into the tables. */
+static int fold_c(struct rollup *r, const struct fold *f, int64_t *newest)
+{
+	int64_t hour = (int64_t)floor(r->ts_max / 3600) * 3600;
+	for (size_t i = 0; i < NDEFS; i++)
+		if (rollup_fold_flush(r->fold[i], f->promoted) < 0)
+			return fold_fail(r, "folding new sessions");
+	*newest = hour > *newest ? hour : *newest;
+	if (r->retain > 0 && !r->live && r->ts_end_max > r->newest_packet)
+		r->newest_packet = r->ts_end_max;
+	return 0;
+}
+
+/* Folds the new session rows: those this writer handed over grouped in C,
+ * any others (another program's, or when grouping failed) by SQL. */
+static int fold_new(struct rollup *r, struct fold *f)
+{
+	int64_t newest = INT64_MIN;
+	int in_c = r->first_id > f->from && r->last_id == f->to && !r->fold_failed;
+	struct fold sql = *f;
+	if (in_c)
+		sql.to = r->first_id - 1;
+	if (sql.to > sql.from && r->retain > 0 && !r->live)
+		note_newest(r, &sql);
+	if ((sql.to > sql.from && fold_sql(r, &sql, &newest) < 0) ||
+	    (in_c && fold_c(r, f, &newest) < 0))
+		return -1;
+	if (newest != INT64_MIN && promote(r, f, newest + 3600 - PROMOTE_LAG) < 0)
+		return -1;
+	return mark(r, f);
+}
+
 int rollup_commit(struct rollup *r)
 {
 	struct fold f;
-	int64_t newest;
-	int late;
-	if (read_state(r, &f) < 0)
+	int rc = read_state(r, &f);
+	if (rc == 0 && f.to > f.from)
+		rc = fold_new(r, &f);
+	forget_rows(r);
+	if (rc < 0)
 		return -1;
-	if (f.to > f.from) {
-		if (r->retain > 0 && !r->live)
-			note_newest(r, &f);
-		if (run_all(r, ST_HOUR, ST_HOUR, &f) < 0 || hours_of(r, &f, &newest, &late) < 0)
-			return -1;
-		if ((late && run_all(r, ST_LATE_DAY, ST_LATE_ALL, &f) < 0) ||
-		    promote(r, &f, newest + 3600 - PROMOTE_LAG) < 0 || mark(r, &f) < 0)
-			return -1;
-	}
 	f.to = f.to > f.from ? f.to : f.from;
 	return expire(r, &f);
 }

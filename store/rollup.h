@@ -76,6 +76,11 @@ void rollup_free(struct rollup *r);
  * sessions this object folded (files). Rollups are never deleted. */
 void rollup_retain(struct rollup *r, double seconds, int live);
 
+/* A row the writer inserted (its values as stored, writer.h), grouped in
+ * memory until rollup_commit adds the groups to the tables. */
+struct writer_value;
+void rollup_row(struct rollup *r, const struct writer_value *v, int64_t id);
+
 /* In the caller's open transaction: folds the session rows not yet
  * folded into every rollup, then deletes at most ROLLUP_DELETE_BATCH
  * session rows older than the retention. Returns 0, or -1 with the
@@ -86,6 +91,10 @@ int rollup_commit(struct rollup *r);
 int rollup_close(struct rollup *r);
 /* Session rows deleted by retention so far. */
 int64_t rollup_deleted(const struct rollup *r);
+
+/* Internal to store/: "INSERT INTO main.rollup_NAME_LEVEL VALUES (?, ...)
+ * ON CONFLICT ... DO UPDATE ...", the bucket then d's columns in order. */
+char *rollup_upsert_values(const struct rollup_def *d, enum rollup_level l);
 
 /* Creates the rollup tables and folds every session in (the migration
  * step); 0 or -1. In the caller's transaction. */

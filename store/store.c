@@ -85,7 +85,15 @@ static int enable_wal(struct store *st)
 	}
 }
 
-/* The writer's hook: the new rows into the rollups, in its transaction. */
+/* The writer's hook: each row it inserted, then before each COMMIT the
+ * rows into the rollups, in its transaction. */
+static void fold_row(void *arg, const struct writer_value *v, int64_t id)
+{
+	struct store *st = arg;
+	if (st->rollup)
+		rollup_row(st->rollup, v, id);
+}
+
 static int fold(void *arg)
 {
 	struct store *st = arg;
@@ -211,7 +219,8 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 	}
 	if (rc == 0) {
 		writer_hold(st->writer, 0);
-		writer_before_commit(st->writer, fold, st); /* the one hook: rollup.h */
+		struct writer_fold hook = {fold_row, fold, st}; /* the one hook: rollup.h */
+		writer_before_commit(st->writer, &hook);
 		writer_release(st->writer);
 	}
 	if (rc < 0) {
