@@ -233,13 +233,25 @@ static const char *sql_type(char type)
 }
 
 /* "CREATE TABLE main.rollup_NAME_LEVEL (...)". */
-static void table_ddl(struct text *t, const struct rollup_def *d, const char *table)
+/* The hour tables are heaps: each transaction of the writer appends its
+ * groups (a key may come in several rows of an hour, which readers and the
+ * promotion to days sum), since an upsert per group cost the writer more
+ * than inserting the session rows; the day and all-time tables have one
+ * row per key. */
+static void table_ddl(struct text *t, const struct rollup_def *d, enum rollup_level l)
 {
-	add(t, "CREATE TABLE IF NOT EXISTS %s (bucket INTEGER NOT NULL", table);
+	const char *level = rollup_level_name(l);
+	add(t, "CREATE TABLE IF NOT EXISTS main.rollup_%s_%s (bucket INTEGER NOT NULL", d->name,
+	    level);
 	for (size_t i = 0; i < d->ncols; i++) {
 		const struct rollup_col *c = &d->cols[i];
 		add(t, ", %s %s%s", c->name, sql_type(c->type),
 		    c->kind == ROLLUP_KEY || c->kind == ROLLUP_SUM ? " NOT NULL" : "");
+	}
+	if (l == ROLLUP_HOUR) {
+		add(t, "); CREATE INDEX IF NOT EXISTS main.rollup_%s_hour_bucket ON rollup_%s_hour"
+		       " (bucket);", d->name, d->name);
+		return;
 	}
 	add(t, ", PRIMARY KEY (bucket");
 	for (size_t i = 0; i < d->ncols; i++)
@@ -280,7 +292,10 @@ char *rollup_upsert_values(const struct rollup_def *d, enum rollup_level l)
 	for (size_t i = 0; i < d->ncols; i++)
 		add(t, ", ?");
 	add(t, ")");
-	on_conflict(t, d);
+	if (l == ROLLUP_HOUR)
+		add(t, ";"); /* a heap: table_ddl */
+	else
+		on_conflict(t, d);
 	char *sql = text_dup(t);
 	free(t);
 	return sql;
@@ -334,10 +349,7 @@ static int create_tables(sqlite3 *db, const struct rollup_def *d)
 {
 	for (int l = 0; l < ROLLUP_LEVELS; l++) {
 		struct text t = {.len = 0};
-		char name[96];
-		snprintf(name, sizeof name, "main.rollup_%s_%s", d->name,
-			 rollup_level_name((enum rollup_level)l));
-		table_ddl(&t, d, name);
+		table_ddl(&t, d, (enum rollup_level)l);
 		if (t.over || exec_tmpl(db, t.buf) < 0)
 			return -1;
 	}
@@ -404,7 +416,10 @@ static sqlite3_stmt *prepare_from_sessions(struct rollup *r, const struct rollup
 	sqlite3_stmt *s = NULL;
 	if (t && sel) {
 		add(t, "INSERT INTO main.rollup_%s_%s %s", d->name, rollup_level_name(l), sel);
-		on_conflict(t, d);
+		if (l == ROLLUP_HOUR)
+			add(t, ";"); /* a heap: table_ddl */
+		else
+			on_conflict(t, d);
 		s = t->over ? NULL : prepare_tmpl(r, t->buf);
 	}
 	free(sel);

@@ -3,7 +3,8 @@
  * columns: the codes the report's definitions look at, entities such as
  * the server; measures: sums, minima and maxima of stored facts) and
  * materialised per hour, per day and for all time in the tables
- * rollup_NAME_hour, rollup_NAME_day and rollup_NAME_all (columns bucket,
+ * rollup_NAME_hour (a heap: a key may come in several rows of an hour),
+ * rollup_NAME_day and rollup_NAME_all (columns bucket,
  * the keys, the measures; a key that is NULL in the sessions is stored as
  * -1 or '' so that it can be part of the primary key). The writer folds
  * the rows it inserted into the hour tables within the same transaction,
@@ -93,7 +94,8 @@ int rollup_close(struct rollup *r);
 int64_t rollup_deleted(const struct rollup *r);
 
 /* Internal to store/: "INSERT INTO main.rollup_NAME_LEVEL VALUES (?, ...)
- * ON CONFLICT ... DO UPDATE ...", the bucket then d's columns in order. */
+ * ON CONFLICT ... DO UPDATE ...", the bucket then d's columns in order
+ * (the hour tables are heaps: without ON CONFLICT). */
 char *rollup_upsert_values(const struct rollup_def *d, enum rollup_level l);
 
 /* Creates the rollup tables and folds every session in (the migration

@@ -64,9 +64,16 @@ static uint64_t hash_value(uint64_t h, const struct writer_value *v)
 		memcpy(&bits, &v->r, sizeof bits);
 		return mix(h, bits);
 	}
-	for (const char *p = v->type == WV_TEXT ? v->t : ""; *p; p++)
-		h = mix(h, (unsigned char)*p);
-	return h;
+	const char *p = v->type == WV_TEXT ? v->t : "";
+	size_t n = strlen(p);
+	for (; n >= 8; n -= 8, p += 8) { /* eight bytes at a time: keys are hashes, names */
+		uint64_t x;
+		memcpy(&x, p, 8);
+		h = mix(h, x);
+	}
+	uint64_t tail = n;
+	memcpy(&tail, p, n); /* the length goes with the last bytes */
+	return mix(h, tail ^ ((uint64_t)n << 56));
 }
 
 static int same_value(const struct writer_value *a, const struct writer_value *b)
