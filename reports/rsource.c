@@ -395,7 +395,8 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 	rs->whole = scan || f->server[0];
 	rs->cov.scan = scan;
 	filters(rs);
-	if (filter_only && rq_exec(q, "DROP TABLE IF EXISTS temp.session_rows") < 0) {
+	if (filter_only && rq_dialect(q) == SQLT_SQLITE &&
+	    rq_exec(q, "DROP TABLE IF EXISTS temp.session_rows") < 0) {
 		snprintf(err, errlen, "%s", rq_error(q));
 	} else if (filter_only) {
 		rs->cov.sessions_first = rs->cov.sessions_last = NAN;
