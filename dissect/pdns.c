@@ -11,6 +11,15 @@
 
 #include "pdns_table.h"
 
+struct pdns_addr pdns_addr_make(uint8_t family, const uint8_t *a)
+{
+	struct pdns_addr p;
+	memset(&p, 0, sizeof p);
+	p.family = family;
+	memcpy(p.a, a, family == 4 ? 4 : 16);
+	return p;
+}
+
 #define MERGE_SECONDS 1.0 /* sightings this close are one */
 
 /* Per kind: is name2 part of the key, which index and eviction mark it
