@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../common/clock.h"
@@ -106,7 +107,7 @@ static const struct cli_option capture_options[] = {
 	 "is otherwise refused with status 1"},
 	{"write-queue", 0, "ROWS", OPT_WRITE_QUEUE,
 	 "rows waiting in memory for the database writer, 2.5 kB each (default: 8192); beyond "
-	 "them, in the spool"},
+	 "them, in the spool (an interface or a pipe) or the reading waits (a file)"},
 	{"spool-max", 0, "MIB", OPT_SPOOL_MAX,
 	 "the spool file PATH-spool beside the database, at most (default: 1024; 0: none); "
 	 "beyond it rows are lost and counted, packets never wait"},
@@ -443,6 +444,16 @@ static int prepare(struct capture_args *a, struct capture_run *cr)
 	return rc;
 }
 
+/* A regular file waits for the writer when its queue is full (as tcpdump
+ * -r waits for its output): nothing is lost by waiting, and nothing need
+ * go through the spool. An interface or a pipe cannot wait. */
+static int input_can_wait(const struct capture_args *a)
+{
+	struct stat sb;
+	return a->src.file && strcmp(a->src.file, "-") != 0 && stat(a->src.file, &sb) == 0 &&
+	       S_ISREG(sb.st_mode);
+}
+
 int cmd_capture(int argc, char **argv)
 {
 	struct capture_args a;
@@ -459,6 +470,7 @@ int cmd_capture(int argc, char **argv)
 	rc = open_engine(&a, &cr.e);
 	if (rc != EXIT_OK)
 		return rc;
+	a.store.wait_when_full = input_can_wait(&a);
 	if (store_open_opts(&cr.st, a.db, &a.store, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		engine_close(cr.e);

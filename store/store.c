@@ -199,7 +199,7 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 		    char *err, size_t errlen)
 {
 	struct store *st = calloc(1, sizeof *st);
-	struct writer_opts wo = {o->queue_rows, o->spool_bytes};
+	struct writer_opts wo = {o->queue_rows, o->spool_bytes, o->wait_when_full};
 	*out = NULL;
 	if (!st) {
 		snprintf(err, errlen, "database '%s': out of memory", path);
@@ -234,7 +234,7 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 
 int store_open(struct store **out, const char *path, char *err, size_t errlen)
 {
-	struct store_opts o = {0, STORE_SPOOL_DEFAULT};
+	struct store_opts o = {0, STORE_SPOOL_DEFAULT, 0};
 	return store_open_opts(out, path, &o, err, errlen);
 }
 

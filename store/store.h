@@ -49,6 +49,7 @@ struct store;
 struct store_opts {
 	size_t queue_rows;
 	uint64_t spool_bytes;
+	int wait_when_full; /* the input can wait (a file): a full queue waits, no spool */
 };
 #define STORE_SPOOL_DEFAULT (1024ull << 20)
 

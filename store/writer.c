@@ -143,6 +143,7 @@ struct writer {
 	struct session_record *spool_buf; /* BATCH_MAX: rows read back, the thread's */
 	int busy;             /* the thread is writing, the lock released */
 	int held;             /* another thread uses the connection */
+	int wait_when_full;   /* writer_add() waits for room rather than spooling */
 	int stop, failed;
 	int lost_noted;
 	uint64_t run_rows;    /* rows written for run_id */
@@ -540,6 +541,7 @@ static int alloc_queue(struct writer *w, const struct writer_opts *o)
 	w->cap = o->queue_rows ? o->queue_rows : WRITER_QUEUE_DEFAULT;
 	w->ring = malloc(w->cap * sizeof *w->ring);
 	w->spool_buf = malloc(BATCH_MAX * sizeof *w->spool_buf);
+	w->wait_when_full = o->wait_when_full;
 	snprintf(spool, sizeof spool, "%s-spool", w->path);
 	if (o->spool_bytes)
 		w->spool = spool_new(spool, sizeof(struct session_record), o->spool_bytes);
@@ -614,6 +616,8 @@ static void spill(struct writer *w, const struct session_record *r)
 int writer_add(struct writer *w, const struct session_record *r)
 {
 	pthread_mutex_lock(&w->lock);
+	while (w->wait_when_full && !w->failed && !w->spooling && !w->stop && w->count >= w->cap)
+		pthread_cond_wait(&w->idle, &w->lock); /* broadcast after every batch */
 	int failed = w->failed;
 	if (!failed && !w->spooling && w->count < w->cap) {
 		w->ring[(w->head + w->count) % w->cap] = *r;
@@ -690,6 +694,7 @@ void writer_fail(struct writer *w)
 {
 	pthread_mutex_lock(&w->lock);
 	w->failed = 1;
+	pthread_cond_broadcast(&w->idle); /* a writer_add() waiting for room */
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -24,6 +24,8 @@
 struct writer_opts {
 	size_t queue_rows;    /* 0: WRITER_QUEUE_DEFAULT */
 	uint64_t spool_bytes; /* 0: no spool */
+	int wait_when_full;   /* a full queue makes writer_add() wait (input that can wait:
+				 a file); else rows go to the spool */
 };
 
 /* What the queue holds and held; read without a lock (metrics). */
@@ -48,7 +50,8 @@ struct writer *writer_start(sqlite3 *db, const char *path, const struct writer_o
 int writer_stop(struct writer *w);
 
 /* Queues a copy of r, or spools it, or counts it lost; never waits for the
- * database. -1 once the writer has failed. */
+ * database, unless wait_when_full was asked for: then a full queue waits
+ * for the writer's next batch. -1 once the writer has failed. */
 int writer_add(struct writer *w, const struct session_record *r);
 /* -1 once the writer has failed. */
 int writer_failed(struct writer *w);

@@ -15,7 +15,10 @@
 #     the whole file is read: the capture reads on (rows go to the spool),
 #     and every row arrives once the lock is gone; no spool file is left;
 #  6. --metrics-listen: /metrics scraped with curl during the capture has
-#     every metric, and its packets and bytes are those of the runs row.
+#     every metric, and its packets and bytes are those of the runs row;
+#  7. a regular file (-r FILE) can wait: with a queue of 16 rows, the
+#     reading waits for the writer instead of spooling (every row, none
+#     through the spool), where the same bytes through a pipe spool.
 # usage: daemon.sh SMTPTLS GEN DATA_DIR
 set -u
 bin=$1
@@ -194,6 +197,20 @@ bz=$(sqlite3 "$tmp/s.db" "select value from run_counters where name = 'writer_bu
 lost=$(sqlite3 "$tmp/s.db" "select count(*) from run_counters where name = 'rows_lost'")
 [ "$lost" = 0 ] || fail "spool: rows lost"
 
+# 7. a regular file waits for the writer rather than spooling; the same
+# bytes through a pipe, with the same queue of 16 rows, spool (the control)
+"$bin" capture -q -r "$tmp/g.pcap" --db "$tmp/w.db" --write-queue 16 2> "$tmp/w.err" ||
+  fail "file waits: status $?: $(cat "$tmp/w.err")"
+"$bin" capture -q -r - --db "$tmp/wp.db" --write-queue 16 < "$tmp/g.pcap" 2> "$tmp/wp.err" ||
+  fail "pipe spools: status $?: $(cat "$tmp/wp.err")"
+for f in w wp; do
+  [ "$(sqlite3 "$tmp/$f.db" "select count(*) from sessions")" = "$all" ] || fail "$f.db: rows missing"
+done
+wsp=$(sqlite3 "$tmp/w.db" "select value from run_counters where name = 'spooled_rows'")
+[ "${wsp:-0}" = 0 ] || fail "file waits: $wsp rows went through the spool"
+wpsp=$(sqlite3 "$tmp/wp.db" "select value from run_counters where name = 'spooled_rows'")
+[ "${wpsp:-0}" -gt 0 ] || fail "pipe spools: no row went through the spool"
+
 # 6. metrics
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 start "$tmp/m.db" --metrics-listen "127.0.0.1:$port"
@@ -228,5 +245,5 @@ s=$(sed -n 's/^smtptls_sessions_total{[^}]*} //p' "$tmp/metrics" | awk '{s += $1
 rows=$(sqlite3 "$tmp/m.db" "select sessions from runs")
 [ "$s" -le "$rows" ] && [ "$s" -gt 0 ] || fail "metrics: $s sessions scraped, $rows in the runs row at the end"
 echo "daemon: $all sessions; SIGHUP split them $old + $new; $sp rows through the spool," \
-  "$bz busy retries; metrics scraped $s sessions of $rows; $fails failed"
+  "$bz busy retries; a file spooled ${wsp:-0} rows, a pipe ${wpsp:-0}; metrics scraped $s sessions of $rows; $fails failed"
 [ "$fails" -eq 0 ]
