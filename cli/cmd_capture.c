@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/clock.h"
 #include "../engine/anon.h"
@@ -33,11 +34,13 @@ struct capture_args {
 	char filter[4096];
 	const char *metrics_listen; /* --metrics-listen ADDR:PORT */
 	int again;                  /* --again: a file captured before is captured again */
-	struct store_opts store;    /* --write-queue, --spool-max */
+	struct store_opts store;    /* --write-queue, --spool-max, --spool */
+	char sensor[64];            /* --sensor, else the host name */
 };
 
 /* The capture's own options (unique among capture's codes). */
-enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX };
+enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX, OPT_SENSOR,
+       OPT_SPOOL };
 
 /* What runs beside the engine while it reads. */
 struct capture_run {
@@ -69,7 +72,12 @@ static int join_filter(struct capture_args *a, int argc, char **argv, int first)
 static const struct cli_option capture_options[] = {
 	{NULL, 'r', "FILE", 'r', "read packets from FILE, pcap or pcapng ('-': standard input)"},
 	{NULL, 'i', "IFACE", 'i', "capture live on IFACE until SIGINT or SIGTERM"},
-	CLI_OPTION_DB("database to append to, created if absent"),
+	CLI_OPTION_DB("database to append to, created if absent: a file (SQLite), or "
+		      "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?cluster=NAME] (the HTTP "
+		      "port, default 8123; the password also from SMTPTLS_CLICKHOUSE_PASSWORD)"),
+	{"sensor", 0, "NAME", OPT_SENSOR,
+	 "the name stored with every session and run, to tell a fleet's links apart "
+	 "(default: the host name)"},
 	{"ports", 0, "SPEC", OPT_PORTS,
 	 "ports to follow (default: 25/smtp,465/tls,587/smtp): '2525/smtp,2465/tls' adds, "
 	 "'-587' removes, a leading '=' replaces the defaults ('=2525/smtp')"},
@@ -109,6 +117,9 @@ static const struct cli_option capture_options[] = {
 	{"spool-max", 0, "MIB", OPT_SPOOL_MAX,
 	 "the spool file PATH-spool beside the database, at most (default: 1024; 0: none); "
 	 "beyond it rows are lost and counted, packets never wait"},
+	{"spool", 0, "FILE", OPT_SPOOL,
+	 "ClickHouse: where rows wait that the server could not take, delivered first by the "
+	 "next capture through the same FILE (default: smtptls-HOST-PORT-DATABASE.spool)"},
 	{NULL, 'Z', "USER", 'Z', "drop root for USER once the interface and the database are open"},
 	{"quiet", 'q', NULL, 'q', "no progress bar, no summary on standard error"},
 	{"verbose", 'v', NULL, 'v', "the summary also says what each thread read and wrote"},
@@ -187,6 +198,15 @@ static int capture_option(void *ctx, int code, const char *arg)
 	case OPT_NO_DNS: a->no_dns = 1; return 0;
 	case OPT_ANONYMIZE: a->anon_keyfile = arg; return 0;
 	case OPT_AGAIN: a->again = 1; return 0;
+	case OPT_SPOOL: a->store.spool_path = arg; return 0;
+	case OPT_SENSOR:
+		if (*arg && strlen(arg) < sizeof a->sensor) {
+			snprintf(a->sensor, sizeof a->sensor, "%s", arg);
+			return 0;
+		}
+		cli_bad_value(&capture_command, code, "a name of 1 to %zu bytes",
+			      sizeof a->sensor - 1);
+		return -1;
 	case OPT_METRICS:
 		if (metrics_parse_listen(arg, err, sizeof err) == 0) {
 			a->metrics_listen = arg;
@@ -216,6 +236,9 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	ports_default(&a->ports);
 	a->threads = 1;
 	a->store.spool_bytes = STORE_SPOOL_DEFAULT;
+	if (gethostname(a->sensor, sizeof a->sensor) < 0 || !a->sensor[0])
+		snprintf(a->sensor, sizeof a->sensor, "unknown");
+	a->sensor[sizeof a->sensor - 1] = '\0';
 	int first = cli_parse(&capture_command, argc, argv, capture_option, a);
 	if (first == CLI_HELP)
 		return EXIT_OK + 1;
@@ -396,7 +419,8 @@ static int start_run(struct capture_args *a, struct capture_run *cr)
 	ports_format(&a->ports, cr->ports, sizeof cr->ports);
 	cr->ri = (struct run_info){engine_source_name(cr->e),
 				   engine_is_live(cr->e) ? "interface" : "file", a->src.filter,
-				   cr->ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION};
+				   cr->ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION,
+				   a->sensor};
 	if (begin_run(a, cr) != EXIT_OK)
 		return EXIT_RUNTIME;
 	if (engine_start(cr->e, cr->st) < 0) {

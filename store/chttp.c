@@ -57,6 +57,11 @@ void chttp_free(struct chttp *c)
 	free(c);
 }
 
+void chttp_set_database(struct chttp *c, const char *database)
+{
+	snprintf(c->database, sizeof c->database, "%s", database);
+}
+
 void chttp_timeouts(struct chttp *c, long connect, long total)
 {
 	c->connect_timeout = connect;
@@ -118,9 +123,11 @@ static int build_url(struct chttp *c, const char *endpoint, const char *sql, int
 	char *q = in_url ? curl_easy_escape(c->curl, sql, 0) : NULL;
 	if (in_url && !q)
 		return -1;
-	int n = snprintf(url, cap, "http://%s/?database=%s%s%s%s%s", endpoint ? endpoint : c->host,
-			 c->database, in_url ? "&query=" : "", in_url ? q : "",
-			 settings ? "&" : "", settings ? settings : "");
+	int n = snprintf(url, cap, "http://%s/?%s%s%s%s%s%s%s", endpoint ? endpoint : c->host,
+			 c->database[0] ? "database=" : "", c->database,
+			 c->database[0] && in_url ? "&" : "", in_url ? "query=" : "", in_url ? q : "",
+			 settings && (in_url || c->database[0]) ? "&" : "",
+			 settings ? settings : "");
 	curl_free(q);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }

@@ -34,6 +34,10 @@ struct chttp;
 struct chttp *chttp_new(const struct ch_url *u);
 void chttp_free(struct chttp *c);
 
+/* The default database of the queries from now on ("": none, names are
+ * qualified: the writer's, which may have to create it). */
+void chttp_set_database(struct chttp *c, const char *database);
+
 /* Seconds to wait for a connection and for a whole request (defaults 5
  * and 120). */
 void chttp_timeouts(struct chttp *c, long connect, long total);

@@ -299,7 +299,7 @@ static int make_db(const char *path, const char *source, size_t from, size_t to,
 		   unsigned extra)
 {
 	struct store *st;
-	struct run_info ri = {source, "file", NULL, "25/smtp", T0, "test"};
+	struct run_info ri = {source, "file", NULL, "25/smtp", T0, "test", NULL};
 	struct run_totals rt = {.ended = T0 + 1, .packets = 100, .sessions = to - from};
 	char err[512];
 	struct session_record r;
@@ -741,7 +741,7 @@ static void test_c3(const char *dir)
 {
 	char path[256], err[512];
 	struct store *st;
-	struct run_info ri = {"c3", "file", NULL, "25/smtp", T0, "test"};
+	struct run_info ri = {"c3", "file", NULL, "25/smtp", T0, "test", NULL};
 	struct session_record r;
 	struct report_options o;
 	snprintf(path, sizeof path, "%s/c3.db", dir);
