@@ -52,7 +52,7 @@ struct chstore {
 	struct ch_row *ring;
 	size_t cap, head, count, batch_rows;
 	double first_at;          /* when the oldest queued row came */
-	int stop, busy, flush, refused, failed_attempt, last_try;
+	int stop, busy, flush, refused, failed_attempt, last_try, failed_after_stop;
 	double retry_at, backoff;
 	uint64_t run_rows;
 	struct ch_row *readback;  /* CH_SPOOL_BATCH rows from the spool, the thread's */
@@ -240,6 +240,7 @@ static int send_rows(struct chstore *c, const struct ch_row *base, size_t cap, s
 /* After an attempt: the next try waits longer each time it fails. Locked. */
 static void note_attempt(struct chstore *c, int rc)
 {
+	c->failed_after_stop |= c->last_try && rc != CH_OK;
 	if (rc == CH_OK) {
 		c->backoff = 0;
 		c->retry_at = 0;
@@ -350,13 +351,13 @@ static int ring_due(const struct chstore *c, double now)
 static int writer_step(struct chstore *c)
 {
 	double now = now_mono();
-	int waiting = now < c->retry_at && !c->last_try;
-	if (c->stop && c->last_try && (c->failed_attempt || (!c->count && !spool_waiting(c)))) {
+	if (c->stop && c->last_try && (c->failed_after_stop || (!c->count && !spool_waiting(c)))) {
 		release_ring(c, c->count, CH_UNREACHABLE); /* the rest: to the spool */
 		return 0;
 	}
 	if (c->stop)
 		c->last_try = 1; /* one more attempt, then what is left stays spooled */
+	int waiting = now < c->retry_at && !c->last_try;
 	if (waiting) { /* ClickHouse failed just now: new rows wait in the spool */
 		if (c->count)
 			release_ring(c, c->count, CH_UNREACHABLE);
@@ -684,6 +685,9 @@ int chstore_begin_run(struct chstore *c, const struct run_info *ri, uint64_t siz
 		      const char *sha256, char *dup, size_t duplen)
 {
 	char owner[OWNER_MAX];
+	pthread_mutex_lock(&c->lock);
+	copy(c->sensor, sizeof c->sensor, ri->sensor);
+	pthread_mutex_unlock(&c->lock);
 	if (sha256 && dup) {
 		int found = c->failed_attempt ? -1 : find_file(c, size, sha256, dup, duplen);
 		if (found == 1)
@@ -694,7 +698,6 @@ int chstore_begin_run(struct chstore *c, const struct run_info *ri, uint64_t siz
 	}
 	owner_self(owner, sizeof owner);
 	pthread_mutex_lock(&c->lock);
-	copy(c->sensor, sizeof c->sensor, ri->sensor);
 	c->run_id = (int64_t)(random64() >> 1);
 	c->run_rows = 0;
 	memset(&c->run, 0, sizeof c->run);
