@@ -16,6 +16,8 @@
 
 #include "../common/clock.h"
 #include "../common/wait.h"
+#include "chbatch.h"
+#include "chddl.h"
 #include "chschema.h"
 #include "chttp.h"
 #include "churl.h"
@@ -23,15 +25,23 @@
 #include "spool.h"
 
 #define CH_QUEUE_DEFAULT 8192
-#define CH_SPOOL_BATCH 2048   /* rows read back from the spool per insert */
-#define CH_BACKOFF_FIRST 1.0  /* seconds before the first retry */
+#define CH_BATCH_ROWS 200000        /* rows per insert at most */
+#define CH_BATCH_BYTES (96u << 20)  /* text per insert at most */
+#define CH_SPOOL_CHUNKS 128         /* chunks (64 KiB) read back per insert */
+#define CH_BACKOFF_FIRST 1.0        /* seconds before the first retry */
 #define CH_BACKOFF_MAX 60.0
-#define CH_NTABLES 3
 
+/* Two threads: the encoder takes rows from the queue as they come and
+ * writes them into a batch as text; the sender inserts batches (and,
+ * when none waits, what the spool holds). While the sender waits for
+ * ClickHouse the encoder goes on, so the queue only has to hold what the
+ * encoder has not read yet. A batch the sender cannot take (it is still
+ * busy with the last one, or ClickHouse failed just now and the next try
+ * is later) grows, up to CH_BATCH_BYTES, or goes to the spool. */
 struct chstore {
 	struct ch_url url;
-	struct chttp *http;       /* the thread's once it runs; the caller's before */
-	struct chttp *qhttp;      /* the caller's queries while the thread runs */
+	struct chttp *http;       /* the sender's once it runs; the caller's before */
+	struct chttp *qhttp;      /* the caller's queries while the threads run */
 	char err[2600];
 	struct spool *spool;
 	int spool_fd;             /* the lock on the spool: one process at a time */
@@ -42,21 +52,22 @@ struct chstore {
 	struct ch_run run;        /* the run's row as last written */
 	uint64_t ver;
 	int ready;                /* database and tables made */
-	char endpoints[CHURL_MAX_SHARDS + 1][280]; /* where tables go: "" the URL's */
-	int nendpoints;
-	/* the queue, under lock */
-	pthread_t thread;
-	int started;
-	pthread_mutex_t lock;
-	pthread_cond_t wake, idle;
+	pthread_mutex_t lock;     /* everything below */
+	pthread_cond_t wake;      /* to the threads */
+	pthread_cond_t idle;      /* from them */
+	pthread_t encoder, sender;
+	int threads;              /* started */
 	struct ch_row *ring;
-	size_t cap, head, count, batch_rows;
-	double first_at;          /* when the oldest queued row came */
-	int stop, busy, flush, refused, failed_attempt, last_try, failed_after_stop;
+	size_t cap, head, count;
+	int encoding;             /* the encoder reads slots with the lock released */
+	struct ch_batch batch[3]; /* the encoder's, the one handed over, the sender's */
+	struct ch_batch *cur, *handed, *work;
+	struct ch_batch over;     /* rows the full queue could not take, encoded by their producer */
+	int handed_full, sending, enc_done;
+	int stop, flush, refused, failed_attempt, last_try, failed_after_stop;
 	double retry_at, backoff;
 	uint64_t run_rows;
-	struct ch_row *readback;  /* CH_SPOOL_BATCH rows from the spool, the thread's */
-	struct tsv_buf text[CH_NTABLES];
+	struct ch_chunk *chunks;  /* CH_SPOOL_CHUNKS read back, the sender's */
 	_Atomic uint64_t n_queued, n_peak, n_spool, n_spooled_total, n_lost, n_written, n_retries;
 };
 
@@ -94,106 +105,6 @@ static int run_sql(struct chstore *c, const char *endpoint, const char *sql, con
 	return rc;
 }
 
-/* ---- the tables ----------------------------------------------------------------- */
-
-/* The shards' HTTP endpoints from system.clusters: the entry server for
- * the local one, the URL's shards= in order for the others (else their
- * address with the URL's port). */
-static int find_shards(struct chstore *c)
-{
-	struct tsv_buf out = {0}, q = {0};
-	tsv_puts(&q, "SELECT host_address, is_local FROM system.clusters WHERE cluster = ");
-	tsv_puts(&q, "'");
-	tsv_puts(&q, c->url.cluster); /* an identifier: no quote in it */
-	tsv_puts(&q, "' ORDER BY shard_num, replica_num FORMAT TabSeparated");
-	int rc = q.failed ? CH_REFUSED : run_sql(c, NULL, q.p, NULL, 0, &out);
-	int other = 0;
-	c->nendpoints = 0;
-	for (char *line = out.p, *nl; rc == 0 && line && (nl = memchr(line, '\n', out.p + out.len - line));
-	     line = nl + 1) {
-		struct tsv_row r;
-		if (tsv_split(line, (size_t)(nl - line), &r) < 0 || r.n != 2 ||
-		    c->nendpoints == CHURL_MAX_SHARDS + 1) {
-			rc = CH_GARBAGE;
-			break;
-		}
-		char *ep = c->endpoints[c->nendpoints++];
-		if (!strcmp(r.f[1], "1"))
-			ep[0] = '\0';
-		else if (other < c->url.nshards)
-			memcpy(ep, c->url.shards[other++], sizeof c->endpoints[0]);
-		else
-			snprintf(ep, sizeof c->endpoints[0], "%s%s%s:%d", strchr(r.f[0], ':') ? "[" : "",
-				 r.f[0], strchr(r.f[0], ':') ? "]" : "", c->url.port);
-	}
-	if (rc == 0 && c->nendpoints == 0) {
-		snprintf(c->err, sizeof c->err, "database '%s': the server knows no cluster '%s'"
-			 " (system.clusters; remote_servers in its configuration)", c->url.shown,
-			 c->url.cluster);
-		rc = CH_REFUSED;
-	}
-	tsv_buf_free(&out);
-	tsv_buf_free(&q);
-	return rc;
-}
-
-/* The database and tables on one server: local tables with suffix (and
- * the Distributed tables over them, on a cluster). */
-static int make_tables(struct chstore *c, const char *endpoint, const char *suffix)
-{
-	struct tsv_buf q = {0};
-	char name[160];
-	size_t n;
-	const struct ch_table *t = chschema_tables(&n);
-	tsv_puts(&q, "CREATE DATABASE IF NOT EXISTS ");
-	tsv_puts(&q, c->url.database);
-	int rc = run_sql(c, endpoint, q.p, NULL, 0, NULL);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		snprintf(name, sizeof name, "%s%s", t[i].name, suffix);
-		chschema_create(&q, c->url.database, &t[i], name);
-		rc = run_sql(c, endpoint, q.p, NULL, 0, NULL);
-		if (rc == 0 && *suffix) {
-			tsv_buf_reset(&q);
-			tsv_puts(&q, "CREATE TABLE IF NOT EXISTS ");
-			tsv_puts(&q, c->url.database);
-			tsv_puts(&q, ".");
-			tsv_puts(&q, t[i].name);
-			tsv_puts(&q, " AS ");
-			tsv_puts(&q, c->url.database);
-			tsv_puts(&q, ".");
-			tsv_puts(&q, name);
-			tsv_puts(&q, " ENGINE = Distributed(");
-			tsv_puts(&q, c->url.cluster);
-			tsv_puts(&q, ", ");
-			tsv_puts(&q, c->url.database);
-			tsv_puts(&q, ", ");
-			tsv_puts(&q, name);
-			tsv_puts(&q, ", ");
-			tsv_puts(&q, t[i].shard_by);
-			tsv_puts(&q, ")");
-			rc = run_sql(c, endpoint, q.p, NULL, 0, NULL);
-		}
-	}
-	tsv_buf_free(&q);
-	return rc;
-}
-
-/* Every shard gets the local tables and the Distributed ones (reports may
- * go to any of them). */
-static int setup(struct chstore *c)
-{
-	if (c->ready)
-		return 0;
-	int rc = 0;
-	if (!c->url.cluster[0])
-		rc = make_tables(c, NULL, "");
-	else if ((rc = find_shards(c)) == 0)
-		for (int i = 0; rc == 0 && i < c->nendpoints; i++)
-			rc = make_tables(c, c->endpoints[i], "_local");
-	c->ready = rc == 0;
-	return rc;
-}
-
 /* ---- inserting -------------------------------------------------------------------- */
 
 static int insert_table(struct chstore *c, size_t t, struct tsv_buf *rows)
@@ -219,21 +130,21 @@ static int insert_table(struct chstore *c, size_t t, struct tsv_buf *rows)
 	return rc;
 }
 
-/* Sends n rows (from the ring at head, wrapping, or from buf): sessions,
- * then runs, then counters. CH_OK or the failure's kind. */
-static int send_rows(struct chstore *c, const struct ch_row *base, size_t cap, size_t first,
-		     size_t n)
+/* Sessions, then runs, then counters. CH_OK or the failure's kind. */
+static int setup(struct chstore *c)
 {
-	for (int t = 0; t < CH_NTABLES; t++)
-		tsv_buf_reset(&c->text[t]);
-	for (size_t i = 0; i < n; i++) {
-		const struct ch_row *r = &base[(first + i) % cap];
-		if (r->magic == CH_ROW_MAGIC && r->kind >= 1 && r->kind <= CH_NTABLES)
-			chschema_put_row(&c->text[r->kind - 1], r);
-	}
+	if (c->ready)
+		return 0;
+	int rc = chddl_setup(c->http, &c->url, c->err, sizeof c->err);
+	c->ready = rc == 0;
+	return rc;
+}
+
+static int send_batch(struct chstore *c, struct ch_batch *b)
+{
 	int rc = setup(c);
 	for (int t = 0; rc == 0 && t < CH_NTABLES; t++)
-		rc = insert_table(c, (size_t)t, &c->text[t]);
+		rc = insert_table(c, (size_t)t, &b->text[t]);
 	return rc;
 }
 
@@ -259,131 +170,214 @@ static void note_attempt(struct chstore *c, int rc)
 	add_count(&c->n_retries, 1);
 }
 
-/* A row the queue cannot keep goes to the spool, else it is lost. Locked. */
-static void spill(struct chstore *c, const struct ch_row *r)
+/* A batch ClickHouse did not take goes to the spool. Locked. */
+static void spool_batch(struct chstore *c, struct ch_batch *b)
 {
-	if (c->spool && spool_put(c->spool, r) == 0) {
-		add_count(&c->n_spooled_total, r->kind == CH_KIND_SESSION);
-		set_count(&c->n_spool, spool_count(c->spool));
-		return;
-	}
-	add_count(&c->n_lost, r->kind == CH_KIND_SESSION);
+	uint64_t lost = 0, put = c->spool ? chbatch_spool(b, c->spool, &lost) : 0;
+	if (!c->spool)
+		lost = b->sessions;
+	add_count(&c->n_spooled_total, put);
+	add_count(&c->n_spool, put);
+	add_count(&c->n_lost, lost);
+	chbatch_reset(b);
 }
-
-static uint64_t sessions_in(const struct ch_row *base, size_t cap, size_t first, size_t n)
-{
-	uint64_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += base[(first + i) % cap].kind == CH_KIND_SESSION;
-	return k;
-}
-
-/* The oldest n rows of the ring leave it: delivered (rc CH_OK) or spooled.
- * Locked. */
-static void release_ring(struct chstore *c, size_t n, int rc)
-{
-	uint64_t k = sessions_in(c->ring, c->cap, c->head, n);
-	if (rc == CH_OK)
-		add_count(&c->n_written, k);
-	for (size_t i = 0; rc != CH_OK && i < n; i++)
-		spill(c, &c->ring[(c->head + i) % c->cap]);
-	c->head = (c->head + n) % c->cap;
-	c->count -= n;
-	c->first_at = now_mono();
-	set_count(&c->n_queued, c->count);
-}
-
-/* Sends the oldest rows of the ring with the lock released: the slots stay
- * counted, so the producer never writes over them. Locked. */
-static void deliver_ring(struct chstore *c)
-{
-	size_t n = c->count < c->batch_rows ? c->count : c->batch_rows;
-	c->busy = 1;
-	pthread_mutex_unlock(&c->lock);
-	int rc = send_rows(c, c->ring, c->cap, c->head, n);
-	pthread_mutex_lock(&c->lock);
-	c->busy = 0;
-	note_attempt(c, rc);
-	release_ring(c, n, rc);
-}
-
-/* Sends the oldest rows of the spool; taken once ClickHouse has them.
- * Locked. */
-static void deliver_spool(struct chstore *c)
-{
-	uint64_t left = spool_count(c->spool);
-	size_t n = left < CH_SPOOL_BATCH ? (size_t)left : CH_SPOOL_BATCH;
-	uint64_t at = spool_head(c->spool);
-	c->busy = 1;
-	pthread_mutex_unlock(&c->lock);
-	long got = spool_read(c->spool, at, c->readback, n);
-	int rc = got == (long)n ? send_rows(c, c->readback, n, 0, n) : CH_UNREACHABLE;
-	if (got != (long)n)
-		snprintf(c->err, sizeof c->err, "database '%s': reading back the spool '%s': %s",
-			 c->url.shown, c->spool_path, strerror(errno));
-	pthread_mutex_lock(&c->lock);
-	c->busy = 0;
-	note_attempt(c, rc);
-	if (rc == CH_OK) {
-		add_count(&c->n_written, sessions_in(c->readback, n, 0, n));
-		spool_take(c->spool, n);
-		set_count(&c->n_spool, spool_count(c->spool));
-	}
-}
-
-/* ---- the thread ---------------------------------------------------------------------- */
 
 static int spool_waiting(const struct chstore *c)
 {
 	return c->spool && spool_count(c->spool) > 0;
 }
 
-/* Rows are due when half the queue waits, the oldest waited a second, or
- * someone waits for them. Locked. */
-static int ring_due(const struct chstore *c, double now)
+/* Sends the sender's batch with the lock released. Locked. */
+static void deliver_work(struct chstore *c)
 {
-	return c->count > 0 && (c->count >= c->batch_rows || now - c->first_at >= STORE_BATCH_SECONDS ||
-				c->stop || c->flush);
+	c->sending = 1;
+	pthread_mutex_unlock(&c->lock);
+	int rc = send_batch(c, c->work);
+	pthread_mutex_lock(&c->lock);
+	c->sending = 0;
+	note_attempt(c, rc);
+	if (rc == CH_OK) {
+		add_count(&c->n_written, c->work->sessions);
+		chbatch_reset(c->work);
+	} else {
+		spool_batch(c, c->work);
+	}
 }
 
-/* One step of the thread; 0 when it has nothing left to do (stopping).
+/* Sends the oldest chunks of the spool; taken once ClickHouse has them.
  * Locked. */
-static int writer_step(struct chstore *c)
+static void deliver_spool(struct chstore *c)
+{
+	uint64_t left = spool_count(c->spool);
+	size_t n = left < CH_SPOOL_CHUNKS ? (size_t)left : CH_SPOOL_CHUNKS;
+	c->sending = 1;
+	pthread_mutex_unlock(&c->lock);
+	long got = chbatch_unspool(c->work, c->spool, c->chunks, n);
+	int rc = got == (long)n ? send_batch(c, c->work) : CH_UNREACHABLE;
+	if (got != (long)n)
+		snprintf(c->err, sizeof c->err, "database '%s': reading back the spool '%s': %s",
+			 c->url.shown, c->spool_path, strerror(errno));
+	pthread_mutex_lock(&c->lock);
+	c->sending = 0;
+	note_attempt(c, rc);
+	if (rc == CH_OK) {
+		uint64_t k = c->work->sessions, in = atomic_load(&c->n_spool);
+		add_count(&c->n_written, k);
+		set_count(&c->n_spool, in > k ? in - k : 0);
+		spool_take(c->spool, n);
+	}
+	chbatch_reset(c->work);
+}
+
+/* ---- the encoder ---------------------------------------------------------------------- */
+
+static void swap(struct ch_batch **a, struct ch_batch **b)
+{
+	struct ch_batch *t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* ClickHouse failed just now: the next try is later. Locked. */
+static int backing_off(const struct chstore *c, double now)
+{
+	return now < c->retry_at && !c->last_try;
+}
+
+/* Encodes up to 512 queued rows into the encoder's batch, the lock
+ * released (the slots stay counted: the producer never writes over them).
+ * Locked; the rows taken. */
+static size_t encode_some(struct chstore *c)
+{
+	size_t n = c->count < 512 ? c->count : 512;
+	if (c->head + n > c->cap)
+		n = c->cap - c->head;
+	if (n == 0)
+		return 0;
+	c->encoding = 1;
+	pthread_mutex_unlock(&c->lock);
+	double now = now_mono();
+	for (size_t i = 0; i < n; i++)
+		chbatch_add(c->cur, &c->ring[c->head + i], now);
+	pthread_mutex_lock(&c->lock);
+	c->encoding = 0;
+	c->head = (c->head + n) % c->cap;
+	c->count -= n;
+	set_count(&c->n_queued, c->count);
+	return n;
+}
+
+/* The encoder's batch is due: full, a second old, or everything is
+ * wanted now. Locked. */
+static int batch_due(const struct chstore *c, double now)
+{
+	const struct ch_batch *b = c->cur;
+	size_t bytes = b->text[0].len + b->text[1].len + b->text[2].len;
+	return !chbatch_empty(b) &&
+	       (b->rows >= CH_BATCH_ROWS || bytes >= CH_BATCH_BYTES || now - b->first >= 1.0 ||
+		((c->stop || c->flush) && c->count == 0));
+}
+
+/* A due batch goes to the sender, or to the spool while ClickHouse fails,
+ * or grows while the sender is busy (up to its caps). Locked. */
+static void hand_over(struct chstore *c, double now)
+{
+	const struct ch_batch *b = c->cur;
+	size_t bytes = b->text[0].len + b->text[1].len + b->text[2].len;
+	if (backing_off(c, now)) {
+		spool_batch(c, c->cur);
+	} else if (!c->handed_full) {
+		swap(&c->cur, &c->handed);
+		c->handed_full = 1;
+		pthread_cond_broadcast(&c->wake);
+	} else if (b->rows >= CH_BATCH_ROWS || bytes >= CH_BATCH_BYTES) {
+		spool_batch(c, c->cur); /* ClickHouse takes rows slower than they come */
+	}
+}
+
+/* Rows their producers encoded while the queue was full join the batch.
+ * Locked. */
+static void take_overflow(struct chstore *c)
+{
+	if (chbatch_empty(c->cur))
+		c->cur->first = c->over.first;
+	for (int t = 0; t < CH_NTABLES; t++)
+		tsv_put(&c->cur->text[t], c->over.text[t].p, c->over.text[t].len);
+	c->cur->rows += c->over.rows;
+	c->cur->sessions += c->over.sessions;
+	chbatch_reset(&c->over);
+}
+
+static void *encoder_main(void *arg)
+{
+	struct chstore *c = arg;
+	thread_name("smtptls-chenc");
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		size_t n = encode_some(c);
+		if (!chbatch_empty(&c->over)) {
+			take_overflow(c);
+			n++;
+		}
+		double now = now_mono();
+		if (batch_due(c, now))
+			hand_over(c, now);
+		if (n)
+			continue;
+		if (c->stop && c->count == 0 && chbatch_empty(c->cur) && chbatch_empty(&c->over) &&
+		    !c->handed_full)
+			break;
+		pthread_cond_broadcast(&c->idle);
+		cond_wait_ms(&c->wake, &c->lock, c->stop ? 10 : 100);
+	}
+	c->enc_done = 1;
+	pthread_cond_broadcast(&c->wake);
+	pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* ---- the sender ------------------------------------------------------------------------- */
+
+/* One step; 0 when it is done (stopping). Locked. */
+static int sender_step(struct chstore *c)
 {
 	double now = now_mono();
-	if (c->stop && c->last_try && (c->failed_after_stop || (!c->count && !spool_waiting(c)))) {
-		release_ring(c, c->count, CH_UNREACHABLE); /* the rest: to the spool */
-		return 0;
-	}
-	if (c->stop)
-		c->last_try = 1; /* one more attempt, then what is left stays spooled */
-	int waiting = now < c->retry_at && !c->last_try;
-	if (waiting) { /* ClickHouse failed just now: new rows wait in the spool */
-		if (c->count)
-			release_ring(c, c->count, CH_UNREACHABLE);
-		pthread_cond_broadcast(&c->idle);
-		cond_wait_ms(&c->wake, &c->lock, (long)((c->retry_at - now) * 1000) + 1);
-	} else if (spool_waiting(c)) {
-		deliver_spool(c);
-	} else if (ring_due(c, now)) {
-		deliver_ring(c);
-	} else {
-		c->flush = 0;
-		pthread_cond_broadcast(&c->idle);
-		if (c->stop)
+	if (c->enc_done) {
+		if (c->last_try && (c->failed_after_stop || (!c->handed_full && !spool_waiting(c)))) {
+			if (c->handed_full) /* the rest: to the spool */
+				spool_batch(c, c->handed);
+			c->handed_full = 0;
 			return 0;
-		cond_wait_ms(&c->wake, &c->lock, 100);
+		}
+		c->last_try = 1; /* one more attempt, then what is left stays spooled */
+	}
+	int waiting = backing_off(c, now);
+	if (c->handed_full && waiting) {
+		spool_batch(c, c->handed);
+		c->handed_full = 0;
+	} else if (c->handed_full) {
+		swap(&c->handed, &c->work);
+		c->handed_full = 0;
+		pthread_cond_broadcast(&c->wake); /* the encoder may hand the next */
+		deliver_work(c);
+	} else if (spool_waiting(c) && !waiting) {
+		deliver_spool(c);
+	} else {
+		pthread_cond_broadcast(&c->idle);
+		long ms = waiting ? (long)((c->retry_at - now) * 1000) + 1 : 100;
+		cond_wait_ms(&c->wake, &c->lock, ms < 100 ? ms : 100);
 	}
 	pthread_cond_broadcast(&c->idle);
 	return 1;
 }
 
-static void *writer_main(void *arg)
+static void *sender_main(void *arg)
 {
 	struct chstore *c = arg;
-	thread_name("smtptls-chwrite");
+	thread_name("smtptls-chsend");
 	pthread_mutex_lock(&c->lock);
-	while (writer_step(c))
+	while (sender_step(c))
 		;
 	pthread_cond_broadcast(&c->idle);
 	pthread_mutex_unlock(&c->lock);
@@ -419,23 +413,22 @@ static int open_spool(struct chstore *c, const struct store_opts *o)
 		return -1;
 	}
 	uint64_t max = o->spool_bytes ? o->spool_bytes : STORE_SPOOL_DEFAULT;
-	c->spool = spool_resume(c->spool_path, sizeof(struct ch_row), max);
+	c->spool = spool_resume(c->spool_path, sizeof(struct ch_chunk), max);
 	if (c->spool && spool_leftover(c->spool))
 		fprintf(stderr, "smtptls: database '%s': the spool '%s' was not written by this"
 			" smtptls: kept as '%s'\n", c->url.shown, c->spool_path, spool_leftover(c->spool));
-	set_count(&c->n_spool, c->spool ? spool_count(c->spool) : 0);
 	return c->spool ? 0 : -1;
 }
 
 static int alloc_queue(struct chstore *c, const struct store_opts *o)
 {
 	c->cap = o->queue_rows ? o->queue_rows : CH_QUEUE_DEFAULT;
-	c->batch_rows = c->cap / 2 ? c->cap / 2 : 1;
 	c->ring = malloc(c->cap * sizeof *c->ring);
-	c->readback = malloc(CH_SPOOL_BATCH * sizeof *c->readback);
-	for (int t = 0; t < CH_NTABLES; t++)
-		c->text[t].max = 1u << 30;
-	if (c->ring && c->readback)
+	c->chunks = malloc(CH_SPOOL_CHUNKS * sizeof *c->chunks);
+	c->cur = &c->batch[0];
+	c->handed = &c->batch[1];
+	c->work = &c->batch[2];
+	if (c->ring && c->chunks)
 		return 0;
 	snprintf(c->err, sizeof c->err, "database '%s': allocating the write queue (%zu rows)",
 		 c->url.shown, c->cap);
@@ -470,11 +463,13 @@ static void deliver_leftovers(struct chstore *c)
 		deliver_spool(c);
 	pthread_mutex_unlock(&c->lock);
 	uint64_t left = spool_count(c->spool);
+	uint64_t sessions = atomic_load(&c->n_written);
+	set_count(&c->n_written, 0); /* this capture's own from here */
+	set_count(&c->n_spool, 0);
 	if (before > left)
-		fprintf(stderr, "smtptls: database '%s': delivered %llu rows an earlier capture"
-			" left in the spool '%s'%s\n", c->url.shown,
-			(unsigned long long)(before - left), c->spool_path,
-			left ? " (not all: the rest later)" : "");
+		fprintf(stderr, "smtptls: database '%s': delivered %llu sessions an earlier capture"
+			" left in the spool '%s'%s\n", c->url.shown, (unsigned long long)sessions,
+			c->spool_path, left ? " (not all: the rest later)" : "");
 }
 
 static void free_store(struct chstore *c)
@@ -484,14 +479,30 @@ static void free_store(struct chstore *c)
 		close(c->spool_fd);
 	chttp_free(c->http);
 	chttp_free(c->qhttp);
-	for (int t = 0; t < CH_NTABLES; t++)
-		tsv_buf_free(&c->text[t]);
+	for (int i = 0; i < 3; i++)
+		chbatch_free(&c->batch[i]);
+	chbatch_free(&c->over);
 	free(c->ring);
-	free(c->readback);
+	free(c->chunks);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
 	pthread_cond_destroy(&c->idle);
 	free(c);
+}
+
+static int start_threads(struct chstore *c)
+{
+	if (pthread_create(&c->sender, NULL, sender_main, c) != 0)
+		return -1;
+	if (pthread_create(&c->encoder, NULL, encoder_main, c) != 0) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = c->enc_done = 1;
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->sender, NULL);
+		return -1;
+	}
+	c->threads = 1;
+	return 0;
 }
 
 int chstore_open(struct chstore **out, const char *url, const struct store_opts *o,
@@ -521,11 +532,10 @@ int chstore_open(struct chstore **out, const char *url, const struct store_opts 
 	if (rc == 0) {
 		c->writer_id = random64();
 		deliver_leftovers(c);
-		c->started = pthread_create(&c->thread, NULL, writer_main, c) == 0;
-		if (!c->started)
-			snprintf(c->err, sizeof c->err, "database '%s': starting the writer thread",
+		rc = start_threads(c);
+		if (rc < 0)
+			snprintf(c->err, sizeof c->err, "database '%s': starting the writer threads",
 				 c->url.shown);
-		rc = c->started ? 0 : -1;
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", c->err);
@@ -544,16 +554,18 @@ int chstore_close(struct chstore *c, char *err, size_t errlen)
 	c->stop = 1;
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
-	if (c->started)
-		pthread_join(c->thread, NULL);
+	if (c->threads) {
+		pthread_join(c->encoder, NULL);
+		pthread_join(c->sender, NULL);
+	}
 	uint64_t left = c->spool ? spool_count(c->spool) : 0;
 	int rc = c->refused ? -1 : 0;
 	if (left)
-		fprintf(stderr, "smtptls: database '%s': %llu rows (%llu sessions spooled in all)"
-			" could not be delivered: kept in the spool '%s'; the next capture into %s"
-			" with this spool delivers them first\n", c->url.shown,
-			(unsigned long long)left,
-			(unsigned long long)atomic_load(&c->n_spooled_total), c->spool_path,
+		fprintf(stderr, "smtptls: database '%s': %llu sessions of this capture (%llu KiB of"
+			" rows in all) could not be delivered: kept in the spool '%s'; the next"
+			" capture into %s with this spool delivers them first\n", c->url.shown,
+			(unsigned long long)atomic_load(&c->n_spool),
+			(unsigned long long)(left * sizeof(struct ch_chunk) / 1024), c->spool_path,
 			c->url.shown);
 	if (rc < 0)
 		snprintf(err, errlen, "%s", c->err);
@@ -563,24 +575,26 @@ int chstore_close(struct chstore *c, char *err, size_t errlen)
 
 /* ---- rows ----------------------------------------------------------------------------- */
 
-/* Queues a row (the ring, else the spool, else lost); never waits for
- * HTTP. Locked. */
+/* Queues a row (the ring, else encoded into the overflow batch); never
+ * waits for HTTP. Locked. */
 static void queue_row(struct chstore *c, struct ch_row *r)
 {
 	r->magic = CH_ROW_MAGIC;
 	r->run_id = c->run_id;
 	snprintf(r->sensor, sizeof r->sensor, "%s", c->sensor);
 	if (c->count < c->cap) {
-		if (c->count == 0)
-			c->first_at = now_mono();
 		c->ring[(c->head + c->count) % c->cap] = *r;
 		set_count(&c->n_queued, ++c->count);
 		if (c->count > atomic_load_explicit(&c->n_peak, memory_order_relaxed))
 			set_count(&c->n_peak, c->count);
-		if (c->count == c->batch_rows)
-			pthread_cond_signal(&c->wake);
-	} else {
-		spill(c, r);
+		if (c->count == 512)
+			pthread_cond_broadcast(&c->wake);
+	} else { /* the encoder fell behind: the row as text, for it to take */
+		chbatch_add(&c->over, r, now_mono());
+		if (c->over.text[0].failed || c->over.text[1].failed || c->over.text[2].failed) {
+			add_count(&c->n_lost, c->over.sessions);
+			chbatch_reset(&c->over);
+		}
 	}
 }
 
@@ -611,7 +625,8 @@ int chstore_flush(struct chstore *c)
 	pthread_mutex_lock(&c->lock);
 	c->flush = 1;
 	pthread_cond_signal(&c->wake);
-	while ((c->count || c->busy) && !c->stop) {
+	while ((c->count || c->encoding || !chbatch_empty(c->cur) || c->handed_full || c->sending) &&
+	       !c->stop && !c->failed_attempt) {
 		pthread_cond_signal(&c->wake);
 		pthread_cond_wait(&c->idle, &c->lock);
 	}
@@ -779,7 +794,12 @@ void chstore_stats(struct chstore *c, struct store_stats *s)
 double chstore_cpu(const struct chstore *c)
 {
 	clockid_t id;
-	return c->started && pthread_getcpuclockid(c->thread, &id) == 0 ? clock_seconds(id) : 0;
+	double t = 0;
+	if (c->threads && pthread_getcpuclockid(c->encoder, &id) == 0)
+		t += clock_seconds(id);
+	if (c->threads && pthread_getcpuclockid(c->sender, &id) == 0)
+		t += clock_seconds(id);
+	return t;
 }
 
 const char *chstore_error(const struct chstore *c)
