@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../common/registry.h"
+#include "../store/churl.h"
 #include "../store/schema.h"
 #include "../store/store.h"
 #include "rdb_conn.h"
@@ -205,8 +206,15 @@ static int open_current(struct rdb *db)
 int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, char *err,
 	     size_t errlen)
 {
-	struct rdb *db = calloc(1, sizeof *db);
 	*out = NULL;
+	if (churl_is_url(path)) { /* issue 14: the ClickHouse reader comes with the query layer */
+		char shown[768];
+		churl_redact(path, shown, sizeof shown);
+		snprintf(err, errlen, "database '%s': report and export read SQLite files only in this"
+			 " build (ClickHouse: SELECT ... FROM sessions FINAL)", shown);
+		return -1;
+	}
+	struct rdb *db = calloc(1, sizeof *db);
 	if (!db) {
 		snprintf(err, errlen, "database '%s': out of memory", path);
 		return -1;
