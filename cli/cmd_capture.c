@@ -73,8 +73,8 @@ static const struct cli_option capture_options[] = {
 	{NULL, 'r', "FILE", 'r', "read packets from FILE, pcap or pcapng ('-': standard input)"},
 	{NULL, 'i', "IFACE", 'i', "capture live on IFACE until SIGINT or SIGTERM"},
 	CLI_OPTION_DB("database to append to, created if absent: a file (SQLite), or "
-		      "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?cluster=NAME] (the HTTP "
-		      "port, default 8123; the password also from SMTPTLS_CLICKHOUSE_PASSWORD)"),
+		      "clickhouse://[USER@]HOST[:PORT]/DB[?cluster=NAME] (the HTTP port, default "
+		      "8123; a password as USER:PASSWORD@ or in SMTPTLS_CLICKHOUSE_PASSWORD)"),
 	{"sensor", 0, "NAME", OPT_SENSOR,
 	 "the name stored with every session and run, to tell a fleet's links apart "
 	 "(default: the host name)"},
