@@ -39,8 +39,7 @@ struct capture_args {
 };
 
 /* The capture's own options (unique among capture's codes). */
-enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX, OPT_SENSOR,
-       OPT_SPOOL };
+enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX, OPT_SPOOL };
 
 /* What runs beside the engine while it reads. */
 struct capture_run {

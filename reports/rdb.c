@@ -277,6 +277,7 @@ sqlite3_stmt *rdb_prepare(struct rdb *db, const char *sql)
 	rdb_bind_real(s, ":until", db->filter.until);
 	bind_text(s, ":ports", db->ports);
 	bind_text(s, ":server", db->filter.server);
+	bind_text(s, ":sensor", db->filter.sensor);
 	return s;
 }
 

@@ -18,7 +18,8 @@
 	" ts_start >= :since AND ts_start < :until"                                  \
 	" AND (:ports IS NULL OR instr(:ports, ',' || server_port || ',') > 0)"      \
 	" AND (:server IS NULL OR server_ip = :server"                               \
-	"      OR server_name = :server COLLATE NOCASE) "
+	"      OR server_name = :server COLLATE NOCASE)"                              \
+	" AND (:sensor IS NULL OR sensor = :sensor) "
 
 /* The record's codes as SQL literals (rdb.c checks them against record.h
  * and registry.h). */
