@@ -69,6 +69,12 @@ n2=$(q $B "SELECT count() FROM fleet.sessions_local")
 [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] || fail "the sessions are not on both shards ($n1, $n2)"
 eq "runs per sensor" "$(q $A "SELECT sensor, count() FROM fleet.runs FINAL GROUP BY sensor ORDER BY sensor FORMAT CSV" | tr '\n' ' ')" \
   "$(sqlite3 -csv all.db "SELECT sensor, count(*) FROM runs GROUP BY sensor ORDER BY sensor" | tr -d '\r' | sed 's/^\([^,]*\)/"\1"/' | tr '\n' ' ')"
+for s in s1 s2; do # per sensor: report and export --sensor on SQLite, the sensor column on ClickHouse
+  python3 "$here/chcompare.py" "$tmp/all.db" "http://127.0.0.1:$A" fleet $s >/dev/null || fail "sensor $s: rows differ"
+  eq "export --sensor $s" "$("$bin" export --db "$tmp/all.db" --sensor $s | wc -l)" \
+    "$(q $A "SELECT count() FROM fleet.sessions FINAL WHERE sensor = '$s'")"
+done
+eq "export --sensor nobody" "$("$bin" export --db "$tmp/all.db" --sensor nobody | wc -l)" 0
 eq "every run complete" "$(q $A "SELECT countIf(status != 'complete') FROM fleet.runs FINAL")" 0
 eq "runs count their sessions" "$(q $A "SELECT sum(sessions) FROM fleet.runs FINAL")" \
   "$(sqlite3 all.db "SELECT count(*) FROM sessions")"
