@@ -2,13 +2,14 @@
  * copied many times with distinct client and server addresses, the copies
  * interleaved in time so that many sessions are open at once.
  *
- * usage: gen -o OUT.pcap -n SESSIONS -c CONCURRENT [-s STRETCH] [-S SEED]
- *            [-R] TEMPLATE.pcap...
+ * usage: gen -o OUT.pcap -n SESSIONS -c CONCURRENT [-s STRETCH] [-C CLIENTS]
+ *            [-S SEED] [-R] TEMPLATE.pcap...
  *
  * A template is one recorded capture (Ethernet link type) that may hold
  * several connections; a copy keeps its packets, payloads and relative
  * timing (times STRETCH) and rewrites the addresses: the SYN sender becomes
- * client 10.a.b.c (or 2001:db8:c::k), the other side one of 4096 servers
+ * client 10.a.b.c (or 2001:db8:c::k; with -C, one of CLIENTS addresses,
+ * copy k taking client k % CLIENTS), the other side one of 4096 servers
  * 172.16.x.y (2001:db8:5::x). Copy k starts k * spacing after the first,
  * where spacing = mean template duration * STRETCH / CONCURRENT, so about
  * CONCURRENT copies overlap. With -R (round robin) the recorded timing is
@@ -168,8 +169,11 @@ static void addr6(uint32_t k, int server, uint8_t out[16])
 }
 
 /* Rewrites the addresses of one packet for copy k. */
+static unsigned long clients; /* -C: client addresses to cycle through, 0: one per copy */
+
 static void rewrite(const struct template *t, uint8_t *p, uint32_t caplen, uint32_t k)
 {
+	uint32_t ck = clients ? (uint32_t)(k % clients) : k;
 	int v = 0, off = ip_offset(p, caplen, &v);
 	uint8_t c[16], s[16];
 	if (off < 0)
@@ -182,7 +186,7 @@ static void rewrite(const struct template *t, uint8_t *p, uint32_t caplen, uint3
 		uint16_t sport = (uint16_t)(ip[20] << 8 | ip[21]);
 		if (src_client && dst_client)
 			src_client = sport > 1023;
-		addr4(k, 0, c);
+		addr4(ck, 0, c);
 		addr4(k, 1, s);
 		memcpy(ip + 12, src_client ? c : s, 4);
 		memcpy(ip + 16, src_client ? s : c, 4);
@@ -190,7 +194,7 @@ static void rewrite(const struct template *t, uint8_t *p, uint32_t caplen, uint3
 	} else if (v == 6 && (uint32_t)off + 44 <= caplen) {
 		uint16_t sport = (uint16_t)(ip[40] << 8 | ip[41]);
 		int src_client = sport > 1023;
-		addr6(k, 0, c);
+		addr6(ck, 0, c);
 		addr6(k, 1, s);
 		memcpy(ip + 8, src_client ? c : s, 16);
 		memcpy(ip + 24, src_client ? s : c, 16);
@@ -283,7 +287,7 @@ int main(int argc, char **argv)
 	unsigned long sessions = 1000, concurrent = 100;
 	double stretch = 1.0;
 	int opt, rr = 0;
-	while ((opt = getopt(argc, argv, "o:n:c:s:S:R")) != -1) {
+	while ((opt = getopt(argc, argv, "o:n:c:s:C:S:R")) != -1) {
 		if (opt == 'R')
 			rr = 1;
 		else if (opt == 'o')
@@ -292,14 +296,18 @@ int main(int argc, char **argv)
 			sessions = strtoul(optarg, NULL, 10);
 		else if (opt == 'c')
 			concurrent = strtoul(optarg, NULL, 10);
+		else if (opt == 'C')
+			clients = strtoul(optarg, NULL, 10);
 		else if (opt == 's')
 			stretch = strtod(optarg, NULL);
 		else if (opt != 'S')
-			die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] [-R] TEMPLATE...", NULL);
+			die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] [-C CLIENTS]"
+			    " [-R] TEMPLATE...", NULL);
 	}
 	int nt = argc - optind;
 	if (!out || nt <= 0 || sessions == 0 || concurrent == 0 || stretch <= 0)
-		die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] [-R] TEMPLATE...", NULL);
+		die("usage: gen -o OUT -n COPIES -c CONCURRENT [-s STRETCH] [-C CLIENTS]"
+		    " [-R] TEMPLATE...", NULL);
 	struct template *t = calloc((size_t)nt, sizeof *t);
 	double mean = 0;
 	size_t total = 0;

@@ -35,11 +35,13 @@ struct capture_args {
 	const char *metrics_listen; /* --metrics-listen ADDR:PORT */
 	int again;                  /* --again: a file captured before is captured again */
 	struct store_opts store;    /* --write-queue, --spool-max, --spool */
+	double retain_days;         /* --retain: 0 keeps every session row */
 	char sensor[64];            /* --sensor, else the host name */
 };
 
 /* The capture's own options (unique among capture's codes). */
-enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX, OPT_SPOOL };
+enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX, OPT_RETAIN,
+       OPT_SPOOL };
 
 /* What runs beside the engine while it reads. */
 struct capture_run {
@@ -119,6 +121,10 @@ static const struct cli_option capture_options[] = {
 	{"spool", 0, "FILE", OPT_SPOOL,
 	 "ClickHouse: where rows wait that the server could not take, delivered first by the "
 	 "next capture through the same FILE (default: smtptls-HOST-PORT-DATABASE.spool)"},
+	{"retain", 0, "DAYS", OPT_RETAIN,
+	 "delete the session rows that started more than DAYS days (fractions allowed) before "
+	 "the newest packet (file) or now (live), in batches as rows are written; reports keep "
+	 "counting them through the rollups (default: keep all)"},
 	{NULL, 'Z', "USER", 'Z', "drop root for USER once the interface and the database are open"},
 	{"quiet", 'q', NULL, 'q', "no progress bar, no summary on standard error"},
 	{"verbose", 'v', NULL, 'v', "the summary also says what each thread read and wrote"},
@@ -159,13 +165,14 @@ static int capture_number(struct capture_args *a, int code, const char *arg)
 		{OPT_THREADS, 1, ENGINE_THREADS_MAX}, {OPT_BUFSIZE, 1, 4096},
 		{OPT_DNS_WINDOW, 1, 86400},   {OPT_DNS_MEMORY, 1, 65536},
 		{OPT_WRITE_QUEUE, 16, 1e7},   {OPT_SPOOL_MAX, 0, 1 << 24},
+		{OPT_RETAIN, 0.001, 1e6},
 	};
 	double v = 0;
 	size_t i = 0;
 	while (bounds[i].code != code)
 		i++;
 	if (cli_number(&capture_command, code, arg, bounds[i].min, bounds[i].max,
-		       code != OPT_IDLE && code != OPT_DNS_WINDOW, &v) < 0)
+		       code != OPT_IDLE && code != OPT_DNS_WINDOW && code != OPT_RETAIN, &v) < 0)
 		return -1;
 	switch (code) {
 	case OPT_MAX_FLOWS: a->limits.max_flows = (size_t)v; break;
@@ -177,6 +184,7 @@ static int capture_number(struct capture_args *a, int code, const char *arg)
 	case OPT_DNS_MEMORY: a->dns_limits.max_bytes = (size_t)(v * 1048576.0); break;
 	case OPT_WRITE_QUEUE: a->store.queue_rows = (size_t)v; break;
 	case OPT_SPOOL_MAX: a->store.spool_bytes = (uint64_t)(v * 1048576.0); break;
+	case OPT_RETAIN: a->retain_days = v; break;
 	default: a->src.buffer_mb = (int)v; break;
 	}
 	return 0;
@@ -480,6 +488,8 @@ int cmd_capture(int argc, char **argv)
 		engine_close(cr.e);
 		return EXIT_RUNTIME;
 	}
+	if (a.retain_days > 0)
+		store_retain(cr.st, a.retain_days * 86400.0, engine_is_live(cr.e));
 	capture_ops_signals(cr.e);
 	rc = prepare(&a, &cr);
 	if (cr.ops) { /* the run was begun: it ends with its row, read or not */

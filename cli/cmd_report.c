@@ -90,7 +90,7 @@ static const struct cli_option report_options[] = {
 	{"by", 0, "UNIT", OPT_BY,
 	 "time-series buckets: hour, day or week, UTC (default: from the time span)"},
 	{"top", 0, "N", OPT_TOP,
-	 "rows per ranked list, 0 for all (default: 25 in text and html, all in csv and json)"},
+	 "rows per ranked list, 0 for all (default: 25 in text and html, 100 in csv and json)"},
 	{"domain", 0, "D", OPT_DOMAIN, "tlsrpt: the report of policy domain D only (default: all)"},
 	{"org", 0, "NAME", OPT_ORG,
 	 "tlsrpt: organization-name (default: 'smtptls passive observer on' this host)"},

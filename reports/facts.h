@@ -10,6 +10,7 @@
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 int facts_meta(struct rdb *db, struct rmodel *m);
+int facts_coverage(struct rdb *db, struct rmodel *m); /* coverage: the period covered */
 int facts_share(struct rdb *db, struct rmodel *m);     /* encryption, not_encrypted, clear_mail */
 int facts_tls(struct rdb *db, struct rmodel *m);       /* tls_versions, ciphers, cipher_classes,
 							  crypto_quality, kx_groups */
@@ -31,8 +32,11 @@ int facts_domains(struct rdb *db, struct rmodel *m);   /* dns_link, domains, pol
 /* Adds a table, recording "out of memory" in db on failure. */
 struct rtable *facts_table(struct rdb *db, struct rmodel *m, const char *id,
 			   const struct rcol *cols, size_t ncols);
-/* The LIMIT for ranked lists: the --top value, or -1 for all. */
+/* The rows of ranked lists: the --top value, or -1 for all. */
 long facts_limit(const struct rmodel *m);
+/* A note for the sections that list session rows: "" when every session
+ * counted is stored, else that older rows were deleted (retention). */
+const char *facts_rows_note(struct rdb *db);
 
 /* One line of a table of shares: counts[part] of counts[whole], the line
  * naming its denominator; servers and certs index distinct counts of
@@ -56,6 +60,18 @@ extern const struct rcol facts_share_cols[FACTS_SHARE_NCOLS];
 void facts_server(const char *ip, int port, char *buf, size_t n);
 /* The row of t whose first column holds the text key, or -1. */
 long facts_find_row(const struct rtable *t, const char *key);
+
+/* The first session ids of a server that satisfy a condition, in the
+ * report's filter, as "1, 2, 3": a statement prepared once (open), run per
+ * server (list: at most max ids; 0 or -1), freed (close). */
+struct facts_ids {
+	struct rdb *db;
+	struct rq_stmt *s;
+};
+int facts_ids_open(struct rdb *db, struct facts_ids *ids, const char *cond);
+int facts_ids_list(struct facts_ids *ids, const char *ip, int64_t port, int max, char *out,
+		   size_t n);
+void facts_ids_close(struct facts_ids *ids);
 
 /* Builds the whole model for the database at path (tests use it directly).
  * Returns 0, or -1 with a message in err; free with rmodel_free. */

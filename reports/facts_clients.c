@@ -23,61 +23,62 @@ static const struct rcol client_cols[] = {
 	{"servers", "servers", RCOL_NUM | RCOL_NOTEXT},
 };
 
+/* One pass over the clients rollup: the servers of a client are its
+ * distinct server keys, its EHLO name the most frequent in its sessions in
+ * clear. */
 static const char clients_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER "),"
-	" agg AS (SELECT client_ip, sum(" RDB_KNOWN ") AS n, sum(" RDB_CLEAR ") AS clear,"
-	"  sum(plaintext_transactions) AS mail,"
-	"  sum(starttls_offered = 1 AND starttls_sent = 0) AS not_used,"
-	"  sum(cleartext_auth = 1) AS auth, count(DISTINCT server_ip || ' ' || server_port) AS srv"
-	"  FROM f GROUP BY 1 HAVING clear > 0),"
-	" names AS (SELECT client_ip, ehlo_name, max(k) FROM"
-	"  (SELECT client_ip, ehlo_name, count(*) AS k FROM f WHERE ehlo_name IS NOT NULL"
-	"   AND" RDB_CLEAR
-	"   GROUP BY 1, 2) GROUP BY 1)"
-	" SELECT a.client_ip, names.ehlo_name, a.n, a.clear, a.mail, a.not_used, a.auth, a.srv,"
-	"  (SELECT count(*) FROM agg)"
-	" FROM agg a LEFT JOIN names USING (client_ip)"
-	" ORDER BY a.mail DESC, a.auth DESC, a.clear DESC, a.client_ip LIMIT :limit;";
+	"SELECT client_ip, {{modew(ehlo_name, CASE WHEN" RDB_CLEAR "THEN n ELSE 0 END)}},"
+	RDB_N(RDB_KNOWN) "AS kn," RDB_N(RDB_CLEAR) "AS cl, sum(mail) AS ml, sum(not_used),"
+	" sum(auth) AS au, count(DISTINCT" RDB_SERVER ")"
+	" FROM {{src:clients}} GROUP BY client_ip HAVING" RDB_N(RDB_CLEAR) "> 0"
+	" ORDER BY ml DESC, au DESC, cl DESC, client_ip";
 
-static int add_client(void *arg, sqlite3_stmt *s)
+struct ranked {
+	struct rtable *t;
+	long limit, seen;
+};
+
+/* Counts a row beyond --top in "more"; 1 when it is to be shown. */
+static int shown(struct ranked *r)
 {
-	struct rtable *t = arg;
+	if (r->limit >= 0 && r->seen++ >= r->limit) {
+		r->t->more++;
+		return 0;
+	}
+	return 1;
+}
+
+static int add_client(void *arg, struct rq_stmt *s)
+{
+	struct ranked *r = arg;
+	struct rtable *t = r->t;
+	if (!shown(r))
+		return 0;
 	long row = rtable_row(t);
-	if (row < 0 || rtable_text(t, row, "client", (const char *)sqlite3_column_text(s, 0)) < 0 ||
-	    rtable_text(t, row, "ehlo_name", (const char *)sqlite3_column_text(s, 1)) < 0)
+	if (row < 0 || rtable_text(t, row, "client", rq_text(s, 0)) < 0 ||
+	    rtable_text(t, row, "ehlo_name", rq_text(s, 1)) < 0)
 		return -1;
-	rtable_int(t, row, "sessions", sqlite3_column_int64(s, 2));
-	rtable_int(t, row, "clear", sqlite3_column_int64(s, 3));
-	rtable_pct(t, row, "clear_pct", sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 2));
-	rtable_int(t, row, "mail_clear", sqlite3_column_int64(s, 4));
-	rtable_int(t, row, "starttls_not_used", sqlite3_column_int64(s, 5));
-	rtable_int(t, row, "cleartext_auth", sqlite3_column_int64(s, 6));
-	rtable_int(t, row, "servers", sqlite3_column_int64(s, 7));
-	t->more = sqlite3_column_int64(s, 8);
+	rtable_int(t, row, "sessions", rq_int(s, 2));
+	rtable_int(t, row, "clear", rq_int(s, 3));
+	rtable_pct(t, row, "clear_pct", rq_int(s, 3), rq_int(s, 2));
+	rtable_int(t, row, "mail_clear", rq_int(s, 4));
+	rtable_int(t, row, "starttls_not_used", rq_int(s, 5));
+	rtable_int(t, row, "cleartext_auth", rq_int(s, 6));
+	rtable_int(t, row, "servers", rq_int(s, 7));
 	return 0;
 }
 
 int facts_clients(struct rdb *db, struct rmodel *m)
 {
-	struct rtable *t = facts_table(db, m, "clients", client_cols, NCOLS(client_cols));
-	sqlite3_stmt *s;
-	int rc;
-	if (!t)
+	struct ranked r = {facts_table(db, m, "clients", client_cols, NCOLS(client_cols)),
+			   facts_limit(m), 0};
+	if (!r.t)
 		return -1;
-	if (rtable_title(t, "Clients sending in clear, most mail first") < 0 ||
-	    rtable_note(t, "per client address; sessions: known ones (unknown apart); clear: not"
-			   " encrypted; not used: STARTTLS offered but not used") < 0)
+	if (rtable_title(r.t, "Clients sending in clear, most mail first") < 0 ||
+	    rtable_note(r.t, "per client address; sessions: known ones (unknown apart); clear: not"
+			     " encrypted; not used: STARTTLS offered but not used") < 0)
 		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, clients_sql)))
-		return -1;
-	rdb_bind_int(s, ":limit", facts_limit(m));
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
-		if (add_client(t, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	t->more = t->more > (int64_t)t->nrows ? t->more - (int64_t)t->nrows : 0;
-	return rdb_finish(db, s, rc);
+	return rdb_each(db, clients_sql, add_client, &r);
 }
 
 /* ---- what the clients offer ------------------------------------------------- */
@@ -85,11 +86,10 @@ int facts_clients(struct rdb *db, struct rmodel *m)
 enum { O_HELLOS, O_TLS13, O_NO_TLS13, O_OLD, O_WEAK, O_SSLV2 };
 
 static const char offer_sql[] =
-	"SELECT sum(client_hello = 1), sum(client_offered_tls13 = 1),"
-	" sum(client_offered_tls13 = 0),"
-	" sum(client_hello = 1 AND tls_version_legacy(client_max_version) = 1),"
-	" sum(client_offered_weak = 1), sum(sslv2_hello = 1)"
-	" FROM session_rows WHERE" RDB_FILTER ";";
+	"SELECT" RDB_N("client_hello = 1") "," RDB_N("client_offered_tls13 = 1") ","
+	RDB_N("client_offered_tls13 = 0") ","
+	RDB_N("client_hello = 1 AND {{vlegacy(client_max_version)}} = 1") ","
+	RDB_N("client_offered_weak = 1") "," RDB_N("sslv2_hello = 1") " FROM {{src:codes}}";
 
 #define HELLOS "sessions with a ClientHello"
 static const struct facts_share offer_lines[] = {
@@ -109,12 +109,12 @@ static const struct rcol version_cols[] = {
 };
 
 /* Highest versions by rank (the registry's order), newest first. */
-static int add_version(void *arg, sqlite3_stmt *s)
+static int add_version(void *arg, struct rq_stmt *s)
 {
 	struct counted *c = arg;
-	const char *name = tls_rank_name(sqlite3_column_int(s, 0));
-	return rtable_counted(c->t, "version", name ? name : "(unknown)",
-			      sqlite3_column_int64(s, 1), c->whole) < 0 ? -1 : 0;
+	const char *name = tls_rank_name((int)rq_int(s, 0));
+	return rtable_counted(c->t, "version", name ? name : "(unknown)", rq_int(s, 1), c->whole) < 0
+		       ? -1 : 0;
 }
 
 static int build_offers(struct rdb *db, struct rmodel *m)
@@ -135,9 +135,8 @@ static int build_offers(struct rdb *db, struct rmodel *m)
 	if (rtable_title(c.t, "Highest TLS version the clients offered") < 0 ||
 	    rtable_note(c.t, "of %lld sessions with a ClientHello", (long long)c.whole) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT tls_version_rank(client_max_version) AS r, count(*)"
-			    " FROM session_rows WHERE" RDB_FILTER "AND client_hello = 1 GROUP BY r"
-			    " ORDER BY r DESC;",
+	return rdb_each(db, "SELECT {{vrank(client_max_version)}} AS r, sum(n) FROM {{src:codes}}"
+			    " WHERE client_hello = 1 GROUP BY r ORDER BY r DESC",
 			add_version, &c);
 }
 
@@ -157,71 +156,52 @@ static const struct rcol weak_cols[] = {
 	{"servers", "servers", RCOL_NUM | RCOL_NOTEXT | RCOL_DATA},
 };
 
+/* Of the sessions with a ClientHello, per client, in one pass. */
 static const char weak_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER
-	"  AND client_hello = 1),"
-	" agg AS (SELECT client_ip, count(*) AS n," RDB_COUNT("client_offered_tls13 = 0") "AS no13,"
-	RDB_COUNT("client_offered_weak = 1") "AS weak,"
-	RDB_COUNT("weak_cipher = 1 AND server_chose_weak = 0") "AS only_weak,"
-	RDB_COUNT("forward_secrecy = 0 AND server_declined_fs = 0") "AS nofs,"
-	"  min(tls_version_rank(client_max_version)) AS lowest,"
-	"  count(DISTINCT" RDB_SERVER ") AS srv"
-	"  FROM f GROUP BY 1 HAVING no13 + weak + only_weak + nofs > 0),"
-	" names AS (SELECT client_ip, ehlo_name, max(k) FROM (SELECT client_ip, ehlo_name,"
-	"  count(*) AS k FROM f WHERE ehlo_name IS NOT NULL GROUP BY 1, 2) GROUP BY 1),"
-	" fps AS (SELECT client_ip, ja4, max(k) FROM (SELECT client_ip, ja4, count(*) AS k"
-	"  FROM f WHERE ja4 IS NOT NULL GROUP BY 1, 2) GROUP BY 1)"
-	" SELECT a.client_ip, names.ehlo_name, fps.ja4, a.n, a.no13, a.lowest, a.weak,"
-	"  a.only_weak, a.nofs, a.srv, (SELECT count(*) FROM agg)"
-	" FROM agg a LEFT JOIN names USING (client_ip) LEFT JOIN fps USING (client_ip)"
-	" ORDER BY a.only_weak DESC, a.lowest, a.nofs DESC, a.weak DESC, a.no13 DESC,"
-	"  a.n DESC, a.client_ip LIMIT :limit;";
+	"SELECT client_ip, {{modew(ehlo_name, hellos)}}, {{modew(ja4, hellos)}}, sum(hellos),"
+	" sum(no13) AS n13, min({{vrank(client_max_version)}}) AS lo, sum(weak) AS w,"
+	" sum(only_weak) AS ow, sum(nofs) AS nf, count(DISTINCT" RDB_SERVER ")"
+	" FROM {{src:clients}} WHERE hellos > 0 GROUP BY client_ip"
+	" HAVING sum(no13) + sum(weak) + sum(only_weak) + sum(nofs) > 0"
+	" ORDER BY ow DESC, lo, nf DESC, w DESC, n13 DESC, sum(hellos) DESC, client_ip";
 
-static int add_weak(void *arg, sqlite3_stmt *s)
+static int add_weak(void *arg, struct rq_stmt *s)
 {
-	struct rtable *t = arg;
+	struct ranked *r = arg;
+	struct rtable *t = r->t;
+	if (!shown(r))
+		return 0;
 	long row = rtable_row(t);
-	const char *lowest = tls_rank_name(sqlite3_column_int(s, 5));
-	int64_t n = sqlite3_column_int64(s, 3), no13 = sqlite3_column_int64(s, 4);
-	if (row < 0 || rtable_text(t, row, "client", (const char *)sqlite3_column_text(s, 0)) < 0 ||
-	    rtable_text(t, row, "ehlo_name", (const char *)sqlite3_column_text(s, 1)) < 0 ||
-	    rtable_text(t, row, "ja4", (const char *)sqlite3_column_text(s, 2)) < 0 ||
+	const char *lowest = tls_rank_name((int)rq_int(s, 5));
+	int64_t n = rq_int(s, 3), no13 = rq_int(s, 4);
+	if (row < 0 || rtable_text(t, row, "client", rq_text(s, 0)) < 0 ||
+	    rtable_text(t, row, "ehlo_name", rq_text(s, 1)) < 0 ||
+	    rtable_text(t, row, "ja4", rq_text(s, 2)) < 0 ||
 	    rtable_text(t, row, "lowest_max", lowest ? lowest : "-") < 0)
 		return -1;
 	rtable_int(t, row, "hellos", n);
 	rtable_int(t, row, "no_tls13", no13);
 	rtable_pct(t, row, "no_tls13_pct", no13, n);
-	rtable_int(t, row, "offered_weak", sqlite3_column_int64(s, 6));
-	rtable_int(t, row, "only_weak", sqlite3_column_int64(s, 7));
-	rtable_int(t, row, "no_fs", sqlite3_column_int64(s, 8));
-	rtable_int(t, row, "servers", sqlite3_column_int64(s, 9));
-	t->more = sqlite3_column_int64(s, 10);
+	rtable_int(t, row, "offered_weak", rq_int(s, 6));
+	rtable_int(t, row, "only_weak", rq_int(s, 7));
+	rtable_int(t, row, "no_fs", rq_int(s, 8));
+	rtable_int(t, row, "servers", rq_int(s, 9));
 	return 0;
 }
 
 static int build_weak(struct rdb *db, struct rmodel *m)
 {
-	struct rtable *t = facts_table(db, m, "client_weak", weak_cols, NCOLS(weak_cols));
-	sqlite3_stmt *s;
-	int rc;
-	if (!t)
+	struct ranked r = {facts_table(db, m, "client_weak", weak_cols, NCOLS(weak_cols)),
+			   facts_limit(m), 0};
+	if (!r.t)
 		return -1;
-	if (rtable_title(t, "Clients offering old or weak TLS, worst first (the client's side)") < 0 ||
-	    rtable_note(t, "per client address; hellos: sessions with a ClientHello; no 1.3:"
-			   " TLS 1.3 not offered; lowest max: the oldest highest version it"
-			   " offered; weak: a weak suite among those offered; only weak, no FS:"
-			   " the server had nothing better to pick") < 0)
+	if (rtable_title(r.t, "Clients offering old or weak TLS, worst first (the client's side)") < 0 ||
+	    rtable_note(r.t, "per client address; hellos: sessions with a ClientHello; no 1.3:"
+			     " TLS 1.3 not offered; lowest max: the oldest highest version it"
+			     " offered; weak: a weak suite among those offered; only weak, no FS:"
+			     " the server had nothing better to pick") < 0)
 		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, weak_sql)))
-		return -1;
-	rdb_bind_int(s, ":limit", facts_limit(m));
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
-		if (add_weak(t, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	t->more = t->more > (int64_t)t->nrows ? t->more - (int64_t)t->nrows : 0;
-	return rdb_finish(db, s, rc);
+	return rdb_each(db, weak_sql, add_weak, &r);
 }
 
 int facts_offers(struct rdb *db, struct rmodel *m)

@@ -63,12 +63,12 @@ struct dns_state {
 	int64_t sessions_with_domain, runs_following, runs_with_dns;
 };
 
-static int read_state(void *arg, sqlite3_stmt *s)
+static int read_state(void *arg, struct rq_stmt *s)
 {
 	struct dns_state *d = arg;
-	d->sessions_with_domain = sqlite3_column_int64(s, 0);
-	d->runs_following = sqlite3_column_int64(s, 1);
-	d->runs_with_dns = sqlite3_column_int64(s, 2);
+	d->sessions_with_domain = rq_int(s, 0);
+	d->runs_following = rq_int(s, 1);
+	d->runs_with_dns = rq_int(s, 2);
 	return 0;
 }
 
@@ -115,11 +115,9 @@ static int dns_link(struct rdb *db, struct rmodel *m, struct dns_state *d)
 
 /* ---- per domain ---------------------------------------------------------------- */
 
-/* The latest non-NULL value of a column among a domain's sessions: the
- * largest "start time, value" string (times as fixed-width text). */
-#define LATEST(col)                                                                  \
-	" CAST(substr(max(CASE WHEN " col " IS NOT NULL THEN printf('%020.6f', ts_start)"     \
-	" || " col " END), 21) AS INTEGER) "
+/* The latest non-NULL value of a column among a domain's sessions (start
+ * times to the microsecond; of two at the same time, the smaller). */
+#define LATEST(col) " {{mode(" col ", {{int(ts_start * 1000000)}})}} "
 
 static const char domains_sql[] =
 	"SELECT mx_domain, count(*), sum(" RDB_ENC "), sum(starttls_offered = 1),"
@@ -130,19 +128,20 @@ static const char domains_sql[] =
 	" GROUP BY mx_domain ORDER BY sum(" RDB_ENC ") * 1.0 / count(*), mx_domain;";
 
 static const char versions_sql[] =
-	"SELECT mx_domain, tls_rank_name(tls_version_rank(tls_version)), count(*)"
-	" FROM session_rows WHERE" RDB_FILTER "AND mx_domain IS NOT NULL AND" RDB_ENC
-	" GROUP BY 1, 2 ORDER BY 1, max(tls_version_rank(tls_version)) DESC;";
+	"SELECT mx_domain, {{rankname(rank)}} AS version, n FROM (SELECT mx_domain,"
+	" {{vrank(tls_version)}} AS rank, count(*) AS n FROM session_rows WHERE" RDB_FILTER
+	"AND mx_domain IS NOT NULL AND" RDB_ENC "GROUP BY mx_domain, rank) v"
+	" ORDER BY mx_domain, rank DESC;";
 
 struct domains {
 	struct rtable *t;
 	long limit, shown;
 };
 
-static int set_flag(struct rtable *t, long row, const char *key, sqlite3_stmt *s, int i)
+static int set_flag(struct rtable *t, long row, const char *key, struct rq_stmt *s, int i)
 {
 	static const char *const yes_no[] = {"no", "yes"};
-	int v = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_int(s, i);
+	int v = rq_null(s, i) ? -1 : (int)rq_int(s, i);
 	const char *text = !strcmp(key, "dane") ? dane_state_name(v)
 			   : v == 0 || v == 1 ? yes_no[v] : NULL;
 	return text ? rtable_text(t, row, key, text) : 0;
@@ -166,7 +165,7 @@ static int publishes(struct rtable *t, long row)
 	return rtable_text(t, row, "publishes", text);
 }
 
-static int add_domain(void *arg, sqlite3_stmt *s)
+static int add_domain(void *arg, struct rq_stmt *s)
 {
 	struct domains *d = arg;
 	static const char *const flags[] = {"mta_sts", "dane", "tlsrpt"};
@@ -176,30 +175,30 @@ static int add_domain(void *arg, sqlite3_stmt *s)
 		return 0;
 	}
 	if ((row = rtable_row(d->t)) < 0 ||
-	    rtable_text(d->t, row, "domain", (const char *)sqlite3_column_text(s, 0)) < 0)
+	    rtable_text(d->t, row, "domain", rq_text(s, 0)) < 0)
 		return -1;
-	rtable_int(d->t, row, "sessions", sqlite3_column_int64(s, 1));
-	rtable_int(d->t, row, "tls_completed", sqlite3_column_int64(s, 2));
-	rtable_pct(d->t, row, "tls_completed_pct", sqlite3_column_int64(s, 2),
-		   sqlite3_column_int64(s, 1));
-	rtable_int(d->t, row, "starttls_offered", sqlite3_column_int64(s, 3));
-	rtable_int(d->t, row, "plaintext_mail", sqlite3_column_int64(s, 4));
+	rtable_int(d->t, row, "sessions", rq_int(s, 1));
+	rtable_int(d->t, row, "tls_completed", rq_int(s, 2));
+	rtable_pct(d->t, row, "tls_completed_pct", rq_int(s, 2),
+		   rq_int(s, 1));
+	rtable_int(d->t, row, "starttls_offered", rq_int(s, 3));
+	rtable_int(d->t, row, "plaintext_mail", rq_int(s, 4));
 	for (int i = 0; i < 3; i++)
 		if (set_flag(d->t, row, flags[i], s, 5 + i) < 0)
 			return -1;
 	if (publishes(d->t, row) < 0)
 		return -1;
-	rtable_int(d->t, row, "policy_plaintext", sqlite3_column_int64(s, 8));
-	rtable_int(d->t, row, "tlsa_mismatch", sqlite3_column_int64(s, 9));
+	rtable_int(d->t, row, "policy_plaintext", rq_int(s, 8));
+	rtable_int(d->t, row, "tlsa_mismatch", rq_int(s, 9));
 	return 0;
 }
 
 /* "TLSv1.3 3, TLSv1.2 1" under the domain's row. */
-static int add_version(void *arg, sqlite3_stmt *s)
+static int add_version(void *arg, struct rq_stmt *s)
 {
 	struct rtable *t = arg;
-	long row = facts_find_row(t, (const char *)sqlite3_column_text(s, 0));
-	const char *name = (const char *)sqlite3_column_text(s, 1);
+	long row = facts_find_row(t, rq_text(s, 0));
+	const char *name = rq_text(s, 1);
 	const struct rcell *old;
 	char text[512];
 	if (row < 0)
@@ -207,7 +206,7 @@ static int add_version(void *arg, sqlite3_stmt *s)
 	old = rtable_at(t, (size_t)row, (size_t)rtable_col(t, "tls_versions"));
 	snprintf(text, sizeof text, "%s%s%s %lld", old->kind == RCELL_TEXT ? old->text : "",
 		 old->kind == RCELL_TEXT ? ", " : "", name ? name : "unknown",
-		 (long long)sqlite3_column_int64(s, 2));
+		 (long long)rq_int(s, 2));
 	return rtable_text(t, row, "tls_versions", text);
 }
 
@@ -275,18 +274,22 @@ static int adoption(struct rdb *db, struct rmodel *m)
 
 /* ---- evidence ----------------------------------------------------------------------- */
 
+/* The sessions of the filter where a condition follows, in id order. */
+#define EVIDENCE_ROWS                                                                \
+	"SELECT id, mx_domain, mx_host, domain_dane, domain_mta_sts FROM session_rows"  \
+	" WHERE" RDB_FILTER "AND "
+
 static const char evidence_sql[] =
-	"WITH f AS (SELECT id, mx_domain, mx_host, domain_dane, domain_mta_sts, policy_plaintext,"
-	" tlsa_match FROM session_rows WHERE" RDB_FILTER
-	" AND (policy_plaintext = 1 OR tlsa_match = 0) ORDER BY id)"
-	" SELECT mx_domain, 'policy_plaintext', count(*), group_concat(id, ', '),"
-	" max(CASE WHEN domain_dane = 2 THEN 'DANE (signed TLSA)' END),"
-	" max(CASE WHEN domain_mta_sts = 1 THEN 'MTA-STS' END), max(mx_host)"
-	" FROM f WHERE policy_plaintext = 1 GROUP BY mx_domain"
+	"SELECT domain, kind, n, ids, dane, sts, host FROM ("
+	" SELECT mx_domain AS domain, 'policy_plaintext' AS kind, count(*) AS n, {{list(id)}} AS ids,"
+	" max(CASE WHEN domain_dane = 2 THEN 'DANE (signed TLSA)' END) AS dane,"
+	" max(CASE WHEN domain_mta_sts = 1 THEN 'MTA-STS' END) AS sts, max(mx_host) AS host"
+	" FROM (" EVIDENCE_ROWS "policy_plaintext = 1 ORDER BY id) p GROUP BY mx_domain"
 	" UNION ALL"
-	" SELECT mx_domain, 'tlsa_mismatch', count(*), group_concat(id, ', '), NULL, NULL,"
-	" max(mx_host) FROM f WHERE tlsa_match = 0 GROUP BY mx_domain"
-	" ORDER BY 3 DESC, 1, 2;";
+	" SELECT mx_domain AS domain, 'tlsa_mismatch' AS kind, count(*) AS n, {{list(id)}} AS ids,"
+	" NULL AS dane, NULL AS sts, max(mx_host) AS host"
+	" FROM (" EVIDENCE_ROWS "tlsa_match = 0 ORDER BY id) t GROUP BY mx_domain"
+	") e ORDER BY n DESC, domain, kind;";
 
 static void cap_ids(const char *list, char *out, size_t n)
 {
@@ -304,12 +307,12 @@ static void cap_ids(const char *list, char *out, size_t n)
 		snprintf(out, n, "%.*s (+%d more)", (int)cut, list, total - IDS_SHOWN);
 }
 
-static void evidence_detail(sqlite3_stmt *s, char *out, size_t n)
+static void evidence_detail(struct rq_stmt *s, char *out, size_t n)
 {
-	const char *kind = (const char *)sqlite3_column_text(s, 1);
-	const char *dane = (const char *)sqlite3_column_text(s, 4);
-	const char *sts = (const char *)sqlite3_column_text(s, 5);
-	const char *host = (const char *)sqlite3_column_text(s, 6);
+	const char *kind = rq_text(s, 1);
+	const char *dane = rq_text(s, 4);
+	const char *sts = rq_text(s, 5);
+	const char *host = rq_text(s, 6);
 	if (kind && !strcmp(kind, "tlsa_mismatch"))
 		snprintf(out, n, "the certificate in clear matches no TLSA record of %s",
 			 host ? host : "its MX host");
@@ -318,7 +321,7 @@ static void evidence_detail(sqlite3_stmt *s, char *out, size_t n)
 			 sts && dane ? " and " : "", dane ? dane : "");
 }
 
-static int add_evidence(void *arg, sqlite3_stmt *s)
+static int add_evidence(void *arg, struct rq_stmt *s)
 {
 	struct domains *d = arg;
 	char detail[600], ids[400];
@@ -328,14 +331,14 @@ static int add_evidence(void *arg, sqlite3_stmt *s)
 		return 0;
 	}
 	evidence_detail(s, detail, sizeof detail);
-	cap_ids((const char *)sqlite3_column_text(s, 3), ids, sizeof ids);
+	cap_ids(rq_text(s, 3), ids, sizeof ids);
 	if ((row = rtable_row(d->t)) < 0 ||
-	    rtable_text(d->t, row, "domain", (const char *)sqlite3_column_text(s, 0)) < 0 ||
-	    rtable_text(d->t, row, "kind", (const char *)sqlite3_column_text(s, 1)) < 0 ||
+	    rtable_text(d->t, row, "domain", rq_text(s, 0)) < 0 ||
+	    rtable_text(d->t, row, "kind", rq_text(s, 1)) < 0 ||
 	    rtable_text(d->t, row, "detail", detail) < 0 ||
 	    rtable_text(d->t, row, "session_ids", ids) < 0)
 		return -1;
-	rtable_int(d->t, row, "sessions", sqlite3_column_int64(s, 2));
+	rtable_int(d->t, row, "sessions", rq_int(s, 2));
 	return 0;
 }
 

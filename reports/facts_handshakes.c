@@ -62,11 +62,11 @@ struct outcome_counts {
 	int64_t total;
 };
 
-static int read_outcome(void *arg, sqlite3_stmt *s)
+static int read_outcome(void *arg, struct rq_stmt *s)
 {
 	struct outcome_counts *oc = arg;
-	int code = sqlite3_column_int(s, 0);
-	int64_t n = sqlite3_column_int64(s, 1);
+	int code = (int)rq_int(s, 0);
+	int64_t n = rq_int(s, 1);
 	oc->total += n;
 	for (size_t i = 0; i < NCOLS(outcomes); i++)
 		if (code == (int)outcomes[i].code) {
@@ -103,8 +103,9 @@ static int build_outcomes(struct rdb *db, struct rmodel *m)
 	char buf[OUTCOME_NAME_MAX];
 	struct rtable *t = facts_table(db, m, "tls_outcomes", outcome_cols, NCOLS(outcome_cols));
 	memset(&oc, 0, sizeof oc);
-	if (!t || rdb_each(db, "SELECT tls_outcome, count(*) FROM session_rows WHERE" RDB_FILTER
-			       "AND tls_outcome IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1;",
+	if (!t || rdb_each(db, "SELECT tls_outcome, sum(n) AS k FROM {{src:codes}}"
+			       " WHERE tls_outcome IS NOT NULL GROUP BY tls_outcome"
+			       " ORDER BY k DESC, tls_outcome",
 			   read_outcome, &oc) < 0)
 		return -1;
 	if (rtable_title(t, "TLS handshake outcomes") < 0 ||
@@ -131,7 +132,8 @@ static int build_outcomes(struct rdb *db, struct rmodel *m)
 #define MAX_ALERT_ROWS 100000
 
 struct alert_row {
-	char name[ALERT_LABEL_MAX], from[ALERT_LABEL_MAX], level[ALERT_LABEL_MAX];
+	int alert, from; /* codes; from -1 when unknown */
+	char name[ALERT_LABEL_MAX], from_name[ALERT_LABEL_MAX], level[ALERT_LABEL_MAX];
 	char outcomes[ALERT_OUTCOMES_MAX];
 	int has_outcomes;
 	int64_t n, servers;
@@ -142,35 +144,24 @@ struct alert_rows {
 	size_t n, cap;
 };
 
-/* "3,2" (outcome codes) as "failed,refused". */
-static void outcome_list(const char *codes, char *out, size_t n)
-{
-	char buf[OUTCOME_NAME_MAX];
-	size_t used = 0;
-	out[0] = '\0';
-	while (codes && *codes && used + 1 < n) {
-		const char *name = outcome_label(atoi(codes), buf, sizeof buf);
-		used += (size_t)snprintf(out + used, n - used, "%s%s", used ? "," : "", name);
-		codes += strcspn(codes, ",");
-		codes += *codes == ',';
-	}
-}
-
 static void alert_labels(struct alert_row *a, int alert, int has_from, int from)
 {
 	const char *name = tls_alert_name(alert % 256), *dir = has_from ? direction_name(from) : NULL;
+	a->alert = alert;
+	a->from = has_from ? from : -1;
 	if (name)
 		snprintf(a->name, sizeof a->name, "%s", name);
 	else
 		snprintf(a->name, sizeof a->name, "alert %d", alert % 256);
-	snprintf(a->from, sizeof a->from, "%s", dir ? dir : "-");
+	snprintf(a->from_name, sizeof a->from_name, "%s", dir ? dir : "-");
 	if (alert / 256 == 1 || alert / 256 == 2)
 		snprintf(a->level, sizeof a->level, "%s", alert / 256 == 1 ? "warning" : "fatal");
 	else
 		snprintf(a->level, sizeof a->level, "level %d", alert / 256);
 }
 
-static int add_alert(void *arg, sqlite3_stmt *s)
+/* Per alert and sender: its sessions and the distinct servers. */
+static int add_alert(void *arg, struct rq_stmt *s)
 {
 	struct alert_rows *ar = arg;
 	if (ar->n == ar->cap) {
@@ -182,12 +173,30 @@ static int add_alert(void *arg, sqlite3_stmt *s)
 		ar->cap = cap;
 	}
 	struct alert_row *a = &ar->r[ar->n++];
-	alert_labels(a, sqlite3_column_int(s, 0), sqlite3_column_type(s, 1) != SQLITE_NULL,
-		     sqlite3_column_int(s, 1));
-	a->has_outcomes = sqlite3_column_type(s, 2) != SQLITE_NULL;
-	outcome_list((const char *)sqlite3_column_text(s, 2), a->outcomes, sizeof a->outcomes);
-	a->n = sqlite3_column_int64(s, 3);
-	a->servers = sqlite3_column_int64(s, 4);
+	alert_labels(a, (int)rq_int(s, 0), !rq_null(s, 1), (int)rq_int(s, 1));
+	a->has_outcomes = 0;
+	a->outcomes[0] = '\0';
+	a->n = rq_int(s, 2);
+	a->servers = rq_int(s, 3);
+	return 0;
+}
+
+/* How the handshakes with an alert ended: "failed,refused", outcome codes
+ * in order. */
+static int add_alert_outcome(void *arg, struct rq_stmt *s)
+{
+	struct alert_rows *ar = arg;
+	int alert = (int)rq_int(s, 0), from = rq_null(s, 1) ? -1 : (int)rq_int(s, 1);
+	char buf[OUTCOME_NAME_MAX];
+	const char *name = outcome_label((int)rq_int(s, 2), buf, sizeof buf);
+	for (size_t i = 0; i < ar->n; i++) {
+		struct alert_row *a = &ar->r[i];
+		size_t used = strlen(a->outcomes);
+		if (a->alert != alert || a->from != from)
+			continue;
+		snprintf(a->outcomes + used, sizeof a->outcomes - used, "%s%s", used ? "," : "", name);
+		a->has_outcomes = 1;
+	}
 	return 0;
 }
 
@@ -198,7 +207,7 @@ static int alert_order(const void *x, const void *y)
 	int c;
 	if (a->n != b->n)
 		return a->n > b->n ? -1 : 1;
-	if ((c = strcmp(a->name, b->name)) || (c = strcmp(a->from, b->from)))
+	if ((c = strcmp(a->name, b->name)) || (c = strcmp(a->from_name, b->from_name)))
 		return c;
 	return strcmp(a->level, b->level);
 }
@@ -206,7 +215,7 @@ static int alert_order(const void *x, const void *y)
 static int alert_table_row(struct counted *l, const struct alert_row *a)
 {
 	long row = rtable_counted(l->t, "alert", a->name, a->n, l->whole);
-	if (row < 0 || rtable_text(l->t, row, "sent_by", a->from) < 0 ||
+	if (row < 0 || rtable_text(l->t, row, "sent_by", a->from_name) < 0 ||
 	    rtable_text(l->t, row, "level", a->level) < 0 ||
 	    rtable_text(l->t, row, "outcome", a->has_outcomes ? a->outcomes : NULL) < 0)
 		return -1;
@@ -219,17 +228,25 @@ static int build_alerts(struct rdb *db, struct rmodel *m)
 	struct counted l = {facts_table(db, m, "tls_alerts", alert_cols, NCOLS(alert_cols)), 0};
 	struct alert_rows ar = {NULL, 0, 0};
 	int rc;
-	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER
-				   "AND tls_alert IS NOT NULL;", &l.whole) < 0)
+	if (!l.t || rdb_scalar(db, "SELECT sum(n) FROM {{src:servers}} WHERE tls_alert IS NOT NULL",
+			       &l.whole) < 0)
 		return -1;
 	if (rtable_title(l.t, "TLS alerts sent in clear, by description and sender") < 0 ||
 	    rtable_note(l.t, "of %lld sessions with an alert in clear (the first one);"
 			     " outcome: how those handshakes ended", (long long)l.whole) < 0)
 		return rdb_oom(db);
-	rc = rdb_each(db, "SELECT tls_alert, tls_alert_from, group_concat(DISTINCT tls_outcome),"
-			  " count(*), count(DISTINCT" RDB_SERVER ") FROM session_rows WHERE"
-			  RDB_FILTER "AND tls_alert IS NOT NULL GROUP BY 1, 2;",
+	rc = rdb_each(db, "SELECT tls_alert, tls_alert_from, sum(k), count(*) FROM"
+			  " (SELECT tls_alert, tls_alert_from, server_ip, server_port, sum(n) AS k"
+			  " FROM {{src:servers}} WHERE tls_alert IS NOT NULL"
+			  " GROUP BY tls_alert, tls_alert_from, server_ip, server_port) a"
+			  " GROUP BY tls_alert, tls_alert_from",
 		      add_alert, &ar);
+	if (rc == 0)
+		rc = rdb_each(db, "SELECT tls_alert, tls_alert_from, tls_outcome FROM {{src:servers}}"
+				  " WHERE tls_alert IS NOT NULL AND tls_outcome IS NOT NULL"
+				  " GROUP BY tls_alert, tls_alert_from, tls_outcome"
+				  " ORDER BY tls_alert, tls_alert_from, tls_outcome",
+			      add_alert_outcome, &ar);
 	if (rc == 0 && ar.n)
 		qsort(ar.r, ar.n, sizeof ar.r[0], alert_order);
 	for (size_t i = 0; rc == 0 && i < ar.n; i++)
@@ -248,64 +265,64 @@ int facts_handshakes(struct rdb *db, struct rmodel *m)
 
 /* ---- fingerprints --------------------------------------------------------------- */
 
+/* A fingerprint's sessions, the client addresses and the servers that
+ * had it; most sessions first. */
 #define FP_SQL(col)                                                                      \
-	"SELECT " col ", count(*), count(DISTINCT client_ip), count(DISTINCT" RDB_SERVER "),"   \
-	" count(*) OVER () FROM session_rows WHERE" RDB_FILTER "AND " col " IS NOT NULL"           \
-	" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT :limit;"
+	"SELECT " col ", sum(n) AS k, count(DISTINCT client_ip), count(DISTINCT" RDB_SERVER ")" \
+	" FROM {{src:clients}} WHERE " col " IS NOT NULL GROUP BY " col " ORDER BY k DESC, " col
 
 struct fp_ctx {
 	struct rtable *t;
-	int64_t whole, distinct;
+	int64_t whole;
+	long limit, seen;
 };
 
-static int add_fp(void *arg, sqlite3_stmt *s)
+/* First pass: the sessions with a fingerprint (the percentages' whole). */
+static int sum_fp(void *arg, struct rq_stmt *s)
+{
+	((struct fp_ctx *)arg)->whole += rq_int(s, 1);
+	return 0;
+}
+
+static int add_fp(void *arg, struct rq_stmt *s)
 {
 	struct fp_ctx *c = arg;
-	long row = rtable_counted(c->t, "fingerprint", (const char *)sqlite3_column_text(s, 0),
-				  sqlite3_column_int64(s, 1), c->whole);
+	if (c->limit >= 0 && c->seen++ >= c->limit) {
+		c->t->more++;
+		return 0;
+	}
+	long row = rtable_counted(c->t, "fingerprint", rq_text(s, 0), rq_int(s, 1), c->whole);
 	if (row < 0)
 		return -1;
-	rtable_int(c->t, row, "clients", sqlite3_column_int64(s, 2));
-	rtable_int(c->t, row, "servers", sqlite3_column_int64(s, 3));
-	c->distinct = sqlite3_column_int64(s, 4);
+	rtable_int(c->t, row, "clients", rq_int(s, 2));
+	rtable_int(c->t, row, "servers", rq_int(s, 3));
 	return 0;
 }
 
 static int build_fp(struct rdb *db, struct rmodel *m, const char *id, const char *title,
 		    const char *count_sql, const char *sql, const char *of)
 {
-	struct fp_ctx c = {facts_table(db, m, id, fp_cols, NCOLS(fp_cols)), 0, 0};
-	sqlite3_stmt *s;
-	int rc;
-	if (!c.t || rdb_scalar(db, count_sql, &c.whole) < 0)
+	struct fp_ctx c = {facts_table(db, m, id, fp_cols, NCOLS(fp_cols)), 0, facts_limit(m), 0};
+	if (!c.t || rdb_each(db, count_sql, sum_fp, &c) < 0)
 		return -1;
 	if (rtable_title(c.t, "%s", title) < 0 ||
 	    rtable_note(c.t, "of %lld %s; clients: addresses; servers: address and port",
 			(long long)c.whole, of) < 0)
 		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, sql)))
-		return -1;
-	rdb_bind_int(s, ":limit", facts_limit(m));
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
-		if (add_fp(&c, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	c.t->more = c.distinct > (int64_t)c.t->nrows ? c.distinct - (int64_t)c.t->nrows : 0;
-	return rdb_finish(db, s, rc);
+	return rdb_each(db, sql, add_fp, &c);
 }
+
+#define FP_COUNT(col) \
+	"SELECT NULL, sum(n) FROM {{src:clients}} WHERE " col " IS NOT NULL"
 
 int facts_fingerprints(struct rdb *db, struct rmodel *m)
 {
-	if (build_fp(db, m, "ja3", "Client fingerprints: JA3, most common first",
-		     "SELECT count(*) FROM session_rows WHERE" RDB_FILTER "AND ja3 IS NOT NULL;",
+	if (build_fp(db, m, "ja3", "Client fingerprints: JA3, most common first", FP_COUNT("ja3"),
 		     FP_SQL("ja3"), "sessions with a JA3 (first ClientHello, not SSLv2)") < 0 ||
-	    build_fp(db, m, "ja4", "Client fingerprints: JA4, most common first",
-		     "SELECT count(*) FROM session_rows WHERE" RDB_FILTER "AND ja4 IS NOT NULL;",
+	    build_fp(db, m, "ja4", "Client fingerprints: JA4, most common first", FP_COUNT("ja4"),
 		     FP_SQL("ja4"), "sessions with a JA4 (first ClientHello, not SSLv2)") < 0 ||
 	    build_fp(db, m, "ja3s", "Server fingerprints: JA3S, most common first",
-		     "SELECT count(*) FROM session_rows WHERE" RDB_FILTER "AND ja3s IS NOT NULL;",
-		     FP_SQL("ja3s"), "sessions with a JA3S (final ServerHello)") < 0)
+		     FP_COUNT("ja3s"), FP_SQL("ja3s"), "sessions with a JA3S (final ServerHello)") < 0)
 		return -1;
 	return 0;
 }

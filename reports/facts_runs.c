@@ -2,6 +2,7 @@
  * the runs' named counters (run_counters) when there are any. Not filtered
  * (runs are not tied to a time range or a server). */
 #include "facts.h"
+#include "rtime.h"
 
 static const struct rcol run_cols[] = {
 	{"runs", "capture runs", RCOL_NUM},
@@ -22,17 +23,17 @@ static const struct rcol run_cols[] = {
 static const char runs_sql[] =
 	"SELECT count(*), sum(status = 'unfinished'), sum(status = 'running'), NULL, sum(packets), sum(bytes), sum(dropped_kernel), sum(dropped_iface),"
 	" sum(flows), sum(flows_without_payload), sum(flows_evicted), sum(decode_errors),"
-	" sum(reassembly_overflows) FROM runs;";
+	" sum(reassembly_overflows) FROM runs";
 
-static int add_runs(void *arg, sqlite3_stmt *s)
+static int add_runs(void *arg, struct rq_stmt *s)
 {
 	struct rtable *t = arg;
 	long row = rtable_row(t);
 	if (row < 0)
 		return -1;
 	for (size_t i = 0; i < t->ncols; i++)
-		if (sqlite3_column_type(s, (int)i) != SQLITE_NULL)
-			rtable_int(t, row, t->cols[i].key, sqlite3_column_int64(s, (int)i));
+		if (!rq_null(s, (int)i))
+			rtable_int(t, row, t->cols[i].key, rq_int(s, (int)i));
 	return 0;
 }
 
@@ -42,14 +43,14 @@ static const struct rcol counter_cols[] = {
 	{"runs", "runs", RCOL_NUM},
 };
 
-static int add_counter(void *arg, sqlite3_stmt *s)
+static int add_counter(void *arg, struct rq_stmt *s)
 {
 	struct rtable *t = arg;
 	long row = rtable_row(t);
-	if (row < 0 || rtable_text(t, row, "counter", (const char *)sqlite3_column_text(s, 0)) < 0)
+	if (row < 0 || rtable_text(t, row, "counter", rq_text(s, 0)) < 0)
 		return -1;
-	rtable_int(t, row, "value", sqlite3_column_int64(s, 1));
-	rtable_int(t, row, "runs", sqlite3_column_int64(s, 2));
+	rtable_int(t, row, "value", rq_int(s, 1));
+	rtable_int(t, row, "runs", rq_int(s, 2));
 	return 0;
 }
 
@@ -57,7 +58,7 @@ static int build_counters(struct rdb *db, struct rmodel *m)
 {
 	int64_t any = 0;
 	struct rtable *t;
-	if (rdb_scalar(db, "SELECT count(*) FROM run_counters;", &any) < 0 || any == 0)
+	if (rdb_scalar(db, "SELECT count(*) FROM run_counters", &any) < 0 || any == 0)
 		return any == 0 ? 0 : -1;
 	if (!(t = facts_table(db, m, "capture_counters", counter_cols, NCOLS(counter_cols))))
 		return -1;
@@ -66,7 +67,7 @@ static int build_counters(struct rdb *db, struct rmodel *m)
 			   " counted it") < 0)
 		return rdb_oom(db);
 	return rdb_each(db, "SELECT name, sum(value), count(*) FROM run_counters GROUP BY name"
-			    " ORDER BY name;", add_counter, t);
+			    " ORDER BY name", add_counter, t);
 }
 
 /* The runs that did not end cleanly, one row each, when there are any. */
@@ -78,17 +79,19 @@ static const struct rcol unfinished_cols[] = {
 	{"sessions", "sessions", RCOL_NUM},
 };
 
-static int add_unfinished(void *arg, sqlite3_stmt *s)
+static int add_unfinished(void *arg, struct rq_stmt *s)
 {
 	struct rtable *t = arg;
 	long row = rtable_row(t);
-	if (row < 0 || rtable_text(t, row, "source", (const char *)sqlite3_column_text(s, 1)) < 0 ||
-	    rtable_text(t, row, "started", (const char *)sqlite3_column_text(s, 2)) < 0)
+	char started[32];
+	rtime_format(rq_real(s, 2), started, sizeof started);
+	if (row < 0 || rtable_text(t, row, "source", rq_text(s, 1)) < 0 ||
+	    rtable_text(t, row, "started", started) < 0)
 		return -1;
-	rtable_int(t, row, "run", sqlite3_column_int64(s, 0));
-	if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-		rtable_int(t, row, "packets", sqlite3_column_int64(s, 3));
-	rtable_int(t, row, "sessions", sqlite3_column_int64(s, 4));
+	rtable_int(t, row, "run", rq_int(s, 0));
+	if (!rq_null(s, 3))
+		rtable_int(t, row, "packets", rq_int(s, 3));
+	rtable_int(t, row, "sessions", rq_int(s, 4));
 	return 0;
 }
 
@@ -105,10 +108,13 @@ static int build_unfinished(struct rdb *db, struct rmodel *m)
 	    rtable_note(t, "killed or crashed: their last counters (refreshed every 10 s) and"
 			   " the sessions they wrote; what they had not written is missing") < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT r.id, r.source, strftime('%Y-%m-%d %H:%M:%S', r.started,"
-			    " 'unixepoch'), r.packets, (SELECT count(*) FROM session_rows s"
-			    " WHERE s.run_id = r.id) FROM runs r WHERE r.status = 'unfinished'"
-			    " ORDER BY r.id;", add_unfinished, t);
+	/* the sessions of those runs only: an index on run_id would cost the
+	 * writer, and unfinished runs are rare */
+	return rdb_each(db, "SELECT id, source, started, packets, coalesce(n, 0) AS sessions FROM"
+			    " (SELECT id, source, started, packets FROM runs WHERE status = 'unfinished')"
+			    " {{ljoin}} (SELECT run_id AS id, count(*) AS n FROM session_rows WHERE"
+			    " run_id IN (SELECT id FROM runs WHERE status = 'unfinished')"
+			    " GROUP BY run_id) USING (id) ORDER BY id;", add_unfinished, t);
 }
 
 int facts_runs(struct rdb *db, struct rmodel *m)
@@ -122,7 +128,7 @@ int facts_runs(struct rdb *db, struct rmodel *m)
 	    rtable_note(t, "all runs in the database, whatever the filters; '-' is unknown") < 0)
 		return rdb_oom(db);
 	if (rdb_each(db, runs_sql, add_runs, t) < 0 ||
-	    rdb_scalar(db, "SELECT count(DISTINCT origin_db) FROM run_origins;", &sensors) < 0)
+	    rdb_scalar(db, "SELECT count(DISTINCT origin_db) FROM run_origins", &sensors) < 0)
 		return -1;
 	if (sensors > 0) /* merged from other databases */
 		rtable_int(t, 0, "sensors", sensors);

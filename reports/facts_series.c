@@ -20,12 +20,13 @@ static const struct rcol series_cols[] = {
 	{"unknown", "unknown", RCOL_NUM},
 };
 
-static const char series_sql[] =
-	"SELECT CAST((ts_start - :origin) / :width AS INTEGER) AS k,"
-	" sum(" RDB_KNOWN "), sum(" RDB_ENC "), sum(NOT " RDB_KNOWN "),"
-	" sum(CASE WHEN " RDB_KNOWN " THEN " RDB_BYTES " ELSE 0 END),"
-	" sum(CASE WHEN " RDB_ENC " THEN " RDB_BYTES " ELSE 0 END)"
-	" FROM session_rows WHERE" RDB_FILTER "GROUP BY k ORDER BY k;";
+/* Buckets of a day or a week are whole days (weeks from a Monday at
+ * 00:00 UTC), buckets of an hour whole hours: each from rollup rows no
+ * wider (SRC). */
+#define SERIES_SQL(SRC)                                                                  \
+	"SELECT {{idiv(bucket - :origin, :width)}} AS k," RDB_N(RDB_KNOWN) "," RDB_N(RDB_ENC) \
+	"," RDB_N("NOT" RDB_KNOWN) "," RDB_SUM("bytes", RDB_KNOWN) "," RDB_SUM("bytes", RDB_ENC) \
+	" FROM " SRC " GROUP BY k ORDER BY k"
 
 struct series {
 	struct rtable *t;
@@ -59,12 +60,11 @@ static int bucket_row(struct series *se, const struct bucket *b)
 	return 0;
 }
 
-static int add_bucket(void *arg, sqlite3_stmt *s)
+static int add_bucket(void *arg, struct rq_stmt *s)
 {
 	struct series *se = arg;
-	struct bucket b = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-			   sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
-			   sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5)};
+	struct bucket b = {rq_int(s, 0), rq_int(s, 1), rq_int(s, 2), rq_int(s, 3), rq_int(s, 4),
+			   rq_int(s, 5)};
 	if (se->next == INT64_MIN)
 		se->next = b.k;
 	for (; se->fill && se->next < b.k; se->next++) {
@@ -80,7 +80,7 @@ int facts_series(struct rdb *db, struct rmodel *m)
 {
 	struct series se = {facts_table(db, m, "series", series_cols, NCOLS(series_cols)),
 			    m->meta.by, rtime_bucket(m->meta.by), 0, INT64_MIN};
-	sqlite3_stmt *s;
+	struct rq_stmt *s;
 	int rc;
 	if (!se.t)
 		return -1;
@@ -90,14 +90,15 @@ int facts_series(struct rdb *db, struct rmodel *m)
 	    rtable_note(se.t, "sessions: known ones (encrypted or not), by start time; unknown ones"
 			      " apart") < 0)
 		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, series_sql)))
+	if (!(s = rdb_query(db, se.by == REPORT_BY_HOUR ? SERIES_SQL("{{src:codes/hour}}")
+						       : SERIES_SQL("{{src:codes/day}}"))))
 		return -1;
-	rdb_bind_real(s, ":origin", se.b.origin);
-	rdb_bind_real(s, ":width", se.b.width);
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
+	rq_bind_int(s, ":origin", (int64_t)se.b.origin);
+	rq_bind_int(s, ":width", (int64_t)se.b.width);
+	while ((rc = rdb_step(db, s)) > 0)
 		if (add_bucket(&se, s) < 0) {
-			sqlite3_finalize(s);
+			rq_finish(s);
 			return rdb_oom(db);
 		}
-	return rdb_finish(db, s, rc);
+	return rdb_finish(db, s);
 }

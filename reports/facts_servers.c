@@ -49,50 +49,66 @@ static const struct rcol server_cols[] = {
 	{"certificates", "certificates", RCOL_NUM | RCOL_NOTEXT | RCOL_DATA},
 };
 
-/* One statement: per-server counts, the most frequent banner name, and
- * "name count" lists of versions and ciphers. */
+/* "name count, ..." lists: TLS versions newest first, suites most used
+ * first, in the sessions with a ServerHello. */
+#define VERSION_LIST                                                                      \
+	" {{wlist(CASE WHEN" RDB_SH "THEN {{rankname({{vrank(tls_version)}})}} END, n,"      \
+	" -{{vrank(tls_version)}})}} "
+#define CIPHER_NAME "coalesce({{cname(cipher_suite)}}, {{hex4(cipher_suite)}})"
+#define CIPHER_LIST(w, cond) " {{wlist(CASE WHEN " cond " THEN " CIPHER_NAME " END, " w ", 0)}} "
+
+/* The servers rollup with each row's certificate's self-signed flag. */
+#define SERVERS_WITH_SELF                                                                 \
+	" (SELECT * FROM {{src:servers}}) r {{ljoin}} (SELECT sha256 AS cert_sha256,"        \
+	" self_signed AS self FROM certificates) c USING (cert_sha256) "
+
+/* Per server and certificate: sessions, expired, name mismatches; its
+ * self-signed flag from certificates. */
+#define SERVER_CERTS(cond)                                                                \
+	" (SELECT server_ip, server_port, cert_sha256, sum(n) AS k, sum(expired) AS e,"      \
+	" sum(named) AS nm, sum(mismatch) AS mm FROM {{src:servers}}"                       \
+	" WHERE cert_sha256 IS NOT NULL AND " cond                                          \
+	" GROUP BY server_ip, server_port, cert_sha256) x {{ljoin}} (SELECT sha256 AS"       \
+	" cert_sha256, self_signed AS self FROM certificates) c USING (cert_sha256) "
+
+/* Everything per server in one pass: counts, posture, the most frequent
+ * banner name and SNI, "name count" lists of versions and suites, its
+ * certificates (the most used one's details joined). */
 static const char servers_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER "),"
-	" agg AS (SELECT server_ip, server_port, count(*) AS n, sum(" RDB_ENC ") AS enc,"
-	"  sum(" RDB_CLEAR ") AS clear, sum(NOT " RDB_KNOWN ") AS unknown,"
-	"  sum(plaintext_transactions) AS mail, sum(starttls_offered = 1) AS offered,"
-	"  sum(starttls_offered IS NOT NULL) AS ehlo,"
-	"  sum(transport = " RDB_T_IMPLICIT ") AS implicit,"
-	"  sum(starttls_sent = 1 AND starttls_reply IS NOT NULL"
-	"      AND starttls_reply NOT BETWEEN 200 AND 299) AS refused,"
-	"  sum(cleartext_auth = 1) AS auth, min(tls_version) AS minver"
-	"  FROM f GROUP BY 1, 2),"
-	" names AS (SELECT server_ip, server_port, server_name, max(k) FROM"
-	"  (SELECT server_ip, server_port, server_name, count(*) AS k FROM f"
-	"   WHERE server_name IS NOT NULL GROUP BY 1, 2, 3) GROUP BY 1, 2),"
-	" snis AS (SELECT server_ip, server_port, sni, max(k) FROM"
-	"  (SELECT server_ip, server_port, sni, count(*) AS k FROM f"
-	"   WHERE sni IS NOT NULL GROUP BY 1, 2, 3) GROUP BY 1, 2),"
-	" vers AS (SELECT server_ip, server_port,"
-	"  group_concat(tls_rank_name(r) || ' ' || k, ', ') AS l"
-	"  FROM (SELECT server_ip, server_port, tls_version_rank(tls_version) AS r,"
-	"   count(*) AS k FROM f WHERE" RDB_SH
-	"   GROUP BY 1, 2, 3 ORDER BY 1, 2, r DESC) GROUP BY 1, 2),"
-	" ciph AS (SELECT server_ip, server_port, group_concat(cn || ' ' || k, ', ') AS l"
-	"  FROM (SELECT server_ip, server_port,"
-	"   coalesce(cipher_name(cipher_suite), printf('0x%04X', cipher_suite)) AS cn,"
-	"   count(*) AS k FROM f WHERE" RDB_SH "AND cipher_suite IS NOT NULL"
-	"   GROUP BY 1, 2, 3 ORDER BY 1, 2, k DESC, cn) GROUP BY 1, 2)"
-	" SELECT a.server_ip, a.server_port, a.n, a.enc, a.clear, a.unknown, a.mail, a.offered,"
-	"  a.ehlo, a.implicit, a.refused, a.auth, names.server_name, vers.l, ciph.l, snis.sni,"
-	"  (SELECT count(*) FROM agg)"
-	" FROM agg a LEFT JOIN names USING (server_ip, server_port)"
-	"  LEFT JOIN snis USING (server_ip, server_port)"
-	"  LEFT JOIN vers USING (server_ip, server_port)"
-	"  LEFT JOIN ciph USING (server_ip, server_port)"
-	" ORDER BY a.clear DESC, a.mail DESC,"
-	"  CASE WHEN a.ehlo = 0 THEN 3 WHEN a.offered = 0 THEN 0"
-	"   WHEN a.offered < a.ehlo THEN 1 ELSE 2 END,"
-	"  a.minver IS NULL, a.minver, a.n DESC, a.server_ip, a.server_port"
-	" LIMIT :limit;";
+	"SELECT a.server_ip, a.server_port, a.a_n, a.a_enc, a.a_clear, a.a_unknown, a.a_mail,"
+	" a.a_offered, a.a_ehlo, a.a_implicit, a.a_refused, a.a_auth, a.a_name, a.a_versions,"
+	" a.a_ciphers, a.a_sni, a.a_worst, a.a_judged, a.a_weak, a.a_nofs, a.o_refused,"
+	" a.o_failed, a.o_nosh, a.o_incomplete, a.o_notls, a.a_certs, a.a_expired, a.a_self,"
+	" a.a_mismatch, a.a_distinct, cd.cn, cd.issuer, cd.kt, cd.kb, cd.sig"
+	" FROM (SELECT server_ip, server_port, sum(n) AS a_n," RDB_N(RDB_ENC) "AS a_enc,"
+	RDB_N(RDB_CLEAR) "AS a_clear," RDB_N("NOT" RDB_KNOWN) "AS a_unknown, sum(mail) AS a_mail,"
+	"  sum(offered) AS a_offered, sum(ehlo) AS a_ehlo,"
+	RDB_N("transport = " RDB_T_IMPLICIT) "AS a_implicit, sum(refused) AS a_refused,"
+	"  sum(auth) AS a_auth, min(tls_version) AS a_minver, min(worst) AS a_worst,"
+	"  sum(judged) AS a_judged, sum(weak) AS a_weak, sum(nofs) AS a_nofs,"
+	RDB_N("tls_outcome = " RDB_O_REFUSED) "AS o_refused,"
+	RDB_N("tls_outcome = " RDB_O_FAILED) "AS o_failed,"
+	RDB_N("tls_outcome = " RDB_O_NO_SERVER_HELLO) "AS o_nosh,"
+	RDB_N("tls_outcome = " RDB_O_INCOMPLETE) "AS o_incomplete,"
+	RDB_N("tls_outcome = " RDB_O_NO_TLS_AFTER_220) "AS o_notls,"
+	"  {{modew(server_name, n)}} AS a_name, {{modew(sni, n)}} AS a_sni,"
+	VERSION_LIST "AS a_versions," CIPHER_LIST("n", RDB_SH "AND cipher_suite IS NOT NULL")
+	"AS a_ciphers," RDB_N("cert_sha256 IS NOT NULL") "AS a_certs, sum(expired) AS a_expired,"
+	RDB_N("self = 1") "AS a_self, sum(mismatch) AS a_mismatch,"
+	"  count(DISTINCT cert_sha256) AS a_distinct, {{modew(cert_sha256, n)}} AS top"
+	"  FROM" SERVERS_WITH_SELF "GROUP BY server_ip, server_port) a"
+	" {{ljoin}} (SELECT sha256 AS top, subject_cn AS cn, coalesce(issuer_cn, issuer_org)"
+	"  AS issuer, key_type AS kt, key_bits AS kb, sig_alg AS sig FROM certificates) cd"
+	"  USING (top)"
+	" ORDER BY a.a_clear DESC, a.a_mail DESC,"
+	"  CASE WHEN a.a_ehlo = 0 THEN 3 WHEN a.a_offered = 0 THEN 0"
+	"   WHEN a.a_offered < a.a_ehlo THEN 1 ELSE 2 END,"
+	"  a.a_minver ASC NULLS LAST, a.a_n DESC, a.server_ip, a.server_port";
 
 enum { C_IP, C_PORT, C_N, C_ENC, C_CLEAR, C_UNKNOWN, C_MAIL, C_OFFERED, C_EHLO, C_IMPLICIT,
-       C_REFUSED, C_AUTH, C_NAME, C_VERSIONS, C_CIPHERS, C_SNI, C_TOTAL };
+       C_REFUSED, C_AUTH, C_NAME, C_VERSIONS, C_CIPHERS, C_SNI, P_WORST, P_JUDGED, P_WEAK,
+       P_NOFS, P_REFUSED, P_FAILED, P_NOSH, P_INCOMPLETE, P_NOTLS, P_CERTS, P_EXPIRED, P_SELF,
+       P_MISMATCH, P_DISTINCT, P_CN, P_ISSUER, P_KEY_TYPE, P_KEY_BITS, P_SIG };
 
 /* "always", "sometimes", "never", "implicit TLS" or "no EHLO seen". */
 static const char *posture(int64_t offered, int64_t ehlo, int64_t implicit, int64_t n)
@@ -104,80 +120,72 @@ static const char *posture(int64_t offered, int64_t ehlo, int64_t implicit, int6
 	return offered < ehlo ? "sometimes" : "always";
 }
 
-static int set_text_col(struct rtable *t, long row, const char *key, sqlite3_stmt *s, int col)
+static int set_text_col(struct rtable *t, long row, const char *key, struct rq_stmt *s, int col)
 {
-	return rtable_text(t, row, key, (const char *)sqlite3_column_text(s, col));
+	return rtable_text(t, row, key, rq_text(s, col));
 }
 
-static void set_counts(struct rtable *t, long row, sqlite3_stmt *s)
+static void set_counts(struct rtable *t, long row, struct rq_stmt *s)
 {
-	int64_t known = sqlite3_column_int64(s, C_ENC) + sqlite3_column_int64(s, C_CLEAR);
-	rtable_int(t, row, "sessions", sqlite3_column_int64(s, C_N));
-	rtable_int(t, row, "encrypted", sqlite3_column_int64(s, C_ENC));
-	rtable_int(t, row, "clear", sqlite3_column_int64(s, C_CLEAR));
-	rtable_pct(t, row, "clear_pct", sqlite3_column_int64(s, C_CLEAR), known);
-	rtable_int(t, row, "mail_clear", sqlite3_column_int64(s, C_MAIL));
-	rtable_int(t, row, "starttls_offered", sqlite3_column_int64(s, C_OFFERED));
-	rtable_int(t, row, "ehlo_replies", sqlite3_column_int64(s, C_EHLO));
-	rtable_int(t, row, "starttls_refused", sqlite3_column_int64(s, C_REFUSED));
-	rtable_int(t, row, "cleartext_auth", sqlite3_column_int64(s, C_AUTH));
-	rtable_int(t, row, "unknown", sqlite3_column_int64(s, C_UNKNOWN));
+	int64_t known = rq_int(s, C_ENC) + rq_int(s, C_CLEAR);
+	rtable_int(t, row, "sessions", rq_int(s, C_N));
+	rtable_int(t, row, "encrypted", rq_int(s, C_ENC));
+	rtable_int(t, row, "clear", rq_int(s, C_CLEAR));
+	rtable_pct(t, row, "clear_pct", rq_int(s, C_CLEAR), known);
+	rtable_int(t, row, "mail_clear", rq_int(s, C_MAIL));
+	rtable_int(t, row, "starttls_offered", rq_int(s, C_OFFERED));
+	rtable_int(t, row, "ehlo_replies", rq_int(s, C_EHLO));
+	rtable_int(t, row, "starttls_refused", rq_int(s, C_REFUSED));
+	rtable_int(t, row, "cleartext_auth", rq_int(s, C_AUTH));
+	rtable_int(t, row, "unknown", rq_int(s, C_UNKNOWN));
 }
 
-static int add_server(void *arg, sqlite3_stmt *s)
+struct ranked {
+	struct rtable *t;
+	long limit, seen;
+};
+
+/* A ranked table whose percentages have the denominator whole. */
+struct counted_list {
+	struct ranked r;
+	int64_t whole;
+};
+
+/* Counts a row beyond --top in "more"; 1 when it is to be shown. */
+static int shown(struct ranked *r)
 {
-	struct rtable *t = arg;
+	if (r->limit >= 0 && r->seen++ >= r->limit) {
+		r->t->more++;
+		return 0;
+	}
+	return 1;
+}
+
+static int set_posture(struct rtable *t, long row, struct rq_stmt *s);
+
+static int add_server(void *arg, struct rq_stmt *s)
+{
+	struct ranked *r = arg;
+	struct rtable *t = r->t;
 	char server[320];
+	if (!shown(r))
+		return 0;
 	long row = rtable_row(t);
-	facts_server((const char *)sqlite3_column_text(s, C_IP), sqlite3_column_int(s, C_PORT),
-		     server, sizeof server);
-	t->more = sqlite3_column_int64(s, C_TOTAL);
+	facts_server(rq_text(s, C_IP), (int)rq_int(s, C_PORT), server, sizeof server);
 	if (row < 0 || rtable_text(t, row, "server", server) < 0 ||
 	    set_text_col(t, row, "name", s, C_NAME) < 0 ||
 	    set_text_col(t, row, "sni", s, C_SNI) < 0 ||
 	    set_text_col(t, row, "versions", s, C_VERSIONS) < 0 ||
 	    set_text_col(t, row, "ciphers", s, C_CIPHERS) < 0 ||
 	    rtable_text(t, row, "starttls",
-			posture(sqlite3_column_int64(s, C_OFFERED), sqlite3_column_int64(s, C_EHLO),
-				sqlite3_column_int64(s, C_IMPLICIT),
-				sqlite3_column_int64(s, C_N))) < 0)
+			posture(rq_int(s, C_OFFERED), rq_int(s, C_EHLO), rq_int(s, C_IMPLICIT),
+				rq_int(s, C_N))) < 0)
 		return -1;
 	set_counts(t, row, s);
-	return 0;
+	return set_posture(t, row, s);
 }
 
 /* ---- TLS depth per server: worst crypto, faults, outcomes, certificate ---- */
-
-static const char posture_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "),"
-	" agg AS (SELECT server_ip, server_port,"
-	"  min(CASE WHEN weak_cipher = 1 THEN 0 WHEN forward_secrecy = 0 THEN 1"
-	"   WHEN aead = 0 THEN 2 WHEN aead = 1 THEN 3 END) AS worst,"
-	"  sum(server_chose_weak IS NOT NULL) AS judged, sum(server_chose_weak = 1) AS weak,"
-	"  sum(server_declined_fs = 1) AS nofs,"
-	"  sum(tls_outcome = " RDB_O_REFUSED ") AS refused,"
-	"  sum(tls_outcome = " RDB_O_FAILED ") AS failed,"
-	"  sum(tls_outcome = " RDB_O_NO_SERVER_HELLO ") AS nosh,"
-	"  sum(tls_outcome = " RDB_O_INCOMPLETE ") AS incomplete,"
-	"  sum(tls_outcome = " RDB_O_NO_TLS_AFTER_220 ") AS notls,"
-	"  sum(cert_sha256 IS NOT NULL) AS certs, sum(cert_expired = 1) AS expired,"
-	"  sum(cert_self_signed = 1) AS self, sum(cert_name_match = 0) AS mismatch,"
-	"  count(DISTINCT cert_sha256) AS distinct_certs"
-	"  FROM f GROUP BY 1, 2),"
-	" cert AS (SELECT server_ip, server_port, cn, issuer, kt, kb, sig, max(k) FROM"
-	"  (SELECT server_ip, server_port, cert_sha256, max(cert_subject_cn) AS cn,"
-	"    max(coalesce(cert_issuer_cn, cert_issuer_org)) AS issuer,"
-	"    max(cert_key_type) AS kt, max(cert_key_bits) AS kb, max(cert_sig_alg) AS sig,"
-	"    count(*) AS k FROM f WHERE cert_sha256 IS NOT NULL GROUP BY 1, 2, 3)"
-	"  GROUP BY 1, 2)"
-	" SELECT a.server_ip, a.server_port, a.worst, a.judged, a.weak, a.nofs, a.refused,"
-	"  a.failed, a.nosh, a.incomplete, a.notls, a.certs, a.expired, a.self, a.mismatch,"
-	"  a.distinct_certs, c.cn, c.issuer, c.kt, c.kb, c.sig"
-	" FROM agg a LEFT JOIN cert c USING (server_ip, server_port);";
-
-enum { P_IP, P_PORT, P_WORST, P_JUDGED, P_WEAK, P_NOFS, P_REFUSED, P_FAILED, P_NOSH,
-       P_INCOMPLETE, P_NOTLS, P_CERTS, P_EXPIRED, P_SELF, P_MISMATCH, P_DISTINCT, P_CN,
-       P_ISSUER, P_KEY_TYPE, P_KEY_BITS, P_SIG };
 
 #define DETAIL_MAX 600
 
@@ -195,14 +203,14 @@ static void append(char *buf, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *col_text(sqlite3_stmt *s, int col)
+static const char *col_text(struct rq_stmt *s, int col)
 {
-	const char *v = (const char *)sqlite3_column_text(s, col);
+	const char *v = rq_text(s, col);
 	return v ? v : "?";
 }
 
 /* "refused 2, incomplete 1": the handshakes that were not established. */
-static void outcome_detail(sqlite3_stmt *s, char *buf, size_t n)
+static void outcome_detail(struct rq_stmt *s, char *buf, size_t n)
 {
 	static const struct {
 		int col;
@@ -211,45 +219,44 @@ static void outcome_detail(sqlite3_stmt *s, char *buf, size_t n)
 		 {P_INCOMPLETE, "incomplete"}, {P_NOTLS, "no TLS after STARTTLS"}};
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
-		if (sqlite3_column_int64(s, o[i].col) > 0)
+		if (rq_int(s, o[i].col) > 0)
 			append(buf, n, "%s%s %lld", buf[0] ? ", " : "", o[i].name,
-			       (long long)sqlite3_column_int64(s, o[i].col));
+			       (long long)rq_int(s, o[i].col));
 }
 
 /* "CN (issuer X), RSA 2048, sha256WithRSAEncryption; self-signed 3 of 3". */
-static void cert_detail(sqlite3_stmt *s, char *buf, size_t n)
+static void cert_detail(struct rq_stmt *s, char *buf, size_t n)
 {
 	static const struct {
 		int col;
 		const char *name;
 	} flags[] = {{P_EXPIRED, "expired"}, {P_SELF, "self-signed"},
 		     {P_MISMATCH, "name not matching the greeting"}};
-	int64_t certs = sqlite3_column_int64(s, P_CERTS);
+	int64_t certs = rq_int(s, P_CERTS);
 	buf[0] = '\0';
 	if (certs == 0)
 		return;
 	append(buf, n, "%s (issuer %s), %s", col_text(s, P_CN), col_text(s, P_ISSUER),
 	       col_text(s, P_KEY_TYPE));
-	if (sqlite3_column_type(s, P_KEY_BITS) != SQLITE_NULL)
-		append(buf, n, " %d", sqlite3_column_int(s, P_KEY_BITS));
+	if (!rq_null(s, P_KEY_BITS))
+		append(buf, n, " %d", (int)rq_int(s, P_KEY_BITS));
 	append(buf, n, ", %s", col_text(s, P_SIG));
-	if (sqlite3_column_int64(s, P_DISTINCT) > 1)
+	if (rq_int(s, P_DISTINCT) > 1)
 		append(buf, n, "; %lld certificates, the most used shown",
-		       (long long)sqlite3_column_int64(s, P_DISTINCT));
+		       (long long)rq_int(s, P_DISTINCT));
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-		if (sqlite3_column_int64(s, flags[i].col) > 0)
+		if (rq_int(s, flags[i].col) > 0)
 			append(buf, n, "; %s in %lld of %lld", flags[i].name,
-			       (long long)sqlite3_column_int64(s, flags[i].col), (long long)certs);
+			       (long long)rq_int(s, flags[i].col), (long long)certs);
 }
 
 static const char *const worst_names[] = {"weak", "no FS", "CBC", "AEAD"};
 
-static int set_posture(struct rtable *t, long row, sqlite3_stmt *s)
+static int set_posture(struct rtable *t, long row, struct rq_stmt *s)
 {
 	char buf[DETAIL_MAX];
-	int64_t weak = sqlite3_column_int64(s, P_WEAK), nofs = sqlite3_column_int64(s, P_NOFS);
-	int worst = sqlite3_column_type(s, P_WORST) == SQLITE_NULL ? -1
-									: sqlite3_column_int(s, P_WORST);
+	int64_t weak = rq_int(s, P_WEAK), nofs = rq_int(s, P_NOFS);
+	int worst = rq_null(s, P_WORST) ? -1 : (int)rq_int(s, P_WORST);
 	if (worst >= 0 && worst < 4 && rtable_text(t, row, "worst_crypto", worst_names[worst]) < 0)
 		return -1;
 	buf[0] = '\0';
@@ -261,7 +268,7 @@ static int set_posture(struct rtable *t, long row, sqlite3_stmt *s)
 		       weak > 0 ? "; " : "", (long long)nofs);
 	if (buf[0]) {
 		append(buf, sizeof buf, " (of %lld sessions with both hellos)",
-		       (long long)sqlite3_column_int64(s, P_JUDGED));
+		       (long long)rq_int(s, P_JUDGED));
 		if (rtable_text(t, row, "fault", buf) < 0)
 			return -1;
 	}
@@ -271,63 +278,31 @@ static int set_posture(struct rtable *t, long row, sqlite3_stmt *s)
 	cert_detail(s, buf, sizeof buf);
 	if (buf[0] && rtable_text(t, row, "certificate", buf) < 0)
 		return -1;
-	rtable_int(t, row, "both_hellos", sqlite3_column_int64(s, P_JUDGED));
+	rtable_int(t, row, "both_hellos", rq_int(s, P_JUDGED));
 	rtable_int(t, row, "chose_weak", weak);
 	rtable_int(t, row, "declined_fs", nofs);
-	rtable_int(t, row, "tls_refused", sqlite3_column_int64(s, P_REFUSED));
-	rtable_int(t, row, "tls_failed", sqlite3_column_int64(s, P_FAILED));
-	rtable_int(t, row, "cert_sessions", sqlite3_column_int64(s, P_CERTS));
-	rtable_int(t, row, "cert_expired", sqlite3_column_int64(s, P_EXPIRED));
-	rtable_int(t, row, "cert_self_signed", sqlite3_column_int64(s, P_SELF));
-	rtable_int(t, row, "cert_name_mismatch", sqlite3_column_int64(s, P_MISMATCH));
-	rtable_int(t, row, "certificates", sqlite3_column_int64(s, P_DISTINCT));
+	rtable_int(t, row, "tls_refused", rq_int(s, P_REFUSED));
+	rtable_int(t, row, "tls_failed", rq_int(s, P_FAILED));
+	rtable_int(t, row, "cert_sessions", rq_int(s, P_CERTS));
+	rtable_int(t, row, "cert_expired", rq_int(s, P_EXPIRED));
+	rtable_int(t, row, "cert_self_signed", rq_int(s, P_SELF));
+	rtable_int(t, row, "cert_name_mismatch", rq_int(s, P_MISMATCH));
+	rtable_int(t, row, "certificates", rq_int(s, P_DISTINCT));
 	return 0;
-}
-
-/* Fills the TLS-depth columns of the rows already in t (the --top ones). */
-static int add_posture(struct rdb *db, struct rtable *t)
-{
-	sqlite3_stmt *s = rdb_prepare(db, posture_sql);
-	char server[320];
-	int rc;
-	if (!s)
-		return -1;
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW) {
-		long row;
-		facts_server((const char *)sqlite3_column_text(s, P_IP),
-			     sqlite3_column_int(s, P_PORT), server, sizeof server);
-		if ((row = facts_find_row(t, server)) >= 0 && set_posture(t, row, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	}
-	return rdb_finish(db, s, rc);
 }
 
 int facts_servers(struct rdb *db, struct rmodel *m)
 {
-	struct rtable *t = facts_table(db, m, "servers", server_cols, NCOLS(server_cols));
-	sqlite3_stmt *s;
-	int rc;
-	if (!t)
+	struct ranked r = {facts_table(db, m, "servers", server_cols, NCOLS(server_cols)),
+			   facts_limit(m), 0};
+	if (!r.t)
 		return -1;
-	if (rtable_title(t, "Servers, worst first") < 0 ||
-	    rtable_note(t, "per server address and port; clear: sessions not encrypted;"
-			   " STARTTLS: offered in always / sometimes / never of its EHLO"
-			   " replies") < 0)
+	if (rtable_title(r.t, "Servers, worst first") < 0 ||
+	    rtable_note(r.t, "per server address and port; clear: sessions not encrypted;"
+			     " STARTTLS: offered in always / sometimes / never of its EHLO"
+			     " replies") < 0)
 		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, servers_sql)))
-		return -1;
-	rdb_bind_int(s, ":limit", facts_limit(m));
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
-		if (add_server(t, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	t->more = t->more > (int64_t)t->nrows ? t->more - (int64_t)t->nrows : 0;
-	if (rdb_finish(db, s, rc) < 0)
-		return -1;
-	return add_posture(db, t);
+	return rdb_each(db, servers_sql, add_server, &r);
 }
 
 /* ---- whose fault is weak crypto ---------------------------------------------- */
@@ -349,16 +324,18 @@ enum { B_JUDGED, B_WEAK, B_NOFS, B_ONLY_WEAK, B_NO_FS_OFFER, B_WEAK_SRV, B_NOFS_
 /* A weak suite with server_chose_weak 0 means the client offered nothing
  * that is not weak (likewise for forward secrecy): the client's side. */
 static const char blame_sql[] =
-	"SELECT sum(server_chose_weak IS NOT NULL), sum(server_chose_weak = 1),"
-	" sum(server_declined_fs = 1), sum(weak_cipher = 1 AND server_chose_weak = 0),"
-	" sum(forward_secrecy = 0 AND server_declined_fs = 0),"
-	" count(DISTINCT CASE WHEN server_chose_weak = 1 THEN" RDB_SERVER "END),"
-	" count(DISTINCT CASE WHEN server_declined_fs = 1 THEN" RDB_SERVER "END),"
-	" count(DISTINCT CASE WHEN weak_cipher = 1 AND server_chose_weak = 0 THEN" RDB_SERVER
-	"END),"
-	" count(DISTINCT CASE WHEN forward_secrecy = 0 AND server_declined_fs = 0 THEN"
-	  RDB_SERVER "END)"
-	" FROM session_rows WHERE" RDB_FILTER ";";
+	"SELECT b.judged, b.weak, b.nofs, b.only_weak, b.no_fs_offer, v.weak_srv, v.nofs_srv,"
+	" v.only_weak_srv, v.no_fs_offer_srv"
+	" FROM (SELECT" RDB_N("server_chose_weak IS NOT NULL") "AS judged,"
+	RDB_N("server_chose_weak = 1") "AS weak," RDB_N("server_declined_fs = 1") "AS nofs,"
+	RDB_N("weak_cipher = 1 AND server_chose_weak = 0") "AS only_weak,"
+	RDB_N("forward_secrecy = 0 AND server_declined_fs = 0") "AS no_fs_offer"
+	"  FROM {{src:codes}}) b"
+	" CROSS JOIN (SELECT" RDB_COUNT("w > 0") "AS weak_srv," RDB_COUNT("nf > 0") "AS nofs_srv,"
+	RDB_COUNT("ow > 0") "AS only_weak_srv," RDB_COUNT("no > 0") "AS no_fs_offer_srv"
+	"  FROM (SELECT server_ip, server_port, sum(weak) AS w, sum(nofs) AS nf,"
+	"   sum(only_weak) AS ow, sum(nofs_offer) AS no FROM {{src:servers}}"
+	"   GROUP BY server_ip, server_port) x) v";
 
 #define BOTH_HELLOS "sessions with both hellos seen"
 static const struct facts_share blame_lines[] = {
@@ -404,42 +381,35 @@ static const struct rcol server_blame_cols[] = {
 #define BLAME_IDS_SHOWN 20
 
 static const char server_blame_sql[] =
-	"WITH f AS NOT MATERIALIZED (SELECT * FROM session_rows WHERE" RDB_FILTER "),"
-	" agg AS (SELECT server_ip, server_port, sum(server_chose_weak IS NOT NULL) AS judged,"
-	RDB_COUNT("server_chose_weak = 1") "AS weak," RDB_COUNT("server_declined_fs = 1") "AS nofs"
-	"  FROM f GROUP BY 1, 2 HAVING weak + nofs > 0),"
-	" bad AS (SELECT * FROM f WHERE server_chose_weak = 1 OR server_declined_fs = 1),"
-	" names AS (SELECT server_ip, server_port, server_name, max(k) FROM"
-	"  (SELECT server_ip, server_port, server_name, count(*) AS k FROM f"
-	"   WHERE server_name IS NOT NULL GROUP BY 1, 2, 3) GROUP BY 1, 2),"
-	" ciph AS (SELECT server_ip, server_port, group_concat(cn || ' ' || k, ', ') AS l"
-	"  FROM (SELECT server_ip, server_port,"
-	"   coalesce(cipher_name(cipher_suite), printf('0x%04X', cipher_suite)) AS cn,"
-	"   count(*) AS k FROM bad GROUP BY 1, 2, 3 ORDER BY 1, 2, k DESC, cn) GROUP BY 1, 2),"
-	" ids AS (SELECT server_ip, server_port, group_concat(id, ', ') AS l, count(*) AS n"
-	"  FROM (SELECT server_ip, server_port, id, row_number() OVER"
-	"   (PARTITION BY server_ip, server_port ORDER BY id) AS k FROM bad)"
-	"  WHERE k <= :ids GROUP BY 1, 2)"
-	" SELECT a.server_ip, a.server_port, a.judged, a.weak, a.nofs, names.server_name,"
-	"  ciph.l, ids.l, (SELECT count(*) FROM agg)"
-	" FROM agg a LEFT JOIN names USING (server_ip, server_port)"
-	"  LEFT JOIN ciph USING (server_ip, server_port)"
-	"  LEFT JOIN ids USING (server_ip, server_port)"
-	" ORDER BY a.weak DESC, a.nofs DESC, a.judged DESC, a.server_ip, a.server_port"
-	" LIMIT :limit;";
+	"SELECT server_ip, server_port, sum(judged) AS b_judged, sum(weak) AS b_weak,"
+	" sum(nofs) AS b_nofs, {{modew(server_name, n)}}," CIPHER_LIST("bad", "bad > 0")
+	" FROM {{src:servers}} GROUP BY server_ip, server_port HAVING sum(weak) + sum(nofs) > 0"
+	" ORDER BY b_weak DESC, b_nofs DESC, b_judged DESC, server_ip, server_port";
 
-static int add_blame(void *arg, sqlite3_stmt *s)
+/* The sessions of a server where it chose weaker than offered. */
+#define BLAME_IDS "server_chose_weak = 1 OR server_declined_fs = 1"
+
+struct blame {
+	struct ranked r;
+	struct rdb *db;
+	struct facts_ids ids;
+};
+
+static int add_blame(void *arg, struct rq_stmt *s)
 {
-	struct rtable *t = arg;
+	struct blame *b = arg;
+	struct rtable *t = b->r.t;
 	char server[320], ids[400];
-	int64_t judged = sqlite3_column_int64(s, 2), weak = sqlite3_column_int64(s, 3);
-	int64_t nofs = sqlite3_column_int64(s, 4);
+	int64_t judged = rq_int(s, 2), weak = rq_int(s, 3), nofs = rq_int(s, 4);
+	if (!shown(&b->r))
+		return 0;
 	long row = rtable_row(t);
-	const char *list = (const char *)sqlite3_column_text(s, 7);
-	facts_server((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1), server,
-		     sizeof server);
-	snprintf(ids, sizeof ids, "%s%s", list ? list : "",
-		 weak + nofs > BLAME_IDS_SHOWN ? ", ..." : "");
+	facts_server(rq_text(s, 0), (int)rq_int(s, 1), server, sizeof server);
+	if (facts_ids_list(&b->ids, rq_text(s, 0), rq_int(s, 1), BLAME_IDS_SHOWN, ids,
+			   sizeof ids) < 0)
+		return -1;
+	if (weak + nofs > BLAME_IDS_SHOWN)
+		snprintf(ids + strlen(ids), sizeof ids - strlen(ids), ", ...");
 	if (row < 0 || rtable_text(t, row, "server", server) < 0 ||
 	    set_text_col(t, row, "name", s, 5) < 0 || set_text_col(t, row, "suites", s, 6) < 0 ||
 	    rtable_text(t, row, "session_ids", ids) < 0)
@@ -449,34 +419,27 @@ static int add_blame(void *arg, sqlite3_stmt *s)
 	rtable_pct(t, row, "chose_weak_pct", weak, judged);
 	rtable_int(t, row, "declined_fs", nofs);
 	rtable_pct(t, row, "declined_fs_pct", nofs, judged);
-	t->more = sqlite3_column_int64(s, 8);
 	return 0;
 }
 
 static int build_server_blame(struct rdb *db, struct rmodel *m)
 {
-	struct rtable *t = facts_table(db, m, "server_blame", server_blame_cols,
-				       NCOLS(server_blame_cols));
-	sqlite3_stmt *s;
+	struct blame b = {{facts_table(db, m, "server_blame", server_blame_cols,
+				       NCOLS(server_blame_cols)), facts_limit(m), 0}, db, {0}};
 	int rc;
-	if (!t)
+	if (!b.r.t)
 		return -1;
-	if (rtable_title(t, "The server's fault: weaker than the client offered, worst first") < 0 ||
-	    rtable_note(t, "per server; of its sessions with both hellos seen; chose weak: a"
-			   " weak suite although the client offered one that is not; declined"
-			   " FS: no forward secrecy although the client offered it") < 0)
+	if (rtable_title(b.r.t, "The server's fault: weaker than the client offered, worst first") < 0 ||
+	    rtable_note(b.r.t, "per server; of its sessions with both hellos seen; chose weak: a"
+			       " weak suite although the client offered one that is not; declined"
+			       " FS: no forward secrecy although the client offered it%s",
+			facts_rows_note(db)) < 0)
 		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, server_blame_sql)))
+	if (facts_ids_open(db, &b.ids, BLAME_IDS) < 0)
 		return -1;
-	rdb_bind_int(s, ":limit", facts_limit(m));
-	rdb_bind_int(s, ":ids", BLAME_IDS_SHOWN);
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
-		if (add_blame(t, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	t->more = t->more > (int64_t)t->nrows ? t->more - (int64_t)t->nrows : 0;
-	return rdb_finish(db, s, rc);
+	rc = rdb_each(db, server_blame_sql, add_blame, &b);
+	facts_ids_close(&b.ids);
+	return rc;
 }
 
 int facts_blame(struct rdb *db, struct rmodel *m)
@@ -503,18 +466,23 @@ enum { K_SH12, K_SEEN, K_EXPIRED, K_SELF, K_NAMED, K_MISMATCH, K_SEEN_SRV, K_EXP
        K_SELF_SRV, K_MISMATCH_SRV, K_SEEN_CERTS, K_EXPIRED_CERTS, K_SELF_CERTS,
        K_MISMATCH_CERTS };
 
-#define CERT_SRV(cond) " count(DISTINCT CASE WHEN " cond " THEN" RDB_SERVER "END),"
-#define CERT_DER(cond) " count(DISTINCT CASE WHEN " cond " THEN cert_sha256 END)"
+#define CERT_SRV(cond) " count(DISTINCT CASE WHEN " cond " THEN srv END) "
+#define CERT_DER(cond) " count(DISTINCT CASE WHEN " cond " THEN cert_sha256 END) "
 
 static const char cert_summary_sql[] =
-	"SELECT sum(tls_version_rank(tls_version) <= :rank_tls12), sum(cert_sha256 IS NOT NULL),"
-	" sum(cert_expired = 1),"
-	" sum(cert_self_signed = 1), sum(cert_name_match IS NOT NULL), sum(cert_name_match = 0),"
-	CERT_SRV("cert_sha256 IS NOT NULL") CERT_SRV("cert_expired = 1")
-	CERT_SRV("cert_self_signed = 1") CERT_SRV("cert_name_match = 0")
-	CERT_DER("1") "," CERT_DER("cert_expired = 1") "," CERT_DER("cert_self_signed = 1") ","
-	CERT_DER("cert_name_match = 0")
-	" FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_SH ";";
+	"SELECT h.sh12, ct.seen, ct.expired, ct.self_k, ct.named, ct.mismatch, ct.seen_srv,"
+	" ct.expired_srv, ct.self_srv, ct.mismatch_srv, ct.seen_certs, ct.expired_certs,"
+	" ct.self_certs, ct.mismatch_certs"
+	" FROM (SELECT" RDB_N("{{vrank(tls_version)}} <= :rank_tls12") "AS sh12"
+	"  FROM {{src:codes}} WHERE" RDB_SH ") h"
+	" CROSS JOIN (SELECT sum(k) AS seen, sum(e) AS expired,"
+	"  sum(CASE WHEN self = 1 THEN k ELSE 0 END) AS self_k, sum(nm) AS named,"
+	"  sum(mm) AS mismatch," CERT_SRV("1 = 1") "AS seen_srv," CERT_SRV("e > 0") "AS expired_srv,"
+	CERT_SRV("self = 1") "AS self_srv," CERT_SRV("mm > 0") "AS mismatch_srv,"
+	CERT_DER("1 = 1") "AS seen_certs," CERT_DER("e > 0") "AS expired_certs,"
+	CERT_DER("self = 1") "AS self_certs," CERT_DER("mm > 0") "AS mismatch_certs"
+	" FROM (SELECT" RDB_SERVER "AS srv, cert_sha256, k, e, self, nm, mm"
+	"  FROM" SERVER_CERTS(RDB_SH) ") y) ct";
 
 #define WITH_CERT "sessions with a certificate"
 static const struct facts_share cert_lines[] = {
@@ -531,56 +499,47 @@ static const struct facts_share cert_lines[] = {
 /* The tables below: a name, then these columns. */
 #define CERT_LIST_NCOLS 5
 
-struct cert_list {
-	struct rtable *t;
-	int64_t whole, distinct;
-};
-
-static int add_cert_row(void *arg, sqlite3_stmt *s)
+static int add_cert_row(void *arg, struct rq_stmt *s)
 {
-	struct cert_list *c = arg;
-	long row = rtable_counted(c->t, c->t->cols[0].key, (const char *)sqlite3_column_text(s, 0),
-				  sqlite3_column_int64(s, 1), c->whole);
+	struct counted_list *c = arg;
+	if (!shown(&c->r))
+		return 0;
+	long row = rtable_counted(c->r.t, c->r.t->cols[0].key, rq_text(s, 0), rq_int(s, 1),
+				  c->whole);
 	if (row < 0)
 		return -1;
-	rtable_int(c->t, row, "certs", sqlite3_column_int64(s, 2));
-	rtable_int(c->t, row, "servers", sqlite3_column_int64(s, 3));
-	c->distinct = sqlite3_column_int64(s, 4);
+	rtable_int(c->r.t, row, "certs", rq_int(s, 2));
+	rtable_int(c->r.t, row, "servers", rq_int(s, 3));
 	return 0;
 }
 
-/* A table of certificate sessions counted by the text the query's first
- * column makes of them; most sessions first, --top rows. */
-#define CERT_LIST_SQL(expr)                                                              \
-	"SELECT " expr ", count(*), count(DISTINCT cert_sha256), count(DISTINCT" RDB_SERVER \
-	"), count(*) OVER () FROM" RDB_WITH_CERT "WHERE" RDB_FILTER "AND" RDB_SH           \
-	"AND cert_sha256 IS NOT NULL"                                                        \
-	" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT :limit;"
+/* A table of certificate sessions counted by the label the certificate
+ * makes (an expression over certificates' columns); most sessions first,
+ * --top rows. */
+#define CERT_LIST_SQL(label)                                                              \
+	"SELECT lb, sum(k) AS sessions, count(DISTINCT cert_sha256), count(DISTINCT srv)"     \
+	" FROM (SELECT" RDB_SERVER "AS srv, cert_sha256, k, " label " AS lb FROM"             \
+	" (SELECT server_ip, server_port, cert_sha256, sum(n) AS k FROM {{src:servers}}"     \
+	"  WHERE" RDB_SH "AND cert_sha256 IS NOT NULL"                                        \
+	"  GROUP BY server_ip, server_port, cert_sha256) x"                                  \
+	" {{ljoin}} (SELECT sha256 AS cert_sha256, key_type, key_bits, sig_alg, issuer_cn,"   \
+	"  issuer_org FROM certificates) c USING (cert_sha256)) y"                           \
+	" GROUP BY lb ORDER BY sessions DESC, lb"
 
 static int build_cert_list(struct rdb *db, struct rmodel *m, const char *id,
 			   const struct rcol *cols, const char *title, const char *sql,
 			   int64_t whole)
 {
-	struct cert_list c = {facts_table(db, m, id, cols, CERT_LIST_NCOLS), whole, 0};
-	sqlite3_stmt *s;
-	int rc;
-	if (!c.t)
+	struct counted_list c = {{facts_table(db, m, id, cols, CERT_LIST_NCOLS), facts_limit(m), 0},
+				 whole};
+	if (!c.r.t)
 		return -1;
-	if (rtable_title(c.t, "%s", title) < 0 ||
-	    rtable_note(c.t, "of %lld sessions with a certificate in clear; certs: distinct"
-			     " certificates (SHA-256); servers: address and port",
+	if (rtable_title(c.r.t, "%s", title) < 0 ||
+	    rtable_note(c.r.t, "of %lld sessions with a certificate in clear; certs: distinct"
+			       " certificates (SHA-256); servers: address and port",
 			(long long)whole) < 0)
 		return rdb_oom(db);
-	if (!(s = rdb_prepare(db, sql)))
-		return -1;
-	rdb_bind_int(s, ":limit", facts_limit(m));
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
-		if (add_cert_row(&c, s) < 0) {
-			sqlite3_finalize(s);
-			return rdb_oom(db);
-		}
-	c.t->more = c.distinct > (int64_t)c.t->nrows ? c.distinct - (int64_t)c.t->nrows : 0;
-	return rdb_finish(db, s, rc);
+	return rdb_each(db, sql, add_cert_row, &c);
 }
 
 static const struct rcol key_cols[CERT_LIST_NCOLS] = {
@@ -609,6 +568,7 @@ int facts_certs(struct rdb *db, struct rmodel *m)
 {
 	struct rtable *t;
 	int64_t seen;
+	long col;
 	if (!(t = facts_table(db, m, "certificates", cert_summary_cols,
 			      NCOLS(cert_summary_cols))))
 		return -1;
@@ -618,18 +578,18 @@ int facts_certs(struct rdb *db, struct rmodel *m)
 			   " certificate; nothing is verified, this is what the certificates"
 			   " claim; certs: distinct certificates (SHA-256)") < 0)
 		return rdb_oom(db);
-	if (facts_shares(db, t, cert_summary_sql, cert_lines, NCOLS(cert_lines)) < 0 ||
-	    rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER "AND" RDB_SH
-			   "AND cert_sha256 IS NOT NULL;", &seen) < 0)
+	if (facts_shares(db, t, cert_summary_sql, cert_lines, NCOLS(cert_lines)) < 0)
 		return -1;
+	col = rtable_col(t, "sessions"); /* the first line: certificates seen */
+	seen = t->nrows > 0 && col >= 0 ? rtable_at(t, 0, (size_t)col)->i : 0;
 	if (build_cert_list(db, m, "cert_keys", key_cols, "Certificate keys",
-			    CERT_LIST_SQL("coalesce(cert_key_type, '(unknown)')"
-					  " || coalesce(' ' || cert_key_bits, '')"), seen) < 0 ||
+			    CERT_LIST_SQL("{{cat(coalesce(key_type, '(unknown)'),"
+					  " coalesce({{cat(' ', key_bits)}}, ''))}}"), seen) < 0 ||
 	    build_cert_list(db, m, "cert_sig_algs", sig_cols, "Certificate signature algorithms",
-			    CERT_LIST_SQL("coalesce(cert_sig_alg, '(unknown)')"), seen) < 0 ||
+			    CERT_LIST_SQL("coalesce(sig_alg, '(unknown)')"), seen) < 0 ||
 	    build_cert_list(db, m, "cert_issuers", issuer_cols, "Certificate issuers",
-			    CERT_LIST_SQL("coalesce(cert_issuer_cn, '-') || coalesce(' / ' ||"
-					  " cert_issuer_org, '')"), seen) < 0)
+			    CERT_LIST_SQL("{{cat(coalesce(issuer_cn, '-'),"
+					  " coalesce({{cat(' / ', issuer_org)}}, ''))}}"), seen) < 0)
 		return -1;
 	return 0;
 }

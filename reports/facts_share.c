@@ -49,14 +49,12 @@ static const struct rcol mail_cols[] = {
 };
 
 static const char port_sql[] =
-	"SELECT server_port, sum(" RDB_KNOWN "), sum(" RDB_ENC "),"
-	" sum(CASE WHEN " RDB_KNOWN " THEN " RDB_BYTES " ELSE 0 END),"
-	" sum(CASE WHEN " RDB_ENC " THEN " RDB_BYTES " ELSE 0 END),"
-	" sum(NOT " RDB_KNOWN "), sum(plaintext_transactions), sum(plaintext_rcpts),"
-	" sum(plaintext_transactions > 0), sum(" RDB_ATTEMPTED "), sum(" RDB_SEEN ")"
-	" FROM session_rows WHERE" RDB_FILTER "GROUP BY server_port ORDER BY server_port;";
+	"SELECT server_port," RDB_N(RDB_KNOWN) "," RDB_N(RDB_ENC) ","
+	RDB_SUM("bytes", RDB_KNOWN) "," RDB_SUM("bytes", RDB_ENC) "," RDB_N("NOT" RDB_KNOWN) ","
+	" sum(mail), sum(rcpts), sum(mail_sessions)," RDB_N(RDB_ATTEMPTED) "," RDB_N(RDB_SEEN)
+	" FROM {{src:codes}} GROUP BY server_port ORDER BY server_port";
 
-static int add_port(void *arg, sqlite3_stmt *s)
+static int add_port(void *arg, struct rq_stmt *s)
 {
 	struct port_rows *pr = arg;
 	if (pr->n == pr->cap) {
@@ -68,17 +66,17 @@ static int add_port(void *arg, sqlite3_stmt *s)
 		pr->cap = cap;
 	}
 	struct port_row *r = &pr->rows[pr->n++];
-	r->port = sqlite3_column_int(s, 0);
-	r->known = sqlite3_column_int64(s, 1);
-	r->enc = sqlite3_column_int64(s, 2);
-	r->bytes = sqlite3_column_int64(s, 3);
-	r->enc_bytes = sqlite3_column_int64(s, 4);
-	r->unknown = sqlite3_column_int64(s, 5);
-	r->mail = sqlite3_column_int64(s, 6);
-	r->rcpts = sqlite3_column_int64(s, 7);
-	r->mail_sessions = sqlite3_column_int64(s, 8);
-	r->attempted = sqlite3_column_int64(s, 9);
-	r->seen = sqlite3_column_int64(s, 10);
+	r->port = (int)rq_int(s, 0);
+	r->known = rq_int(s, 1);
+	r->enc = rq_int(s, 2);
+	r->bytes = rq_int(s, 3);
+	r->enc_bytes = rq_int(s, 4);
+	r->unknown = rq_int(s, 5);
+	r->mail = rq_int(s, 6);
+	r->rcpts = rq_int(s, 7);
+	r->mail_sessions = rq_int(s, 8);
+	r->attempted = rq_int(s, 9);
+	r->seen = rq_int(s, 10);
 	return 0;
 }
 
@@ -239,16 +237,16 @@ static const char reason_sql[] =
 	" WHEN starttls_sent = 1 THEN 'starttls_refused'"
 	" WHEN starttls_offered = 1 THEN 'offered_not_used'"
 	" WHEN starttls_offered = 0 THEN 'not_offered'"
-	" ELSE 'no_ehlo_reply' END AS reason, count(*)"
-	" FROM session_rows WHERE" RDB_FILTER "AND" RDB_CLEAR "GROUP BY reason;";
+	" ELSE 'no_ehlo_reply' END AS reason, sum(n)"
+	" FROM {{src:codes}} WHERE" RDB_CLEAR "GROUP BY reason";
 
-static int add_reason(void *arg, sqlite3_stmt *s)
+static int add_reason(void *arg, struct rq_stmt *s)
 {
 	int64_t *counts = arg;
-	const char *key = (const char *)sqlite3_column_text(s, 0);
+	const char *key = rq_text(s, 0);
 	for (size_t i = 0; key && i < NREASONS; i++)
 		if (!strcmp(key, reasons[i].key))
-			counts[i] = sqlite3_column_int64(s, 1);
+			counts[i] = rq_int(s, 1);
 	return 0;
 }
 

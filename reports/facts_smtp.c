@@ -32,13 +32,13 @@ static const struct rcol anomaly_cols[] = {
 enum { S_KNOWN, S_EHLO, S_OFFERED, S_NOT_USED, S_SENT, S_REFUSED, S_NO_TLS, S_AUTH, S_N };
 
 static const char starttls_sql[] =
-	"SELECT sum(" RDB_SEEN "), sum(starttls_offered IS NOT NULL), sum(starttls_offered = 1),"
-	" sum(starttls_offered = 1 AND starttls_sent = 0), sum(starttls_sent = 1),"
-	" sum(starttls_sent = 1 AND starttls_reply IS NOT NULL"
-	"     AND starttls_reply NOT BETWEEN 200 AND 299),"
-	" sum(transport = " RDB_T_STARTTLS " AND NOT" RDB_SH "AND client_hello = 0),"
-	" sum(cleartext_auth = 1)"
-	" FROM session_rows WHERE" RDB_FILTER ";";
+	"SELECT" RDB_N(RDB_SEEN) "," RDB_N("starttls_offered IS NOT NULL") ","
+	RDB_N("starttls_offered = 1") "," RDB_N("starttls_offered = 1 AND starttls_sent = 0") ","
+	RDB_N("starttls_sent = 1") ","
+	RDB_N("starttls_sent = 1 AND starttls_reply IS NOT NULL"
+	      " AND NOT (starttls_reply BETWEEN 200 AND 299)") ","
+	RDB_N("transport = " RDB_T_STARTTLS " AND NOT" RDB_SH "AND client_hello = 0") ","
+	RDB_N("cleartext_auth = 1") " FROM {{src:codes}}";
 
 static const struct {
 	const char *key, *what;
@@ -57,11 +57,11 @@ static const struct {
 	{"cleartext_auth", "AUTH sent in clear", S_AUTH, S_KNOWN, "sessions with SMTP or TLS seen"},
 };
 
-static int read_counts(void *arg, sqlite3_stmt *s)
+static int read_counts(void *arg, struct rq_stmt *s)
 {
 	int64_t *c = arg;
 	for (int i = 0; i < S_N; i++)
-		c[i] = sqlite3_column_int64(s, i);
+		c[i] = rq_int(s, i);
 	return 0;
 }
 
@@ -96,52 +96,52 @@ struct list {
 	int64_t whole;
 };
 
-static int add_counted(void *arg, sqlite3_stmt *s)
+static int add_counted(void *arg, struct rq_stmt *s)
 {
 	struct list *l = arg;
 	long row = rtable_row(l->t);
-	int64_t n = sqlite3_column_int64(s, 1);
+	int64_t n = rq_int(s, 1);
 	if (row < 0)
 		return -1;
-	if (sqlite3_column_type(s, 0) == SQLITE_INTEGER)
-		rtable_int(l->t, row, l->key, sqlite3_column_int64(s, 0));
-	else if (rtable_text(l->t, row, l->key, (const char *)sqlite3_column_text(s, 0)) < 0)
+	if (rq_type(s, 0) == RQ_INT)
+		rtable_int(l->t, row, l->key, rq_int(s, 0));
+	else if (rtable_text(l->t, row, l->key, rq_text(s, 0)) < 0)
 		return -1;
 	rtable_int(l->t, row, "sessions", n);
 	rtable_pct(l->t, row, "sessions_pct", n, l->whole);
 	return 0;
 }
 
+#define REFUSED                                                                        \
+	" starttls_sent = 1 AND starttls_reply IS NOT NULL"                            \
+	" AND NOT (starttls_reply BETWEEN 200 AND 299) "
+
 static int build_refused(struct rdb *db, struct rmodel *m)
 {
 	struct list l = {facts_table(db, m, "starttls_refused", code_cols, NCOLS(code_cols)),
 			 "code", 0};
-	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER
-				   "AND starttls_sent = 1 AND starttls_reply IS NOT NULL"
-				   " AND starttls_reply NOT BETWEEN 200 AND 299;", &l.whole) < 0)
+	if (!l.t || rdb_scalar(db, "SELECT sum(n) FROM {{src:codes}} WHERE" REFUSED, &l.whole) < 0)
 		return -1;
 	if (rtable_title(l.t, "STARTTLS refused, by reply code") < 0 ||
 	    rtable_note(l.t, "of %lld sessions where STARTTLS was refused", (long long)l.whole) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT starttls_reply, count(*) FROM session_rows WHERE" RDB_FILTER
-			    "AND starttls_sent = 1 AND starttls_reply IS NOT NULL"
-			    " AND starttls_reply NOT BETWEEN 200 AND 299"
-			    " GROUP BY 1 ORDER BY 2 DESC, 1;", add_counted, &l);
+	return rdb_each(db, "SELECT starttls_reply, sum(n) AS k FROM {{src:codes}} WHERE" REFUSED
+			    "GROUP BY starttls_reply ORDER BY k DESC, starttls_reply", add_counted, &l);
 }
 
 static int build_auth(struct rdb *db, struct rmodel *m)
 {
 	struct list l = {facts_table(db, m, "cleartext_auth", auth_cols, NCOLS(auth_cols)),
 			 "mechanism", 0};
-	if (!l.t || rdb_scalar(db, "SELECT count(*) FROM session_rows WHERE" RDB_FILTER
-				   "AND cleartext_auth = 1;", &l.whole) < 0)
+	if (!l.t || rdb_scalar(db, "SELECT sum(n) FROM {{src:codes}} WHERE cleartext_auth = 1",
+			       &l.whole) < 0)
 		return -1;
 	if (rtable_title(l.t, "AUTH sent in clear, by mechanism") < 0 ||
 	    rtable_note(l.t, "of %lld sessions with AUTH in clear", (long long)l.whole) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT coalesce(auth_mechanism, '(not seen)'), count(*)"
-			    " FROM session_rows WHERE" RDB_FILTER "AND cleartext_auth = 1"
-			    " GROUP BY 1 ORDER BY 2 DESC, 1;", add_counted, &l);
+	return rdb_each(db, "SELECT coalesce(auth_mechanism, '(not seen)') AS mechanism,"
+			    " sum(n) AS k FROM {{src:codes}} WHERE cleartext_auth = 1"
+			    " GROUP BY mechanism ORDER BY k DESC, mechanism", add_counted, &l);
 }
 
 /* ---- anomalies: counted by bit, named by the registry ---------------------- */
@@ -158,11 +158,11 @@ struct anomalies {
 	int64_t any;
 };
 
-static int add_anomalies(void *arg, sqlite3_stmt *s)
+static int add_anomalies(void *arg, struct rq_stmt *s)
 {
 	struct anomalies *an = arg;
-	uint64_t set = (uint64_t)sqlite3_column_int64(s, 0);
-	int64_t n = sqlite3_column_int64(s, 1);
+	uint64_t set = (uint64_t)rq_int(s, 0);
+	int64_t n = rq_int(s, 1);
 	an->any += n;
 	for (int b = 0; b < MAX_BITS; b++)
 		if (set >> b & 1)
@@ -207,8 +207,8 @@ static int build_anomalies(struct rdb *db, struct rmodel *m)
 	struct anomaly_count named[MAX_BITS];
 	struct rtable *t = facts_table(db, m, "anomalies", anomaly_cols, NCOLS(anomaly_cols));
 	memset(&an, 0, sizeof an);
-	if (!t || rdb_each(db, "SELECT anomalies, count(*) FROM session_rows WHERE" RDB_FILTER
-			       "AND anomalies <> 0 GROUP BY 1;", add_anomalies, &an) < 0)
+	if (!t || rdb_each(db, "SELECT anomalies, sum(n) FROM {{src:codes}} WHERE anomalies <> 0"
+			       " GROUP BY anomalies", add_anomalies, &an) < 0)
 		return -1;
 	size_t n = anomaly_names(&an, named);
 	if (rtable_title(t, "Sessions with anomalies") < 0 ||

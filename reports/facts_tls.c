@@ -75,12 +75,12 @@ struct ctx {
 };
 
 /* Versions by rank (the registry's order, one name each), newest first. */
-static int add_version(void *arg, sqlite3_stmt *s)
+static int add_version(void *arg, struct rq_stmt *s)
 {
 	struct ctx *c = arg;
 	long row = rtable_row(c->t);
-	int64_t n = sqlite3_column_int64(s, 1);
-	const char *name = tls_rank_name(sqlite3_column_int(s, 0));
+	int64_t n = rq_int(s, 1);
+	const char *name = tls_rank_name((int)rq_int(s, 0));
 	if (row < 0 || rtable_text(c->t, row, "version", name ? name : "?") < 0)
 		return -1;
 	rtable_int(c->t, row, "sessions", n);
@@ -97,19 +97,19 @@ static int build_versions(struct rdb *db, struct rmodel *m)
 	if (rtable_title(c.t, "TLS versions") < 0 ||
 	    rtable_note(c.t, "of %lld encrypted sessions", (long long)m->meta.encrypted) < 0)
 		return rdb_oom(db);
-	return rdb_each(db, "SELECT tls_version_rank(tls_version) AS r, count(*) FROM session_rows"
-			    " WHERE" RDB_FILTER "AND" RDB_ENC "GROUP BY r ORDER BY r DESC;",
+	return rdb_each(db, "SELECT {{vrank(tls_version)}} AS r, sum(n) FROM {{src:codes}}"
+			    " WHERE" RDB_ENC "GROUP BY r ORDER BY r DESC",
 			add_version, &c);
 }
 
 /* ---- cipher suites and their classes --------------------------------------- */
 
-static int add_cipher(void *arg, sqlite3_stmt *s)
+static int add_cipher(void *arg, struct rq_stmt *s)
 {
 	struct ctx *c = arg;
-	int has_code = sqlite3_column_type(s, 0) != SQLITE_NULL;
-	int code = sqlite3_column_int(s, 0);
-	int64_t n = sqlite3_column_int64(s, 1);
+	int has_code = !rq_null(s, 0);
+	int code = (int)rq_int(s, 0);
+	int64_t n = rq_int(s, 1);
 	const struct cipher_info *ci = has_code ? cipher_lookup((uint16_t)code) : NULL;
 	enum cipher_class cc = classify(has_code, code);
 	char hex[16], name[160];
@@ -159,9 +159,8 @@ static int build_ciphers(struct rdb *db, struct rmodel *m)
 	if (rtable_title(c.t, "Cipher suites") < 0 ||
 	    rtable_note(c.t, "of %lld encrypted sessions", (long long)m->meta.encrypted) < 0)
 		return rdb_oom(db);
-	if (rdb_each(db, "SELECT cipher_suite, count(*) FROM session_rows"
-			 " WHERE" RDB_FILTER "AND" RDB_ENC
-			 "GROUP BY cipher_suite ORDER BY 2 DESC, 1;",
+	if (rdb_each(db, "SELECT cipher_suite, sum(n) AS k FROM {{src:codes}} WHERE" RDB_ENC
+			 "GROUP BY cipher_suite ORDER BY k DESC, cipher_suite NULLS FIRST",
 		     add_cipher, &c) < 0)
 		return -1;
 	return build_classes(db, m, c.class_counts);
@@ -172,9 +171,9 @@ static int build_ciphers(struct rdb *db, struct rmodel *m)
 enum { Q_ENC, Q_FS, Q_AEAD, Q_WEAK, Q_PQ, Q_UNJUDGED };
 
 static const char quality_sql[] =
-	"SELECT count(*), sum(forward_secrecy = 1), sum(aead = 1), sum(weak_cipher = 1),"
-	" sum(tls_group_pq(kx_group) = 1), sum(forward_secrecy IS NULL)"
-	" FROM session_rows WHERE" RDB_FILTER "AND" RDB_ENC ";";
+	"SELECT sum(n)," RDB_N("forward_secrecy = 1") "," RDB_N("aead = 1") ","
+	RDB_N("weak_cipher = 1") "," RDB_N("{{gpq(kx_group)}} = 1") ","
+	RDB_N("forward_secrecy IS NULL") " FROM {{src:codes}} WHERE" RDB_ENC;
 
 #define ENC_SESSIONS "encrypted sessions"
 static const struct facts_share quality_lines[] = {
@@ -213,14 +212,14 @@ enum group_kind { GK_NAMED, GK_DHE, GK_NONE };
 enum { GN_NOT_RECORDED, GN_RESUMED, GN_RSA }; /* keys of GK_NONE */
 
 static const char groups_sql[] =
-	"SELECT CASE WHEN tls_group_pq(kx_group) IS NOT NULL THEN 0"
+	"SELECT kind, gkey, max(kx_dh_bits)," RDB_N("{{vrank(tls_version)}} >= :rank_tls13") ","
+	RDB_N("{{vrank(tls_version)}} < :rank_tls13") ", sum(n)"
+	" FROM (SELECT CASE WHEN {{gpq(kx_group)}} IS NOT NULL THEN 0"
 	"  WHEN kx_dh_bits IS NOT NULL THEN 1 ELSE 2 END AS kind,"
-	" CASE WHEN tls_group_pq(kx_group) IS NOT NULL THEN kx_group"
+	" CASE WHEN {{gpq(kx_group)}} IS NOT NULL THEN kx_group"
 	"  WHEN kx_dh_bits IS NOT NULL THEN kx_dh_bits"
-	"  WHEN resumed = 1 THEN 1 WHEN forward_secrecy = 0 THEN 2 ELSE 0 END AS key,"
-	" max(kx_dh_bits), sum(tls_version_rank(tls_version) >= :rank_tls13),"
-	" sum(tls_version_rank(tls_version) < :rank_tls13), count(*)"
-	" FROM session_rows WHERE" RDB_FILTER "AND" RDB_ENC " GROUP BY 1, 2;";
+	"  WHEN resumed = 1 THEN 1 WHEN forward_secrecy = 0 THEN 2 ELSE 0 END AS gkey,"
+	" kx_dh_bits, tls_version, n FROM {{src:codes}} WHERE" RDB_ENC ") g GROUP BY kind, gkey";
 
 #define GROUP_LABEL_MAX 64
 #define MAX_GROUP_ROWS 100000
@@ -255,7 +254,7 @@ static void group_label(struct group_row *g, int64_t key)
 			 key >= 0 && key <= GN_RSA ? none[key] : none[GN_NOT_RECORDED]);
 }
 
-static int add_group(void *arg, sqlite3_stmt *s)
+static int add_group(void *arg, struct rq_stmt *s)
 {
 	struct group_rows *gr = arg;
 	if (gr->n == gr->cap) {
@@ -267,12 +266,12 @@ static int add_group(void *arg, sqlite3_stmt *s)
 		gr->cap = cap;
 	}
 	struct group_row *g = &gr->r[gr->n++];
-	g->kind = (enum group_kind)sqlite3_column_int(s, 0);
-	group_label(g, sqlite3_column_int64(s, 1));
-	g->dh_bits = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2);
-	g->tls13 = sqlite3_column_int64(s, 3);
-	g->tls12 = sqlite3_column_int64(s, 4);
-	g->n = sqlite3_column_int64(s, 5);
+	g->kind = (enum group_kind)rq_int(s, 0);
+	group_label(g, rq_int(s, 1));
+	g->dh_bits = rq_null(s, 2) ? -1 : rq_int(s, 2);
+	g->tls13 = rq_int(s, 3);
+	g->tls12 = rq_int(s, 4);
+	g->n = rq_int(s, 5);
 	return 0;
 }
 

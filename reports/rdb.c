@@ -1,5 +1,6 @@
 #include "rdb.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +10,15 @@
 #include "../store/schema.h"
 #include "../store/store.h"
 #include "rdb_conn.h"
+#include "rsource.h"
 
 struct rdb {
 	sqlite3 *db;              /* conn.db */
 	struct rdb_conn conn;
+	struct rq *q;             /* the query layer on db, made on first use */
+	struct rsource *src;      /* the filter's rollup sources, from rdb_begin */
+	int in_tx;
 	struct report_filter filter;
-	char ports[REPORT_MAX_PORTS * 7 + 2]; /* ",25,587," or "" */
 	char path[512];
 	char err[1536];
 };
@@ -41,17 +45,6 @@ const char *rdb_error(const struct rdb *db)
 const char *rdb_path(const struct rdb *db)
 {
 	return db->path;
-}
-
-static void ports_list(struct rdb *db)
-{
-	size_t used = 0;
-	db->ports[0] = '\0';
-	for (size_t i = 0; i < db->filter.nports; i++)
-		used += (size_t)snprintf(db->ports + used, sizeof db->ports - used, ",%u",
-					 db->filter.ports[i]);
-	if (used)
-		snprintf(db->ports + used, sizeof db->ports - used, ",");
 }
 
 /* The codes in rdb.h's SQL are record.h's. */
@@ -225,7 +218,6 @@ int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, 
 		db->filter = *f;
 	else
 		report_filter_init(&db->filter);
-	ports_list(db);
 	if (open_current(db) < 0) {
 		snprintf(err, errlen, "%s", db->err);
 		rdb_close(db);
@@ -239,89 +231,120 @@ void rdb_close(struct rdb *db)
 {
 	if (!db)
 		return;
+	rdb_end(db);
+	rq_free(db->q);
+	db->q = NULL;
 	close_db(db);
 	free(db);
 }
 
-void rdb_bind_int(sqlite3_stmt *s, const char *name, int64_t v)
+/* ---- queries ------------------------------------------------------------------ */
+
+static int query_fail(struct rdb *db)
 {
-	int i = sqlite3_bind_parameter_index(s, name);
-	if (i > 0)
-		sqlite3_bind_int64(s, i, v);
+	snprintf(db->err, sizeof db->err, "database '%s': querying: %s", db->path,
+		 db->q ? rq_error(db->q) : "out of memory");
+	return -1;
 }
 
-void rdb_bind_real(sqlite3_stmt *s, const char *name, double v)
+static struct rq *query_layer(struct rdb *db)
 {
-	int i = sqlite3_bind_parameter_index(s, name);
-	if (i > 0)
-		sqlite3_bind_double(s, i, v);
+	if (!db->q)
+		db->q = rq_sqlite(db->db);
+	return db->q;
 }
 
-static void bind_text(sqlite3_stmt *s, const char *name, const char *v)
+int rdb_begin(struct rdb *db, enum rdb_mode mode)
 {
-	int i = sqlite3_bind_parameter_index(s, name);
-	if (i > 0 && v && *v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-}
-
-sqlite3_stmt *rdb_prepare(struct rdb *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		rdb_fail(db, "querying");
-		return NULL;
-	}
-	rdb_bind_int(s, ":rank_tls12", tls_version_rank(0x0303));
-	rdb_bind_int(s, ":rank_tls13", tls_version_rank(0x0304));
-	rdb_bind_real(s, ":since", db->filter.since);
-	rdb_bind_real(s, ":until", db->filter.until);
-	bind_text(s, ":ports", db->ports);
-	bind_text(s, ":server", db->filter.server);
-	bind_text(s, ":sensor", db->filter.sensor);
-	return s;
-}
-
-int rdb_step(struct rdb *db, sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		rdb_fail(db, "querying");
-	return rc;
-}
-
-int rdb_finish(struct rdb *db, sqlite3_stmt *s, int last_rc)
-{
-	(void)db;
-	sqlite3_finalize(s);
-	return last_rc == SQLITE_DONE ? 0 : -1;
-}
-
-int rdb_each(struct rdb *db, const char *sql, rdb_row_fn fn, void *arg)
-{
-	sqlite3_stmt *s = rdb_prepare(db, sql);
-	int rc;
-	if (!s)
+	char err[640];
+	rdb_end(db);
+	if (!query_layer(db) || rq_exec(db->q, "BEGIN;") < 0)
+		return query_fail(db);
+	db->in_tx = 1;
+	/* the edges go into temporary tables: the file stays read-only */
+	sqlite3_exec(db->db, "PRAGMA query_only = 0;", NULL, NULL, NULL);
+	db->src = rsource_new(db->q, &db->filter, mode == RDB_SCAN, mode == RDB_ROWS, err,
+			      sizeof err);
+	sqlite3_exec(db->db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
+	if (!db->src) {
+		snprintf(db->err, sizeof db->err, "database '%s': %s", db->path, err);
 		return -1;
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW) {
-		if (fn(arg, s) < 0) {
-			if (!db->err[0])
-				rdb_oom(db);
-			sqlite3_finalize(s);
-			return -1;
-		}
 	}
-	return rdb_finish(db, s, rc);
-}
-
-static int first_int(void *arg, sqlite3_stmt *s)
-{
-	int64_t *out = arg;
-	*out = sqlite3_column_int64(s, 0);
 	return 0;
 }
 
-int rdb_scalar(struct rdb *db, const char *sql, int64_t *out)
+void rdb_end(struct rdb *db)
+{
+	rsource_free(db->src);
+	db->src = NULL;
+	if (db->in_tx)
+		rq_exec(db->q, "COMMIT;");
+	db->in_tx = 0;
+}
+
+const struct rdb_coverage *rdb_coverage(const struct rdb *db)
+{
+	return rsource_coverage(db->src);
+}
+
+struct rq_stmt *rdb_query(struct rdb *db, const char *tmpl)
+{
+	size_t nvars = 0;
+	const struct sqlt_var *vars = db->src ? rsource_vars(db->src, &nvars) : NULL;
+	struct rq_stmt *s = query_layer(db) ? rq_prepare(db->q, tmpl, vars, nvars) : NULL;
+	if (!s) {
+		query_fail(db);
+		return NULL;
+	}
+	rq_bind_int(s, ":rank_tls12", tls_version_rank(0x0303));
+	rq_bind_int(s, ":rank_tls13", tls_version_rank(0x0304));
+	rq_bind_real(s, ":since", db->filter.since);
+	rq_bind_real(s, ":until", db->filter.until);
+	rq_bind_text(s, ":server", db->filter.server[0] ? db->filter.server : NULL);
+	rq_bind_text(s, ":sensor", db->filter.sensor[0] ? db->filter.sensor : NULL);
+	return s;
+}
+
+int rdb_step(struct rdb *db, struct rq_stmt *s)
+{
+	int rc = rq_step(s);
+	if (rc < 0)
+		query_fail(db);
+	return rc;
+}
+
+int rdb_finish(struct rdb *db, struct rq_stmt *s)
+{
+	(void)db;
+	return rq_finish(s);
+}
+
+int rdb_each(struct rdb *db, const char *tmpl, rdb_row_fn fn, void *arg)
+{
+	struct rq_stmt *s = rdb_query(db, tmpl);
+	int rc;
+	if (!s)
+		return -1;
+	while ((rc = rdb_step(db, s)) > 0) {
+		if (fn(arg, s) < 0) {
+			if (!db->err[0])
+				rdb_oom(db);
+			rq_finish(s);
+			return -1;
+		}
+	}
+	return rq_finish(s);
+}
+
+static int first_int(void *arg, struct rq_stmt *s)
+{
+	int64_t *out = arg;
+	*out = rq_int(s, 0);
+	return 0;
+}
+
+int rdb_scalar(struct rdb *db, const char *tmpl, int64_t *out)
 {
 	*out = 0;
-	return rdb_each(db, sql, first_int, out);
+	return rdb_each(db, tmpl, first_int, out);
 }

@@ -1,25 +1,30 @@
 /* Read-only access to a session database for reports and exports: opens
  * it read-only (migrating an older database in place first, when it can
- * be written), checks it is an smtptls database of this schema version,
- * and prepares statements with the filter's parameters (:since :until
- * :ports :server) bound. Queries read session_rows: codes, names from the
- * registry. */
+ * be written), checks it is an smtptls database of this schema version.
+ * Queries go through the query layer (rq.h) as SQL templates
+ * (common/sqlt.h), in one read transaction (rdb_begin ... rdb_end: every
+ * query of a report sees the same snapshot), with these names defined:
+ *   {{filter}}         the report's filter over session_rows' columns
+ *                      (time, ports, server), its values bound
+ *   {{src:R}}          the rows of rollup R (store/rollup.c: codes,
+ *                      servers, clients) for the filter: the materialised
+ *                      buckets inside it and the same GROUP BY over the
+ *                      sessions at its edges (reports/rsource.c); columns
+ *                      bucket, R's keys (the sessions' column names, NULL
+ *                      where unknown) and measures. Rows may repeat a key:
+ *                      sum, min or max them.
+ *   {{src:R/hour}}, {{src:R/day}}  the same from buckets no wider. */
 #ifndef SMTPTLS_RDB_H
 #define SMTPTLS_RDB_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "report.h"
+#include "rq.h"
 
-/* The filter as SQL over session_rows; every value is a parameter. */
-#define RDB_FILTER                                                                   \
-	" ts_start >= :since AND ts_start < :until"                                  \
-	" AND (:ports IS NULL OR instr(:ports, ',' || server_port || ',') > 0)"      \
-	" AND (:server IS NULL OR server_ip = :server"                               \
-	"      OR server_name = :server COLLATE NOCASE)"                              \
-	" AND (:sensor IS NULL OR sensor = :sensor) "
+/* The filter as SQL over session_rows; its values are bound parameters. */
+#define RDB_FILTER " {{filter}} "
 
 /* The record's codes as SQL literals (rdb.c checks them against record.h
  * and registry.h). */
@@ -50,9 +55,10 @@
 #define RDB_A_CAPABILITY_MANGLED_N 16
 
 /* The headline's definitions (contract C3), here and nowhere else; each
- * is 0 or 1, never NULL.
+ * is 0 or 1, never NULL. They read the codes tls_version, transport and
+ * tls_outcome, which the session rows and every rollup have.
  * A ServerHello with a version the registry knows: */
-#define RDB_SH " (tls_version_rank(tls_version) > 0) "
+#define RDB_SH " ({{vrank(tls_version)}} > 0) "
 /* Encrypted: the TLS handshake completed (tls_outcome established). */
 #define RDB_ENC " (coalesce(tls_outcome, 0) = " RDB_O_ESTABLISHED ") "
 /* Unknown, shown apart and never counted as plaintext: neither SMTP nor a
@@ -68,24 +74,21 @@
 /* TLS attempted, of the known sessions: a TLS hello seen or STARTTLS
  * accepted (an outcome recorded). */
 #define RDB_ATTEMPTED " (" RDB_KNOWN " AND tls_outcome IS NOT NULL) "
-#define RDB_BYTES " (bytes_c2s + bytes_s2c) "
-/* The rows where cond is true: 0, never NULL, when there are none. */
+/* Over rollup rows (a count n and measures per row): the sessions where
+ * cond is true, and the measure m summed over them; 0 when there are none
+ * (NULL in SQLite reads as 0). */
+#define RDB_N(cond) " sum(CASE WHEN " cond " THEN n ELSE 0 END) "
+#define RDB_SUM(m, cond) " sum(CASE WHEN " cond " THEN " m " ELSE 0 END) "
+/* Over session rows: the rows where cond is true. */
 #define RDB_COUNT(cond) " count(CASE WHEN " cond " THEN 1 END) "
 /* A server as "address port", for counting distinct servers. */
-#define RDB_SERVER " (server_ip || ' ' || server_port) "
+#define RDB_SERVER " {{cat(server_ip, ' ', server_port)}} "
 /* 1 when the anomaly bit (number) is set. */
-#define RDB_ANOMALY(bit) " ((anomalies >> " RDB_STR(bit) ") & 1) "
-/* session_rows with the columns of its certificate (cert_subject_cn ...). */
-#define RDB_WITH_CERT                                                                \
-	" (SELECT s.*, c.subject_cn AS cert_subject_cn, c.sans AS cert_sans,"          \
-	" c.issuer_cn AS cert_issuer_cn, c.issuer_org AS cert_issuer_org,"             \
-	" c.not_before AS cert_not_before, c.not_after AS cert_not_after,"             \
-	" c.key_type AS cert_key_type, c.key_bits AS cert_key_bits,"                   \
-	" c.sig_alg AS cert_sig_alg, c.self_signed AS cert_self_signed"                \
-	" FROM session_rows s LEFT JOIN certificates c ON c.sha256 = s.cert_sha256) "
+#define RDB_ANOMALY(bit) " {{bit(anomalies, " RDB_STR(bit) ")}} "
 
 /* SQL functions the reader connection has, each the registry's
- * (common/registry.h) by the same name:
+ * (common/registry.h) by the same name, and reached through the template
+ * calls vrank, vlegacy, rankname, gpq, cname (common/sqlt.h):
  *   tls_version_rank(code)    0 for NULL or an unknown version
  *   tls_version_legacy(code)  1 SSLv2 to TLS 1.1, 0 newer, NULL unknown
  *   tls_rank_name(rank)       "TLSv1.2", NULL for an unknown rank
@@ -102,25 +105,44 @@ int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, 
 	     size_t errlen);
 void rdb_close(struct rdb *db);
 
-/* Prepares sql and binds the filter parameters it names; NULL on error. */
-sqlite3_stmt *rdb_prepare(struct rdb *db, const char *sql);
-/* Binds an extra named integer or real parameter if sql has it. */
-void rdb_bind_int(sqlite3_stmt *s, const char *name, int64_t v);
-void rdb_bind_real(sqlite3_stmt *s, const char *name, double v);
-/* Steps; SQLITE_ROW or SQLITE_DONE, anything else records an error. */
-int rdb_step(struct rdb *db, sqlite3_stmt *s);
-/* Finalizes; returns 0 if the last step was SQLITE_DONE, else -1. */
-int rdb_finish(struct rdb *db, sqlite3_stmt *s, int last_rc);
+/* What rdb_begin prepares: the rollup sources of the filter, the same
+ * computed from the session rows (the full scan the rollups must equal),
+ * or only {{filter}} (export). */
+enum rdb_mode { RDB_ROLLUPS = 0, RDB_SCAN, RDB_ROWS };
+
+/* Starts the report's read transaction and works out what mode needs.
+ * 0, or -1 with the error. */
+int rdb_begin(struct rdb *db, enum rdb_mode mode);
+/* Ends it. */
+void rdb_end(struct rdb *db);
+
+/* What the database holds, for the report's coverage: the first and last
+ * start of the stored session rows and of the sessions the rollups count
+ * (NAN when none); the rollups reach further back when retention deleted
+ * sessions. Valid after rdb_begin. */
+struct rdb_coverage {
+	double sessions_first, sessions_last, rollups_first, rollups_last;
+	int scan; /* the sources are the sessions themselves */
+};
+const struct rdb_coverage *rdb_coverage(const struct rdb *db);
+
+/* Prepares a template with the names above and binds the filter's
+ * parameters; NULL on error (recorded). */
+struct rq_stmt *rdb_query(struct rdb *db, const char *tmpl);
+/* Steps: 1 row, 0 done, -1 error (recorded). */
+int rdb_step(struct rdb *db, struct rq_stmt *s);
+/* Frees the statement; 0 if it ran to the end, else -1. */
+int rdb_finish(struct rdb *db, struct rq_stmt *s);
 
 /* Runs a query, handing each row to fn (which returns 0, or -1 to stop
  * with an error); returns 0 or -1. */
-typedef int (*rdb_row_fn)(void *arg, sqlite3_stmt *s);
-int rdb_each(struct rdb *db, const char *sql, rdb_row_fn fn, void *arg);
+typedef int (*rdb_row_fn)(void *arg, struct rq_stmt *s);
+int rdb_each(struct rdb *db, const char *tmpl, rdb_row_fn fn, void *arg);
 
 /* The first column of the first row as an integer (0 if no row). */
-int rdb_scalar(struct rdb *db, const char *sql, int64_t *out);
+int rdb_scalar(struct rdb *db, const char *tmpl, int64_t *out);
 
-/* Records an SQLite error naming the database; returns -1. */
+/* Records the last error naming the database; returns -1. */
 int rdb_fail(struct rdb *db, const char *what);
 /* Records "out of memory" naming the database; returns -1. */
 int rdb_oom(struct rdb *db);

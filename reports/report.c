@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "facts.h"
@@ -10,6 +11,10 @@
 #include "rtime.h"
 
 #define TOP_DEFAULT_SHORT 25 /* text and HTML: rows per ranked list */
+#define TOP_DEFAULT_DATA 100 /* CSV and JSON */
+/* Set (to anything but 0) in the environment: every section computed from
+ * the sessions, as the rollups must equal (tests/report/rollups.sh). */
+#define SCAN_ENV "SMTPTLS_REPORT_SCAN"
 
 void report_filter_init(struct report_filter *f)
 {
@@ -32,11 +37,20 @@ long facts_limit(const struct rmodel *m)
 	return m->meta.top > 0 ? m->meta.top : -1;
 }
 
-static int read_counts(void *arg, sqlite3_stmt *s)
+const char *facts_rows_note(struct rdb *db)
+{
+	const struct rdb_coverage *c = rdb_coverage(db);
+	if (!isfinite(c->rollups_first) ||
+	    (isfinite(c->sessions_first) && c->rollups_first >= c->sessions_first))
+		return "";
+	return "; older session rows were deleted: the ids are those of the rows stored";
+}
+
+static int read_counts(void *arg, struct rq_stmt *s)
 {
 	int64_t *c = arg;
-	for (int i = 0; i < sqlite3_column_count(s) && i < FACTS_MAX_COUNTS; i++)
-		c[i] = sqlite3_column_int64(s, i);
+	for (int i = 0; i < rq_ncols(s) && i < FACTS_MAX_COUNTS; i++)
+		c[i] = rq_int(s, i);
 	return 0;
 }
 
@@ -80,14 +94,9 @@ int facts_shares(struct rdb *db, struct rtable *t, const char *sql,
 	return 0;
 }
 
-void facts_server(const char *ip, int port, char *buf, size_t n)
-{
-	snprintf(buf, n, strchr(ip ? ip : "", ':') ? "[%s]:%d" : "%s:%d", ip ? ip : "?", port);
-}
-
 long facts_find_row(const struct rtable *t, const char *key)
 {
-	for (size_t r = 0; r < t->nrows; r++) {
+	for (size_t r = 0; key && r < t->nrows; r++) {
 		const struct rcell *k = rtable_at(t, r, 0);
 		if (k->kind == RCELL_TEXT && !strcmp(k->text, key))
 			return (long)r;
@@ -95,24 +104,62 @@ long facts_find_row(const struct rtable *t, const char *key)
 	return -1;
 }
 
-static int read_meta(void *arg, sqlite3_stmt *s)
+void facts_server(const char *ip, int port, char *buf, size_t n)
+{
+	snprintf(buf, n, strchr(ip ? ip : "", ':') ? "[%s]:%d" : "%s:%d", ip ? ip : "?", port);
+}
+
+#define IDS_SQL_MAX 1024
+
+int facts_ids_open(struct rdb *db, struct facts_ids *ids, const char *cond)
+{
+	char sql[IDS_SQL_MAX];
+	snprintf(sql, sizeof sql, "SELECT id FROM session_rows WHERE" RDB_FILTER "AND server_ip = :ip"
+		 " AND server_port = :port AND (%s) ORDER BY id LIMIT :max", cond);
+	ids->db = db;
+	ids->s = rdb_query(db, sql);
+	return ids->s ? 0 : -1;
+}
+
+int facts_ids_list(struct facts_ids *ids, const char *ip, int64_t port, int max, char *out,
+		   size_t n)
+{
+	size_t used = 0;
+	int rc;
+	out[0] = '\0';
+	rq_reset(ids->s);
+	rq_bind_text(ids->s, ":ip", ip);
+	rq_bind_int(ids->s, ":port", port);
+	rq_bind_int(ids->s, ":max", max);
+	while ((rc = rdb_step(ids->db, ids->s)) > 0 && used < n)
+		used += (size_t)snprintf(out + used, n - used, "%s%lld", used ? ", " : "",
+					 (long long)rq_int(ids->s, 0));
+	return rc < 0 ? -1 : 0;
+}
+
+void facts_ids_close(struct facts_ids *ids)
+{
+	rq_finish(ids->s);
+	ids->s = NULL;
+}
+
+static int read_meta(void *arg, struct rq_stmt *s)
 {
 	struct rmeta *meta = arg;
-	meta->sessions = sqlite3_column_int64(s, 0);
-	meta->known = sqlite3_column_int64(s, 1);
-	meta->encrypted = sqlite3_column_int64(s, 2);
+	meta->sessions = rq_int(s, 0);
+	meta->known = rq_int(s, 1);
+	meta->encrypted = rq_int(s, 2);
 	meta->unknown = meta->sessions - meta->known;
-	meta->first = sqlite3_column_type(s, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 3);
-	meta->last = sqlite3_column_type(s, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 4);
-	meta->attempted = sqlite3_column_int64(s, 5);
+	meta->first = rq_null(s, 3) ? NAN : rq_real(s, 3);
+	meta->last = rq_null(s, 4) ? NAN : rq_real(s, 4);
+	meta->attempted = rq_int(s, 5);
 	return 0;
 }
 
 int facts_meta(struct rdb *db, struct rmodel *m)
 {
-	if (rdb_each(db, "SELECT count(*), sum(" RDB_KNOWN "), sum(" RDB_ENC "), min(ts_start),"
-			 " max(ts_start), sum(" RDB_ATTEMPTED ") FROM session_rows WHERE"
-			 RDB_FILTER ";",
+	if (rdb_each(db, "SELECT sum(n)," RDB_N(RDB_KNOWN) "," RDB_N(RDB_ENC) ", min(ts_min),"
+			 " max(ts_max)," RDB_N(RDB_ATTEMPTED) " FROM {{src:codes}}",
 		     read_meta, &m->meta) < 0)
 		return -1;
 	if (m->meta.by == REPORT_BY_AUTO)
@@ -120,18 +167,62 @@ int facts_meta(struct rdb *db, struct rmodel *m)
 	return 0;
 }
 
+/* ---- what the report covers ------------------------------------------------------ */
+
+static const struct rcol coverage_cols[] = {
+	{"sessions_first", "session rows stored from", 0},
+	{"sessions_last", "session rows stored to", 0},
+	{"rollups_first", "sessions counted from", 0},
+	{"rollups_last", "sessions counted to", 0},
+	{"sessions_deleted", "older session rows deleted", 0},
+};
+
+static int time_cell(struct rtable *t, const char *key, double v)
+{
+	char buf[32];
+	if (!isfinite(v))
+		return 0;
+	rtime_format(v, buf, sizeof buf);
+	return rtable_text(t, 0, key, buf);
+}
+
+int facts_coverage(struct rdb *db, struct rmodel *m)
+{
+	const struct rdb_coverage *c = rdb_coverage(db);
+	struct rtable *t = facts_table(db, m, "coverage", coverage_cols, NCOLS(coverage_cols));
+	int deleted = isfinite(c->rollups_first) &&
+		      (!isfinite(c->sessions_first) || c->rollups_first < c->sessions_first);
+	if (!t)
+		return -1;
+	t->vertical = 1;
+	if (rtable_title(t, "Period covered (UTC)") < 0 ||
+	    rtable_note(t, "the whole database, whatever the filters; %s",
+			deleted ? "older session rows were deleted (capture --retain): the"
+				  " counts still hold them, the lists of session ids and the"
+				  " fallback evidence only the rows stored"
+				: "every session counted is stored") < 0 ||
+	    rtable_row(t) < 0 || time_cell(t, "sessions_first", c->sessions_first) < 0 ||
+	    time_cell(t, "sessions_last", c->sessions_last) < 0 ||
+	    time_cell(t, "rollups_first", c->rollups_first) < 0 ||
+	    time_cell(t, "rollups_last", c->rollups_last) < 0 ||
+	    rtable_text(t, 0, "sessions_deleted", deleted ? "yes" : "no") < 0)
+		return rdb_oom(db);
+	return 0;
+}
+
 static long default_top(const struct report_options *o)
 {
 	if (o->top >= 0)
 		return o->top;
-	return o->format == REPORT_TEXT || o->format == REPORT_HTML ? TOP_DEFAULT_SHORT : 0;
+	return o->format == REPORT_TEXT || o->format == REPORT_HTML ? TOP_DEFAULT_SHORT
+								     : TOP_DEFAULT_DATA;
 }
 
 int report_build(const char *path, const struct report_options *o, struct rmodel *m,
 		 char *err, size_t errlen)
 {
 	static int (*const builders[])(struct rdb *, struct rmodel *) = {
-		facts_meta, facts_share, facts_series, facts_tls, facts_handshakes,
+		facts_meta, facts_coverage, facts_share, facts_series, facts_tls, facts_handshakes,
 		facts_blame, facts_offers, facts_certs, facts_smtp, facts_servers,
 		facts_downgrade, facts_domains, facts_clients, facts_fingerprints, facts_runs,
 	};
@@ -141,8 +232,14 @@ int report_build(const char *path, const struct report_options *o, struct rmodel
 	m->meta.filter = o->filter;
 	m->meta.by = o->by;
 	m->meta.top = default_top(o);
+	const char *scan = getenv(SCAN_ENV);
 	if (rdb_open(&db, path, &o->filter, err, errlen) < 0)
 		return -1;
+	if (rdb_begin(db, scan && strcmp(scan, "0") != 0 ? RDB_SCAN : RDB_ROLLUPS) < 0) {
+		snprintf(err, errlen, "%s", rdb_error(db));
+		rdb_close(db);
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof builders / sizeof builders[0]; i++)
 		if (builders[i](db, m) < 0) {
 			snprintf(err, errlen, "%s", rdb_error(db));

@@ -67,9 +67,9 @@ struct run {
 	int oom;
 };
 
-static const char *text(sqlite3_stmt *s, int i)
+static const char *text(struct rq_stmt *s, int i)
 {
-	const char *t = (const char *)sqlite3_column_text(s, i);
+	const char *t = rq_text(s, i);
 	return t ? t : "";
 }
 
@@ -244,7 +244,7 @@ static struct policy *policy_of(struct run *r, const char *domain, const char *t
 	return p;
 }
 
-static int add_session(void *arg, sqlite3_stmt *s)
+static int add_session(void *arg, struct rq_stmt *s)
 {
 	struct run *r = arg;
 	struct policy *p = policy_of(r, text(s, 0), text(s, 1));
@@ -266,12 +266,12 @@ static int add_session(void *arg, sqlite3_stmt *s)
 	return 0;
 }
 
-static int read_period(void *arg, sqlite3_stmt *s)
+static int read_period(void *arg, struct rq_stmt *s)
 {
 	struct run *r = arg;
-	rtime_iso(sqlite3_column_type(s, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 0),
+	rtime_iso(rq_null(s, 0) ? NAN : rq_real(s, 0),
 		  r->start, sizeof r->start);
-	rtime_iso(sqlite3_column_type(s, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 1),
+	rtime_iso(rq_null(s, 1) ? NAN : rq_real(s, 1),
 		  r->end, sizeof r->end);
 	return 0;
 }
@@ -290,18 +290,17 @@ static int period(struct rdb *db, const struct report_filter *f, struct run *r)
 
 static int sessions(struct rdb *db, struct run *r)
 {
-	sqlite3_stmt *s = rdb_prepare(db, sessions_sql);
-	int rc, i;
+	struct rq_stmt *s = rdb_query(db, sessions_sql);
+	int rc;
 	if (!s)
 		return -1;
-	if ((i = sqlite3_bind_parameter_index(s, ":domain")) > 0 && r->info->domain)
-		sqlite3_bind_text(s, i, r->info->domain, -1, SQLITE_STATIC);
-	while ((rc = rdb_step(db, s)) == SQLITE_ROW)
+	rq_bind_text(s, ":domain", r->info->domain);
+	while ((rc = rdb_step(db, s)) > 0)
 		if (add_session(r, s) < 0) {
-			sqlite3_finalize(s);
+			rdb_finish(db, s);
 			return rdb_oom(db);
 		}
-	rc = rdb_finish(db, s, rc);
+	rc = rdb_finish(db, s);
 	flush_domain(r);
 	return rc;
 }
@@ -322,7 +321,9 @@ int tlsrpt_run(const char *path, const struct report_filter *f, const struct tls
 		free(r);
 		return -1;
 	}
-	rc = period(db, f, r) < 0 || sessions(db, r) < 0 ? -1 : 0;
+	/* one read transaction: the period and the sessions of one snapshot */
+	rc = rdb_begin(db, RDB_ROWS) < 0 || period(db, f, r) < 0 || sessions(db, r) < 0 ? -1 : 0;
+	rdb_end(db);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", rdb_error(db));
 		r->oom = 1; /* nothing more is written */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rollup.h"
 #include "schema.h"
 #include "store.h"
 
@@ -606,6 +607,21 @@ static int drop_orphans(struct merge *mg)
 	       ? 0 : out_fail(mg, "dropping unused certificates");
 }
 
+/* The rollups of the merged sessions, computed again: rows were copied
+ * and replaced. */
+static int rebuild_rollups(struct merge *mg)
+{
+	if (sqlite3_exec(mg->out, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
+		return out_fail(mg, "counting the sessions into the rollups");
+	if (rollup_rebuild(mg->out) < 0 ||
+	    sqlite3_exec(mg->out, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+		out_fail(mg, "counting the sessions into the rollups");
+		sqlite3_exec(mg->out, "ROLLBACK;", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int store_merge(const char *out_path, const char *const *inputs, size_t n, double tolerance,
 		struct merge_stats *st, char *err, size_t errlen)
 {
@@ -638,6 +654,8 @@ int store_merge(const char *out_path, const char *const *inputs, size_t n, doubl
 		rc = merge_input(mg, inputs[i]);
 	if (rc == 0)
 		rc = drop_orphans(mg);
+	if (rc == 0)
+		rc = rebuild_rollups(mg);
 	if (rc == 0)
 		rc = finish_output(mg);
 	sqlite3_close(mg->out);

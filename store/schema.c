@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../common/registry.h"
+#include "rollup.h"
 
 static const char schema_sql[] =
 #include "schema_sql.inc"
@@ -145,6 +146,8 @@ static int run_step(sqlite3 *db, int n, int from)
 		rc = complete_v1(db);
 	if (rc == 0)
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	if (rc == 0 && n == ROLLUP_MIGRATION)
+		rc = rollup_install(db);
 	if (rc == 0)
 		rc = sqlite3_exec(db, version, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 	free(sql);

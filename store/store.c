@@ -20,6 +20,7 @@
 #include "churl.h"
 #include "ckpt.h"
 #include "owner.h"
+#include "rollup.h"
 #include "schema.h"
 #include "writer.h"
 
@@ -37,6 +38,9 @@ struct store {
 	char err[768];
 	int64_t run_id;
 	struct writer *writer;
+	struct rollup *rollup;     /* folded in before each of the writer's commits */
+	double retain;             /* store_retain's, for a database reopened */
+	int retain_live;
 	struct checkpointer *ckpt; /* NULL: SQLite checkpoints inside COMMIT */
 	dev_t dev;                 /* the open file, to tell when it was moved */
 	ino_t ino;
@@ -83,6 +87,33 @@ static int enable_wal(struct store *st)
 			return fail(st, "enabling WAL");
 		nanosleep(&pause, NULL);
 	}
+}
+
+/* The writer's hook: each row it inserted, then before each COMMIT the
+ * rows into the rollups, in its transaction. */
+static void fold_row(void *arg, const struct writer_value *v, int64_t id)
+{
+	struct store *st = arg;
+	if (st->rollup)
+		rollup_row(st->rollup, v, id);
+}
+
+static int fold(void *arg)
+{
+	struct store *st = arg;
+	return st->rollup ? rollup_commit(st->rollup) : -1;
+}
+
+/* Every hour into the day and all-time rollups (the writer has stopped). */
+static int close_rollups(struct store *st)
+{
+	if (exec(st, "BEGIN IMMEDIATE;", "closing the rollups") < 0)
+		return -1;
+	if (rollup_close(st->rollup) < 0 || exec(st, "COMMIT;", "closing the rollups") < 0) {
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 static int configure(struct store *st)
@@ -152,6 +183,8 @@ static int open_db(struct store *st, const char *path, int flags)
 		return fail(st, "cannot open");
 	if (configure(st) < 0 || schema_upgrade(st->db, st->path, st->err, sizeof st->err) < 0)
 		return -1;
+	if (rollup_catch_up(st->db) < 0)
+		return fail(st, "counting sessions into the rollups");
 	return 0;
 }
 
@@ -189,10 +222,18 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 	if (rc == 0) {
 		file_id(st->path, &st->dev, &st->ino);
 		st->ckpt = ckpt_start(st->db, st->path); /* else SQLite checkpoints in COMMIT */
-		st->writer = writer_start(st->db, st->path, &wo, st->err, sizeof st->err);
+		st->rollup = rollup_new(st->db, st->path, st->err, sizeof st->err);
+		st->writer = st->rollup ? writer_start(st->db, st->path, &wo, st->err,
+						     sizeof st->err) : NULL;
 		rc = st->writer ? 0 : -1;
 		if (st->writer && st->ckpt)
 			writer_before_begin(st->writer, ckpt_before_begin, st->ckpt);
+	}
+	if (rc == 0) {
+		writer_hold(st->writer, 0);
+		struct writer_fold hook = {fold_row, fold, st}; /* the one hook: rollup.h */
+		writer_before_commit(st->writer, &hook);
+		writer_release(st->writer);
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", st->err);
@@ -222,6 +263,9 @@ int store_close(struct store *st)
 		return rc;
 	}
 	int rc = writer_stop(st->writer);
+	if (rc == 0 && st->rollup && st->db)
+		rc = close_rollups(st);
+	rollup_free(st->rollup);
 	ckpt_stop(st->ckpt); /* closing the last connection checkpoints the rest */
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->stats_lock);
@@ -269,6 +313,15 @@ int store_commit(struct store *st)
 		rc = writer_commit(st->writer);
 	writer_release(st->writer);
 	return rc;
+}
+
+void store_retain(struct store *st, double seconds, int live)
+{
+	writer_hold(st->writer, 0);
+	st->retain = seconds;
+	st->retain_live = live;
+	rollup_retain(st->rollup, seconds, live);
+	writer_release(st->writer);
 }
 
 int store_tick(struct store *st, double now)
@@ -430,8 +483,12 @@ int store_end_run(struct store *st, const struct run_totals *t)
 	if (st->ch)
 		return chstore_update_run(st->ch, t, "complete");
 	int rc = writer_hold(st->writer, 1);
+	struct run_counter deleted = {"sessions_deleted_by_retention", 0};
 	if (rc == 0)
-		rc = run_row_now(st, t, "complete");
+		rc = run_row_now(st, t, "complete"); /* commits: retention deletes go too */
+	deleted.value = (uint64_t)rollup_deleted(st->rollup);
+	if (rc == 0 && deleted.value > 0 && st->run_id > 0)
+		rc = counters_now(st, &deleted, 1);
 	writer_release(st->writer);
 	return rc;
 }
@@ -532,7 +589,8 @@ static int switch_files(struct store *st, const struct run_totals *done,
 			const struct run_info *ri, int *kept)
 {
 	*kept = 1;
-	if (writer_commit(st->writer) < 0 || run_row_now(st, done, "reopened") < 0)
+	if (writer_commit(st->writer) < 0 || run_row_now(st, done, "reopened") < 0 ||
+	    close_rollups(st) < 0)
 		return -1;
 	stop_ckpt(st);
 	if (backfill_old(st) < 0) {
@@ -541,6 +599,8 @@ static int switch_files(struct store *st, const struct run_totals *done,
 	}
 	*kept = 0;
 	writer_rebind(st->writer, NULL); /* its statements, or the close fails */
+	rollup_free(st->rollup);
+	st->rollup = NULL;
 	sqlite3_close(st->db);
 	st->db = NULL;
 	st->run_id = 0;
@@ -553,6 +613,9 @@ static int switch_files(struct store *st, const struct run_totals *done,
 		return -1;
 	file_id(st->path, &st->dev, &st->ino);
 	start_ckpt(st);
+	if (!(st->rollup = rollup_new(st->db, st->path, st->err, sizeof st->err)))
+		return -1;
+	rollup_retain(st->rollup, st->retain, st->retain_live);
 	if (writer_rebind(st->writer, st->db) < 0 || begin_run_now(st, ri, 0, NULL) < 0)
 		return -1;
 	atomic_fetch_add(&st->reopens, 1);

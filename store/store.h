@@ -80,6 +80,12 @@ int store_begin_run(struct store *st, const struct run_info *ri);
 int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
 			 const char *sha256, char *dup, size_t duplen);
 int store_add(struct store *st, const struct session_record *r);
+/* Keeps the session rows of the last seconds (0: all, the default),
+ * deleting older ones in batches as rows are written; the rollups keep
+ * counting them. The age is measured from the wall clock (live) or from
+ * the newest packet written (files). The run's counter
+ * sessions_deleted_by_retention says how many went. */
+void store_retain(struct store *st, double seconds, int live);
 /* Commits the open transaction if it is older than STORE_BATCH_SECONDS. */
 int store_tick(struct store *st, double now);
 int store_commit(struct store *st);

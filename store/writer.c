@@ -127,6 +127,7 @@ struct writer {
 	size_t errlen;
 	int64_t run_id;
 	char sensor[64];      /* the run's, in every row; "" NULL */
+	struct writer_fold fold;
 	int in_tx;
 	unsigned pending;
 	double tx_started;
@@ -150,6 +151,7 @@ struct writer {
 	_Atomic uint64_t n_queued, n_queue_peak, n_spooled, n_spooled_total, n_lost, n_written,
 		n_busy;
 	uint8_t null_bound[NCOLUMNS]; /* the insert's parameter is NULL already */
+	struct writer_value vals[NCOLUMNS]; /* the row being inserted */
 	char certs[CERTS_KNOWN][65];  /* SHA-256 of certificates written, or "" */
 };
 
@@ -195,7 +197,8 @@ static int commit_now(struct writer *w)
 	if (!w->in_tx)
 		return 0;
 	w->in_tx = 0;
-	if (exec(w, "COMMIT;", "committing") < 0) {
+	if ((w->fold.commit && w->fold.commit(w->fold.arg) < 0) ||
+	    exec(w, "COMMIT;", "committing") < 0) {
 		sqlite3_exec(w->db, "ROLLBACK;", NULL, NULL, NULL);
 		memset(w->certs, 0, sizeof w->certs); /* they went with the transaction */
 		return -1;
@@ -273,25 +276,49 @@ static int int_at(const struct session_record *r, size_t off)
 	return v;
 }
 
-static int bind_column(sqlite3_stmt *s, int i, const struct column *c,
-		       const struct session_record *r)
+/* The column's value as stored: NULL for what the record does not know. */
+static void column_value(const struct column *c, const struct session_record *r,
+			 struct writer_value *out)
 {
 	const char *base = (const char *)r + c->off;
 	int v = c->kind == COL_INT || c->kind == COL_TLS_FLAG ? int_at(r, c->off) : 0;
 	int tls_seen = r->client_hello > 0 || r->tls_version >= 0;
+	struct writer_value n = {WV_NULL, 0, 0, NULL}, *o = out;
+	*o = n;
 	switch (c->kind) {
-	case COL_TEXT: return *base ? sqlite3_bind_text(s, i, base, -1, SQLITE_STATIC) : BIND_NULL;
-	case COL_INT: return v < 0 ? BIND_NULL : sqlite3_bind_int(s, i, v);
-	case COL_CODE: return sqlite3_bind_int(s, i, int_at(r, c->off));
-	case COL_OUTCOME: return r->tls_outcome == OUTCOME_NONE ? BIND_NULL : sqlite3_bind_int(s, i, (int)r->tls_outcome);
-	case COL_TLS_FLAG: return tls_seen && v >= 0 ? sqlite3_bind_int(s, i, v != 0) : BIND_NULL;
-	case COL_U16: return sqlite3_bind_int(s, i, *(const uint16_t *)(const void *)base);
-	case COL_U32: return sqlite3_bind_int64(s, i, *(const uint32_t *)(const void *)base);
-	case COL_U64: return sqlite3_bind_int64(s, i, (sqlite3_int64)*(const uint64_t *)(const void *)base);
-	case COL_REAL: return sqlite3_bind_double(s, i, *(const double *)(const void *)base);
-	case COL_CERT: return r->cert.present ? sqlite3_bind_text(s, i, base, -1, SQLITE_STATIC) : BIND_NULL;
+	case COL_TEXT: if (*base) *o = (struct writer_value){WV_TEXT, 0, 0, base}; break;
+	case COL_INT: if (v >= 0) o->type = WV_INT, o->i = v; break;
+	case COL_CODE: o->type = WV_INT, o->i = int_at(r, c->off); break;
+	case COL_OUTCOME:
+		if (r->tls_outcome != OUTCOME_NONE) o->type = WV_INT, o->i = (int)r->tls_outcome;
+		break;
+	case COL_TLS_FLAG: if (tls_seen && v >= 0) o->type = WV_INT, o->i = v != 0; break;
+	case COL_U16: o->type = WV_INT, o->i = *(const uint16_t *)(const void *)base; break;
+	case COL_U32: o->type = WV_INT, o->i = *(const uint32_t *)(const void *)base; break;
+	case COL_U64: o->type = WV_INT, o->i = (int64_t)*(const uint64_t *)(const void *)base; break;
+	case COL_REAL: o->type = WV_REAL, o->r = *(const double *)(const void *)base; break;
+	case COL_CERT: if (r->cert.present) *o = (struct writer_value){WV_TEXT, 0, 0, base}; break;
 	}
-	return SQLITE_MISUSE;
+}
+
+size_t writer_columns(void)
+{
+	return NCOLUMNS;
+}
+
+const char *writer_column(size_t i)
+{
+	return i < NCOLUMNS ? columns[i].name : NULL;
+}
+
+static int bind_value(sqlite3_stmt *s, int i, const struct writer_value *v)
+{
+	switch (v->type) {
+	case WV_INT: return sqlite3_bind_int64(s, i, v->i);
+	case WV_REAL: return sqlite3_bind_double(s, i, v->r);
+	case WV_TEXT: return sqlite3_bind_text(s, i, v->t, -1, SQLITE_STATIC);
+	default: return BIND_NULL;
+	}
 }
 
 static int bind_row(struct writer *w, const struct session_record *r)
@@ -300,7 +327,8 @@ static int bind_row(struct writer *w, const struct session_record *r)
 	int rc = sqlite3_bind_int64(s, 1, w->run_id);
 	for (size_t i = 0; i < NCOLUMNS && rc == SQLITE_OK; i++) {
 		int null = 0;
-		rc = bind_column(s, (int)i + 2, &columns[i], r);
+		column_value(&columns[i], r, &w->vals[i]);
+		rc = bind_value(s, (int)i + 2, &w->vals[i]);
 		if (rc == BIND_NULL) {
 			null = 1;
 			rc = w->null_bound[i] ? SQLITE_OK : sqlite3_bind_null(s, (int)i + 2);
@@ -323,6 +351,8 @@ static int insert_row(struct writer *w, const struct session_record *r)
 	sqlite3_reset(w->insert); /* the parameters stay bound for the next row */
 	if (rc != SQLITE_OK)
 		return fail(w, "writing a session");
+	if (w->fold.row)
+		w->fold.row(w->fold.arg, w->vals, sqlite3_last_insert_rowid(w->db));
 	if (++w->pending >= STORE_BATCH_ROWS)
 		return commit_now(w);
 	return 0;
@@ -684,6 +714,11 @@ void writer_stats(const struct writer *w, struct writer_stats *s)
 	s->lost = atomic_load_explicit(&w->n_lost, memory_order_relaxed);
 	s->written = atomic_load_explicit(&w->n_written, memory_order_relaxed);
 	s->busy_retries = atomic_load_explicit(&w->n_busy, memory_order_relaxed);
+}
+
+void writer_before_commit(struct writer *w, const struct writer_fold *f)
+{
+	w->fold = f ? *f : (struct writer_fold){NULL, NULL, NULL};
 }
 
 double writer_cpu(const struct writer *w)

@@ -82,6 +82,29 @@ void writer_before_begin(struct writer *w, writer_begin_fn fn, void *arg);
 
 void writer_stats(const struct writer *w, struct writer_stats *s);
 
+/* A row as stored: each column's value, in the order writer_column()
+ * names them (text points into the record: valid during the call). */
+enum writer_vtype { WV_NULL, WV_INT, WV_REAL, WV_TEXT };
+struct writer_value {
+	enum writer_vtype type;
+	int64_t i;
+	double r;
+	const char *t;
+};
+size_t writer_columns(void);
+const char *writer_column(size_t i);
+
+/* The rollups' one hook (store/rollup.h): the thread hands it each row it
+ * inserted, with its id, and calls commit inside each transaction just
+ * before its COMMIT; when commit returns -1 the transaction is rolled back
+ * and the writer has failed. Set while held; NULL functions are fine. */
+struct writer_fold {
+	void (*row)(void *arg, const struct writer_value *v, int64_t id);
+	int (*commit)(void *arg);
+	void *arg;
+};
+void writer_before_commit(struct writer *w, const struct writer_fold *f);
+
 /* CPU seconds the thread used so far. */
 double writer_cpu(const struct writer *w);
 

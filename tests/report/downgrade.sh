@@ -95,4 +95,19 @@ cap "$d3" "$tmp/injected.pcap" starttls-tls13.pcap
 evidence "$d3" plaintext_injection 127.0.0.1:25 1 1 "clear data after STARTTLS, before TLS"
 eq "injected: still encrypted" "$(js "$tmp/r.json" '$.sessions.encrypted')" 2
 
+# counted from the rollups as from the session rows: every kind of evidence
+# in one database, with a time filter and --top; the fallback alone
+all=$tmp/all.db
+cap "$all" starttls-tls13.pcap "$tmp/stripped.pcap" "$tmp/mangled.pcap" "$tmp/refused.pcap" \
+  failed-handshake.pcap offered-not-used.pcap "$tmp/injected.pcap" starttls-tls12.pcap
+for top in 0 1; do
+  same_as_scan "evidence, --top $top" "$all" --top $top
+  same_as_scan "evidence since 21:47:40, --top $top" "$all" --top $top --since 2026-11-22T21:47:40Z
+done
+"$bin" report --db "$all" --format json --top 0 >"$tmp/r.json"
+eq "every kind in one database" "$(sqlite3 -batch :memory: "SELECT count(*) FROM
+  json_each(readfile('$tmp/r.json'), '\$.sections.downgrade_summary.rows') WHERE
+  json_extract(value, '\$.sessions') > 0")" 5
+same_as_scan "fallback" "$d2" --top 0
+
 finish downgrade

@@ -32,6 +32,7 @@ cap "$db" starttls-tls13.pcap implicit-465.pcap offered-not-used.pcap \
 sqlite3 "$db" "UPDATE session_rows SET sni = '\"><img src=x onerror=alert(1)>' WHERE client_port = 57610;"
 sqlite3 "$db" "UPDATE session_rows SET ja3 = '<script>ja3=1</script>', ja4 = '<style>*{}</style>',
   ja3s = '<a href=x>s</a>' WHERE client_port = 57612;"
+edited "$db"
 eq "hostile certificate stored" "$(sql "$db" "SELECT cert_subject_cn || '|' || cert_issuer_cn || '|' ||
   cert_self_signed FROM sessions WHERE client_port = 57612")" '<svg onload=1>x|<svg onload=1>x|1'
 

@@ -55,6 +55,44 @@ cap() {
   done
 }
 
+# edited DB: session rows were changed by hand (strings no capture has):
+# the rollups are emptied, so that reports count from the session rows (as
+# they do for rows another program wrote) until a capture folds them again.
+edited() {
+  sqlite3 -batch "$1" "SELECT 'DELETE FROM ' || name || ';' FROM sqlite_master
+    WHERE type = 'table' AND name GLOB 'rollup_*_*'" | sqlite3 -batch "$1"
+  sqlite3 -batch "$1" "UPDATE rollup_state SET folded = 0, promoted = 0;"
+}
+
+# shifted CAPTURE SECONDS OUT: a classic pcap (tests/data name or path)
+# with every packet SECONDS later.
+shifted() {
+  local f=$1
+  [ -f "$f" ] || f=$data/$f
+  perl -e 'binmode STDIN; binmode STDOUT; local $/; my $d = <STDIN>;
+    my $m = unpack("V", substr($d, 0, 4));
+    my $f = ($m == 0xa1b2c3d4 || $m == 0xa1b23c4d) ? "V" : "N";
+    for (my $o = 24; $o + 16 <= length $d; $o += 16 + unpack($f, substr($d, $o + 8, 4))) {
+      substr($d, $o, 4) = pack($f, unpack($f, substr($d, $o, 4)) + $ARGV[0]);
+    }
+    print $d' "$2" <"$f" >"$3"
+}
+
+# same_as_scan WHAT DB [REPORT OPTIONS]: the JSON report counted from the
+# rollups equals the one computed from the session rows.
+same_as_scan() {
+  local what=$1 db=$2
+  shift 2
+  "$bin" report --db "$db" --format json "$@" >"$tmp/rollups.json"
+  SMTPTLS_REPORT_SCAN=1 "$bin" report --db "$db" --format json "$@" >"$tmp/scan.json"
+  n=$((n + 1))
+  if ! cmp -s "$tmp/rollups.json" "$tmp/scan.json" || [ ! -s "$tmp/scan.json" ]; then
+    echo "FAIL: $what: the report from the rollups is not the one from the sessions:"
+    diff "$tmp/scan.json" "$tmp/rollups.json" | head -20 | sed 's/^/    /'
+    fails=$((fails + 1))
+  fi
+}
+
 # sql DB QUERY: one value (or lines) from a database.
 sql() {
   sqlite3 -batch -noheader "$1" "$2"
