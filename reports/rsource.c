@@ -107,6 +107,21 @@ static int read_state(struct rsource *rs, struct rq *q)
 	return 0;
 }
 
+/* ClickHouse keeps no rollups: every source is the sessions, counted by
+ * the server. */
+static int clickhouse_span(struct rsource *rs, struct rq *q)
+{
+	rs->cov.sessions_first = rs->cov.sessions_last = NAN;
+	rs->cov.rollups_first = rs->cov.rollups_last = NAN;
+	rs->whole = 1;
+	if (first_row(q, "SELECT min(ts_start) FROM session_rows", read_one,
+		      &rs->cov.sessions_first) < 0 ||
+	    first_row(q, "SELECT max(ts_start) FROM session_rows", read_one,
+		      &rs->cov.sessions_last) < 0)
+		return -1;
+	return 0;
+}
+
 /* ---- cutting the time range ------------------------------------------------------- */
 
 static void add_part(struct plan *p, int level, double from, double to)
@@ -376,7 +391,7 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 		if (add_var(rs, "filter", strdup(rs->filter)) == 0)
 			return rs;
 		snprintf(err, errlen, "out of memory");
-	} else if (read_state(rs, q) < 0) {
+	} else if (rq_dialect(q) == SQLT_CLICKHOUSE ? clickhouse_span(rs, q) < 0 : read_state(rs, q) < 0) {
 		snprintf(err, errlen, "reading the rollups: %s", rq_error(q));
 	} else if (server_rows(rs, q) < 0) {
 		snprintf(err, errlen, "reading the server's sessions: %s", rq_error(q));

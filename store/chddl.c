@@ -111,6 +111,10 @@ static int make_tables(struct ddl *c, const char *endpoint, const char *suffix)
 			rc = run_sql(c, endpoint, q.p, NULL);
 		}
 	}
+	for (size_t i = 0; rc == 0 && i < chschema_nviews(); i++) {
+		chschema_view(&q, c->url->database, i);
+		rc = run_sql(c, endpoint, q.p, NULL);
+	}
 	tsv_buf_free(&q);
 	return rc;
 }

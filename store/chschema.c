@@ -191,6 +191,126 @@ void chschema_columns(struct tsv_buf *out, const struct ch_table *t)
 	tsv_puts(out, ")");
 }
 
+/* ---- views ---------------------------------------------------------------------- */
+
+/* session_rows' columns (store/schema.sql) that sessions names otherwise. */
+static const char *const coded[][2] = {
+	{"transport", "transport_code"}, {"tls_version", "tls_version_code"},
+	{"kx_group", "kx_group_code"}, {"client_max_version", "client_max_version_code"},
+	{"tls_alert_from", "tls_alert_from_code"}, {"tls_outcome", "tls_outcome_code"},
+	{"end_reason", "end_reason_code"}, {"anomalies", "anomaly_bits"},
+	{"domain_dane", "domain_dane_code"},
+};
+
+static const char *const session_rows_cols[] = {
+	"id", "run_id", "client_ip", "client_port", "server_ip", "server_port", "ts_start",
+	"ts_end", "transport", "starttls_offered", "starttls_sent", "starttls_reply",
+	"tls_version", "cipher_suite", "kx_group", "sni", "alpn", "alpn_offered",
+	"client_hello", "client_max_version", "hello_retry", "resumed", "tls_established",
+	"tls_alert", "tls_alert_from", "tls_outcome", "plaintext_transactions",
+	"plaintext_rcpts", "cleartext_auth", "auth_mechanism", "server_name", "ehlo_name",
+	"ehlo_keywords", "packets", "bytes_c2s", "bytes_s2c", "end_reason", "anomalies",
+	"kx_dh_bits", "forward_secrecy", "aead", "weak_cipher", "sslv2_hello",
+	"client_offered_tls13", "client_suites", "client_offered_weak", "server_chose_weak",
+	"server_declined_fs", "ja3", "ja3s", "ja4", "cert_sha256", "cert_expired",
+	"cert_name_match", "mx_domain", "mx_host", "domain_mta_sts", "domain_dane",
+	"domain_tlsrpt", "sender_looked_up_mta_sts", "sender_looked_up_tlsa",
+	"sender_fetched_policy", "tlsa_match", "policy_plaintext", "tlsa_records", "sensor",
+};
+
+static const char *const cert_cols[] = {
+	"subject_cn", "sans", "issuer_cn", "issuer_org", "not_before", "not_after", "key_type",
+	"key_bits", "sig_alg", "self_signed",
+};
+
+static void put_qualified(struct tsv_buf *out, const char *db, const char *name)
+{
+	tsv_puts(out, db);
+	tsv_puts(out, ".");
+	tsv_puts(out, name);
+}
+
+size_t chschema_nviews(void)
+{
+	return 4;
+}
+
+/* sessions_view: the SQLite sessions view's columns, in its order (sessions
+ * up to sensor), each session once: what export reads. */
+static void export_view(struct tsv_buf *out, const char *db)
+{
+	tsv_puts(out, "CREATE VIEW IF NOT EXISTS ");
+	put_qualified(out, db, "sessions_view");
+	tsv_puts(out, " AS SELECT ");
+	for (size_t i = 0; i < sizeof session_columns / sizeof session_columns[0]; i++) {
+		tsv_puts(out, i ? ", " : "");
+		tsv_puts(out, session_columns[i].name);
+		if (!strcmp(session_columns[i].name, "sensor"))
+			break;
+	}
+	tsv_puts(out, " FROM ");
+	put_qualified(out, db, "sessions");
+	tsv_puts(out, " FINAL");
+}
+
+static void session_rows_view(struct tsv_buf *out, const char *db)
+{
+	size_t n = sizeof session_rows_cols / sizeof session_rows_cols[0];
+	tsv_puts(out, "CREATE VIEW IF NOT EXISTS ");
+	put_qualified(out, db, "session_rows");
+	tsv_puts(out, " AS SELECT ");
+	for (size_t i = 0; i < n; i++) {
+		const char *src = session_rows_cols[i];
+		for (size_t k = 0; k < sizeof coded / sizeof coded[0]; k++)
+			if (!strcmp(coded[k][0], src))
+				src = coded[k][1];
+		tsv_puts(out, i ? ", " : "");
+		tsv_puts(out, src);
+		if (src != session_rows_cols[i]) {
+			tsv_puts(out, " AS ");
+			tsv_puts(out, session_rows_cols[i]);
+		}
+	}
+	tsv_puts(out, " FROM ");
+	put_qualified(out, db, "sessions");
+	tsv_puts(out, " FINAL");
+}
+
+static void certificates_view(struct tsv_buf *out, const char *db)
+{
+	size_t n = sizeof cert_cols / sizeof cert_cols[0];
+	tsv_puts(out, "CREATE VIEW IF NOT EXISTS ");
+	put_qualified(out, db, "certificates");
+	tsv_puts(out, " AS SELECT assumeNotNull(cert_sha256) AS sha256");
+	for (size_t i = 0; i < n; i++) {
+		tsv_puts(out, ", any(cert_");
+		tsv_puts(out, cert_cols[i]);
+		tsv_puts(out, ") AS ");
+		tsv_puts(out, cert_cols[i]);
+	}
+	tsv_puts(out, " FROM ");
+	put_qualified(out, db, "sessions");
+	tsv_puts(out, " FINAL WHERE cert_sha256 IS NOT NULL GROUP BY cert_sha256");
+}
+
+void chschema_view(struct tsv_buf *out, const char *db, size_t i)
+{
+	tsv_buf_reset(out);
+	if (i == 0) {
+		session_rows_view(out, db);
+	} else if (i == 1) {
+		certificates_view(out, db);
+	} else if (i == 3) {
+		export_view(out, db);
+	} else {
+		tsv_puts(out, "CREATE TABLE IF NOT EXISTS ");
+		put_qualified(out, db, "run_origins");
+		tsv_puts(out, " (run_id Int64, origin_db String, origin_run_id Int64, merged Float64,"
+			 " sessions_copied Int64, sessions_duplicate Int64, sessions_replaced Int64)"
+			 " ENGINE = TinyLog");
+	}
+}
+
 /* ---- values ------------------------------------------------------------------ */
 
 static int int_at(const void *base, size_t off)

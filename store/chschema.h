@@ -85,6 +85,14 @@ void chschema_create(struct tsv_buf *out, const char *db, const struct ch_table 
 /* The column list "(a, b, ...)" of a table, for INSERT. */
 void chschema_columns(struct tsv_buf *out, const struct ch_table *t);
 
+/* The views the report queries read, as the SQLite tables of the same
+ * names: session_rows (codes) and certificates over sessions FINAL, an
+ * empty run_origins, and sessions_view: the columns of the SQLite sessions
+ * view, each session once (export). NULL-terminated CREATE statements for database db,
+ * each into out by chschema_view(). */
+size_t chschema_nviews(void);
+void chschema_view(struct tsv_buf *out, const char *db, size_t i);
+
 /* One row of its table as a TabSeparated line (with its newline); the
  * table it goes to is chschema_tables()[kind - 1]. Counters give one line
  * per counter. */

@@ -79,6 +79,38 @@ eq "every run complete" "$(q $A "SELECT countIf(status != 'complete') FROM fleet
 eq "runs count their sessions" "$(q $A "SELECT sum(sessions) FROM fleet.runs FINAL")" \
   "$(sqlite3 all.db "SELECT count(*) FROM sessions")"
 
+# report and export on the cluster: what they print on the SQLite database,
+# section by section (report.log), row for row (ids aside: each database's
+# own; rows of the same start time, the two sensors' copies of a session,
+# follow each database's ids: compared in one order)
+noid() { sed -E 's/^\{"id":-?[0-9]+,"run_id":-?[0-9]+,/{/' | sort; }
+for f in "" "--sensor s1" "--port 587" "--since 2026-11-22T21:48:06Z --until 2026-11-22T21:49:04Z" \
+  "--since 2026-11-22T21:48:25Z --until 2026-12-05" "--server 127.0.0.1" "--sensor s2 --port 25"; do
+  # shellcheck disable=SC2086
+  "$bin" report --db "$tmp/all.db" --format json $f > "$tmp/sq.json" || fail "sqlite report $f"
+  for entry in $A $B; do
+    # shellcheck disable=SC2086
+    "$bin" report --db "clickhouse://127.0.0.1:$entry/fleet" --format json $f > "$tmp/ch.json" ||
+      fail "report on the cluster $f (entry $entry)"
+    echo "report $f (entry $entry):" >> "$tmp/report.log"
+    python3 "$here/chreport.py" "$tmp/sq.json" "$tmp/ch.json" >> "$tmp/report.log" ||
+      fail "report $f (entry $entry) differs: $(grep -A2 DIFF "$tmp/report.log" | tail -3)"
+  done
+  # shellcheck disable=SC2086
+  "$bin" export --db "$tmp/all.db" $f | noid > "$tmp/sq.jsonl"
+  # shellcheck disable=SC2086
+  "$bin" export --db "clickhouse://127.0.0.1:$A/fleet" $f | noid > "$tmp/ch.jsonl"
+  [ -s "$tmp/sq.jsonl" ] || [ -n "$f" ] || fail "export: nothing"
+  cmp -s "$tmp/sq.jsonl" "$tmp/ch.jsonl" || fail "export $f differs: $(diff "$tmp/sq.jsonl" "$tmp/ch.jsonl" | head -3)"
+done
+echo "sections equal: $(grep -c "^same" "$tmp/report.log"), different: $(grep -c "^DIFF" "$tmp/report.log")"
+sed -n '1,/^aside capture_counters/p' "$tmp/report.log" | tr '\n' ' ' | fold -w 100; echo
+out=$("$bin" report --db "clickhouse://writer:wrong-pw@127.0.0.1:$A/fleet" 2>&1)
+eq "report, wrong password: status" $? 1
+has "report, wrong password" "$out" "'clickhouse://writer@127.0.0.1:$A/fleet': ClickHouse error 193"
+out=$("$bin" report --db "clickhouse://127.0.0.1:$A/nothing_here" 2>&1)
+eq "report, no such database: status" $? 1
+
 "$bin" capture -q -r "$data/mixed.pcap" --sensor s1 --db "$tmp/one.db" || fail "sqlite mixed"
 "$bin" capture -q -r "$data/mixed.pcap" --sensor s1 --db "$single" --spool "$tmp/s.spool" || fail "single mixed"
 python3 "$here/chcompare.py" "$tmp/one.db" "http://127.0.0.1:$B" single || fail "single server rows differ"
@@ -204,7 +236,7 @@ pids+=($!)
 sleep 0.5
 bad "not ClickHouse" "clickhouse://127.0.0.1:$((PROXY + 1))/fleet" "does not answer as ClickHouse" \
   "clickhouse://127.0.0.1:$((PROXY + 1))/fleet"
-python3 "$here/chproxy.py" $((PROXY + 2)) $A garbage-after 6 >/dev/null &
+python3 "$here/chproxy.py" $((PROXY + 2)) $A garbage-after 10 >/dev/null & # the tables made, then inserts
 pids+=($!)
 sleep 0.5
 out=$("$bin" capture -q -r "$data/mixed.pcap" --sensor s9 --db "clickhouse://127.0.0.1:$((PROXY + 2))/late" \
