@@ -10,6 +10,7 @@
 #include "../engine/engine.h"
 #include "../engine/metrics.h"
 #include "../engine/ports.h"
+#include "../store/churl.h"
 #include "../store/store.h"
 #include "capture_ops.h"
 #include "commands.h"
@@ -254,6 +255,11 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	if (!a->src.file == !a->src.iface) {
 		cli_usage_error(&capture_command, "%s", a->src.file ? "-r and -i exclude each other"
 								      : "needs -r FILE or -i IFACE");
+		return EXIT_USAGE + 1;
+	}
+	if (a->retain_days > 0 && churl_is_url(a->db)) {
+		cli_usage_error(&capture_command, "--retain deletes old rows of a SQLite database;"
+				" on ClickHouse, give its tables a TTL");
 		return EXIT_USAGE + 1;
 	}
 	if (join_filter(a, argc, argv, first) < 0) {

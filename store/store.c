@@ -317,6 +317,8 @@ int store_commit(struct store *st)
 
 void store_retain(struct store *st, double seconds, int live)
 {
+	if (st->ch)
+		return; /* capture refuses --retain with ClickHouse */
 	writer_hold(st->writer, 0);
 	st->retain = seconds;
 	st->retain_live = live;
