@@ -66,8 +66,8 @@ static const char refused_sql[] =
 	" HAVING sum(refused) > 0 AND sum(accepted) > 0 ORDER BY k DESC, server_ip, server_port";
 /* The codes a server refused STARTTLS with, from the session rows. */
 static const char refused_codes_sql[] =
-	"SELECT starttls_reply FROM session_rows WHERE" RDB_FILTER "AND server_ip = :ip"
-	" AND server_port = :port AND " REFUSED " GROUP BY starttls_reply ORDER BY starttls_reply";
+	"SELECT starttls_reply FROM session_rows WHERE" RDB_SERVER_ROWS "AND" RDB_FILTER
+	"AND " REFUSED " GROUP BY starttls_reply ORDER BY starttls_reply";
 
 static const char injection_sql[] =
 	"SELECT server_ip, server_port, sum(injected) AS k FROM {{src:servers}}"
@@ -85,11 +85,11 @@ static const char fallback_servers_sql[] =
 	" ORDER BY server_ip, server_port";
 static const char fallback_sql[] =
 	"SELECT f.id, f.ts_end, client_ip, g.gid, g.gts, g.gv, g.gt"
-	" FROM (SELECT id, client_ip, ts_start, ts_end FROM session_rows WHERE" RDB_FILTER
-	"  AND server_ip = :ip AND server_port = :port AND" FAILED_HANDSHAKE ") f"
+	" FROM (SELECT id, client_ip, ts_start, ts_end FROM session_rows WHERE" RDB_SERVER_ROWS
+	"  AND" RDB_FILTER "AND" FAILED_HANDSHAKE ") f"
 	" {{joinall}} (SELECT id AS gid, client_ip, ts_start AS gts, tls_version AS gv,"
-	"  transport AS gt FROM session_rows WHERE" RDB_FILTER "AND server_ip = :ip"
-	"  AND server_port = :port) g USING (client_ip)"
+	"  transport AS gt FROM session_rows WHERE" RDB_SERVER_ROWS "AND" RDB_FILTER ") g"
+	" USING (client_ip)"
 	" WHERE g.gts >= f.ts_start AND g.gts <= f.ts_end + :window AND g.gid <> f.id"
 	"  AND (g.gts > f.ts_start OR g.gid > f.id)"
 	" ORDER BY f.id, g.gts, g.gid";

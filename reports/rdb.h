@@ -81,6 +81,12 @@
 #define RDB_SUM(m, cond) " sum(CASE WHEN " cond " THEN " m " ELSE 0 END) "
 /* Over session rows: the rows where cond is true. */
 #define RDB_COUNT(cond) " count(CASE WHEN " cond " THEN 1 END) "
+/* The session rows of one server (:ip, :port) of the filter: through
+ * {{server_ids}}, the filter's (server_ip, server_port, id), which the
+ * reader keeps in a temporary table for the report (SQLite: there is no
+ * index on the server, which would cost the writer). */
+#define RDB_SERVER_ROWS                                                              \
+	" id IN (SELECT id FROM {{server_ids}} WHERE server_ip = :ip AND server_port = :port) "
 /* A server as "address port", for counting distinct servers. */
 #define RDB_SERVER " {{cat(server_ip, ' ', server_port)}} "
 /* 1 when the anomaly bit (number) is set. */

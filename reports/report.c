@@ -114,8 +114,8 @@ void facts_server(const char *ip, int port, char *buf, size_t n)
 int facts_ids_open(struct rdb *db, struct facts_ids *ids, const char *cond)
 {
 	char sql[IDS_SQL_MAX];
-	snprintf(sql, sizeof sql, "SELECT id FROM session_rows WHERE" RDB_FILTER "AND server_ip = :ip"
-		 " AND server_port = :port AND (%s) ORDER BY id LIMIT :max", cond);
+	snprintf(sql, sizeof sql, "SELECT id FROM session_rows WHERE" RDB_SERVER_ROWS "AND"
+		 RDB_FILTER "AND (%s) ORDER BY id LIMIT :max", cond);
 	ids->db = db;
 	ids->s = rdb_query(db, sql);
 	return ids->s ? 0 : -1;

@@ -34,6 +34,7 @@ struct rsource {
 	int covering;         /* the filter's time range holds every session counted */
 	struct rdb_coverage cov;
 	int materialized;     /* the edges are in temp.rq_edge_NAME */
+	int filter_only;      /* export, tlsrpt: {{filter}} and {{server_ids}} */
 	char ports[REPORT_MAX_PORTS * 7 + 32];    /* " AND server_port IN (25,587)" or "" */
 	char ports_s[REPORT_MAX_PORTS * 7 + 32];  /* the same over session_rows s */
 	char filter[1024];
@@ -299,6 +300,37 @@ static int server_rows(struct rsource *rs, struct rq *q)
 	return rc;
 }
 
+static int add_var(struct rsource *rs, const char *name, char *text);
+
+/* {{server_ids}}: the filter's (server_ip, server_port, id), for the
+ * lists of one server's sessions (rdb.h, RDB_SERVER_ROWS). SQLite: a
+ * temporary table made in one pass (0.6 s for 960,000 sessions), as there
+ * is no index on the server; elsewhere the same as a subquery. 0 or -1. */
+static int server_ids(struct rsource *rs, struct rq *q)
+{
+	char sql[1400];
+	snprintf(sql, sizeof sql, "(SELECT server_ip, server_port, id FROM session_rows WHERE %s)",
+		 rs->filter);
+	if (rq_dialect(q) != SQLT_SQLITE || rs->filter_only)
+		return add_var(rs, "server_ids", strdup(sql));
+	if (rq_exec(q, "DROP TABLE IF EXISTS temp.rq_server_ids") < 0 ||
+	    rq_exec(q, "CREATE TEMP TABLE rq_server_ids (server_ip TEXT, server_port INTEGER,"
+		       " id INTEGER, PRIMARY KEY (server_ip, server_port, id)) WITHOUT ROWID") < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "INSERT INTO temp.rq_server_ids SELECT server_ip, server_port, id"
+		 " FROM session_rows WHERE %s ORDER BY server_ip, server_port, id", rs->filter);
+	struct rq_stmt *s = rq_prepare(q, sql, NULL, 0);
+	if (!s)
+		return -1;
+	rq_bind_text(s, ":server", rs->f.server[0] ? rs->f.server : NULL);
+	rq_bind_text(s, ":sensor", rs->f.sensor[0] ? rs->f.sensor : NULL);
+	rq_bind_real(s, ":since", rs->f.since);
+	rq_bind_real(s, ":until", rs->f.until);
+	int rc = rq_step(s) == 0 ? 0 : -1;
+	rq_finish(s);
+	return rc < 0 ? -1 : add_var(rs, "server_ids", strdup("temp.rq_server_ids"));
+}
+
 /* The edges of every rollup computed once, into temporary tables, rather
  * than in each query that reads a source (SQLite). 0 or -1. */
 static int materialize(struct rsource *rs, struct rq *q)
@@ -383,18 +415,22 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 	rs->whole = scan || f->server[0] || f->sensor[0]; /* rollups have no sensor */
 	rs->cov.scan = scan;
 	filters(rs);
-	if (filter_only && rq_exec(q, "DROP TABLE IF EXISTS temp.session_rows") < 0) {
+	if (filter_only && rq_dialect(q) == SQLT_SQLITE &&
+	    rq_exec(q, "DROP TABLE IF EXISTS temp.session_rows") < 0) {
 		snprintf(err, errlen, "%s", rq_error(q));
 	} else if (filter_only) {
 		rs->cov.sessions_first = rs->cov.sessions_last = NAN;
 		rs->cov.rollups_first = rs->cov.rollups_last = NAN;
-		if (add_var(rs, "filter", strdup(rs->filter)) == 0)
+		rs->filter_only = 1;
+		if (add_var(rs, "filter", strdup(rs->filter)) == 0 && server_ids(rs, q) == 0)
 			return rs;
 		snprintf(err, errlen, "out of memory");
 	} else if (rq_dialect(q) == SQLT_CLICKHOUSE ? clickhouse_span(rs, q) < 0 : read_state(rs, q) < 0) {
 		snprintf(err, errlen, "reading the rollups: %s", rq_error(q));
 	} else if (server_rows(rs, q) < 0) {
 		snprintf(err, errlen, "reading the server's sessions: %s", rq_error(q));
+	} else if (server_ids(rs, q) < 0) {
+		snprintf(err, errlen, "listing the servers' sessions: %s", rq_error(q));
 	} else if (materialize(rs, q) < 0) {
 		snprintf(err, errlen, "counting the sessions at the edges: %s", rq_error(q));
 	} else if (build_vars(rs) < 0) {

@@ -32,7 +32,8 @@ static const char sessions_sql[] =
 	"   WHEN domain_mta_sts = 1 AND cert_name_match = 0 AND lower(server_name) = mx_host"
 	"    THEN 'certificate-host-mismatch'"
 	"   ELSE 'success' END AS result"
-	" FROM session_rows WHERE" RDB_FILTER "AND mx_domain IS NOT NULL"
+	" FROM session_rows WHERE" RDB_FILTER "AND id IN (SELECT id FROM session_rows"
+	"  WHERE mx_domain IS NOT NULL)"
 	"  AND (:domain IS NULL OR mx_domain = :domain))"
 	" WHERE ptype IS NOT NULL AND result IS NOT NULL ORDER BY mx_domain, ptype;";
 

@@ -13,99 +13,13 @@
 #include "../common/sqlt.h"
 #include "rollup_fold.h"
 
-/* ---- the definitions ----------------------------------------------------------- */
+#define NDEFS ROLLUP_NDEFS
 
-#define K(n) {n, ROLLUP_KEY, 'i', "s." n}
-#define T(n) {n, ROLLUP_KEY, 't', "s." n}
-/* Keys never NULL in session_rows: stored as they are. */
-#define KN(n) {n, ROLLUP_KEY, 'I', "s." n}
-#define TN(n) {n, ROLLUP_KEY, 'T', "s." n}
-#define SUM(n, e) {n, ROLLUP_SUM, 'i', e}
-#define MIN(n, t, e) {n, ROLLUP_MIN, t, e}
-#define MAX(n, t, e) {n, ROLLUP_MAX, t, e}
-#define DEF(n, cols, where) {n, cols, sizeof cols / sizeof cols[0], where}
-
-/* An EHLO capability overwritten (anomaly capability_mangled, bit 16), or
- * XXXXXXXA in the EHLO reply of a database written before that anomaly. */
-#define MANGLED                                                                          \
-	"({{bit(s.anomalies, 16)}} = 1 OR {{contains(coalesce(s.ehlo_keywords, ''),"   \
-	" 'XXXXXXXA')}})"
-
-/* Sessions by port and by every code the report's definitions and its
- * tables of codes look at: the headline, the SMTP facts, what was
- * negotiated, what the client offered. A few hundred rows an hour. */
-static const struct rollup_col codes[] = {
-	KN("server_port"), KN("transport"), K("tls_outcome"), K("tls_version"),
-	K("starttls_offered"), K("starttls_sent"), K("starttls_reply"), K("client_hello"),
-	K("cleartext_auth"), T("auth_mechanism"), KN("anomalies"), K("cipher_suite"),
-	K("kx_group"), K("kx_dh_bits"), K("resumed"), K("forward_secrecy"), K("aead"),
-	K("weak_cipher"), K("client_offered_tls13"), K("client_max_version"),
-	K("client_offered_weak"), K("sslv2_hello"), K("server_chose_weak"),
-	K("server_declined_fs"),
-	SUM("n", "1"), SUM("bytes", "s.bytes_c2s + s.bytes_s2c"),
-	SUM("mail", "s.plaintext_transactions"), SUM("rcpts", "s.plaintext_rcpts"),
-	SUM("mail_sessions", "s.plaintext_transactions > 0"),
-	MIN("ts_min", 'r', "s.ts_start"), MAX("ts_max", 'r', "s.ts_start"),
-};
-
-/* Per server (address and port): its sessions by the headline's codes,
- * its banner names, SNI, suites, certificates and alerts, and counts of
- * the facts the server sections show. */
-static const struct rollup_col servers[] = {
-	TN("server_ip"), KN("server_port"), KN("transport"), K("tls_outcome"), K("tls_version"),
-	T("server_name"), T("sni"), K("cipher_suite"), T("cert_sha256"), K("tls_alert"),
-	K("tls_alert_from"),
-	SUM("n", "1"), SUM("mail", "s.plaintext_transactions"),
-	SUM("offered", "s.starttls_offered = 1"), SUM("ehlo", "s.starttls_offered IS NOT NULL"),
-	SUM("refused", "s.starttls_sent = 1 AND s.starttls_reply IS NOT NULL"
-		       " AND NOT (s.starttls_reply BETWEEN 200 AND 299)"),
-	SUM("accepted", "s.starttls_reply BETWEEN 200 AND 299"),
-	SUM("auth", "s.cleartext_auth = 1"), SUM("judged", "s.server_chose_weak IS NOT NULL"),
-	SUM("weak", "s.server_chose_weak = 1"), SUM("nofs", "s.server_declined_fs = 1"),
-	SUM("only_weak", "s.weak_cipher = 1 AND s.server_chose_weak = 0"),
-	SUM("nofs_offer", "s.forward_secrecy = 0 AND s.server_declined_fs = 0"),
-	SUM("bad", "s.server_chose_weak = 1 OR s.server_declined_fs = 1"),
-	SUM("stripped", "s.starttls_offered = 0 AND NOT " MANGLED),
-	SUM("mangled", MANGLED), SUM("injected", "{{bit(s.anomalies, 13)}} = 1"),
-	SUM("expired", "s.cert_expired = 1"), SUM("named", "s.cert_name_match IS NOT NULL"),
-	SUM("mismatch", "s.cert_name_match = 0"),
-	MIN("worst", 'i', "CASE WHEN s.weak_cipher = 1 THEN 0 WHEN s.forward_secrecy = 0 THEN 1"
-			  " WHEN s.aead = 0 THEN 2 WHEN s.aead = 1 THEN 3 END"),
-	MAX("mangled_kw", 't', "CASE WHEN " MANGLED " THEN s.ehlo_keywords END"),
-};
-
-/* Per client and server: the client's side, its names and fingerprints. */
-static const struct rollup_col clients[] = {
-	TN("client_ip"), TN("server_ip"), KN("server_port"), KN("transport"), K("tls_outcome"),
-	K("tls_version"), K("client_max_version"), T("ehlo_name"), T("ja3"), T("ja4"), T("ja3s"),
-	SUM("n", "1"), SUM("mail", "s.plaintext_transactions"),
-	SUM("not_used", "s.starttls_offered = 1 AND s.starttls_sent = 0"),
-	SUM("auth", "s.cleartext_auth = 1"), SUM("hellos", "s.client_hello = 1"),
-	SUM("no13", "s.client_hello = 1 AND s.client_offered_tls13 = 0"),
-	SUM("weak", "s.client_hello = 1 AND s.client_offered_weak = 1"),
-	SUM("only_weak", "s.client_hello = 1 AND s.weak_cipher = 1 AND s.server_chose_weak = 0"),
-	SUM("nofs", "s.client_hello = 1 AND s.forward_secrecy = 0 AND s.server_declined_fs = 0"),
-};
-
-static const struct rollup_def defs[] = {
-	DEF("codes", codes, NULL),
-	DEF("servers", servers, NULL),
-	DEF("clients", clients, NULL),
-};
-#define NDEFS (sizeof defs / sizeof defs[0])
-
-const struct rollup_def *rollup_defs(size_t *n)
+/* Rollup i's definition (rollup_defs.c). */
+static const struct rollup_def *def(size_t i)
 {
-	*n = NDEFS;
-	return defs;
-}
-
-const struct rollup_def *rollup_find(const char *name)
-{
-	for (size_t i = 0; i < NDEFS; i++)
-		if (!strcmp(defs[i].name, name))
-			return &defs[i];
-	return NULL;
+	size_t n;
+	return &rollup_defs(&n)[i];
 }
 
 int64_t rollup_width(enum rollup_level l)
@@ -448,13 +362,13 @@ static sqlite3_stmt *prepare_from_hours(struct rollup *r, const struct rollup_de
 static int prepare_def(struct rollup *r, size_t i)
 {
 	sqlite3_stmt **st = r->st[i];
-	st[ST_HOUR] = prepare_from_sessions(r, &defs[i], ROLLUP_HOUR, NEW_ROWS);
-	st[ST_LATE_DAY] = prepare_from_sessions(r, &defs[i], ROLLUP_DAY,
+	st[ST_HOUR] = prepare_from_sessions(r, def(i), ROLLUP_HOUR, NEW_ROWS);
+	st[ST_LATE_DAY] = prepare_from_sessions(r, def(i), ROLLUP_DAY,
 						NEW_ROWS " AND s.ts_start < :promoted");
-	st[ST_LATE_ALL] = prepare_from_sessions(r, &defs[i], ROLLUP_ALL,
+	st[ST_LATE_ALL] = prepare_from_sessions(r, def(i), ROLLUP_ALL,
 						NEW_ROWS " AND s.ts_start < :promoted");
-	st[ST_UP_DAY] = prepare_from_hours(r, &defs[i], ROLLUP_DAY);
-	st[ST_UP_ALL] = prepare_from_hours(r, &defs[i], ROLLUP_ALL);
+	st[ST_UP_DAY] = prepare_from_hours(r, def(i), ROLLUP_DAY);
+	st[ST_UP_ALL] = prepare_from_hours(r, def(i), ROLLUP_ALL);
 	for (int k = 0; k < ST_N; k++)
 		if (!st[k])
 			return -1;
@@ -498,7 +412,7 @@ struct rollup *rollup_new(sqlite3 *db, const char *path, char *err, size_t errle
 	for (size_t i = 0; rc == 0 && i < NDEFS; i++)
 		rc = prepare_def(r, i);
 	for (size_t i = 0; rc == 0 && i < NDEFS; i++)
-		r->fold[i] = rollup_fold_new(db, &defs[i]); /* NULL: folded by SQL */
+		r->fold[i] = rollup_fold_new(db, def(i)); /* NULL: folded by SQL */
 	r->col_ts = r->col_ts_end = -1;
 	for (size_t i = 0; i < writer_columns(); i++) {
 		if (!strcmp(writer_column(i), "ts_start"))
@@ -800,7 +714,7 @@ int rollup_catch_up(sqlite3 *db)
 int rollup_install(sqlite3 *db)
 {
 	for (size_t i = 0; i < NDEFS; i++)
-		if (create_tables(db, &defs[i]) < 0)
+		if (create_tables(db, def(i)) < 0)
 			return -1;
 	return fold_all(db);
 }
@@ -810,7 +724,7 @@ int rollup_rebuild(sqlite3 *db)
 	char sql[128];
 	for (size_t i = 0; i < NDEFS; i++)
 		for (int l = 0; l < ROLLUP_LEVELS; l++) {
-			snprintf(sql, sizeof sql, "DELETE FROM main.rollup_%s_%s;", defs[i].name,
+			snprintf(sql, sizeof sql, "DELETE FROM main.rollup_%s_%s;", def(i)->name,
 				 rollup_level_name((enum rollup_level)l));
 			if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 				return -1;

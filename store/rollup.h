@@ -26,6 +26,8 @@
 #define ROLLUP_MIGRATION 5      /* the schema step that creates them (schema.sql) */
 #define ROLLUP_DELETE_BATCH 10000 /* session rows deleted per transaction at most */
 
+#define ROLLUP_NDEFS 3         /* codes, servers, clients (rollup_defs.c) */
+
 enum rollup_kind { ROLLUP_KEY, ROLLUP_SUM, ROLLUP_MIN, ROLLUP_MAX };
 
 struct rollup_col {

@@ -41,6 +41,27 @@ eq "sessions counted" "$(js "$tmp/all.json" '$.sessions.total')" "$stored"
 eq "rollups promoted: every hour" "$(sql "$db" "SELECT promoted > (SELECT max(ts_start)
   FROM session_rows) FROM rollup_state")" 1
 
+# the writer grouped its rows in C (store/rollup_fold.c); a copy whose
+# rollups were emptied gets them again by SQL from the session rows when a
+# capture opens it (rollup.c; the capture itself is refused: that file is
+# in the database): every table holds the same counts (the hour tables are
+# heaps: summed per key)
+cp "$db" "$tmp/sql.db"
+edited "$tmp/sql.db"
+status "refused capture folds the rows by SQL" 1 "$bin" capture -q -r "$tmp/s.pcap" --db "$tmp/sql.db"
+for r in codes servers clients; do
+  keys=$(sqlite3 -batch "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('rollup_${r}_day')
+    WHERE pk > 0")
+  sums=$(sqlite3 -batch "$db" "SELECT group_concat(CASE WHEN name = 'ts_min' OR name = 'worst'
+    THEN 'min(' || name || ')' WHEN name IN ('ts_max', 'mangled_kw') THEN 'max(' || name || ')'
+    ELSE 'sum(' || name || ')' END, ', ') FROM pragma_table_info('rollup_${r}_day') WHERE pk = 0")
+  for l in hour day all; do
+    q="SELECT $keys, $sums FROM rollup_${r}_$l GROUP BY $keys ORDER BY $keys"
+    eq "C fold = SQL fold: rollup_${r}_$l" "$(sqlite3 -batch "$db" "$q" | md5sum)" \
+      "$(sqlite3 -batch "$tmp/sql.db" "$q" | md5sum)"
+  done
+done
+
 check() { # WHAT OPTIONS...: all rows, and the default --top
   local what=$1
   shift
