@@ -299,6 +299,41 @@ static int refill(const struct classic *cl, struct reader *r)
 	return 0;
 }
 
+/* What the buffer holds at its read position. */
+enum rec_state { REC_WHOLE, REC_SHORT, REC_END, REC_BAD };
+
+/* A whole record (its header and *caplen bytes), too little of one while
+ * more can be read, the end of the file, or a record libpcap would refuse
+ * (err says why, in libpcap's words). */
+static enum rec_state next_record(const struct source *s, uint32_t *caplen, char *err,
+				  size_t errlen)
+{
+	const struct classic *cl = &s->cl;
+	const struct reader *r = &s->rd;
+	size_t left = r->have - r->pos;
+	*caplen = left >= 16 ? rd32(r->buf + r->pos + 8, cl->swapped) : 0;
+	if (*caplen > CAPLEN_MAX) {
+		snprintf(err, errlen, "%s: invalid packet capture length %u, bigger than "
+			 "maximum of %u", s->name, *caplen, CAPLEN_MAX);
+		return REC_BAD;
+	}
+	if ((left < 16 || left - 16 < *caplen) && !r->eof)
+		return REC_SHORT;
+	if (left == 0)
+		return REC_END;
+	if (left < 16) {
+		snprintf(err, errlen, "%s: truncated dump file; tried to read 16 header "
+			 "bytes, only got %zu", s->name, left);
+		return REC_BAD;
+	}
+	if (left - 16 < *caplen) {
+		snprintf(err, errlen, "%s: truncated dump file; tried to read %u captured "
+			 "bytes, only got %zu", s->name, *caplen, left - 16);
+		return REC_BAD;
+	}
+	return REC_WHOLE;
+}
+
 /* Walks the records; the same checks and messages as libpcap. Frames go
  * out in batches, always before the buffer they point into is refilled. */
 static int run_classic(struct source *s, source_frames_fn fn, void *ctx, char *err,
@@ -311,15 +346,9 @@ static int run_classic(struct source *s, source_frames_fn fn, void *ctx, char *e
 	size_t n = 0;
 	int rc = 0;
 	while (!s->stop) {
-		size_t left = r->have - r->pos;
-		uint32_t caplen = left >= 16 ? rd32(r->buf + r->pos + 8, cl->swapped) : 0;
-		if (caplen > CAPLEN_MAX) {
-			snprintf(err, errlen, "%s: invalid packet capture length %u, bigger than "
-				 "maximum of %u", s->name, caplen, CAPLEN_MAX);
-			rc = -1;
-			break;
-		}
-		if ((left < 16 || left - 16 < caplen) && !r->eof) {
+		uint32_t caplen;
+		enum rec_state st = next_record(s, &caplen, err, errlen);
+		if (st == REC_SHORT) {
 			if (n)
 				fn(ctx, batch, n);
 			n = 0;
@@ -330,18 +359,8 @@ static int run_classic(struct source *s, source_frames_fn fn, void *ctx, char *e
 			}
 			continue;
 		}
-		if (left == 0)
-			break; /* the end of the file */
-		if (left < 16) {
-			snprintf(err, errlen, "%s: truncated dump file; tried to read 16 header "
-				 "bytes, only got %zu", s->name, left);
-			rc = -1;
-			break;
-		}
-		if (left - 16 < caplen) {
-			snprintf(err, errlen, "%s: truncated dump file; tried to read %u captured "
-				 "bytes, only got %zu", s->name, caplen, left - 16);
-			rc = -1;
+		if (st != REC_WHOLE) {
+			rc = st == REC_BAD ? -1 : 0; /* REC_END: the end of the file */
 			break;
 		}
 		const uint8_t *p = r->buf + r->pos;

@@ -121,6 +121,9 @@ struct pdns_addr {
 	uint8_t a[16];
 };
 
+/* The address of family 4 or 6 at a (4 or 16 bytes), the rest zero. */
+struct pdns_addr pdns_addr_make(uint8_t family, const uint8_t *a);
+
 struct pdns_limits {
 	size_t max_bytes;   /* the table's memory, counted (default 64 MiB) */
 	size_t max_entries; /* 0: no cap but the bytes */

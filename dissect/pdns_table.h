@@ -1,6 +1,7 @@
 /* Inside the passive-DNS table: the entries, their index and their
- * lifetime (pdns.c), shared with the queries (pdns_query.c). Not a public
- * header: everything else goes through pdns.h. */
+ * lifetime (pdns.c), shared with what feeds it (pdns_feed.c) and the
+ * queries (pdns_query.c). Not a public header: everything else goes
+ * through pdns.h. */
 #ifndef SMTPTLS_PDNS_TABLE_H
 #define SMTPTLS_PDNS_TABLE_H
 
@@ -114,5 +115,20 @@ int pdns_answer_before(const struct node *n, double ts, double *lo, double *hi);
 /* Whether an evicted entry of this mark and hash might cover ts. */
 int pdns_marked(const struct pdns *t, enum pdns_mark m, uint32_t xhash, double ts);
 int pdns_addr_eq(const struct pdns_addr *a, const struct pdns_addr *b);
+
+/* pdns.c, for the feed (the lock held) */
+/* The byte hash of the table's keys, continuing from h (a seed to start
+ * from): the feed's digest of a TLSA set. */
+uint64_t pdns_hash_bytes(uint64_t h, const void *p, size_t n);
+/* The end of validity of an answer at ts with this TTL, clamped to the
+ * limits. */
+double pdns_until(const struct pdns *t, double ts, uint32_t ttl);
+/* The entry for k with a sighting from ts to until; a kind that replaces
+ * gets a fresh entry with room for extra bytes. NULL if it could not be
+ * stored. */
+struct node *pdns_put(struct pdns *t, const struct pdns_key *k, size_t extra, double ts,
+		      double until);
+/* Notes a packet time: the first and latest the table has seen. */
+void pdns_tick(struct pdns *t, double ts);
 
 #endif

@@ -85,15 +85,6 @@ int build_wants_dns(const struct flow_info *fi)
 	return fi->server_port == BUILD_MX_PORT;
 }
 
-static struct pdns_addr pdns_addr_of(uint8_t family, const uint8_t *a)
-{
-	struct pdns_addr p;
-	memset(&p, 0, sizeof p);
-	p.family = family;
-	memcpy(p.a, a, family == 4 ? 4 : 16);
-	return p;
-}
-
 /* policy_plaintext: mail went in clear to a domain seen to publish a
  * policy (MTA-STS, or DANE: TLSA signed; an unsigned TLSA is no DANE
  * policy, RFC 7672 2.2). 0 when no mail went in clear, or the domain was
@@ -128,8 +119,8 @@ void build_dns(struct session_record *r, const struct sess *s, const struct flow
 	       struct pdns *t, double now)
 {
 	struct pdns_session ps;
-	struct pdns_addr server = pdns_addr_of(fi->family, fi->server);
-	struct pdns_addr client = pdns_addr_of(fi->family, fi->client);
+	struct pdns_addr server = pdns_addr_make(fi->family, fi->server);
+	struct pdns_addr client = pdns_addr_make(fi->family, fi->client);
 	if (!build_wants_dns(fi))
 		return;
 	pdns_session(t, &server, &client, fi->first_ts, now, &ps);

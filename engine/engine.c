@@ -166,22 +166,42 @@ int engine_start(struct engine *e, struct store *st)
 
 /* ---- running ------------------------------------------------------------------ */
 
-/* In line, or on a fanout socket: decode the batch and follow it. */
-static void lane_frames(void *ctx, const struct frame *f, size_t n)
+/* Where a lane's decoded segments go: its own pipeline (in line, or on a
+ * fanout socket) or, for the reader, the workers. */
+typedef void (*segments_sink)(struct lane *l, const struct segment *s, size_t n);
+
+static void to_pipeline(struct lane *l, const struct segment *s, size_t n)
 {
-	struct lane *l = ctx;
+	pipeline_segments(l->pl, s, n);
+}
+
+static void to_workers(struct lane *l, const struct segment *s, size_t n)
+{
+	workers_segments(l->e->ws, s, n);
+}
+
+/* Decodes a batch of frames and hands their segments to sink, at most
+ * SOURCE_BATCH at a time (what the decoder keeps valid). */
+static void decode_frames(struct lane *l, const struct frame *f, size_t n, segments_sink sink)
+{
 	struct segment seg[SOURCE_BATCH];
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		k += (size_t)intake_frame(l->in, &f[i], &seg[k]);
 		if (k == SOURCE_BATCH) {
-			pipeline_segments(l->pl, seg, k);
+			sink(l, seg, k);
 			k = 0;
 		}
 	}
-	pipeline_segments(l->pl, seg, k);
+	sink(l, seg, k);
 	if (l->e->on_frames)
 		l->e->on_frames(l->e->on_frames_ctx, n);
+}
+
+/* In line, or on a fanout socket: decode the batch and follow it. */
+static void lane_frames(void *ctx, const struct frame *f, size_t n)
+{
+	decode_frames(ctx, f, n, to_pipeline);
 }
 
 /* The capture handle's statistics, read by the thread that reads it
@@ -204,19 +224,7 @@ static void lane_tick(void *ctx, double now)
 /* The reader: decode the batch and hand it to the workers. */
 static void reader_frames(void *ctx, const struct frame *f, size_t n)
 {
-	struct lane *l = ctx;
-	struct segment seg[SOURCE_BATCH];
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		k += (size_t)intake_frame(l->in, &f[i], &seg[k]);
-		if (k == SOURCE_BATCH) {
-			workers_segments(l->e->ws, seg, k);
-			k = 0;
-		}
-	}
-	workers_segments(l->e->ws, seg, k);
-	if (l->e->on_frames)
-		l->e->on_frames(l->e->on_frames_ctx, n);
+	decode_frames(ctx, f, n, to_workers);
 }
 
 static void reader_tick(void *ctx, double now)

@@ -47,20 +47,11 @@ void intake_free(struct intake *in)
 	free(in);
 }
 
-static struct pdns_addr pdns_addr_of(uint8_t family, const uint8_t *a)
-{
-	struct pdns_addr p;
-	memset(&p, 0, sizeof p);
-	p.family = family;
-	memcpy(p.a, a, family == 4 ? 4 : 16);
-	return p;
-}
-
 /* A ClientHello given up while waiting for its second segment. */
 static void hello_lost(void *ctx, uint8_t family, const uint8_t *src, double ts)
 {
 	struct intake *in = ctx;
-	struct pdns_addr a = pdns_addr_of(family, src);
+	struct pdns_addr a = pdns_addr_make(family, src);
 	in->c.https_unread++;
 	pdns_add_https(in->pdns, &a, NULL, ts);
 }
@@ -112,7 +103,7 @@ static void peek_https(struct intake *in, const struct tcp_packet *t, double ts)
 	}
 	switch (sni_peek_segment(in->peek, &s, sni)) {
 	case SNI_PEEK_HELLO:
-		client = pdns_addr_of(t->family, t->src);
+		client = pdns_addr_make(t->family, t->src);
 		in->c.https_hellos++;
 		pdns_add_https(in->pdns, &client, sni, ts);
 		break;

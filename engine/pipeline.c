@@ -54,15 +54,6 @@ struct conn {
 
 /* ---- DNS ------------------------------------------------------------------ */
 
-static struct pdns_addr pdns_addr_of(uint8_t family, const uint8_t *a)
-{
-	struct pdns_addr p;
-	memset(&p, 0, sizeof p);
-	p.family = family;
-	memcpy(p.a, a, family == 4 ? 4 : 16);
-	return p;
-}
-
 /* One DNS message from src to dst into the table; a message of a type the
  * parser does not read still shows DNS on the link. */
 static void dns_message(struct pipeline *pl, const uint8_t *p, size_t len,
@@ -75,7 +66,7 @@ static void dns_message(struct pipeline *pl, const uint8_t *p, size_t len,
 
 static void dns_datagram(struct pipeline *pl, const struct tcp_packet *t)
 {
-	struct pdns_addr src = pdns_addr_of(t->family, t->src), dst = pdns_addr_of(t->family, t->dst);
+	struct pdns_addr src = pdns_addr_make(t->family, t->src), dst = pdns_addr_make(t->family, t->dst);
 	if (t->caplen < t->wirelen) {
 		pl->c.dns_udp_cut++; /* a cut message would parse as another one */
 		return;
@@ -86,8 +77,8 @@ static void dns_datagram(struct pipeline *pl, const struct tcp_packet *t)
 
 static int dns_conn_open(struct conn *c, const struct flow_info *fi)
 {
-	c->addr[DIR_C2S] = pdns_addr_of(fi->family, fi->client);
-	c->addr[DIR_S2C] = pdns_addr_of(fi->family, fi->server);
+	c->addr[DIR_C2S] = pdns_addr_make(fi->family, fi->client);
+	c->addr[DIR_S2C] = pdns_addr_make(fi->family, fi->server);
 	c->dns[0] = dns_stream_new(0);
 	c->dns[1] = dns_stream_new(0);
 	c->pl->c.dns_tcp_flows++;

@@ -1,7 +1,7 @@
 /* The one driver for the tests that feed a stream parser a case's steps
  * whole, with each step cut in two at every byte, and one byte at a time,
- * and check that the facts are the same every way (test_smtp, test_tls,
- * test_session). Every piece is handed over in a buffer of exactly its
+ * and check that the facts are the same every way (test_smtp, test_tls*,
+ * test_session*). Every piece is handed over in a buffer of exactly its
  * size, so AddressSanitizer sees a read past it. Header-only like check.h. */
 #ifndef SMTPTLS_TEST_SPLIT_FEED_H
 #define SMTPTLS_TEST_SPLIT_FEED_H
