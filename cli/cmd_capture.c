@@ -4,12 +4,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/clock.h"
 #include "../engine/anon.h"
 #include "../engine/engine.h"
 #include "../engine/metrics.h"
 #include "../engine/ports.h"
+#include "../store/churl.h"
 #include "../store/store.h"
 #include "capture_ops.h"
 #include "commands.h"
@@ -34,12 +36,14 @@ struct capture_args {
 	char filter[4096];
 	const char *metrics_listen; /* --metrics-listen ADDR:PORT */
 	int again;                  /* --again: a file captured before is captured again */
-	struct store_opts store;    /* --write-queue, --spool-max */
+	struct store_opts store;    /* --write-queue, --spool-max, --spool */
 	double retain_days;         /* --retain: 0 keeps every session row */
+	char sensor[64];            /* --sensor, else the host name */
 };
 
 /* The capture's own options (unique among capture's codes). */
-enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX, OPT_RETAIN };
+enum { OPT_METRICS = OPT_FIRST_FREE, OPT_AGAIN, OPT_WRITE_QUEUE, OPT_SPOOL_MAX, OPT_RETAIN,
+       OPT_SPOOL };
 
 /* What runs beside the engine while it reads. */
 struct capture_run {
@@ -71,7 +75,12 @@ static int join_filter(struct capture_args *a, int argc, char **argv, int first)
 static const struct cli_option capture_options[] = {
 	{NULL, 'r', "FILE", 'r', "read packets from FILE, pcap or pcapng ('-': standard input)"},
 	{NULL, 'i', "IFACE", 'i', "capture live on IFACE until SIGINT or SIGTERM"},
-	CLI_OPTION_DB("database to append to, created if absent"),
+	CLI_OPTION_DB("database to append to, created if absent: a file (SQLite), or "
+		      "clickhouse://[USER@]HOST[:PORT]/DB[?cluster=NAME] (the HTTP port, default "
+		      "8123; a password as USER:PASSWORD@ or in SMTPTLS_CLICKHOUSE_PASSWORD)"),
+	{"sensor", 0, "NAME", OPT_SENSOR,
+	 "the name stored with every session and run, to tell a fleet's links apart "
+	 "(default: the host name)"},
 	{"ports", 0, "SPEC", OPT_PORTS,
 	 "ports to follow (default: 25/smtp,465/tls,587/smtp): '2525/smtp,2465/tls' adds, "
 	 "'-587' removes, a leading '=' replaces the defaults ('=2525/smtp')"},
@@ -111,6 +120,9 @@ static const struct cli_option capture_options[] = {
 	{"spool-max", 0, "MIB", OPT_SPOOL_MAX,
 	 "the spool file PATH-spool beside the database, at most (default: 1024; 0: none); "
 	 "beyond it rows are lost and counted, packets never wait"},
+	{"spool", 0, "FILE", OPT_SPOOL,
+	 "ClickHouse: where rows wait that the server could not take, delivered first by the "
+	 "next capture through the same FILE (default: smtptls-HOST-PORT-DATABASE.spool)"},
 	{"retain", 0, "DAYS", OPT_RETAIN,
 	 "delete the session rows that started more than DAYS days (fractions allowed) before "
 	 "the newest packet (file) or now (live), in batches as rows are written; reports keep "
@@ -195,6 +207,15 @@ static int capture_option(void *ctx, int code, const char *arg)
 	case OPT_NO_DNS: a->no_dns = 1; return 0;
 	case OPT_ANONYMIZE: a->anon_keyfile = arg; return 0;
 	case OPT_AGAIN: a->again = 1; return 0;
+	case OPT_SPOOL: a->store.spool_path = arg; return 0;
+	case OPT_SENSOR:
+		if (*arg && strlen(arg) < sizeof a->sensor) {
+			snprintf(a->sensor, sizeof a->sensor, "%s", arg);
+			return 0;
+		}
+		cli_bad_value(&capture_command, code, "a name of 1 to %zu bytes",
+			      sizeof a->sensor - 1);
+		return -1;
 	case OPT_METRICS:
 		if (metrics_parse_listen(arg, err, sizeof err) == 0) {
 			a->metrics_listen = arg;
@@ -224,6 +245,9 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	ports_default(&a->ports);
 	a->threads = 1;
 	a->store.spool_bytes = STORE_SPOOL_DEFAULT;
+	if (gethostname(a->sensor, sizeof a->sensor) < 0 || !a->sensor[0])
+		snprintf(a->sensor, sizeof a->sensor, "unknown");
+	a->sensor[sizeof a->sensor - 1] = '\0';
 	int first = cli_parse(&capture_command, argc, argv, capture_option, a);
 	if (first == CLI_HELP)
 		return EXIT_OK + 1;
@@ -232,6 +256,11 @@ static int parse_capture(struct capture_args *a, int argc, char **argv)
 	if (!a->src.file == !a->src.iface) {
 		cli_usage_error(&capture_command, "%s", a->src.file ? "-r and -i exclude each other"
 								      : "needs -r FILE or -i IFACE");
+		return EXIT_USAGE + 1;
+	}
+	if (a->retain_days > 0 && churl_is_url(a->db)) {
+		cli_usage_error(&capture_command, "--retain deletes old rows of a SQLite database;"
+				" on ClickHouse, give its tables a TTL");
 		return EXIT_USAGE + 1;
 	}
 	if (join_filter(a, argc, argv, first) < 0) {
@@ -404,7 +433,8 @@ static int start_run(struct capture_args *a, struct capture_run *cr)
 	ports_format(&a->ports, cr->ports, sizeof cr->ports);
 	cr->ri = (struct run_info){engine_source_name(cr->e),
 				   engine_is_live(cr->e) ? "interface" : "file", a->src.filter,
-				   cr->ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION};
+				   cr->ports, clock_seconds(CLOCK_REALTIME), SMTPTLS_VERSION,
+				   a->sensor};
 	if (begin_run(a, cr) != EXIT_OK)
 		return EXIT_RUNTIME;
 	if (engine_start(cr->e, cr->st) < 0) {

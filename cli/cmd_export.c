@@ -17,7 +17,7 @@ const struct cli_command export_command = {
 	.name = "export",
 	.summary = "write the session rows, as JSON lines or CSV",
 	.synopsis = "[--db PATH] [--format jsonl|csv] [--since T] [--until T]\n"
-		    " [--port P[,P...]] [--server ADDR]",
+		    " [--port P[,P...]] [--server ADDR] [--sensor NAME]",
 	.description =
 		"Writes every column of the session rows that pass the filters, oldest first, on "
 		"standard output (for a SIEM, a spreadsheet or jq). The database is only read, as "

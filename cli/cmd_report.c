@@ -66,6 +66,13 @@ int filter_option(const struct cli_command *c, int code, const char *arg,
 			return 0;
 		cli_bad_value(c, code, "invalid server '%s'", arg);
 		return -1;
+	case OPT_SENSOR:
+		if (*arg && strlen(arg) < sizeof f->sensor) {
+			snprintf(f->sensor, sizeof f->sensor, "%s", arg);
+			return 0;
+		}
+		cli_bad_value(c, code, "a name of 1 to %zu bytes", sizeof f->sensor - 1);
+		return -1;
 	default:
 		return 1;
 	}
@@ -97,10 +104,10 @@ const struct cli_command report_command = {
 	.summary = "print the encrypted share and what stands behind it",
 	.synopsis = "[--db PATH] [--format text|csv|json|html] [--since T]\n"
 		    " [--until T] [--by hour|day|week] [--port P[,P...]]\n"
-		    " [--server ADDR] [--top N]\n"
+		    " [--server ADDR] [--sensor NAME] [--top N]\n"
 		    "--format tlsrpt [--domain D] [--org NAME]\n"
 		    " [--contact ADDR] [--since T] [--until T]\n"
-		    " [--port P[,P...]] [--server ADDR]",
+		    " [--port P[,P...]] [--server ADDR] [--sensor NAME]",
 	.description =
 		"Prints the share of the sessions in the database that were encrypted (TLS "
 		"completed) and what stands behind it: per port, the reasons for the rest, a time "

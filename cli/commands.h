@@ -16,7 +16,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 enum { OPT_DB = 256, OPT_PORTS, OPT_CLASSIFY, OPT_MAX_FLOWS, OPT_MAX_BUFFER, OPT_IDLE,
        OPT_SNAPLEN, OPT_BUFSIZE, OPT_THREADS, OPT_ANONYMIZE, OPT_FORMAT, OPT_SINCE,
        OPT_UNTIL, OPT_BY, OPT_PORT, OPT_SERVER, OPT_TOP, OPT_TOLERANCE, OPT_NO_DNS,
-       OPT_DNS_WINDOW, OPT_DNS_MEMORY, OPT_DOMAIN, OPT_ORG, OPT_CONTACT, OPT_FIRST_FREE };
+       OPT_DNS_WINDOW, OPT_DNS_MEMORY, OPT_DOMAIN, OPT_ORG, OPT_CONTACT, OPT_SENSOR, OPT_FIRST_FREE };
 
 /* Each takes the arguments after "smtptls" (argv[0] is the command's
  * name) and returns the exit status. */
@@ -42,11 +42,13 @@ extern const struct cli_command capture_command, report_command, export_command,
 	{"port", 0, "P[,P...]", OPT_PORT,                                              \
 	 "sessions to these server ports (repeatable, at most 16; default: all)"},     \
 	{"server", 0, "ADDR", OPT_SERVER,                                              \
-	 "sessions to this server address or banner name (default: all)"}
+	 "sessions to this server address or banner name (default: all)"},             \
+	{"sensor", 0, "NAME", OPT_SENSOR,                                              \
+	 "sessions seen by this sensor (capture --sensor; default: all)"}
 
 struct report_filter;
 /* A filter option of report and export (--since, --until, --port,
- * --server): 0 when code was one and arg is valid, -1 after a usage error
+ * --server, --sensor): 0 when code was one and arg is valid, -1 after a usage error
  * naming the option, 1 when code is not a filter option. */
 int filter_option(const struct cli_command *c, int code, const char *arg,
 		  struct report_filter *f);

@@ -223,7 +223,7 @@ static const struct call calls[] = {
 		      " NULL AND $2 <> 0), groupUniqArrayIf(assumeNotNull($1), $1 IS NOT NULL AND $2 <>"
 		      " 0)))))), ', '), '')"},
 	 {NULL, NULL}},
-	{"list", 1, {"group_concat($1, ', ')", "arrayStringConcat(groupArray($1), ', ')"},
+	{"list", 1, {"group_concat($1, ', ')", "arrayStringConcat(groupArray(toString($1)), ', ')"},
 	 {NULL, NULL}},
 	{"ljoin", 0, {"LEFT JOIN", "ANY LEFT JOIN"}, {NULL, NULL}},
 	{"join", 0, {"JOIN", "ANY INNER JOIN"}, {NULL, NULL}},

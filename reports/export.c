@@ -7,6 +7,9 @@
 
 static const char export_sql[] =
 	"SELECT * FROM sessions WHERE" RDB_FILTER "ORDER BY ts_start, id";
+/* ClickHouse: the view of the same columns, each session once (store/chschema.h) */
+static const char export_sql_ch[] =
+	"SELECT * FROM sessions_view WHERE" RDB_FILTER "ORDER BY ts_start, id";
 
 static void real(FILE *out, double v)
 {
@@ -66,7 +69,8 @@ long long report_export(const char *path, enum export_format fmt,
 	int rc;
 	if (rdb_open(&db, path, f, err, errlen) < 0)
 		return -1;
-	if (rdb_begin(db, RDB_ROWS) < 0 || !(s = rdb_query(db, export_sql))) {
+	if (rdb_begin(db, RDB_ROWS) < 0 ||
+	    !(s = rdb_query(db, rdb_clickhouse(db) ? export_sql_ch : export_sql))) {
 		snprintf(err, errlen, "%s", rdb_error(db));
 		rdb_close(db);
 		return -1;

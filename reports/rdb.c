@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "../common/registry.h"
+#include "../store/chttp.h"
+#include "../store/churl.h"
 #include "../store/schema.h"
 #include "../store/store.h"
 #include "rdb_conn.h"
@@ -18,8 +20,10 @@ struct rdb {
 	struct rsource *src;      /* the filter's rollup sources, from rdb_begin */
 	int in_tx;
 	struct report_filter filter;
-	char path[512];
+	char path[768];           /* a URL without its password */
 	char err[1536];
+	struct chttp *http;       /* ClickHouse (a clickhouse:// URL), else NULL */
+	void *chconn;             /* the ClickHouse driver's */
 };
 
 int rdb_fail(struct rdb *db, const char *what)
@@ -195,11 +199,39 @@ static int open_current(struct rdb *db)
 	return open_readonly(db) < 0 || read_version(db) < 0 ? -1 : 0;
 }
 
+/* A ClickHouse database a capture made (store/chddl.c): its tables and
+ * views answer. */
+static int open_clickhouse(struct rdb *db, const char *url)
+{
+	struct ch_url u;
+	struct tsv_buf out = {0};
+	char why[600];
+	churl_redact(url, db->path, sizeof db->path);
+	if (churl_parse(url, &u, db->err, sizeof db->err) < 0)
+		return -1;
+	if (!(db->http = chttp_new(&u))) {
+		memset(u.password, 0, sizeof u.password);
+		return rdb_oom(db);
+	}
+	memset(u.password, 0, sizeof u.password);
+	int rc = chttp_query(db->http, NULL, "SELECT count() FROM system.tables WHERE database ="
+			     " currentDatabase() AND name IN ('session_rows', 'certificates',"
+			     " 'run_origins', 'runs', 'run_counters')", NULL, 0, NULL, &out, why,
+			     sizeof why);
+	if (rc != CH_OK)
+		snprintf(db->err, sizeof db->err, "database '%s': %.600s", db->path, why);
+	else if (out.len < 1 || out.p[0] != '5')
+		snprintf(db->err, sizeof db->err, "database '%s' holds no smtptls tables (a capture"
+			 " into it makes them)", db->path);
+	tsv_buf_free(&out);
+	return db->err[0] ? -1 : 0;
+}
+
 int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, char *err,
 	     size_t errlen)
 {
-	struct rdb *db = calloc(1, sizeof *db);
 	*out = NULL;
+	struct rdb *db = calloc(1, sizeof *db);
 	if (!db) {
 		snprintf(err, errlen, "database '%s': out of memory", path);
 		return -1;
@@ -210,13 +242,18 @@ int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, 
 		db->filter = *f;
 	else
 		report_filter_init(&db->filter);
-	if (open_current(db) < 0) {
+	if (churl_is_url(path) ? open_clickhouse(db, path) < 0 : open_current(db) < 0) {
 		snprintf(err, errlen, "%s", db->err);
 		rdb_close(db);
 		return -1;
 	}
 	*out = db;
 	return 0;
+}
+
+int rdb_clickhouse(const struct rdb *db)
+{
+	return db->http != NULL;
 }
 
 void rdb_close(struct rdb *db)
@@ -226,7 +263,10 @@ void rdb_close(struct rdb *db)
 	rdb_end(db);
 	rq_free(db->q);
 	db->q = NULL;
-	close_db(db);
+	free(db->chconn);
+	chttp_free(db->http);
+	if (db->db)
+		close_db(db);
 	free(db);
 }
 
@@ -242,7 +282,7 @@ static int query_fail(struct rdb *db)
 static struct rq *query_layer(struct rdb *db)
 {
 	if (!db->q)
-		db->q = rq_sqlite(db->db);
+		db->q = db->http ? rq_clickhouse(db->http, db->path, &db->chconn) : rq_sqlite(db->db);
 	return db->q;
 }
 
@@ -254,10 +294,12 @@ int rdb_begin(struct rdb *db, enum rdb_mode mode)
 		return query_fail(db);
 	db->in_tx = 1;
 	/* the edges go into temporary tables: the file stays read-only */
-	sqlite3_exec(db->db, "PRAGMA query_only = 0;", NULL, NULL, NULL);
+	if (db->db)
+		sqlite3_exec(db->db, "PRAGMA query_only = 0;", NULL, NULL, NULL);
 	db->src = rsource_new(db->q, &db->filter, mode == RDB_SCAN, mode == RDB_ROWS, err,
 			      sizeof err);
-	sqlite3_exec(db->db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
+	if (db->db)
+		sqlite3_exec(db->db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
 	if (!db->src) {
 		snprintf(db->err, sizeof db->err, "database '%s': %s", db->path, err);
 		return -1;
@@ -293,6 +335,7 @@ struct rq_stmt *rdb_query(struct rdb *db, const char *tmpl)
 	rq_bind_real(s, ":since", db->filter.since);
 	rq_bind_real(s, ":until", db->filter.until);
 	rq_bind_text(s, ":server", db->filter.server[0] ? db->filter.server : NULL);
+	rq_bind_text(s, ":sensor", db->filter.sensor[0] ? db->filter.sensor : NULL);
 	return s;
 }
 

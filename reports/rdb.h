@@ -110,6 +110,8 @@ struct rdb;
 int rdb_open(struct rdb **out, const char *path, const struct report_filter *f, char *err,
 	     size_t errlen);
 void rdb_close(struct rdb *db);
+/* 1 when the database is a ClickHouse one (a clickhouse:// URL). */
+int rdb_clickhouse(const struct rdb *db);
 
 /* What rdb_begin prepares: the rollup sources of the filter, the same
  * computed from the session rows (the full scan the rollups must equal),

@@ -135,6 +135,9 @@ void render_filters(const struct report_filter *f, char *buf, size_t n)
 	if (f->server[0] && used < n)
 		used += (size_t)snprintf(buf + used, n - used, "%sserver %s", used ? ", " : "",
 					 f->server);
+	if (f->sensor[0] && used < n)
+		used += (size_t)snprintf(buf + used, n - used, "%ssensor %s", used ? ", " : "",
+					 f->sensor);
 	if (f->since > REPORT_TIME_MIN && used < n) {
 		rtime_format(f->since, t, sizeof t);
 		used += (size_t)snprintf(buf + used, n - used, "%ssince %s", used ? ", " : "", t);

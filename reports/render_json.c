@@ -30,6 +30,8 @@ static void filters(const struct report_filter *f, FILE *out)
 		fprintf(out, "%s%u", i ? ", " : "", f->ports[i]);
 	fputs("], \"server\": ", out);
 	esc_json(out, f->server[0] ? f->server : NULL);
+	fputs(", \"sensor\": ", out);
+	esc_json(out, f->sensor[0] ? f->sensor : NULL);
 	fputc('}', out);
 }
 

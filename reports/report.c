@@ -150,8 +150,9 @@ static int read_meta(void *arg, struct rq_stmt *s)
 	meta->known = rq_int(s, 1);
 	meta->encrypted = rq_int(s, 2);
 	meta->unknown = meta->sessions - meta->known;
-	meta->first = rq_null(s, 3) ? NAN : rq_real(s, 3);
-	meta->last = rq_null(s, 4) ? NAN : rq_real(s, 4);
+	/* no sessions: no first and last (ClickHouse's min() of nothing is 0) */
+	meta->first = rq_null(s, 3) || meta->sessions == 0 ? NAN : rq_real(s, 3);
+	meta->last = rq_null(s, 4) || meta->sessions == 0 ? NAN : rq_real(s, 4);
 	meta->attempted = rq_int(s, 5);
 	return 0;
 }

@@ -31,6 +31,7 @@ struct report_filter {
 	uint16_t ports[REPORT_MAX_PORTS]; /* server ports; none = all */
 	size_t nports;
 	char server[256];                /* server address or banner name; "" = all */
+	char sensor[64];                 /* capture --sensor; "" = all */
 };
 
 struct report_options {

@@ -52,6 +52,12 @@ struct rq_driver {
 struct sqlite3;
 struct rq *rq_sqlite(struct sqlite3 *db);
 
+/* A connection to ClickHouse through http (not owned; store/chttp.h),
+ * its database the default; shown names it in messages. *conn is the
+ * driver's state, to free() after rq_free(). NULL out of memory. */
+struct chttp;
+struct rq *rq_clickhouse(struct chttp *http, const char *shown, void **conn);
+
 /* A connection through driver d on conn (not owned). NULL out of memory. */
 struct rq *rq_new(const struct rq_driver *d, void *conn);
 void rq_free(struct rq *q);

@@ -108,6 +108,21 @@ static int read_state(struct rsource *rs, struct rq *q)
 	return 0;
 }
 
+/* ClickHouse keeps no rollups: every source is the sessions, counted by
+ * the server. */
+static int clickhouse_span(struct rsource *rs, struct rq *q)
+{
+	rs->cov.sessions_first = rs->cov.sessions_last = NAN;
+	rs->cov.rollups_first = rs->cov.rollups_last = NAN;
+	rs->whole = 1;
+	if (first_row(q, "SELECT min(ts_start) FROM session_rows", read_one,
+		      &rs->cov.sessions_first) < 0 ||
+	    first_row(q, "SELECT max(ts_start) FROM session_rows", read_one,
+		      &rs->cov.sessions_last) < 0)
+		return -1;
+	return 0;
+}
+
 /* ---- cutting the time range ------------------------------------------------------- */
 
 static void add_part(struct plan *p, int level, double from, double to)
@@ -177,9 +192,10 @@ static void filters(struct rsource *rs)
 		snprintf(rs->ports, sizeof rs->ports, " AND server_port IN (%s)", list);
 		snprintf(rs->ports_s, sizeof rs->ports_s, " AND s.server_port IN (%s)", list);
 	}
-	snprintf(rs->filter, sizeof rs->filter, "(ts_start >= :since AND ts_start < :until%s%s)",
+	snprintf(rs->filter, sizeof rs->filter, "(ts_start >= :since AND ts_start < :until%s%s%s)",
 		 rs->ports, rs->f.server[0] ? " AND (server_ip = :server OR"
-					      " {{ieq(server_name, :server)}})" : "");
+					      " {{ieq(server_name, :server)}})" : "",
+		 rs->f.sensor[0] ? " AND sensor = :sensor" : "");
 }
 
 /* The SQL of one part of rollup d's source (to free()). */
@@ -187,9 +203,10 @@ static char *part_sql(const struct rsource *rs, const struct rollup_def *d, cons
 {
 	char cond[COND_MAX];
 	if (p->level < 0) {
-		snprintf(cond, sizeof cond, "s.ts_start >= %.17g AND s.ts_start < %.17g%s%s", p->from,
+		snprintf(cond, sizeof cond, "s.ts_start >= %.17g AND s.ts_start < %.17g%s%s%s", p->from,
 			 p->to, rs->ports_s, rs->f.server[0] ? " AND (s.server_ip = :server OR"
-			 " {{ieq(s.server_name, :server)}})" : "");
+			 " {{ieq(s.server_name, :server)}})" : "",
+			 rs->f.sensor[0] ? " AND s.sensor = :sensor" : "");
 		return rollup_select(d, (int64_t)HOUR, cond, 0);
 	}
 	if (p->level == ROLLUP_ALL)
@@ -306,6 +323,7 @@ static int server_ids(struct rsource *rs, struct rq *q)
 	if (!s)
 		return -1;
 	rq_bind_text(s, ":server", rs->f.server[0] ? rs->f.server : NULL);
+	rq_bind_text(s, ":sensor", rs->f.sensor[0] ? rs->f.sensor : NULL);
 	rq_bind_real(s, ":since", rs->f.since);
 	rq_bind_real(s, ":until", rs->f.until);
 	int rc = rq_step(s) == 0 ? 0 : -1;
@@ -338,8 +356,10 @@ static int materialize(struct rsource *rs, struct rq *q)
 		}
 		sprintf(sql, "CREATE TEMP TABLE rq_edge_%s AS SELECT * FROM %s", defs[i].name, edges);
 		struct rq_stmt *s = rq_prepare(q, sql, NULL, 0);
-		if (s)
+		if (s) {
 			rq_bind_text(s, ":server", rs->f.server[0] ? rs->f.server : NULL);
+			rq_bind_text(s, ":sensor", rs->f.sensor[0] ? rs->f.sensor : NULL);
+		}
 		int rc = s && rq_step(s) == 0 ? 0 : -1;
 		if (s)
 			rq_finish(s);
@@ -392,7 +412,7 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 		return NULL;
 	}
 	rs->f = *f;
-	rs->whole = scan || f->server[0];
+	rs->whole = scan || f->server[0] || f->sensor[0]; /* rollups have no sensor */
 	rs->cov.scan = scan;
 	filters(rs);
 	if (filter_only && rq_dialect(q) == SQLT_SQLITE &&
@@ -405,7 +425,7 @@ struct rsource *rsource_new(struct rq *q, const struct report_filter *f, int sca
 		if (add_var(rs, "filter", strdup(rs->filter)) == 0 && server_ids(rs, q) == 0)
 			return rs;
 		snprintf(err, errlen, "out of memory");
-	} else if (read_state(rs, q) < 0) {
+	} else if (rq_dialect(q) == SQLT_CLICKHOUSE ? clickhouse_span(rs, q) < 0 : read_state(rs, q) < 0) {
 		snprintf(err, errlen, "reading the rollups: %s", rq_error(q));
 	} else if (server_rows(rs, q) < 0) {
 		snprintf(err, errlen, "reading the server's sessions: %s", rq_error(q));

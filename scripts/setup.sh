@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 build_pkgs="gcc libc6-dev pkg-config meson ninja-build libpcap-dev libndpi-dev
   libsqlite3-dev libgcrypt20-dev libgpg-error-dev libjemalloc-dev libldns-dev
-  libmicrohttpd-dev"
+  libmicrohttpd-dev libcurl4-openssl-dev"
 test_pkgs="sqlite3 tcpdump tcpreplay iproute2 valgrind binutils procps util-linux chromium git
   clang libclang-rt-14-dev curl groff-base man-db systemd
-  python3-websocket python3-jsonschema"
+  python3-websocket python3-jsonschema clickhouse-server clickhouse-client"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $test_pkgs"

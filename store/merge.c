@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "merge.h"
 
+#include "churl.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
@@ -623,9 +625,19 @@ static int rebuild_rollups(struct merge *mg)
 int store_merge(const char *out_path, const char *const *inputs, size_t n, double tolerance,
 		struct merge_stats *st, char *err, size_t errlen)
 {
-	struct merge *mg = calloc(1, sizeof *mg);
+	struct merge *mg;
 	int rc;
 	memset(st, 0, sizeof *st);
+	for (size_t i = 0; i <= n; i++) {
+		const char *p = i ? inputs[i - 1] : out_path;
+		if (churl_is_url(p)) { /* a fleet on ClickHouse needs no merge */
+			char shown[768];
+			churl_redact(p, shown, sizeof shown);
+			snprintf(err, errlen, "database '%s': merge combines SQLite files only", shown);
+			return -1;
+		}
+	}
+	mg = calloc(1, sizeof *mg);
 	if (!mg) {
 		snprintf(err, errlen, "database '%s': out of memory", out_path);
 		return -1;

@@ -299,3 +299,58 @@ INSERT INTO rollup_state VALUES (0, 0);
 -- from 0.3 to 0.55 CPU seconds a day of the benchmark (its insertions land
 -- all over the index, and grow with it); a report with --server reads
 -- that server's rows once (reports/rsource.c), one pass over the table.
+
+-- migration 6: the sensor that saw each session and run (issue 14)
+-- sensor: the name given with capture --sensor (default: the host name),
+-- so that a fleet's sessions say which link saw them; NULL in rows written
+-- before. The view of migration 3 with sensor at its end.
+ALTER TABLE session_rows ADD COLUMN sensor TEXT;
+ALTER TABLE runs ADD COLUMN sensor TEXT;
+DROP VIEW sessions;
+CREATE VIEW sessions AS SELECT s.id AS id, s.run_id AS run_id, s.client_ip AS client_ip,
+  s.client_port AS client_port, s.server_ip AS server_ip, s.server_port AS server_port,
+  s.ts_start AS ts_start, s.ts_end AS ts_end, tr.name AS transport,
+  s.starttls_offered AS starttls_offered, s.starttls_sent AS starttls_sent,
+  s.starttls_reply AS starttls_reply, v.name AS tls_version, s.tls_version AS tls_version_code,
+  s.cipher_suite AS cipher_suite, cs.name AS cipher_name, g.name AS kx_group,
+  s.kx_group AS kx_group_code, s.sni AS sni, s.alpn AS alpn, s.alpn_offered AS alpn_offered,
+  s.client_hello AS client_hello, cv.name AS client_max_version,
+  s.hello_retry AS hello_retry, s.resumed AS resumed, s.tls_established AS tls_established,
+  s.tls_alert AS tls_alert, s.plaintext_transactions AS plaintext_transactions,
+  s.plaintext_rcpts AS plaintext_rcpts, s.cleartext_auth AS cleartext_auth,
+  s.auth_mechanism AS auth_mechanism, s.server_name AS server_name, s.ehlo_name AS ehlo_name,
+  s.ehlo_keywords AS ehlo_keywords, s.packets AS packets, s.bytes_c2s AS bytes_c2s,
+  s.bytes_s2c AS bytes_s2c, er.name AS end_reason,
+  CASE WHEN s.anomalies <> 0 THEN (SELECT group_concat(an.name, ',') FROM anomaly_names an
+    WHERE (s.anomalies >> an.bit) & 1) END AS anomalies,
+  al.name AS tls_alert_name, d.name AS tls_alert_from, o.name AS tls_outcome, g.pq AS kx_pq,
+  s.kx_dh_bits AS kx_dh_bits, s.forward_secrecy AS forward_secrecy, s.aead AS aead,
+  s.weak_cipher AS weak_cipher, s.sslv2_hello AS sslv2_hello,
+  s.client_offered_tls13 AS client_offered_tls13, s.client_suites AS client_suites,
+  s.client_offered_weak AS client_offered_weak, s.server_chose_weak AS server_chose_weak,
+  s.server_declined_fs AS server_declined_fs, s.ja3 AS ja3, s.ja3s AS ja3s, s.ja4 AS ja4,
+  c.subject_cn AS cert_subject_cn, c.sans AS cert_sans, c.issuer_cn AS cert_issuer_cn,
+  c.issuer_org AS cert_issuer_org, c.not_before AS cert_not_before,
+  c.not_after AS cert_not_after, c.key_type AS cert_key_type, c.key_bits AS cert_key_bits,
+  c.sig_alg AS cert_sig_alg, c.self_signed AS cert_self_signed,
+  s.cert_expired AS cert_expired, s.cert_name_match AS cert_name_match,
+  s.cert_sha256 AS cert_sha256,
+  s.mx_domain AS mx_domain, s.mx_host AS mx_host, s.domain_mta_sts AS domain_mta_sts,
+  ds.name AS domain_dane, s.domain_dane AS domain_dane_code, s.domain_tlsrpt AS domain_tlsrpt,
+  s.sender_looked_up_mta_sts AS sender_looked_up_mta_sts,
+  s.sender_looked_up_tlsa AS sender_looked_up_tlsa,
+  s.sender_fetched_policy AS sender_fetched_policy, s.tlsa_match AS tlsa_match,
+  s.policy_plaintext AS policy_plaintext, s.tlsa_records AS tlsa_records,
+  s.sensor AS sensor
+  FROM session_rows s
+  LEFT JOIN transports tr ON tr.code = s.transport
+  LEFT JOIN tls_versions v ON v.code = s.tls_version
+  LEFT JOIN cipher_suites cs ON cs.code = s.cipher_suite
+  LEFT JOIN kx_groups g ON g.code = s.kx_group
+  LEFT JOIN tls_versions cv ON cv.code = s.client_max_version
+  LEFT JOIN end_reasons er ON er.code = s.end_reason
+  LEFT JOIN tls_alerts al ON al.code = s.tls_alert % 256
+  LEFT JOIN directions d ON d.code = s.tls_alert_from
+  LEFT JOIN tls_outcomes o ON o.code = s.tls_outcome
+  LEFT JOIN certificates c ON c.sha256 = s.cert_sha256
+  LEFT JOIN dane_states ds ON ds.code = s.domain_dane;

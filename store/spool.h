@@ -33,6 +33,17 @@ long spool_read(const struct spool *s, uint64_t at, void *buf, size_t n);
  * is emptied and written from its start again. */
 void spool_take(struct spool *s, size_t n);
 
+/* A spool that outlives its process (the ClickHouse writer's rows not
+ * delivered): the records an earlier process left in the file are read
+ * first, and spool_free() leaves the records not taken in the file
+ * (moved to its start) instead of removing it. A file that is not a whole
+ * number of records (written by another program, or another version) is
+ * kept aside as PATH.left-EPOCH (spool_leftover) and a new one begun. */
+struct spool *spool_resume(const char *path, size_t rec_size, uint64_t max_bytes);
+/* Writes n records at offset at (from spool_head, records not taken yet)
+ * over what is there: records changed in place. 0 or -1. */
+int spool_rewrite(struct spool *s, uint64_t at, const void *buf, size_t n);
+
 const char *spool_path(const struct spool *s);
 /* A spool found with rows at the start (a process killed before writing
  * them back) was renamed to this (PATH.left-EPOCH), or NULL. */

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "../common/clock.h"
+#include "chstore.h"
+#include "churl.h"
 #include "ckpt.h"
 #include "owner.h"
 #include "rollup.h"
@@ -45,6 +47,8 @@ struct store {
 	_Atomic uint64_t reopens;
 	pthread_mutex_t stats_lock; /* st->ckpt for store_stats, across a reopen */
 	struct ckpt_stats ckpt_before; /* the checkpointers' before the last reopen */
+	struct chstore *ch;         /* a clickhouse:// database: everything goes there */
+	char sensor[64];            /* the run's, for its rows */
 };
 
 static int fail(struct store *st, const char *what)
@@ -206,6 +210,14 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 		return -1;
 	}
 	pthread_mutex_init(&st->stats_lock, NULL);
+	if (churl_is_url(path)) {
+		if (chstore_open(&st->ch, path, o, err, errlen) < 0) {
+			store_close(st);
+			return -1;
+		}
+		*out = st;
+		return 0;
+	}
 	int rc = open_db(st, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (rc == 0) {
 		file_id(st->path, &st->dev, &st->ino);
@@ -234,7 +246,7 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 
 int store_open(struct store **out, const char *path, char *err, size_t errlen)
 {
-	struct store_opts o = {0, STORE_SPOOL_DEFAULT, 0};
+	struct store_opts o = {0, STORE_SPOOL_DEFAULT, NULL, 0};
 	return store_open_opts(out, path, &o, err, errlen);
 }
 
@@ -242,6 +254,14 @@ int store_close(struct store *st)
 {
 	if (!st)
 		return 0;
+	if (st->ch) {
+		int rc = chstore_close(st->ch, st->err, sizeof st->err);
+		if (rc < 0)
+			fprintf(stderr, "smtptls: %s\n", st->err);
+		pthread_mutex_destroy(&st->stats_lock);
+		free(st);
+		return rc;
+	}
 	int rc = writer_stop(st->writer);
 	if (rc == 0 && st->rollup && st->db)
 		rc = close_rollups(st);
@@ -255,6 +275,8 @@ int store_close(struct store *st)
 
 const char *store_error(const struct store *st)
 {
+	if (st->ch)
+		return chstore_error(st->ch);
 	return st->err;
 }
 
@@ -277,11 +299,15 @@ int store_migrate(const char *path, char *err, size_t errlen)
 
 int store_add(struct store *st, const struct session_record *r)
 {
+	if (st->ch)
+		return chstore_add(st->ch, r);
 	return writer_add(st->writer, r);
 }
 
 int store_commit(struct store *st)
 {
+	if (st->ch)
+		return chstore_flush(st->ch);
 	int rc = writer_hold(st->writer, 1);
 	if (rc == 0)
 		rc = writer_commit(st->writer);
@@ -291,6 +317,8 @@ int store_commit(struct store *st)
 
 void store_retain(struct store *st, double seconds, int live)
 {
+	if (st->ch)
+		return; /* capture refuses --retain with ClickHouse */
 	writer_hold(st->writer, 0);
 	st->retain = seconds;
 	st->retain_live = live;
@@ -301,6 +329,8 @@ void store_retain(struct store *st, double seconds, int live)
 int store_tick(struct store *st, double now)
 {
 	(void)now; /* the writer commits on time by itself */
+	if (st->ch)
+		return chstore_failed(st->ch);
 	return writer_failed(st->writer);
 }
 
@@ -317,13 +347,13 @@ static int begin_run_now(struct store *st, const struct run_info *ri, uint64_t f
 {
 	sqlite3_stmt *s;
 	char owner[OWNER_MAX];
-	const char *vals[] = {ri->source, ri->source_kind, ri->filter, ri->ports};
+	const char *vals[] = {ri->source, ri->source_kind, ri->filter, ri->ports, ri->sensor};
 	owner_self(owner, sizeof owner);
 	if (writer_commit(st->writer) < 0 ||
 	    sqlite3_prepare_v2(st->db,
 			       "INSERT INTO runs (source, source_kind, filter, ports, started,"
-			       " version, status, owner, file_size, file_sha256)"
-			       " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?);",
+			       " version, status, owner, file_size, file_sha256, sensor)"
+			       " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?);",
 			       -1, &s, NULL) != SQLITE_OK)
 		return fail(st, "recording the run");
 	for (int i = 0; i < 4; i++)
@@ -335,12 +365,14 @@ static int begin_run_now(struct store *st, const struct run_info *ri, uint64_t f
 		sqlite3_bind_int64(s, 8, (sqlite3_int64)file_size);
 		sqlite3_bind_text(s, 9, file_sha256, -1, SQLITE_STATIC);
 	}
+	bind_text_or_null(s, 10, vals[4]);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return fail(st, "recording the run");
 	st->run_id = sqlite3_last_insert_rowid(st->db);
-	writer_set_run(st->writer, st->run_id);
+	snprintf(st->sensor, sizeof st->sensor, "%s", ri->sensor ? ri->sensor : "");
+	writer_set_run(st->writer, st->run_id, st->sensor);
 	return 0;
 }
 
@@ -409,8 +441,8 @@ static int counters_now(struct store *st, const struct run_counter *c, size_t n)
 	return 0;
 }
 
-static int64_t find_now(struct store *st, uint64_t size, const char *sha, char *what,
-			size_t whatlen);
+static int64_t find_now(struct store *st, uint64_t size, const char *sha, const char *sensor,
+			char *what, size_t whatlen);
 
 /* In one write transaction, so that of two captures of one file started
  * together, one is refused: 0, 1 (refused, dup filled), or -1. */
@@ -419,7 +451,7 @@ static int begin_unless_dup(struct store *st, const struct run_info *ri, uint64_
 {
 	if (writer_commit(st->writer) < 0 || exec(st, "BEGIN IMMEDIATE;", "recording the run") < 0)
 		return -1;
-	int64_t id = find_now(st, size, sha256, dup, duplen);
+	int64_t id = find_now(st, size, sha256, ri->sensor, dup, duplen);
 	int rc = id < 0 ? -1 : id > 0 ? 1 : begin_run_now(st, ri, size, sha256);
 	if (rc == 0 && exec(st, "COMMIT;", "recording the run") < 0)
 		rc = -1;
@@ -433,6 +465,8 @@ static int begin_unless_dup(struct store *st, const struct run_info *ri, uint64_
 int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
 			 const char *sha256, char *dup, size_t duplen)
 {
+	if (st->ch)
+		return chstore_begin_run(st->ch, ri, size, sha256, dup, duplen);
 	int rc = writer_hold(st->writer, 1);
 	if (rc == 0)
 		rc = sha256 && dup ? begin_unless_dup(st, ri, size, sha256, dup, duplen)
@@ -448,6 +482,8 @@ int store_begin_run(struct store *st, const struct run_info *ri)
 
 int store_end_run(struct store *st, const struct run_totals *t)
 {
+	if (st->ch)
+		return chstore_update_run(st->ch, t, "complete");
 	int rc = writer_hold(st->writer, 1);
 	struct run_counter deleted = {"sessions_deleted_by_retention", 0};
 	if (rc == 0)
@@ -461,6 +497,8 @@ int store_end_run(struct store *st, const struct run_totals *t)
 
 int store_update_run(struct store *st, const struct run_totals *t)
 {
+	if (st->ch)
+		return chstore_update_run(st->ch, t, NULL);
 	int rc = writer_hold(st->writer, 0);
 	if (rc == 0 && st->run_id)
 		rc = run_row_now(st, t, NULL);
@@ -470,6 +508,8 @@ int store_update_run(struct store *st, const struct run_totals *t)
 
 int store_run_counters(struct store *st, const struct run_counter *c, size_t n)
 {
+	if (st->ch)
+		return chstore_run_counters(st->ch, c, n);
 	int rc = writer_hold(st->writer, 0);
 	if (rc == 0 && st->run_id == 0) {
 		snprintf(st->err, sizeof st->err, "database '%s': run counters without a run",
@@ -589,6 +629,8 @@ int store_reopen(struct store *st, const struct run_totals *done, const struct r
 	dev_t dev;
 	ino_t ino;
 	int kept = 1;
+	if (st->ch)
+		return 0; /* no file to move */
 	if (file_id(st->path, &dev, &ino) == 0 && dev == st->dev && ino == st->ino)
 		return 0; /* nothing moved it */
 	int rc = writer_hold(st->writer, 0);
@@ -668,6 +710,8 @@ static int mark_now(struct store *st, void (*line)(void *, const char *), void *
 
 int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *text), void *ctx)
 {
+	if (st->ch)
+		return 0; /* ClickHouse: runs are not marked (README) */
 	int rc = writer_hold(st->writer, 1);
 	if (rc == 0 && (rc = writer_commit(st->writer)) == 0)
 		rc = mark_now(st, line, ctx);
@@ -675,17 +719,22 @@ int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *
 	return rc;
 }
 
-static int64_t find_now(struct store *st, uint64_t size, const char *sha, char *what,
-			size_t whatlen)
+/* A run of this sensor (or of none: written before sensors) that read the
+ * file: one file seen by two sensors is two links' traffic. */
+static int64_t find_now(struct store *st, uint64_t size, const char *sha, const char *sensor,
+			char *what, size_t whatlen)
 {
 	sqlite3_stmt *s;
 	int64_t id = 0;
 	if (sqlite3_prepare_v2(st->db, "SELECT id, source, datetime(started, 'unixepoch'),"
-				       " coalesce(status, '') FROM runs WHERE file_sha256 = ? AND"
-				       " file_size = ? ORDER BY id LIMIT 1;", -1, &s, NULL) != SQLITE_OK)
+				       " coalesce(status, '') FROM runs WHERE file_sha256 = ?1 AND"
+				       " file_size = ?2 AND (sensor IS NULL OR ?3 IS NULL OR sensor = ?3)"
+				       " ORDER BY id LIMIT 1;", -1, &s, NULL) != SQLITE_OK)
 		return fail(st, "reading the runs");
 	sqlite3_bind_text(s, 1, sha, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
+	if (sensor && *sensor)
+		sqlite3_bind_text(s, 3, sensor, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		id = sqlite3_column_int64(s, 0);
@@ -703,6 +752,10 @@ void store_stats(const struct store *st, struct store_stats *s)
 {
 	struct writer_stats w;
 	struct ckpt_stats c;
+	if (st->ch) {
+		chstore_stats(st->ch, s);
+		return;
+	}
 	writer_stats(st->writer, &w);
 	pthread_mutex_lock((pthread_mutex_t *)&st->stats_lock);
 	ckpt_stats(st->ckpt, &c);
@@ -719,6 +772,11 @@ void store_stats(const struct store *st, struct store_stats *s)
 
 void store_thread_cpu(const struct store *st, double *writer, double *checkpointer)
 {
+	if (st->ch) {
+		*writer = chstore_cpu(st->ch);
+		*checkpointer = 0;
+		return;
+	}
 	*writer = writer_cpu(st->writer);
 	*checkpointer = ckpt_cpu(st->ckpt);
 }

@@ -10,7 +10,7 @@
 
 #include "../common/record.h"
 
-#define STORE_SCHEMA_VERSION 5   /* the last migration in store/schema.sql */
+#define STORE_SCHEMA_VERSION 6   /* the last migration in store/schema.sql */
 #define STORE_BATCH_ROWS 10000   /* rows per transaction at most */
 #define STORE_BATCH_SECONDS 1.0  /* a transaction is committed within this */
 
@@ -21,6 +21,7 @@ struct run_info {
 	const char *ports;       /* the port map in use */
 	double started;
 	const char *version;
+	const char *sensor;      /* the sensor's name (--sensor; the host name) */
 };
 
 struct run_totals {
@@ -49,6 +50,7 @@ struct store;
 struct store_opts {
 	size_t queue_rows;
 	uint64_t spool_bytes;
+	const char *spool_path; /* ClickHouse: the spool (NULL: smtptls-HOST-PORT-DB.spool) */
 	int wait_when_full; /* the input can wait (a file): a full queue waits, no spool */
 };
 #define STORE_SPOOL_DEFAULT (1024ull << 20)

@@ -126,6 +126,7 @@ struct writer {
 	char *err;
 	size_t errlen;
 	int64_t run_id;
+	char sensor[64];      /* the run's, in every row; "" NULL */
 	struct writer_fold fold;
 	int in_tx;
 	unsigned pending;
@@ -335,6 +336,9 @@ static int bind_row(struct writer *w, const struct session_record *r)
 		}
 		w->null_bound[i] = null && rc == SQLITE_OK;
 	}
+	if (rc == SQLITE_OK)
+		rc = w->sensor[0] ? sqlite3_bind_text(s, (int)NCOLUMNS + 2, w->sensor, -1, SQLITE_STATIC)
+				  : sqlite3_bind_null(s, (int)NCOLUMNS + 2);
 	return rc;
 }
 
@@ -362,8 +366,8 @@ static int prepare(struct writer *w)
 	for (size_t i = 0; i < NCOLUMNS && used < sizeof sql; i++)
 		used += (size_t)snprintf(sql + used, sizeof sql - used, ", %s", columns[i].name);
 	if (used < sizeof sql)
-		used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES (?");
-	for (size_t i = 0; i < NCOLUMNS && used < sizeof sql; i++)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, ", sensor) VALUES (?");
+	for (size_t i = 0; i <= NCOLUMNS && used < sizeof sql; i++)
 		used += (size_t)snprintf(sql + used, sizeof sql - used, ", ?");
 	if (used + 3 > sizeof sql)
 		return fail(w, "building the insert");
@@ -668,8 +672,9 @@ int writer_commit(struct writer *w)
 	return commit_now(w);
 }
 
-void writer_set_run(struct writer *w, int64_t id)
+void writer_set_run(struct writer *w, int64_t id, const char *sensor)
 {
+	snprintf(w->sensor, sizeof w->sensor, "%s", sensor ? sensor : "");
 	w->run_id = id;
 	w->run_rows = 0;
 }

@@ -64,8 +64,9 @@ int writer_hold(struct writer *w, int drain);
 void writer_release(struct writer *w);
 /* While held: commits the open transaction; 0 or -1. */
 int writer_commit(struct writer *w);
-/* While held: the rows written from now on belong to run id. */
-void writer_set_run(struct writer *w, int64_t id);
+/* While held: the rows written from now on belong to run id, seen by
+ * sensor (NULL or "": none). */
+void writer_set_run(struct writer *w, int64_t id, const char *sensor);
 /* While held: the rows written for the current run so far. */
 uint64_t writer_run_rows(const struct writer *w);
 /* While held, with nothing open: the writer lets go of its connection

@@ -209,7 +209,7 @@ static inline int make_db(const char *path, const char *source, size_t from, siz
 		   unsigned extra)
 {
 	struct store *st;
-	struct run_info ri = {source, "file", NULL, "25/smtp", T0, "test"};
+	struct run_info ri = {source, "file", NULL, "25/smtp", T0, "test", NULL};
 	struct run_totals rt = {.ended = T0 + 1, .packets = 100, .sessions = to - from};
 	char err[512];
 	struct session_record r;

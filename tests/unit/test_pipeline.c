@@ -145,7 +145,7 @@ static void run_case(struct run *r)
 	struct port_map ports;
 	struct flow_limits lim = FLOW_LIMITS_DEFAULT;
 	struct store *st = NULL;
-	struct run_info ri = {"test", "file", NULL, "", T0, "test"};
+	struct run_info ri = {"test", "file", NULL, "", T0, "test", NULL};
 	int fd = mkstemp(path);
 	close(fd);
 	unlink(path);

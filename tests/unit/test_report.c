@@ -321,7 +321,7 @@ static void test_c3(const char *dir)
 {
 	char path[256], err[512];
 	struct store *st;
-	struct run_info ri = {"c3", "file", NULL, "25/smtp", T0, "test"};
+	struct run_info ri = {"c3", "file", NULL, "25/smtp", T0, "test", NULL};
 	struct session_record r;
 	struct report_options o;
 	snprintf(path, sizeof path, "%s/c3.db", dir);

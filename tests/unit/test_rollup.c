@@ -153,7 +153,7 @@ static int write_sessions(struct store *st, size_t n, double from, double span)
 static struct store *open_run(const char *path, const char *source)
 {
 	struct store *st;
-	struct run_info ri = {source, "file", NULL, "25/smtp", T0, "test"};
+	struct run_info ri = {source, "file", NULL, "25/smtp", T0, "test", NULL};
 	char err[512];
 	if (store_open(&st, path, err, sizeof err) < 0 || store_begin_run(st, &ri) < 0) {
 		fprintf(stderr, "store: %s\n", err);

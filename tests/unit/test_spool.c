@@ -165,6 +165,57 @@ static void test_metrics(void)
 	CHECK(strstr(err, "'127.0.0.1:9x'") != NULL);
 }
 
+/* A resumed spool: what one process left is read first by the next, in
+ * order, after the records it took; records rewritten in place read
+ * back changed; a file that is not whole records is put aside. */
+static void test_resume(const char *path)
+{
+	struct rec r, got[4];
+	unlink(path);
+	struct spool *s = spool_resume(path, sizeof(struct rec), 1 << 20);
+	CHECK(s != NULL);
+	for (uint64_t i = 0; i < 10; i++) {
+		memset(&r, 0, sizeof r);
+		r.n = i;
+		CHECK_INT(spool_put(s, &r), 0);
+	}
+	CHECK_INT(spool_read(s, spool_head(s), got, 3), 3);
+	spool_take(s, 3); /* 0..2 delivered */
+	CHECK_INT(spool_read(s, spool_head(s), got, 2), 2);
+	got[0].n = 100; /* 3 and 4: given ids, say */
+	got[1].n = 101;
+	CHECK_INT(spool_rewrite(s, spool_head(s), got, 2), 0);
+	CHECK_INT(spool_rewrite(s, 0, got, 1), -1); /* taken already */
+	spool_free(s);
+	CHECK(exists(path));
+
+	s = spool_resume(path, sizeof(struct rec), 1 << 20);
+	CHECK_INT(spool_count(s), 7);
+	CHECK(spool_leftover(s) == NULL);
+	CHECK_INT(spool_read(s, spool_head(s), got, 4), 4);
+	CHECK_INT(got[0].n, 100);
+	CHECK_INT(got[1].n, 101);
+	CHECK_INT(got[2].n, 5);
+	CHECK_INT(got[3].n, 6);
+	spool_take(s, 4);
+	CHECK_INT(spool_read(s, spool_head(s), got, 3), 3);
+	CHECK_INT(got[2].n, 9);
+	spool_take(s, 3);
+	spool_free(s);
+	CHECK(!exists(path)); /* empty: removed */
+
+	FILE *f = fopen(path, "w");
+	fputs("not records", f);
+	fclose(f);
+	s = spool_resume(path, sizeof(struct rec), 1 << 20);
+	CHECK(spool_leftover(s) != NULL);
+	CHECK_INT(spool_count(s), 0);
+	if (spool_leftover(s))
+		unlink(spool_leftover(s));
+	spool_free(s);
+	CHECK(!exists(path));
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_spool_XXXXXX", path[300];
@@ -173,6 +224,7 @@ int main(void)
 	snprintf(path, sizeof path, "%s/db-spool", dir);
 	test_order(path);
 	test_full(path);
+	test_resume(path);
 	test_owner();
 	test_metrics();
 	rmdir(dir);

@@ -38,7 +38,7 @@ static void test_calls(void)
 		{"{{hex4(c)}}", "printf('0x%04X', c)",
 		 "concat('0x', substring(hex(toUInt32(c) + 65536), 3, 4))"},
 		{"{{mode(name, k)}}", "rq_mode(name, k)", "argMin(name, tuple(-toInt64(k), name))"},
-		{"{{list(x)}}", "group_concat(x, ', ')", "arrayStringConcat(groupArray(x), ', ')"},
+		{"{{list(x)}}", "group_concat(x, ', ')", "arrayStringConcat(groupArray(toString(x)), ', ')"},
 		{"{{modew(x, n)}}", "rq_modew(x, n)", NULL},
 		{"{{wlist(l, n, -r)}}", "rq_wlist(l, n, -r)", NULL},
 		{"a {{ljoin}} b {{join}} c {{joinall}} d", "a LEFT JOIN b JOIN c JOIN d",

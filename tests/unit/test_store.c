@@ -109,7 +109,7 @@ static int write_rows(const char *path)
 {
 	struct store *st;
 	char err[512];
-	struct run_info ri = {"test.pcap", "file", NULL, "25/smtp", 1700000000.0, "test"};
+	struct run_info ri = {"test.pcap", "file", NULL, "25/smtp", 1700000000.0, "test", "s1"};
 	struct run_totals rt = {.ended = 1700000001.0, .sessions = ROWS};
 	const struct run_counter counters[] = {{"gre_packets", 12}, {"fragments", 3},
 					       {"gre_packets", 14}};

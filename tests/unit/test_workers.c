@@ -175,7 +175,7 @@ static void run(void (*read)(struct reader *), const char *what)
 	struct store *st;
 	struct port_map ports;
 	struct flow_limits lim = FLOW_LIMITS_DEFAULT;
-	struct run_info ri = {"test", "file", NULL, "25/smtp", 1767225600.0, "test"};
+	struct run_info ri = {"test", "file", NULL, "25/smtp", 1767225600.0, "test", NULL};
 	ports_default(&ports);
 	struct pipeline_opts po = {&ports, 0, lim, 0, NULL, NULL, NULL, NULL};
 	close(fd);
