@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/clock.h"
+#include "../common/counter.h"
 #include "../common/wait.h"
 #include "chbatch.h"
 #include "chddl.h"
@@ -70,21 +71,6 @@ struct chstore {
 	struct ch_chunk *chunks;  /* CH_SPOOL_CHUNKS read back, the sender's */
 	_Atomic uint64_t n_queued, n_peak, n_spool, n_spooled_total, n_lost, n_written, n_retries;
 };
-
-static double now_mono(void)
-{
-	return clock_seconds(CLOCK_MONOTONIC);
-}
-
-static void set_count(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, v, memory_order_relaxed);
-}
-
-static void add_count(_Atomic uint64_t *c, uint64_t v)
-{
-	set_count(c, atomic_load_explicit(c, memory_order_relaxed) + v);
-}
 
 /* ---- HTTP --------------------------------------------------------------------- */
 
@@ -166,8 +152,8 @@ static void note_attempt(struct chstore *c, int rc)
 	c->failed_attempt = 1;
 	c->refused |= rc != CH_UNREACHABLE;
 	c->backoff = c->backoff ? fmin(c->backoff * 2, CH_BACKOFF_MAX) : CH_BACKOFF_FIRST;
-	c->retry_at = now_mono() + c->backoff;
-	add_count(&c->n_retries, 1);
+	c->retry_at = clock_seconds(CLOCK_MONOTONIC) + c->backoff;
+	counter_add(&c->n_retries, 1);
 }
 
 /* A batch ClickHouse did not take goes to the spool. Locked. */
@@ -176,9 +162,9 @@ static void spool_batch(struct chstore *c, struct ch_batch *b)
 	uint64_t lost = 0, put = c->spool ? chbatch_spool(b, c->spool, &lost) : 0;
 	if (!c->spool)
 		lost = b->sessions;
-	add_count(&c->n_spooled_total, put);
-	add_count(&c->n_spool, put);
-	add_count(&c->n_lost, lost);
+	counter_add(&c->n_spooled_total, put);
+	counter_add(&c->n_spool, put);
+	counter_add(&c->n_lost, lost);
 	chbatch_reset(b);
 }
 
@@ -197,7 +183,7 @@ static void deliver_work(struct chstore *c)
 	c->sending = 0;
 	note_attempt(c, rc);
 	if (rc == CH_OK) {
-		add_count(&c->n_written, c->work->sessions);
+		counter_add(&c->n_written, c->work->sessions);
 		chbatch_reset(c->work);
 	} else {
 		spool_batch(c, c->work);
@@ -222,8 +208,8 @@ static void deliver_spool(struct chstore *c)
 	note_attempt(c, rc);
 	if (rc == CH_OK) {
 		uint64_t k = c->work->sessions, in = atomic_load(&c->n_spool);
-		add_count(&c->n_written, k);
-		set_count(&c->n_spool, in > k ? in - k : 0);
+		counter_add(&c->n_written, k);
+		counter_set(&c->n_spool, in > k ? in - k : 0);
 		spool_take(c->spool, n);
 	}
 	chbatch_reset(c->work);
@@ -256,14 +242,14 @@ static size_t encode_some(struct chstore *c)
 		return 0;
 	c->encoding = 1;
 	pthread_mutex_unlock(&c->lock);
-	double now = now_mono();
+	double now = clock_seconds(CLOCK_MONOTONIC);
 	for (size_t i = 0; i < n; i++)
 		chbatch_add(c->cur, &c->ring[c->head + i], now);
 	pthread_mutex_lock(&c->lock);
 	c->encoding = 0;
 	c->head = (c->head + n) % c->cap;
 	c->count -= n;
-	set_count(&c->n_queued, c->count);
+	counter_set(&c->n_queued, c->count);
 	return n;
 }
 
@@ -319,7 +305,7 @@ static void *encoder_main(void *arg)
 			take_overflow(c);
 			n++;
 		}
-		double now = now_mono();
+		double now = clock_seconds(CLOCK_MONOTONIC);
 		if (batch_due(c, now))
 			hand_over(c, now);
 		if (n)
@@ -342,7 +328,7 @@ static void *encoder_main(void *arg)
 /* One step; 0 when it is done (stopping). Locked. */
 static int sender_step(struct chstore *c)
 {
-	double now = now_mono();
+	double now = clock_seconds(CLOCK_MONOTONIC);
 	if (c->enc_done) {
 		if (c->last_try && (c->failed_after_stop || (!c->handed_full && !spool_waiting(c)))) {
 			if (c->handed_full) /* the rest: to the spool */
@@ -446,7 +432,7 @@ static int first_contact(struct chstore *c)
 		fprintf(stderr, "smtptls: warning: %s: rows go to the spool '%s' until it can be"
 			" reached\n", c->err, c->spool_path);
 		c->failed_attempt = 1;
-		c->retry_at = now_mono() + CH_BACKOFF_FIRST;
+		c->retry_at = clock_seconds(CLOCK_MONOTONIC) + CH_BACKOFF_FIRST;
 		c->backoff = CH_BACKOFF_FIRST;
 		return 1;
 	}
@@ -464,8 +450,8 @@ static void deliver_leftovers(struct chstore *c)
 	pthread_mutex_unlock(&c->lock);
 	uint64_t left = spool_count(c->spool);
 	uint64_t sessions = atomic_load(&c->n_written);
-	set_count(&c->n_written, 0); /* this capture's own from here */
-	set_count(&c->n_spool, 0);
+	counter_set(&c->n_written, 0); /* this capture's own from here */
+	counter_set(&c->n_spool, 0);
 	if (before > left)
 		fprintf(stderr, "smtptls: database '%s': delivered %llu sessions an earlier capture"
 			" left in the spool '%s'%s\n", c->url.shown, (unsigned long long)sessions,
@@ -584,15 +570,15 @@ static void queue_row(struct chstore *c, struct ch_row *r)
 	snprintf(r->sensor, sizeof r->sensor, "%s", c->sensor);
 	if (c->count < c->cap) {
 		c->ring[(c->head + c->count) % c->cap] = *r;
-		set_count(&c->n_queued, ++c->count);
+		counter_set(&c->n_queued, ++c->count);
 		if (c->count > atomic_load_explicit(&c->n_peak, memory_order_relaxed))
-			set_count(&c->n_peak, c->count);
+			counter_set(&c->n_peak, c->count);
 		if (c->count == 512)
 			pthread_cond_broadcast(&c->wake);
 	} else { /* the encoder fell behind: the row as text, for it to take */
-		chbatch_add(&c->over, r, now_mono());
+		chbatch_add(&c->over, r, clock_seconds(CLOCK_MONOTONIC));
 		if (c->over.text[0].failed || c->over.text[1].failed || c->over.text[2].failed) {
-			add_count(&c->n_lost, c->over.sessions);
+			counter_add(&c->n_lost, c->over.sessions);
 			chbatch_reset(&c->over);
 		}
 	}

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../common/clock.h"
+#include "../common/counter.h"
 #include "../common/wait.h"
 
 /* Copying the WAL back into the database file and syncing it takes 25-50
@@ -57,11 +58,6 @@ struct checkpointer {
 	_Atomic uint64_t n_passes, n_restarts, n_reader_held, n_frames, n_forced;
 };
 
-static void count(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, v, memory_order_relaxed);
-}
-
 static void *checkpointer_main(void *arg)
 {
 	struct checkpointer *c = arg;
@@ -78,14 +74,14 @@ static void *checkpointer_main(void *arg)
 		/* a failure (busy) is retried at the next call for it */
 		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
 		if (log >= CKPT_FRAMES_HARD) {
-			count(&c->n_forced, atomic_load_explicit(&c->n_forced, memory_order_relaxed) + 1);
+			counter_add(&c->n_forced, 1);
 			sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &ckpt);
 		}
 		pthread_mutex_lock(&c->lock);
 		c->done = pass;
 		c->last_log = log;
 		c->last_ckpt = ckpt;
-		count(&c->n_passes, atomic_load_explicit(&c->n_passes, memory_order_relaxed) + 1);
+		counter_add(&c->n_passes, 1);
 		pthread_cond_broadcast(&c->passed);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -100,9 +96,9 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 	(void)schema;
 	pthread_mutex_lock(&c->lock);
 	if (frames < c->frames)
-		count(&c->n_restarts, atomic_load_explicit(&c->n_restarts, memory_order_relaxed) + 1);
+		counter_add(&c->n_restarts, 1);
 	c->frames = frames;
-	count(&c->n_frames, (uint64_t)frames);
+	counter_set(&c->n_frames, (uint64_t)frames);
 	if (frames >= CKPT_FRAMES) {
 		c->asked++;
 		pthread_cond_signal(&c->wake);
@@ -121,8 +117,7 @@ void ckpt_before_begin(void *arg)
 		while (c->done < want && !c->stop && clock_seconds(CLOCK_MONOTONIC) < until)
 			cond_wait_ms(&c->passed, &c->lock, 50);
 		if (c->done < want || c->last_ckpt != c->last_log || c->last_log < 0)
-			count(&c->n_reader_held,
-			      atomic_load_explicit(&c->n_reader_held, memory_order_relaxed) + 1);
+			counter_add(&c->n_reader_held, 1);
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../common/clock.h"
+#include "../common/counter.h"
 #include "../common/wait.h"
 #include "spool.h"
 #include "store.h"
@@ -399,16 +400,6 @@ static int write_batch(struct writer *w, const struct session_record *batch, siz
 	return commit_due(w, clock_seconds(CLOCK_REALTIME)) ? commit_now(w) : 0;
 }
 
-static void set_count(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, v, memory_order_relaxed);
-}
-
-static void add_count(_Atomic uint64_t *c, uint64_t v)
-{
-	set_count(c, atomic_load_explicit(c, memory_order_relaxed) + v);
-}
-
 /* Rows waiting: in the ring, or in the spool. Called locked. */
 static int rows_waiting(const struct writer *w)
 {
@@ -441,7 +432,7 @@ static size_t write_unlocked(struct writer *w, const struct session_record *batc
 	w->failed |= rc < 0;
 	if (rc < 0)
 		done = n; /* a failed writer drops what it was given: the run ends */
-	add_count(&w->n_written, rc < 0 ? 0 : done);
+	counter_add(&w->n_written, rc < 0 ? 0 : done);
 	w->run_rows += rc < 0 ? 0 : done;
 	return done;
 }
@@ -455,7 +446,7 @@ static int write_ring(struct writer *w, int *locked)
 	n = write_unlocked(w, &w->ring[w->head], n, locked);
 	w->head = (w->head + n) % w->cap; /* release the slots */
 	w->count -= n;
-	set_count(&w->n_queued, w->count);
+	counter_set(&w->n_queued, w->count);
 	return 1;
 }
 
@@ -482,7 +473,7 @@ static int write_spool(struct writer *w, int *locked)
 	}
 	n = write_unlocked(w, w->spool_buf, n, locked);
 	spool_take(w->spool, n);
-	set_count(&w->n_spooled, spool_count(w->spool));
+	counter_set(&w->n_spooled, spool_count(w->spool));
 	return 1;
 }
 
@@ -517,7 +508,7 @@ static void *writer_main(void *arg)
 		}
 		pthread_cond_broadcast(&w->idle);
 		if (locked) { /* another program holds the write lock: try again soon */
-			add_count(&w->n_busy, 1);
+			counter_add(&w->n_busy, 1);
 			cond_wait_ms(&w->wake, &w->lock, RETRY_MS);
 		}
 	}
@@ -603,11 +594,11 @@ static void spill(struct writer *w, const struct session_record *r)
 {
 	if (w->spool && spool_put(w->spool, r) == 0) {
 		w->spooling = 1;
-		add_count(&w->n_spooled_total, 1);
-		set_count(&w->n_spooled, spool_count(w->spool));
+		counter_add(&w->n_spooled_total, 1);
+		counter_set(&w->n_spooled, spool_count(w->spool));
 		return;
 	}
-	add_count(&w->n_lost, 1);
+	counter_add(&w->n_lost, 1);
 	if (!w->lost_noted) {
 		w->lost_noted = 1;
 		fprintf(stderr, "smtptls: database '%s': the writer fell behind and the %s; rows are"
@@ -625,9 +616,9 @@ int writer_add(struct writer *w, const struct session_record *r)
 	int failed = w->failed;
 	if (!failed && !w->spooling && w->count < w->cap) {
 		w->ring[(w->head + w->count) % w->cap] = *r;
-		set_count(&w->n_queued, ++w->count);
+		counter_set(&w->n_queued, ++w->count);
 		if (w->count > atomic_load_explicit(&w->n_queue_peak, memory_order_relaxed))
-			set_count(&w->n_queue_peak, w->count);
+			counter_set(&w->n_queue_peak, w->count);
 		if (w->count == BATCH_MAX) /* stragglers: the thread's 100 ms wake-up */
 			pthread_cond_signal(&w->wake);
 	} else if (!failed) {
