@@ -115,8 +115,9 @@ static const struct cli_option capture_options[] = {
 	 "capture a file already captured into the database (the same size and SHA-256), which "
 	 "is otherwise refused with status 1"},
 	{"write-queue", 0, "ROWS", OPT_WRITE_QUEUE,
-	 "rows waiting in memory for the database writer, 2.5 kB each (default: 8192); beyond "
-	 "them, in the spool (an interface or a pipe) or the reading waits (a file)"},
+	 "rows waiting in memory for the database writer, 4.3 kB each (default: 8192, or 1024 "
+	 "reading a file); beyond them, in the spool (an interface or a pipe) or the reading "
+	 "waits (a file)"},
 	{"spool-max", 0, "MIB", OPT_SPOOL_MAX,
 	 "the spool file PATH-spool beside the database, at most (default: 1024; 0: none); "
 	 "beyond it rows are lost and counted, packets never wait"},

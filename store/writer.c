@@ -533,7 +533,9 @@ static void free_writer(struct writer *w)
 static int alloc_queue(struct writer *w, const struct writer_opts *o)
 {
 	char spool[560];
-	w->cap = o->queue_rows ? o->queue_rows : WRITER_QUEUE_DEFAULT;
+	w->cap = o->queue_rows	       ? o->queue_rows
+		 : o->wait_when_full ? WRITER_QUEUE_WAITING
+				     : WRITER_QUEUE_DEFAULT;
 	w->ring = malloc(w->cap * sizeof *w->ring);
 	w->spool_buf = malloc(BATCH_MAX * sizeof *w->spool_buf);
 	w->wait_when_full = o->wait_when_full;

@@ -19,10 +19,12 @@
 
 #include "../common/record.h"
 
-#define WRITER_QUEUE_DEFAULT 8192 /* rows (2.5 KB each) */
+#define WRITER_QUEUE_DEFAULT 8192 /* rows (4.3 KB each): bursts of a live link */
+#define WRITER_QUEUE_WAITING 1024 /* rows, when writer_add() may wait: enough to keep
+				     the writer busy, 4 MiB rather than 35 */
 
 struct writer_opts {
-	size_t queue_rows;    /* 0: WRITER_QUEUE_DEFAULT */
+	size_t queue_rows;    /* 0: WRITER_QUEUE_DEFAULT, or _WAITING with wait_when_full */
 	uint64_t spool_bytes; /* 0: no spool */
 	int wait_when_full;   /* a full queue makes writer_add() wait (input that can wait:
 				 a file); else rows go to the spool */
