@@ -256,7 +256,8 @@ static void compare_all(const char *db, const char *when)
 			o.filter.since = v->since;
 		if (v->until)
 			o.filter.until = v->until;
-		memcpy(o.filter.ports, v->ports, v->nports * sizeof v->ports[0]);
+		if (v->nports) /* v->ports is NULL without ports */
+			memcpy(o.filter.ports, v->ports, v->nports * sizeof v->ports[0]);
 		o.filter.nports = v->nports;
 		snprintf(o.filter.server, sizeof o.filter.server, "%s", v->server ? v->server : "");
 		for (long top = 0; top <= 3; top += 3) {
