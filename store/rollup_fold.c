@@ -342,6 +342,11 @@ void rollup_fold_reset(struct rollup_fold *f)
 	table_clear(&f->groups, f->d->ncols);
 }
 
+size_t rollup_fold_groups(const struct rollup_fold *f)
+{
+	return f->groups.n;
+}
+
 /* ---- rows ------------------------------------------------------------------------- */
 
 static int bind_value(sqlite3_stmt *s, int i, const struct writer_value *v)

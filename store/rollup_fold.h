@@ -38,5 +38,7 @@ int rollup_fold_flush(struct rollup_fold *f, int64_t promoted);
 
 /* Forgets the groups (the transaction was rolled back). */
 void rollup_fold_reset(struct rollup_fold *f);
+/* The groups held now. */
+size_t rollup_fold_groups(const struct rollup_fold *f);
 
 #endif

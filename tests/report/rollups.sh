@@ -5,11 +5,15 @@
 # newest first (the later runs bring rows of hours already rolled up into
 # days), then time filters at odd seconds, whole hours and days, ports,
 # servers, time buckets, all rows and --top. Then a database whose older
-# session rows were deleted by retention still counts them.
-# usage: rollups.sh SMTPTLS DATA_DIR
+# session rows were deleted by retention still counts them. Then a capture
+# of 18,000 sessions of distinct client and server pairs (bench/gen): the
+# writer's groups go to the hour tables before their transaction commits
+# (2,048 at most held, rollup.c), and the tables still equal the SQL fold.
+# usage: rollups.sh SMTPTLS DATA_DIR GEN
 set -u
 bin=$1
 data=$2
+gen=$3
 tmp=$(mktemp -d)
 trap "rm -rf $tmp" EXIT
 . "$(dirname "$0")/lib.sh"
@@ -46,21 +50,27 @@ eq "rollups promoted: every hour" "$(sql "$db" "SELECT promoted > (SELECT max(ts
 # capture opens it (rollup.c; the capture itself is refused: that file is
 # in the database): every table holds the same counts (the hour tables are
 # heaps: summed per key)
-cp "$db" "$tmp/sql.db"
-edited "$tmp/sql.db"
-status "refused capture folds the rows by SQL" 1 "$bin" capture -q -r "$tmp/s.pcap" --db "$tmp/sql.db"
-for r in codes servers clients; do
-  keys=$(sqlite3 -batch "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('rollup_${r}_day')
-    WHERE pk > 0")
-  sums=$(sqlite3 -batch "$db" "SELECT group_concat(CASE WHEN name = 'ts_min' OR name = 'worst'
-    THEN 'min(' || name || ')' WHEN name IN ('ts_max', 'mangled_kw') THEN 'max(' || name || ')'
-    ELSE 'sum(' || name || ')' END, ', ') FROM pragma_table_info('rollup_${r}_day') WHERE pk = 0")
-  for l in hour day all; do
-    q="SELECT $keys, $sums FROM rollup_${r}_$l GROUP BY $keys ORDER BY $keys"
-    eq "C fold = SQL fold: rollup_${r}_$l" "$(sqlite3 -batch "$db" "$q" | md5sum)" \
-      "$(sqlite3 -batch "$tmp/sql.db" "$q" | md5sum)"
+# same_folds DB CAPTURE: DB's rollups (the writer's C fold) equal those of
+# a copy folded again by SQL (CAPTURE is one DB holds: its capture is refused)
+same_folds() {
+  local db=$1 r l keys sums q
+  cp "$db" "$tmp/sql.db"
+  edited "$tmp/sql.db"
+  status "refused capture folds the rows by SQL" 1 "$bin" capture -q -r "$2" --db "$tmp/sql.db"
+  for r in codes servers clients; do
+    keys=$(sqlite3 -batch "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('rollup_${r}_day')
+      WHERE pk > 0")
+    sums=$(sqlite3 -batch "$db" "SELECT group_concat(CASE WHEN name = 'ts_min' OR name = 'worst'
+      THEN 'min(' || name || ')' WHEN name IN ('ts_max', 'mangled_kw') THEN 'max(' || name || ')'
+      ELSE 'sum(' || name || ')' END, ', ') FROM pragma_table_info('rollup_${r}_day') WHERE pk = 0")
+    for l in hour day all; do
+      q="SELECT $keys, $sums FROM rollup_${r}_$l GROUP BY $keys ORDER BY $keys"
+      eq "C fold = SQL fold: $(basename "$db") rollup_${r}_$l" "$(sqlite3 -batch "$db" "$q" | md5sum)" \
+        "$(sqlite3 -batch "$tmp/sql.db" "$q" | md5sum)"
+    done
   done
-done
+}
+same_folds "$db" "$tmp/s.pcap"
 
 check() { # WHAT OPTIONS...: all rows, and the default --top
   local what=$1
@@ -224,4 +234,17 @@ cp "$db" "$tmp/keep.db"
 "$bin" capture -q -r "$tmp/late.pcap" --db "$tmp/keep.db"
 eq "no retention: rows kept" "$(sql "$tmp/keep.db" "SELECT count(*) FROM session_rows")" $((stored + 1))
 status "retain: a bad number" 2 "$bin" capture -r "$tmp/late.pcap" --db "$tmp/x.db" --retain x
+# many distinct pairs in one transaction: the groups flushed early
+"$gen" -o "$tmp/many.pcap" -n 3000 -c 3000 -s 1 "$data/mixed.pcap" >/dev/null ||
+  { echo "FAIL: gen"; fails=$((fails + 1)); }
+many=$tmp/many.db
+cap "$many" "$tmp/many.pcap"
+pairs=$(sql "$many" "SELECT count(DISTINCT client_ip || ' ' || server_ip) FROM session_rows")
+[ "$pairs" -gt 4096 ] || { echo "FAIL: only $pairs client and server pairs"; fails=$((fails + 1)); }
+heap=$(sql "$many" "SELECT count(*) FROM rollup_clients_hour")
+[ "$heap" -ge "$pairs" ] || { echo "FAIL: $heap hour rows for $pairs pairs"; fails=$((fails + 1)); }
+same_folds "$many" "$tmp/many.pcap"
+same_as_scan "many pairs: no filter" "$many" --top 0
+same_as_scan "many pairs: --top 3" "$many" --top 3
+
 finish rollups
