@@ -25,6 +25,7 @@
 #include "../../reports/rtime.h"
 #include "../../store/store.h"
 #include "check.h"
+#include "db_case.h"
 
 #define DAY 86400.0
 #define T0 1795305600.0 /* 2026-11-22T00:00:00Z, a Sunday */
@@ -281,19 +282,5 @@ static inline size_t rows(const char *id)
 }
 
 #define CHECK_PCT(got, want) CHECK((int)((got) * 10 + 0.5) == (int)((want) * 10 + 0.5))
-
-/* ---- a directory for the databases -------------------------------------------- */
-
-/* Removes dir, unless a check failed or SMTPTLS_TEST_KEEP is set: what
- * was written is then kept to look at. */
-static inline void remove_dir(const char *dir)
-{
-	if (!check_failed && !getenv("SMTPTLS_TEST_KEEP")) {
-		char cmd[300];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", dir);
-	}
-}
 
 #endif

@@ -38,21 +38,6 @@ static void test_export(const char *db)
 	free(buf);
 }
 
-static long long count(const char *db, const char *sql)
-{
-	sqlite3 *h;
-	sqlite3_stmt *s;
-	long long n = -1;
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW)
-			n = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-	}
-	sqlite3_close(h);
-	return n;
-}
-
 static void test_merge(const char *dir)
 {
 	char a[256], b[256], out[256], err[512];
@@ -71,22 +56,22 @@ static void test_merge(const char *dir)
 	CHECK_INT(st.sessions_replaced, 3);
 	CHECK_INT(st.sessions_duplicate, 0);
 	CHECK_INT(st.runs_added, 2);
-	CHECK_INT(count(out, "SELECT count(*) FROM sessions;"), 11);
-	CHECK_INT(count(out, "SELECT count(*) FROM run_origins;"), 2);
-	CHECK_INT(count(out, "SELECT count(*) FROM run_counters;"), 4); /* with their runs */
-	CHECK_INT(count(out, "SELECT sessions_replaced FROM run_origins WHERE origin_db LIKE"
+	CHECK_INT(db_scalar(out, "SELECT count(*) FROM sessions;"), 11);
+	CHECK_INT(db_scalar(out, "SELECT count(*) FROM run_origins;"), 2);
+	CHECK_INT(db_scalar(out, "SELECT count(*) FROM run_counters;"), 4); /* with their runs */
+	CHECK_INT(db_scalar(out, "SELECT sessions_replaced FROM run_origins WHERE origin_db LIKE"
 			     " '%/b.db' AND origin_run_id = 1;"), 3);
 	/* merging again adds nothing */
 	CHECK_INT(store_merge(out, inputs, 2, 1.0, &st, err, sizeof err), 0);
 	CHECK_INT(st.sessions_copied + st.sessions_replaced, 0);
 	CHECK_INT(st.sessions_duplicate, 14);
 	CHECK_INT(st.runs_present, 2);
-	CHECK_INT(count(out, "SELECT count(*) FROM sessions;"), 11);
-	CHECK_INT(count(out, "SELECT count(*) FROM runs;"), 2);
+	CHECK_INT(db_scalar(out, "SELECT count(*) FROM sessions;"), 11);
+	CHECK_INT(db_scalar(out, "SELECT count(*) FROM runs;"), 2);
 	/* with a tolerance below the clock offset, B's three are other sessions */
 	unlink(out);
 	CHECK_INT(store_merge(out, inputs, 2, 0.1, &st, err, sizeof err), 0);
-	CHECK_INT(count(out, "SELECT count(*) FROM sessions;"), 14);
+	CHECK_INT(db_scalar(out, "SELECT count(*) FROM sessions;"), 14);
 	/* the output as an input, and a missing input, are refused */
 	const char *self[] = {out};
 	CHECK(store_merge(out, self, 1, 1.0, &st, err, sizeof err) < 0);
@@ -144,8 +129,8 @@ static void test_old_schema(const char *dir, const char *all)
 		CHECK_INT(num("encryption", "all", "encrypted"), 4);
 		CHECK_STR(text("servers", 0, "worst_crypto"), "CBC");
 	}
-	CHECK_INT(count(path, "PRAGMA user_version;"), STORE_SCHEMA_VERSION);
-	CHECK_INT(count(path, "SELECT count(*) FROM sessions WHERE ja4 IS NULL;"), 11);
+	CHECK_INT(db_scalar(path, "PRAGMA user_version;"), STORE_SCHEMA_VERSION);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM sessions WHERE ja4 IS NULL;"), 11);
 }
 
 int main(void)

@@ -21,6 +21,7 @@
 #include "../../store/rollup.h"
 #include "../../store/store.h"
 #include "check.h"
+#include "db_case.h"
 
 #define T0 1795305600.0 /* 2026-11-22T00:00:00Z */
 #define DAY 86400.0
@@ -270,41 +271,26 @@ static void compare_all(const char *db, const char *when)
 
 /* ---- the tables ------------------------------------------------------------------ */
 
-static long long query(const char *db, const char *sql)
-{
-	sqlite3 *h;
-	sqlite3_stmt *s;
-	long long n = -1;
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW)
-			n = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-	}
-	sqlite3_close(h);
-	return n;
-}
-
 /* Every rollup counts each session once in its hour table, and those that
  * start before rollup_state.promoted once in its day and all-time tables. */
 static void check_tables(const char *db, long long sessions)
 {
 	static const char *const names[] = {"codes", "servers", "clients"};
 	char sql[512];
-	long long promoted = query(db, "SELECT count(*) FROM session_rows WHERE ts_start <"
+	long long promoted = db_scalar(db, "SELECT count(*) FROM session_rows WHERE ts_start <"
 				       " (SELECT promoted FROM rollup_state);");
-	CHECK_INT(query(db, "SELECT folded = (SELECT max(id) FROM session_rows) FROM rollup_state;"),
+	CHECK_INT(db_scalar(db, "SELECT folded = (SELECT max(id) FROM session_rows) FROM rollup_state;"),
 		  1);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(sql, sizeof sql, "SELECT sum(n) FROM rollup_%s_hour;", names[i]);
-		CHECK_INT(query(db, sql), sessions);
+		CHECK_INT(db_scalar(db, sql), sessions);
 		snprintf(sql, sizeof sql, "SELECT coalesce(sum(n), 0) FROM rollup_%s_day;", names[i]);
-		CHECK_INT(query(db, sql), promoted);
+		CHECK_INT(db_scalar(db, sql), promoted);
 		snprintf(sql, sizeof sql, "SELECT coalesce(sum(n), 0) FROM rollup_%s_all;", names[i]);
-		CHECK_INT(query(db, sql), promoted);
+		CHECK_INT(db_scalar(db, sql), promoted);
 	}
 	/* a day's rows are its hours' rows */
-	CHECK_INT(query(db, "SELECT count(*) FROM (SELECT bucket / 86400, sum(n) AS k FROM"
+	CHECK_INT(db_scalar(db, "SELECT count(*) FROM (SELECT bucket / 86400, sum(n) AS k FROM"
 			    " rollup_codes_hour WHERE bucket < (SELECT promoted FROM rollup_state)"
 			    " GROUP BY 1 EXCEPT SELECT bucket / 86400, sum(n) FROM rollup_codes_day"
 			    " GROUP BY 1);"), 0);
@@ -330,13 +316,13 @@ static void test_reports(const char *dir)
 	CHECK_INT(write_sessions(st, 700, T0, 6 * DAY), 0);
 	CHECK_INT(write_sessions(st, 200, T0 + 9 * DAY, 2 * DAY), 0);
 	CHECK_INT(store_commit(st), 0);
-	CHECK(query(db, "SELECT promoted FROM rollup_state;") <
-	      query(db, "SELECT max(ts_start) FROM session_rows;"));
+	CHECK(db_scalar(db, "SELECT promoted FROM rollup_state;") <
+	      db_scalar(db, "SELECT max(ts_start) FROM session_rows;"));
 	check_tables(db, 1600);
 	compare_all(db, "open");
 	CHECK_INT(close_run(st), 0);
 	check_tables(db, 1600);
-	CHECK_INT(query(db, "SELECT promoted > max(ts_start) FROM session_rows, rollup_state;"), 1);
+	CHECK_INT(db_scalar(db, "SELECT promoted > max(ts_start) FROM session_rows, rollup_state;"), 1);
 	compare_all(db, "closed again");
 }
 
@@ -359,10 +345,10 @@ static void test_retention(const char *dir)
 	CHECK_INT(store_add(st, &r), 0);
 	CHECK_INT(write_sessions(st, 25000, T0, DAY), 0);
 	CHECK_INT(close_run(st), 0);
-	CHECK_INT(query(db, "SELECT count(*) FROM session_rows;"), 1);
-	CHECK_INT(query(db, "SELECT value FROM run_counters"
+	CHECK_INT(db_scalar(db, "SELECT count(*) FROM session_rows;"), 1);
+	CHECK_INT(db_scalar(db, "SELECT value FROM run_counters"
 			    " WHERE name = 'sessions_deleted_by_retention';"), 25000);
-	CHECK_INT(query(db, "SELECT sum(n) FROM rollup_codes_all;"), 25001);
+	CHECK_INT(db_scalar(db, "SELECT sum(n) FROM rollup_codes_all;"), 25001);
 	/* live: the wall clock; sessions of 1970 are all old, the newest row
 	 * too: the ids of rows written next come again, and are folded */
 	if (!CHECK((st = open_run(db, "live")) != NULL))
@@ -370,16 +356,16 @@ static void test_retention(const char *dir)
 	store_retain(st, 1, 1);
 	CHECK_INT(write_sessions(st, 10, 1000, 100), 0);
 	CHECK_INT(close_run(st), 0);
-	CHECK_INT(query(db, "SELECT count(*) FROM session_rows;"), 0);
-	CHECK_INT(query(db, "SELECT folded FROM rollup_state;"), 0);
+	CHECK_INT(db_scalar(db, "SELECT count(*) FROM session_rows;"), 0);
+	CHECK_INT(db_scalar(db, "SELECT folded FROM rollup_state;"), 0);
 	if (!CHECK((st = open_run(db, "again")) != NULL))
 		return;
 	CHECK_INT(write_sessions(st, 5, T0 + 9 * DAY, 100), 0);
 	CHECK_INT(close_run(st), 0);
-	CHECK_INT(query(db, "SELECT count(*) FROM session_rows;"), 5);
-	CHECK_INT(query(db, "SELECT max(id) = (SELECT folded FROM rollup_state)"
+	CHECK_INT(db_scalar(db, "SELECT count(*) FROM session_rows;"), 5);
+	CHECK_INT(db_scalar(db, "SELECT max(id) = (SELECT folded FROM rollup_state)"
 			    " FROM session_rows;"), 1);
-	CHECK_INT(query(db, "SELECT sum(n) FROM rollup_codes_hour;"), 25016);
+	CHECK_INT(db_scalar(db, "SELECT sum(n) FROM rollup_codes_hour;"), 25016);
 }
 
 /* ---- the query layer's aggregates (reports/rq_sqlite.c) -------------------------- */
@@ -434,11 +420,6 @@ int main(void)
 		return 1;
 	test_reports(dir);
 	test_retention(dir);
-	if (!check_failed && !getenv("SMTPTLS_TEST_KEEP")) {
-		char cmd[300];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", dir);
-	}
+	remove_dir(dir);
 	return check_done("rollup");
 }
