@@ -42,7 +42,8 @@ static int spool_create(struct spool *s)
 	return s->fd < 0 ? -1 : 0;
 }
 
-struct spool *spool_new(const char *path, size_t rec_size, uint64_t max_bytes)
+/* A spool of no file yet. */
+static struct spool *spool_alloc(const char *path, size_t rec_size, uint64_t max_bytes)
 {
 	struct spool *s = calloc(1, sizeof *s);
 	if (!s)
@@ -51,6 +52,14 @@ struct spool *spool_new(const char *path, size_t rec_size, uint64_t max_bytes)
 	s->fd = -1;
 	s->rec = rec_size;
 	s->max = max_bytes;
+	return s;
+}
+
+struct spool *spool_new(const char *path, size_t rec_size, uint64_t max_bytes)
+{
+	struct spool *s = spool_alloc(path, rec_size, max_bytes);
+	if (!s)
+		return NULL;
 	keep_leftover(s);
 	spool_create(s); /* now, while the process may still be root (-Z); else on the first put */
 	return s;
@@ -158,13 +167,9 @@ static void compact(struct spool *s)
 struct spool *spool_resume(const char *path, size_t rec_size, uint64_t max_bytes)
 {
 	struct stat sb;
-	struct spool *s = calloc(1, sizeof *s);
+	struct spool *s = spool_alloc(path, rec_size, max_bytes);
 	if (!s)
 		return NULL;
-	snprintf(s->path, sizeof s->path, "%s", path);
-	s->fd = -1;
-	s->rec = rec_size;
-	s->max = max_bytes;
 	s->keep = 1;
 	if (stat(path, &sb) == 0 && (uint64_t)sb.st_size % rec_size != 0)
 		keep_leftover(s);
