@@ -307,16 +307,22 @@ int engine_finish(struct engine *e, enum end_reason reason)
 
 /* ---- totals --------------------------------------------------------------------- */
 
+/* Adds one source's counters to to (nothing when it has none). */
+static void add_stats(struct source_stats *to, const struct source_stats *ss)
+{
+	if (!ss->valid)
+		return;
+	to->received += ss->received;
+	to->dropped_kernel += ss->dropped_kernel;
+	to->dropped_iface += ss->dropped_iface;
+	to->valid = 1;
+}
+
 static void add_source_stats(struct source_stats *to, struct source *src)
 {
 	struct source_stats ss;
 	source_stats(src, &ss);
-	if (!ss.valid)
-		return;
-	to->received += ss.received;
-	to->dropped_kernel += ss.dropped_kernel;
-	to->dropped_iface += ss.dropped_iface;
-	to->valid = 1;
+	add_stats(to, &ss);
 }
 
 static void add_pipeline(struct engine_totals *t, const struct pipeline_counters *c,
@@ -415,12 +421,7 @@ static void add_live_source(struct source_stats *to, const struct lane *l)
 {
 	struct source_stats ss;
 	live_read(&l->pub_src, &ss, sizeof ss);
-	if (!ss.valid)
-		return;
-	to->received += ss.received;
-	to->dropped_kernel += ss.dropped_kernel;
-	to->dropped_iface += ss.dropped_iface;
-	to->valid = 1;
+	add_stats(to, &ss);
 }
 
 void engine_live(const struct engine *e, struct engine_totals *t)
