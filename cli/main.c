@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "../common/crypto.h"
 
 static const struct {
 	const struct cli_command *c;
@@ -65,6 +66,7 @@ static int help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	int i;
+	crypto_ready(); /* before any thread: capture's threads hash, report's do not */
 	if (argc < 2) {
 		print_help(stderr);
 		return EXIT_USAGE;

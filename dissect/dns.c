@@ -1,4 +1,5 @@
 #include "dns.h"
+#include "../common/crypto.h"
 
 #include <gcrypt.h>
 #include <ldns/ldns.h>
@@ -444,7 +445,7 @@ static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
 
 static void gcrypt_init(void)
 {
-	(void)gcry_check_version(NULL);
+	(void)crypto_ready();
 }
 
 static void msg_reset(struct dns_msg *m)

@@ -1,6 +1,7 @@
 /* The digests behind the fingerprints and certificate hashes (libgcrypt),
  * through a per-thread memo of recent inputs: see fingerprint.h. */
 #include "fingerprint.h"
+#include "../common/crypto.h"
 
 #include <gcrypt.h>
 #include <pthread.h>
@@ -23,7 +24,7 @@ static void md5_close(void *h)
 
 static void gcrypt_init(void)
 {
-	gcrypt_ready = gcry_check_version(NULL) != NULL;
+	gcrypt_ready = crypto_ready();
 	md5_key_ready = pthread_key_create(&md5_key, md5_close) == 0;
 	memo_key_ready = pthread_key_create(&memo_key, free) == 0;
 }

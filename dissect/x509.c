@@ -10,6 +10,7 @@
 
 #include "../common/text.h"
 #include "../common/rd.h"
+#include "../common/crypto.h"
 
 enum {
 	DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_BIT_STRING = 0x03, DER_OCTET_STRING = 0x04,
@@ -569,7 +570,7 @@ static int gcrypt_ok;
 
 static void gcrypt_init(void)
 {
-	gcrypt_ok = gcry_check_version(NULL) != NULL;
+	gcrypt_ok = crypto_ready();
 }
 
 static void digests(const uint8_t *p, size_t n, uint8_t *sha256, uint8_t *sha512)

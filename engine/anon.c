@@ -1,4 +1,5 @@
 #include "anon.h"
+#include "../common/crypto.h"
 
 #include <arpa/inet.h>
 #include <gcrypt.h>
@@ -80,7 +81,7 @@ struct anon *anon_new(const uint8_t key[ANON_KEY_BYTES])
 	struct anon *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
-	if (!gcry_check_version(NULL) ||
+	if (!crypto_ready() ||
 	    gcry_cipher_open(&a->aes, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_ECB, 0) ||
 	    gcry_cipher_setkey(a->aes, key, 16) || aes_block(a, key + 16, a->pad) < 0) {
 		anon_free(a);
