@@ -55,7 +55,10 @@ struct capture_run {
 	char ports[1024];
 	char sha256[65];
 	uint64_t file_size;
-	int file_hashed;
+	int is_file;                 /* a regular file: its run records size and SHA-256 */
+	int hashed;                  /* sha256 known */
+	struct file_hasher *hasher;  /* hashing it meanwhile */
+	double hash_cpu, promote_cpu; /* CPU seconds, apart from the capture's */
 };
 
 static int join_filter(struct capture_args *a, int argc, char **argv, int first)
@@ -301,14 +304,20 @@ static void print_threads(const struct engine_totals *e)
 
 /* Where the process's CPU time went: the database's threads, and the rest
  * (reading, decoding, dissecting, on however many worker threads), so that
- * whoever sizes a machine sees what the writer needs besides the workers. */
-static void print_cpu(const struct store *st)
+ * whoever sizes a machine sees what the writer needs besides the workers;
+ * then, at the end of a file, promoting its hours into the day and
+ * all-time rollups, and hashing it (on a CPU the capture left idle). */
+static void print_cpu(const struct capture_run *cr)
 {
 	double writer, ckpt, total = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-	store_thread_cpu(st, &writer, &ckpt);
-	double capture = total - writer - ckpt;
+	store_thread_cpu(cr->st, &writer, &ckpt);
+	double capture = total - writer - ckpt - cr->hash_cpu - cr->promote_cpu;
 	fprintf(stderr, "smtptls: CPU seconds: %.3f capture and dissection, %.3f database writer,"
-		" %.3f checkpoints\n", capture > 0 ? capture : 0, writer, ckpt);
+		" %.3f checkpoints", capture > 0 ? capture : 0, writer, ckpt);
+	if (cr->is_file)
+		fprintf(stderr, ", %.3f promoting the rollups, %.3f hashing the file",
+			cr->promote_cpu, cr->hash_cpu);
+	fputc('\n', stderr);
 }
 
 /* Runs the engine over the source, showing progress on a terminal. */
@@ -340,6 +349,8 @@ static int end_run(struct capture_run *cr, const struct run_totals *t,
 	return store_run_counters(cr->st, c, n);
 }
 
+static int record_hash(struct capture_args *a, struct capture_run *cr);
+
 /* Reads the source into the store; returns the exit status. */
 static int run_capture(struct capture_args *a, struct capture_run *cr)
 {
@@ -353,6 +364,8 @@ static int run_capture(struct capture_args *a, struct capture_run *cr)
 	int stored = engine_finish(cr->e, END_EOF);
 	engine_totals(cr->e, &et);
 	capture_ops_totals(cr->ops, &et, &totals);
+	if (stored == 0)
+		stored = record_hash(a, cr);
 	if (stored == 0)
 		stored = end_run(cr, &totals, &et);
 	if (stored < 0)
@@ -369,7 +382,7 @@ static int run_capture(struct capture_args *a, struct capture_run *cr)
 				(unsigned long long)ss.reopens);
 		if (a->verbose)
 			print_threads(&et);
-		print_cpu(cr->st);
+		print_cpu(cr);
 	}
 	return rc < 0 || stored < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
@@ -394,36 +407,93 @@ static void warn_line(void *ctx, const char *text)
 	fprintf(stderr, "smtptls: %s: %s\n", (const char *)ctx, text);
 }
 
-/* A capture file's size and SHA-256, for its run: a file already captured
- * into this database is refused unless --again (start_run). 0 to go on,
- * else the exit status. */
-static int hash_file(struct capture_args *a, struct capture_run *cr)
+/* A capture file's size, for its run: a file already captured into this
+ * database is refused unless --again (begin_run). */
+static void size_file(struct capture_args *a, struct capture_run *cr)
 {
-	char err[1024];
-	if (!a->src.file)
-		return EXIT_OK;
-	int rc = file_sha256(a->src.file, &cr->file_size, cr->sha256, err, sizeof err);
-	if (rc < 0)
-		fprintf(stderr, "smtptls: %s\n", err);
-	cr->file_hashed = rc > 0;
-	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
+	cr->is_file = a->src.file && file_size_of(a->src.file, &cr->file_size);
 }
 
-/* The run's row, unless the file was captured into this database before
- * (and not --again): counting it twice would double every number. */
-static int begin_run(struct capture_args *a, struct capture_run *cr)
+static int hash_now(struct capture_args *a, struct capture_run *cr)
 {
-	char dup[1024];
-	int rc = store_begin_file_run(cr->st, &cr->ri, cr->file_size,
-				      cr->file_hashed ? cr->sha256 : NULL, a->again ? NULL : dup,
-				      sizeof dup);
-	if (rc == 1)
+	char err[1024];
+	if (file_sha256(a->src.file, cr->file_size, cr->sha256, err, sizeof err) < 0) {
+		fprintf(stderr, "smtptls: %s\n", err);
+		return -1;
+	}
+	cr->hashed = 1;
+	return 0;
+}
+
+static void say_refused(const struct capture_args *a, int rc, const char *dup)
+{
+	if (rc == STORE_RUN_SAME_FILE)
 		fprintf(stderr, "smtptls: %s was already captured into %s as %s (same size and"
 			" SHA-256); capturing it again would count its sessions twice: nothing done"
 			" (--again to capture it all the same)\n", a->src.file, a->db, dup);
-	else if (rc < 0)
+	else
+		fprintf(stderr, "smtptls: %s may have been captured into %s already: %s read a"
+			" file of the same size and never recorded its SHA-256 (it did not end, or"
+			" is still running); capturing it again could count its sessions twice:"
+			" nothing done (--again to capture it all the same)\n", a->src.file, a->db,
+			dup);
+}
+
+/* The run's row, unless the file was captured into this database before
+ * (and not --again): counting it twice would double every number. A file
+ * of a size no run read is new: it is hashed meanwhile, by a thread that
+ * takes only a CPU the capture leaves idle (record_hash), instead of
+ * being read twice before the capture starts. */
+static int begin_run(struct capture_args *a, struct capture_run *cr)
+{
+	char dup[1024], err[1024];
+	struct run_file f = {cr->file_size, NULL};
+	char *d = a->again ? NULL : dup;
+	int rc = store_begin_file_run(cr->st, &cr->ri, cr->is_file ? &f : NULL, d, sizeof dup);
+	if (rc == STORE_RUN_HASH_FIRST) { /* a file of this size was read: is it this one? */
+		if (hash_now(a, cr) < 0)
+			return EXIT_RUNTIME;
+		f.sha256 = cr->sha256;
+		rc = store_begin_file_run(cr->st, &cr->ri, &f, d, sizeof dup);
+	}
+	if (rc < 0)
 		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
-	return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
+	else if (rc != STORE_RUN_BEGUN)
+		say_refused(a, rc, dup);
+	if (rc != STORE_RUN_BEGUN)
+		return EXIT_RUNTIME;
+	if (cr->is_file && !cr->hashed &&
+	    !(cr->hasher = file_hasher_start(a->src.file, cr->file_size, err, sizeof err)))
+		fprintf(stderr, "smtptls: warning: %s\n", err); /* hashed at the end */
+	return EXIT_OK;
+}
+
+/* The file's SHA-256 into its run, once the capture is read: the hours
+ * are promoted first, by this thread, while the hashing takes the other
+ * CPU. A file that cannot be hashed leaves it NULL (a warning): capturing
+ * the file again is then refused as possibly the same. */
+static int record_hash(struct capture_args *a, struct capture_run *cr)
+{
+	char err[1024];
+	if (!cr->is_file || cr->hashed)
+		return 0;
+	double t0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+	if (store_promote(cr->st) < 0)
+		return -1;
+	double t1 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+	cr->promote_cpu = t1 - t0;
+	int rc = cr->hasher ? file_hasher_wait(cr->hasher, cr->sha256, &cr->hash_cpu, err,
+					       sizeof err)
+			    : file_sha256(a->src.file, cr->file_size, cr->sha256, err, sizeof err);
+	if (!cr->hasher)
+		cr->hash_cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID) - t1;
+	cr->hasher = NULL;
+	if (rc < 0) {
+		fprintf(stderr, "smtptls: warning: %s: its SHA-256 is not recorded\n", err);
+		return 0;
+	}
+	cr->hashed = 1;
+	return store_set_file_sha256(cr->st, cr->sha256);
 }
 
 /* The run's row, the pipeline, the thread beside it and the metrics, as
@@ -465,9 +535,8 @@ static int prepare(struct capture_args *a, struct capture_run *cr)
 		fprintf(stderr, "smtptls: %s\n", store_error(cr->st));
 		return EXIT_RUNTIME;
 	}
-	int rc = hash_file(a, cr);
-	if (rc == EXIT_OK)
-		rc = start_run(a, cr);
+	size_file(a, cr);
+	int rc = start_run(a, cr);
 	if (rc == EXIT_OK && a->user && privileges_drop(a->user, a->db, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		rc = EXIT_RUNTIME;
@@ -517,6 +586,7 @@ int cmd_capture(int argc, char **argv)
 		int ran = run_capture(&a, &cr);
 		rc = rc != EXIT_OK ? rc : ran;
 	}
+	file_hasher_stop(cr.hasher); /* the run did not start, or failed before its end */
 	metrics_stop(cr.metrics);
 	capture_ops_free(cr.ops);
 	engine_close(cr.e);

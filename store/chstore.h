@@ -28,8 +28,13 @@ int chstore_open(struct chstore **out, const char *url, const struct store_opts 
  * frees. 0, or -1 when ClickHouse refused rows (error in err). */
 int chstore_close(struct chstore *c, char *err, size_t errlen);
 
-int chstore_begin_run(struct chstore *c, const struct run_info *ri, uint64_t size,
-		      const char *sha256, char *dup, size_t duplen);
+/* store_begin_file_run's, f NULL for no file; a server that cannot be
+ * reached cannot say whether the file was captured before: a warning,
+ * and the run begins. */
+int chstore_begin_run(struct chstore *c, const struct run_info *ri, const struct run_file *f,
+		      char *dup, size_t duplen);
+/* The run's file's SHA-256, carried by the run's next row. */
+int chstore_set_file_sha256(struct chstore *c, const char *sha256);
 int chstore_add(struct chstore *c, const struct session_record *r);
 int chstore_failed(struct chstore *c);
 int chstore_flush(struct chstore *c);

@@ -342,8 +342,7 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
 		sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
 }
 
-static int begin_run_now(struct store *st, const struct run_info *ri, uint64_t file_size,
-			 const char *file_sha256)
+static int begin_run_now(struct store *st, const struct run_info *ri, const struct run_file *f)
 {
 	sqlite3_stmt *s;
 	char owner[OWNER_MAX];
@@ -361,10 +360,10 @@ static int begin_run_now(struct store *st, const struct run_info *ri, uint64_t f
 	sqlite3_bind_double(s, 5, ri->started);
 	sqlite3_bind_text(s, 6, ri->version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, owner, -1, SQLITE_STATIC);
-	if (file_sha256) {
-		sqlite3_bind_int64(s, 8, (sqlite3_int64)file_size);
-		sqlite3_bind_text(s, 9, file_sha256, -1, SQLITE_STATIC);
-	}
+	if (f)
+		sqlite3_bind_int64(s, 8, (sqlite3_int64)f->size);
+	if (f && f->sha256)
+		sqlite3_bind_text(s, 9, f->sha256, -1, SQLITE_STATIC);
 	bind_text_or_null(s, 10, vals[4]);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
@@ -441,43 +440,75 @@ static int counters_now(struct store *st, const struct run_counter *c, size_t n)
 	return 0;
 }
 
-static int64_t find_now(struct store *st, uint64_t size, const char *sha, const char *sensor,
-			char *what, size_t whatlen);
+static int find_now(struct store *st, const struct run_file *f, const char *sensor, char *what,
+		    size_t whatlen);
 
 /* In one write transaction, so that of two captures of one file started
- * together, one is refused: 0, 1 (refused, dup filled), or -1. */
-static int begin_unless_dup(struct store *st, const struct run_info *ri, uint64_t size,
-			    const char *sha256, char *dup, size_t duplen)
+ * together, one is refused: a STORE_RUN_ code or -1. */
+static int begin_unless_dup(struct store *st, const struct run_info *ri, const struct run_file *f,
+			    char *dup, size_t duplen)
 {
 	if (writer_commit(st->writer) < 0 || exec(st, "BEGIN IMMEDIATE;", "recording the run") < 0)
 		return -1;
-	int64_t id = find_now(st, size, sha256, ri->sensor, dup, duplen);
-	int rc = id < 0 ? -1 : id > 0 ? 1 : begin_run_now(st, ri, size, sha256);
-	if (rc == 0 && exec(st, "COMMIT;", "recording the run") < 0)
+	int rc = find_now(st, f, ri->sensor, dup, duplen);
+	if (rc == STORE_RUN_BEGUN)
+		rc = begin_run_now(st, ri, f);
+	if (rc == STORE_RUN_BEGUN && exec(st, "COMMIT;", "recording the run") < 0)
 		rc = -1;
-	if (rc != 0)
+	if (rc != STORE_RUN_BEGUN)
 		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
 	if (rc < 0)
 		st->run_id = 0;
 	return rc;
 }
 
-int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
-			 const char *sha256, char *dup, size_t duplen)
+int store_begin_file_run(struct store *st, const struct run_info *ri, const struct run_file *f,
+			 char *dup, size_t duplen)
 {
 	if (st->ch)
-		return chstore_begin_run(st->ch, ri, size, sha256, dup, duplen);
+		return chstore_begin_run(st->ch, ri, f, dup, duplen);
 	int rc = writer_hold(st->writer, 1);
 	if (rc == 0)
-		rc = sha256 && dup ? begin_unless_dup(st, ri, size, sha256, dup, duplen)
-				   : begin_run_now(st, ri, size, sha256);
+		rc = f && dup ? begin_unless_dup(st, ri, f, dup, duplen) : begin_run_now(st, ri, f);
+	writer_release(st->writer);
+	return rc;
+}
+
+int store_set_file_sha256(struct store *st, const char *sha256)
+{
+	sqlite3_stmt *s;
+	if (st->ch)
+		return chstore_set_file_sha256(st->ch, sha256);
+	int rc = writer_hold(st->writer, 0);
+	if (rc == 0 && st->run_id &&
+	    (writer_commit(st->writer) < 0 ||
+	     sqlite3_prepare_v2(st->db, "UPDATE runs SET file_sha256 = ?1 WHERE id = ?2 AND"
+					" file_size IS NOT NULL;", -1, &s, NULL) != SQLITE_OK))
+		rc = fail(st, "recording the file's SHA-256");
+	else if (rc == 0 && st->run_id) {
+		sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, st->run_id);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "recording the file's SHA-256");
+		sqlite3_finalize(s);
+	}
+	writer_release(st->writer);
+	return rc;
+}
+
+int store_promote(struct store *st)
+{
+	if (st->ch)
+		return 0; /* no rollups there */
+	int rc = writer_hold(st->writer, 1);
+	if (rc == 0 && (rc = writer_commit(st->writer)) == 0 && st->rollup)
+		rc = close_rollups(st);
 	writer_release(st->writer);
 	return rc;
 }
 
 int store_begin_run(struct store *st, const struct run_info *ri)
 {
-	return store_begin_file_run(st, ri, 0, NULL, NULL, 0);
+	return store_begin_file_run(st, ri, NULL, NULL, 0);
 }
 
 int store_end_run(struct store *st, const struct run_totals *t)
@@ -618,7 +649,7 @@ static int switch_files(struct store *st, const struct run_totals *done,
 	if (!(st->rollup = rollup_new(st->db, st->path, st->err, sizeof st->err)))
 		return -1;
 	rollup_retain(st->rollup, st->retain, st->retain_live);
-	if (writer_rebind(st->writer, st->db) < 0 || begin_run_now(st, ri, 0, NULL) < 0)
+	if (writer_rebind(st->writer, st->db) < 0 || begin_run_now(st, ri, NULL) < 0)
 		return -1;
 	atomic_fetch_add(&st->reopens, 1);
 	return 0;
@@ -719,31 +750,40 @@ int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *
 	return rc;
 }
 
-/* A run of this sensor (or of none: written before sensors) that read the
- * file: one file seen by two sensors is two links' traffic. */
-static int64_t find_now(struct store *st, uint64_t size, const char *sha, const char *sensor,
-			char *what, size_t whatlen)
+/* A run of this sensor (or of none: written before sensors) that read a
+ * file of f's size: one file seen by two sensors is two links' traffic.
+ * With f's SHA-256, one with that SHA-256 first, else one that never
+ * recorded its own: a STORE_RUN_ code (STORE_RUN_BEGUN: none) with a
+ * sentence naming the run in what, or -1. */
+static int find_now(struct store *st, const struct run_file *f, const char *sensor, char *what,
+		    size_t whatlen)
 {
 	sqlite3_stmt *s;
-	int64_t id = 0;
+	int found = STORE_RUN_BEGUN;
 	if (sqlite3_prepare_v2(st->db, "SELECT id, source, datetime(started, 'unixepoch'),"
-				       " coalesce(status, '') FROM runs WHERE file_sha256 = ?1 AND"
-				       " file_size = ?2 AND (sensor IS NULL OR ?3 IS NULL OR sensor = ?3)"
-				       " ORDER BY id LIMIT 1;", -1, &s, NULL) != SQLITE_OK)
+				       " coalesce(status, ''), file_sha256 IS NULL FROM runs WHERE"
+				       " file_size = ?2 AND (?1 IS NULL OR file_sha256 IS NULL OR"
+				       " file_sha256 = ?1) AND (sensor IS NULL OR ?3 IS NULL OR"
+				       " sensor = ?3) ORDER BY file_sha256 IS NULL, id LIMIT 1;",
+			       -1, &s, NULL) != SQLITE_OK)
 		return fail(st, "reading the runs");
-	sqlite3_bind_text(s, 1, sha, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
+	if (f->sha256)
+		sqlite3_bind_text(s, 1, f->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)f->size);
 	if (sensor && *sensor)
 		sqlite3_bind_text(s, 3, sensor, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(s, 0);
-		snprintf(what, whatlen, "run %lld (of '%s', started %s UTC%s%s)", (long long)id,
-			 sqlite3_column_text(s, 1), sqlite3_column_text(s, 2),
-			 *sqlite3_column_text(s, 3) ? ", " : "", sqlite3_column_text(s, 3));
+		found = !f->sha256			 ? STORE_RUN_HASH_FIRST
+			: sqlite3_column_int(s, 4) ? STORE_RUN_SAME_SIZE
+						   : STORE_RUN_SAME_FILE;
+		snprintf(what, whatlen, "run %lld (of '%s', started %s UTC%s%s)",
+			 (long long)sqlite3_column_int64(s, 0), sqlite3_column_text(s, 1),
+			 sqlite3_column_text(s, 2), *sqlite3_column_text(s, 3) ? ", " : "",
+			 sqlite3_column_text(s, 3));
 	}
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : fail(st, "reading the runs");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : fail(st, "reading the runs");
 }
 
 /* ---- counters --------------------------------------------------------------- */

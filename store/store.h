@@ -74,12 +74,35 @@ int store_open_opts(struct store **out, const char *path, const struct store_opt
 int store_close(struct store *st);
 
 int store_begin_run(struct store *st, const struct run_info *ri);
-/* The same for a capture file of this size and SHA-256 (hex). With dup
- * given, a file some run of this database read already is refused: 1,
- * nothing begun, and a sentence naming that run in dup (the check and
- * the new run are one transaction). 0 when begun, -1 on error. */
-int store_begin_file_run(struct store *st, const struct run_info *ri, uint64_t size,
-			 const char *sha256, char *dup, size_t duplen);
+/* A capture file read by a run: its size, and its SHA-256 (64 hex
+ * digits), or NULL while it is not known yet (store_set_file_sha256). */
+struct run_file {
+	uint64_t size;
+	const char *sha256;
+};
+enum {
+	STORE_RUN_BEGUN,      /* the run was begun */
+	STORE_RUN_SAME_FILE,  /* a run read a file of this size and SHA-256 */
+	STORE_RUN_SAME_SIZE,  /* a run read a file of this size, its SHA-256 never recorded */
+	STORE_RUN_HASH_FIRST, /* (no SHA-256 given) a run read a file of this size */
+};
+/* store_begin_run for a capture file. With dup given, a file some run of
+ * this database (of this sensor) may have read already is refused:
+ * STORE_RUN_SAME_FILE, or STORE_RUN_SAME_SIZE when that run never recorded
+ * its SHA-256 (it was killed, or is still running), nothing begun and a
+ * sentence naming that run in dup; and with no SHA-256 given, a run of a
+ * file of this size asks for it first (STORE_RUN_HASH_FIRST): a file of a
+ * size no run read is new whatever its bytes, and its hash can come at the
+ * end. The check and the new run are one transaction. STORE_RUN_BEGUN or
+ * -1 on error. */
+int store_begin_file_run(struct store *st, const struct run_info *ri, const struct run_file *f,
+			 char *dup, size_t duplen);
+/* The SHA-256 of the current run's file, known now: 0 or -1. */
+int store_set_file_sha256(struct store *st, const char *sha256);
+/* Promotes every hour written so far into the day and all-time rollups,
+ * as store_close would: a caller with other work for its other threads
+ * does it now. 0 or -1. */
+int store_promote(struct store *st);
 int store_add(struct store *st, const struct session_record *r);
 /* Keeps the session rows of the last seconds (0: all, the default),
  * deleting older ones in batches as rows are written; the rollups keep

@@ -161,8 +161,9 @@ n=$((n + 1))
 ls "$tmp" | grep -q '^out\.db' && { echo "FAIL: a failed merge left $(ls "$tmp" | grep '^out\.db')"; fails=$((fails + 1)); }
 
 # the summary on standard error: what was written, then where the CPU time
-# went (the database's threads apart); -q prints nothing
-cpu='CPU seconds: [0-9]+\.[0-9]{3} capture and dissection, [0-9]+\.[0-9]{3} database writer, [0-9]+\.[0-9]{3} checkpoints'
+# went (the database's threads apart, and for a file, promoting its hours
+# and hashing it); -q prints nothing
+cpu='CPU seconds: [0-9]+\.[0-9]{3} capture and dissection, [0-9]+\.[0-9]{3} database writer, [0-9]+\.[0-9]{3} checkpoints, [0-9]+\.[0-9]{3} promoting the rollups, [0-9]+\.[0-9]{3} hashing the file$'
 expect 0 "mixed.pcap: 172 packets, 6 sessions written to $tmp/m.db" -- capture -r "$data/mixed.pcap" --db "$tmp/m.db"
 expect 0 "$cpu" -- capture -r "$data/mixed.pcap" --db "$tmp/m.db" --again
 expect 0 "$cpu" -- capture --threads 2 -r "$data/mixed.pcap" --db "$tmp/m.db" --again

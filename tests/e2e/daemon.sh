@@ -4,7 +4,10 @@
 # runs:
 #  1. a file captured before into the same database (same size and
 #     SHA-256, whatever its name) is refused with status 1 naming the file
-#     and the earlier run; --again captures it all the same;
+#     and the earlier run; --again captures it all the same; another file
+#     of the same size is captured; a file of the size of a run that never
+#     recorded its SHA-256 (killed before its end) is refused as possibly
+#     the same;
 #  2. kill -9 leaves the run 'running'; the next capture marks it
 #     'unfinished' (saying so) and the report lists it;
 #  3. the runs row is refreshed within 10 s while the capture runs;
@@ -101,6 +104,24 @@ ok=0
 for p in "${cps[@]}"; do wait "$p" && ok=$((ok + 1)); done
 [ "$ok" = 1 ] && [ "$(sqlite3 "$tmp/c4.db" "select count(*) || ' ' || (select count(*) from sessions) from runs")" = "1 6" ] ||
   fail "four captures of one file at once: $ok succeeded, $(sqlite3 "$tmp/c4.db" "select count(*) from runs") runs"
+
+# the same size, other bytes (the header's sigfigs, which readers ignore)
+cp "$data/mixed.pcap" "$tmp/other.pcap"
+printf '\001' | dd of="$tmp/other.pcap" bs=1 seek=12 conv=notrunc status=none
+"$bin" capture -q -r "$tmp/other.pcap" --db "$tmp/r.db" || fail "another file of the same size was refused"
+[ "$(sqlite3 "$tmp/r.db" "select file_sha256 from runs order by id desc limit 1")" = \
+  "$(sha256sum "$tmp/other.pcap" | cut -d' ' -f1)" ] || fail "the other file's SHA-256"
+# a run that never recorded its SHA-256 (a capture killed before its end)
+"$bin" capture -q -r "$data/mixed.pcap" --db "$tmp/kf.db" || fail "capture into kf.db"
+sqlite3 "$tmp/kf.db" "update runs set file_sha256 = null, status = 'unfinished'"
+out=$("$bin" capture -q -r "$tmp/renamed.pcap" --db "$tmp/kf.db" 2>&1)
+st=$?
+[ "$st" -eq 1 ] || fail "a file the size of an unhashed run: exit $st, want 1"
+grep -q "$tmp/renamed.pcap may have been captured into $tmp/kf.db already: run 1 (of '$data/mixed.pcap', started .* UTC, unfinished) read a file of the same size and never recorded its SHA-256" <<<"$out" ||
+  fail "the refusal of a possibly captured file: $out"
+"$bin" capture -q --again -r "$tmp/renamed.pcap" --db "$tmp/kf.db" || fail "--again after an unhashed run"
+[ "$(sqlite3 "$tmp/kf.db" "select count(*) from runs where file_sha256 = '$sha'")" = 1 ] ||
+  fail "--again: the SHA-256 not recorded"
 
 # 2. kill -9, then the next capture marks the run unfinished
 start "$tmp/k.db" -q

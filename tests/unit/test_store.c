@@ -303,6 +303,66 @@ static void test_refusals(const char *dir)
 	CHECK(access(path, F_OK) != 0);
 }
 
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* Begins a run of a file of this size and SHA-256 (NULL: not known yet)
+ * unless refused: the STORE_RUN_ code, with the run's end when begun. */
+static int file_run(struct store *st, uint64_t size, const char *sha, const char *late_sha)
+{
+	char dup[512] = "";
+	struct run_info ri = {"f.pcap", "file", NULL, "25/smtp", 1700000000.0, "test", NULL};
+	struct run_file f = {size, sha};
+	struct run_totals t;
+	memset(&t, 0xff, sizeof t);
+	t.ended = 1700000001.0;
+	int rc = store_begin_file_run(st, &ri, &f, dup, sizeof dup);
+	if (rc != STORE_RUN_BEGUN) {
+		CHECK(strstr(dup, "run ") == dup && strstr(dup, "f.pcap") != NULL);
+		return rc;
+	}
+	if (late_sha)
+		CHECK_INT(store_set_file_sha256(st, late_sha), 0);
+	CHECK_INT(store_end_run(st, &t), 0);
+	return rc;
+}
+
+/* A file of a size no run read begins at once, its SHA-256 recorded at
+ * the end; one of a size read before needs its SHA-256 first, and is
+ * refused when it is the same file, or when that run never recorded its
+ * own (killed): it may be. Another sensor's runs do not count. */
+static void test_file_runs(const char *dir)
+{
+	char path[256], err[512];
+	struct store *st;
+	snprintf(path, sizeof path, "%s/files.db", dir);
+	unlink(path);
+	CHECK_INT(store_open(&st, path, err, sizeof err), 0);
+	CHECK_INT(file_run(st, 100, NULL, SHA_A), STORE_RUN_BEGUN);
+	CHECK_INT(file_run(st, 100, NULL, NULL), STORE_RUN_HASH_FIRST);
+	CHECK_INT(file_run(st, 100, SHA_A, NULL), STORE_RUN_SAME_FILE);
+	CHECK_INT(file_run(st, 100, SHA_B, NULL), STORE_RUN_BEGUN); /* same size, other bytes */
+	CHECK_INT(file_run(st, 200, NULL, NULL), STORE_RUN_BEGUN);  /* killed before its hash */
+	CHECK_INT(file_run(st, 200, SHA_A, NULL), STORE_RUN_SAME_SIZE);
+	CHECK_INT(file_run(st, 300, SHA_B, NULL), STORE_RUN_BEGUN);
+	CHECK_INT(file_run(st, 300, SHA_B, NULL), STORE_RUN_SAME_FILE);
+	CHECK_INT(store_close(st), 0);
+	CHECK_INT(count(path, "SELECT count(*) FROM runs WHERE file_size = 100 AND"
+			      " file_sha256 = '" SHA_A "';"), 1);
+	CHECK_INT(count(path, "SELECT count(*) FROM runs WHERE file_size = 100 AND"
+			      " file_sha256 = '" SHA_B "';"), 1);
+	CHECK_INT(count(path, "SELECT count(*) FROM runs WHERE file_size = 200 AND"
+			      " file_sha256 IS NULL;"), 1);
+	CHECK_INT(count(path, "SELECT count(*) FROM runs;"), 4);
+	CHECK_INT(exec_file(path, "UPDATE runs SET sensor = 'other';"), 0);
+	CHECK_INT(store_open(&st, path, err, sizeof err), 0);
+	struct run_info ri = {"f.pcap", "file", NULL, "25/smtp", 1700000000.0, "test", "mine"};
+	struct run_file f = {300, SHA_B};
+	char dup[512];
+	CHECK_INT(store_begin_file_run(st, &ri, &f, dup, sizeof dup), STORE_RUN_BEGUN);
+	CHECK_INT(store_close(st), 0);
+}
+
 /* The lookup tables hold the registry, written again at every open. */
 static void test_lookups(const char *dir)
 {
@@ -343,6 +403,7 @@ int main(void)
 	check_rows(path);
 	test_migration(dir);
 	test_refusals(dir);
+	test_file_runs(dir);
 	test_lookups(dir);
 	if (!check_failed) {
 		char cmd[320];
