@@ -217,30 +217,19 @@ char *rollup_upsert_values(const struct rollup_def *d, enum rollup_level l)
 
 /* "INSERT INTO main.rollup_NAME_LEVEL SELECT ... FROM hour WHERE cond ...
  * ON CONFLICT ...": rows of the hour table added to the day or all-time
- * table, regrouped by its buckets. */
+ * table one by one, each an upsert into its bucket's row. Not grouped
+ * first: SQLite's GROUP BY sorts the hour rows, and on big.pcap's hours
+ * (108,462 rows, every one a new client and server pair) that sort cost
+ * 2.6 times the upserts alone (0.58 against 0.23 s for the clients' day
+ * and all-time tables), and 1.5 times where a thousand rows share each key. */
 static void upsert(struct text *t, const struct rollup_def *d, enum rollup_level l,
 		   const char *hour, const char *cond)
 {
-	const char *sep = " GROUP BY ";
 	add(t, "INSERT INTO main.rollup_%s_%s SELECT %s", d->name, rollup_level_name(l),
 	    l == ROLLUP_DAY ? "{{bucket(bucket, 86400)}}" : "0");
-	for (size_t i = 0; i < d->ncols; i++) {
-		const struct rollup_col *c = &d->cols[i];
-		if (c->kind == ROLLUP_KEY)
-			add(t, ", %s", c->name);
-		else
-			add(t, ", %s(%s)", aggregate(c->kind), c->name);
-	}
-	add(t, " FROM %s WHERE %s", hour, cond);
-	if (l == ROLLUP_DAY) {
-		add(t, "%s{{bucket(bucket, 86400)}}", sep);
-		sep = ", ";
-	}
 	for (size_t i = 0; i < d->ncols; i++)
-		if (d->cols[i].kind == ROLLUP_KEY) {
-			add(t, "%s%s", sep, d->cols[i].name);
-			sep = ", ";
-		}
+		add(t, ", %s", d->cols[i].name);
+	add(t, " FROM %s WHERE %s", hour, cond);
 	on_conflict(t, d);
 }
 
