@@ -21,6 +21,7 @@
 #include "chddl.h"
 #include "chschema.h"
 #include "chttp.h"
+#include "chruns.h"
 #include "churl.h"
 #include "owner.h"
 #include "spool.h"
@@ -645,47 +646,6 @@ static void copy(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* A run of this sensor that read a file of f's size (store.c's find_now):
- * a STORE_RUN_ code with the run in what (a sentence), or -1 when that
- * cannot be told (unreachable). */
-static int find_file(struct chstore *c, const struct run_file *f, char *what, size_t whatlen)
-{
-	struct tsv_buf q = {0}, out = {0};
-	char num[32];
-	snprintf(num, sizeof num, "%llu", (unsigned long long)f->size);
-	tsv_puts(&q, "SELECT id, source, toString(toDateTime(toUInt32(started))), ifNull(status, ''),"
-		 " isNull(file_sha256) FROM ");
-	tsv_puts(&q, c->url.database);
-	tsv_puts(&q, ".runs FINAL WHERE file_size = ");
-	tsv_puts(&q, num);
-	if (f->sha256) {
-		tsv_puts(&q, " AND (isNull(file_sha256) OR file_sha256 = '");
-		tsv_puts(&q, f->sha256); /* hex digits */
-		tsv_puts(&q, "')");
-	}
-	tsv_puts(&q, " AND sensor = '");
-	tsv_put_text(&q, c->sensor); /* escaped as in a quoted literal */
-	tsv_puts(&q, "' ORDER BY isNull(file_sha256), started LIMIT 1 FORMAT TabSeparated");
-	char why[700];
-	int rc = q.failed ? -1 : chttp_query(c->qhttp, NULL, q.p, NULL, 0, NULL, &out, why,
-					      sizeof why);
-	if (rc != CH_OK && rc != CH_UNREACHABLE)
-		fprintf(stderr, "smtptls: warning: database '%s': looking for the file's runs: %s\n",
-			c->url.shown, why);
-	struct tsv_row r;
-	int found = STORE_RUN_BEGUN;
-	if (rc == 0 && out.len > 1 && out.p[out.len - 1] == '\n' &&
-	    tsv_split(out.p, out.len - 1, &r) == 0 && r.n == 5) {
-		snprintf(what, whatlen, "run %s (of '%s', sensor '%s', started %s UTC%s%s)", r.f[0],
-			 r.f[1], c->sensor, r.f[2], *r.f[3] ? ", " : "", r.f[3]);
-		found = !f->sha256 ? STORE_RUN_HASH_FIRST
-		      : strcmp(r.f[4], "1") == 0 ? STORE_RUN_SAME_SIZE : STORE_RUN_SAME_FILE;
-	}
-	tsv_buf_free(&q);
-	tsv_buf_free(&out);
-	return rc < 0 ? -1 : found;
-}
-
 int chstore_begin_run(struct chstore *c, const struct run_info *ri, const struct run_file *f,
 		      char *dup, size_t duplen)
 {
@@ -694,7 +654,7 @@ int chstore_begin_run(struct chstore *c, const struct run_info *ri, const struct
 	copy(c->sensor, sizeof c->sensor, ri->sensor);
 	pthread_mutex_unlock(&c->lock);
 	if (f && dup) {
-		int found = c->failed_attempt ? -1 : find_file(c, f, dup, duplen);
+		int found = c->failed_attempt ? -1 : chruns_find_file(c->qhttp, &c->url, c->sensor, f, dup, duplen);
 		if (found > 0)
 			return found;
 		if (found < 0)

@@ -21,6 +21,7 @@
 #include "ckpt.h"
 #include "owner.h"
 #include "rollup.h"
+#include "runlog.h"
 #include "schema.h"
 #include "writer.h"
 
@@ -440,9 +441,6 @@ static int counters_now(struct store *st, const struct run_counter *c, size_t n)
 	return 0;
 }
 
-static int find_now(struct store *st, const struct run_file *f, const char *sensor, char *what,
-		    size_t whatlen);
-
 /* In one write transaction, so that of two captures of one file started
  * together, one is refused: a STORE_RUN_ code or -1. */
 static int begin_unless_dup(struct store *st, const struct run_info *ri, const struct run_file *f,
@@ -450,7 +448,10 @@ static int begin_unless_dup(struct store *st, const struct run_info *ri, const s
 {
 	if (writer_commit(st->writer) < 0 || exec(st, "BEGIN IMMEDIATE;", "recording the run") < 0)
 		return -1;
-	int rc = find_now(st, f, ri->sensor, dup, duplen);
+	const char *what = NULL;
+	int rc = runlog_find_file(st->db, f, ri->sensor, dup, duplen, &what);
+	if (rc < 0)
+		fail(st, what);
 	if (rc == STORE_RUN_BEGUN)
 		rc = begin_run_now(st, ri, f);
 	if (rc == STORE_RUN_BEGUN && exec(st, "COMMIT;", "recording the run") < 0)
@@ -476,21 +477,14 @@ int store_begin_file_run(struct store *st, const struct run_info *ri, const stru
 
 int store_set_file_sha256(struct store *st, const char *sha256)
 {
-	sqlite3_stmt *s;
+	const char *what = NULL;
 	if (st->ch)
 		return chstore_set_file_sha256(st->ch, sha256);
 	int rc = writer_hold(st->writer, 0);
 	if (rc == 0 && st->run_id &&
-	    (writer_commit(st->writer) < 0 ||
-	     sqlite3_prepare_v2(st->db, "UPDATE runs SET file_sha256 = ?1 WHERE id = ?2 AND"
-					" file_size IS NOT NULL;", -1, &s, NULL) != SQLITE_OK))
-		rc = fail(st, "recording the file's SHA-256");
-	else if (rc == 0 && st->run_id) {
-		sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, st->run_id);
-		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "recording the file's SHA-256");
-		sqlite3_finalize(s);
-	}
+	    ((rc = writer_commit(st->writer)) < 0 ||
+	     (rc = runlog_set_file_sha256(st->db, st->run_id, sha256, &what)) < 0) && what)
+		fail(st, what);
 	writer_release(st->writer);
 	return rc;
 }
@@ -673,117 +667,21 @@ int store_reopen(struct store *st, const struct run_totals *done, const struct r
 	return rc < 0 ? -1 : 1;
 }
 
-/* ---- runs that did not end, files captured before ----------------------------- */
-
-#define MARK_MAX 64 /* unfinished runs marked at one opening (the rest at the next) */
-
-struct dead_run {
-	int64_t id;
-	char text[400];
-};
-
-/* The runs still 'running' whose process is gone: up to MARK_MAX into
- * dead (read only: most openings find none). */
-static int find_dead(struct store *st, struct dead_run *dead)
-{
-	sqlite3_stmt *s;
-	int n = 0, rc;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, source, datetime(started, 'unixepoch'), owner"
-				       " FROM runs WHERE status = 'running';", -1, &s, NULL) != SQLITE_OK)
-		return fail(st, "reading the runs");
-	while (n < MARK_MAX && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (owner_alive((const char *)sqlite3_column_text(s, 3)) != 0)
-			continue; /* running, or on another host: cannot tell */
-		dead[n].id = sqlite3_column_int64(s, 0);
-		snprintf(dead[n].text, sizeof dead[n].text, "run %lld (%s, started %s UTC) did not"
-			 " end cleanly (killed or crashed): marked unfinished",
-			 (long long)dead[n].id, sqlite3_column_text(s, 1), sqlite3_column_text(s, 2));
-		n++;
-	}
-	sqlite3_finalize(s);
-	return n;
-}
-
-/* One write transaction (taken at once, waiting for other writers): a run
- * another capture marked meanwhile is not said twice. */
-static int mark_now(struct store *st, void (*line)(void *, const char *), void *ctx)
-{
-	struct dead_run dead[MARK_MAX];
-	sqlite3_stmt *u;
-	int n = find_dead(st, dead), marked = 0, rc = SQLITE_DONE, done[MARK_MAX] = {0};
-	if (n <= 0)
-		return n;
-	if (exec(st, "BEGIN IMMEDIATE;", "marking unfinished runs") < 0)
-		return -1;
-	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET status = 'unfinished' WHERE id = ? AND"
-				       " status = 'running';", -1, &u, NULL) != SQLITE_OK) {
-		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
-		return fail(st, "marking unfinished runs");
-	}
-	for (int i = 0; i < n && rc == SQLITE_DONE; i++) {
-		sqlite3_bind_int64(u, 1, dead[i].id);
-		rc = sqlite3_step(u);
-		sqlite3_reset(u);
-		done[i] = rc == SQLITE_DONE && sqlite3_changes(st->db) == 1;
-	}
-	sqlite3_finalize(u);
-	if (rc != SQLITE_DONE || exec(st, "COMMIT;", "marking unfinished runs") < 0) {
-		if (rc != SQLITE_DONE)
-			fail(st, "marking unfinished runs");
-		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
-		return -1;
-	}
-	for (int i = 0; i < n; i++)
-		if (done[i] && ++marked && line)
-			line(ctx, dead[i].text);
-	return marked;
-}
+/* ---- runs that did not end ------------------------------------------------------- */
 
 int store_mark_unfinished(struct store *st, void (*line)(void *ctx, const char *text), void *ctx)
 {
 	if (st->ch)
 		return 0; /* ClickHouse: runs are not marked (README) */
+	const char *what = NULL;
 	int rc = writer_hold(st->writer, 1);
-	if (rc == 0 && (rc = writer_commit(st->writer)) == 0)
-		rc = mark_now(st, line, ctx);
+	if (rc == 0 && (rc = writer_commit(st->writer)) == 0 &&
+	    (rc = runlog_mark_unfinished(st->db, line, ctx, &what)) < 0) {
+		fail(st, what);
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+	}
 	writer_release(st->writer);
 	return rc;
-}
-
-/* A run of this sensor (or of none: written before sensors) that read a
- * file of f's size: one file seen by two sensors is two links' traffic.
- * With f's SHA-256, one with that SHA-256 first, else one that never
- * recorded its own: a STORE_RUN_ code (STORE_RUN_BEGUN: none) with a
- * sentence naming the run in what, or -1. */
-static int find_now(struct store *st, const struct run_file *f, const char *sensor, char *what,
-		    size_t whatlen)
-{
-	sqlite3_stmt *s;
-	int found = STORE_RUN_BEGUN;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, source, datetime(started, 'unixepoch'),"
-				       " coalesce(status, ''), file_sha256 IS NULL FROM runs WHERE"
-				       " file_size = ?2 AND (?1 IS NULL OR file_sha256 IS NULL OR"
-				       " file_sha256 = ?1) AND (sensor IS NULL OR ?3 IS NULL OR"
-				       " sensor = ?3) ORDER BY file_sha256 IS NULL, id LIMIT 1;",
-			       -1, &s, NULL) != SQLITE_OK)
-		return fail(st, "reading the runs");
-	if (f->sha256)
-		sqlite3_bind_text(s, 1, f->sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)f->size);
-	if (sensor && *sensor)
-		sqlite3_bind_text(s, 3, sensor, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		found = !f->sha256			 ? STORE_RUN_HASH_FIRST
-			: sqlite3_column_int(s, 4) ? STORE_RUN_SAME_SIZE
-						   : STORE_RUN_SAME_FILE;
-		snprintf(what, whatlen, "run %lld (of '%s', started %s UTC%s%s)",
-			 (long long)sqlite3_column_int64(s, 0), sqlite3_column_text(s, 1),
-			 sqlite3_column_text(s, 2), *sqlite3_column_text(s, 3) ? ", " : "",
-			 sqlite3_column_text(s, 3));
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : fail(st, "reading the runs");
 }
 
 /* ---- counters --------------------------------------------------------------- */
