@@ -7,8 +7,9 @@
 # truth times the copies made). smtptls and the floor are timed RUNS times
 # (default 3) and the best run is shown; ndpiReader and tshark once. The
 # CPU seconds (smtptls's own account: capture and dissection, and the whole
-# process with the database writer) are the median of the runs, for one
-# thread and --threads 2, with their ratio; the peak RSS the largest.
+# process with the database writer, while it reads; then at the end,
+# promoting the rollups and hashing the file) are the median of the runs,
+# for one thread and --threads 2, with their ratio; the peak RSS the largest.
 #
 #   bench/run.sh [OUT_DIR]      (default bench/out; needs build/ and sqlite3)
 #
@@ -86,8 +87,9 @@ run() {
     rss=$(sed 's/.*maxrss_kib=\([0-9]*\).*/\1/' <<<"$line")
     status=$(sed 's/.*status=\([-0-9]*\).*/\1/' <<<"$line")
     # smtptls's own account: "CPU seconds: A capture and dissection, B
-    # database writer, C checkpoints" -> "A B C"
-    cpu=$(sed -n 's/.*CPU seconds: \([0-9.]*\) [^,]*, \([0-9.]*\) [^,]*, \([0-9.]*\) .*/\1 \2 \3/p' <<<"$err")
+    # database writer, C checkpoints, D promoting the rollups, E hashing
+    # the file" -> "A B C D E"
+    cpu=$(grep 'CPU seconds:' <<<"$err" | grep -oE '[0-9]+\.[0-9]{3}' | tr '\n' ' ')
     [ -z "$cpu" ] || cpus+="$cpu"$'\n'
     [ "$status" = 0 ] || echo "run: $label exited $status" >&2
     if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
@@ -95,13 +97,17 @@ run() {
     fi
     [ "$rss" -gt "$rss_max" ] && rss_max=$rss
   done
-  # median CPU: the capture's, and the whole process's (capture + writer + checkpoints)
-  local cap=- all=-
+  # median CPU: the capture's, the whole process's while it reads (capture
+  # + writer + checkpoints), and at the end, promoting the rollups and
+  # hashing the file
+  local cap=- all=- promote=- hash=-
   if [ -n "$cpus" ]; then
     cap=$(awk 'NF {print $1}' <<<"$cpus" | median)
     all=$(awk 'NF {print $1 + $2 + $3}' <<<"$cpus" | median)
+    promote=$(awk 'NF {print $4 + 0}' <<<"$cpus" | median)
+    hash=$(awk 'NF {print $5 + 0}' <<<"$cpus" | median)
   fi
-  echo "$best $rss_max $cap $all"
+  echo "$best $rss_max $cap $all $promote $hash"
 }
 
 printf '%s\n' "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -120,10 +126,10 @@ for name in big open open50k; do
     read -r pin_w pin_r _ < <(run pinned --db "$out/$name.db" -- taskset -c 0 "$smtptls" capture -q -r "$f" --db "$out/$name.db")
   fi
   # without -q: on a pipe that is the summary, with the CPU account, and no progress bar
-  read -r one_w one_r one_cap one_all < <(run smtptls --db "$out/$name.db" -- "$smtptls" capture -r "$f" --db "$out/$name.db")
+  read -r one_w one_r one_cap one_all one_promote one_hash < <(run smtptls --db "$out/$name.db" -- "$smtptls" capture -r "$f" --db "$out/$name.db")
   got=$(sqlite3 "$out/$name.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
   bytes=$(sqlite3 "$out/$name.db" "select bytes from runs order by id desc limit 1")
-  read -r two_w two_r two_cap two_all < <(run threads --db "$out/$name.t2.db" -- "$smtptls" capture --threads 2 -r "$f" --db "$out/$name.t2.db")
+  read -r two_w two_r two_cap two_all _ < <(run threads --db "$out/$name.t2.db" -- "$smtptls" capture --threads 2 -r "$f" --db "$out/$name.t2.db")
   got2=$(sqlite3 "$out/$name.t2.db" "select count(*) || ' ' || total(tls_version is not null) from sessions")
   if command -v ndpiReader >/dev/null && [ "$name" != open50k ]; then
     read -r ndpi_w ndpi_r _ < <(runs=1 run ndpi -- ndpiReader -q -i "$f")
@@ -161,6 +167,7 @@ for name in big open open50k; do
     printf "CPU s (median of %d): 1 thread %.3f capture, %.3f process;", n, c1, a1
     printf " --threads 2 %.3f capture, %.3f process; ratio %.2f capture, %.2f process\n",
       c2, a2, c2 / c1, a2 / a1 }'
+  echo "CPU s at the end (1 thread, median): $one_promote promoting the rollups, $one_hash hashing the file (beside the promotion)"
   if [ "$name" = open50k ]; then
     awk -v r1="$one_r" -v r2="$two_r" 'BEGIN {
       printf "peak RSS with 50,000 sessions open: %.1f MiB (1 thread), %.1f MiB (--threads 2);", r1 / 1024, r2 / 1024
