@@ -44,7 +44,7 @@ int smtp_name_reserve(struct smtp *s, enum smtp_name which, size_t need)
 	if (!p)
 		return -1;
 	s->name[which] = p;
-	s->name_cap[which] = cap;
+	s->name_cap[which] = (uint16_t)cap; /* <= REC_NAME_MAX */
 	*name_field(s, which) = p;
 	return 0;
 }

@@ -220,7 +220,7 @@ static void add_keyword(struct smtp *s, const uint8_t *w, size_t n)
 	if (s->keywords_len)
 		kw[s->keywords_len++] = ',';
 	memcpy(kw + s->keywords_len, word, wl + 1);
-	s->keywords_len += wl;
+	s->keywords_len = (uint16_t)(s->keywords_len + wl); /* < REC_NAME_MAX */
 }
 
 /* One EHLO keyword line's word (w, wl: none if cut) into bits and keywords. */
