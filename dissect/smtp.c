@@ -61,6 +61,17 @@ void smtp_name_set(struct smtp *s, enum smtp_name which, const uint8_t *w, size_
 	*name_field(s, which) = s->name[which];
 }
 
+void smtp_name_fit(struct smtp *s, enum smtp_name which, size_t len)
+{
+	char *p = s->name[which] && len + 1 < s->name_cap[which]
+		  ? realloc(s->name[which], len + 1) : NULL;
+	if (!p)
+		return; /* nothing to give back, or kept as it was */
+	s->name[which] = p;
+	s->name_cap[which] = (uint16_t)(len + 1);
+	*name_field(s, which) = p;
+}
+
 void smtp_name_clear(struct smtp *s, enum smtp_name which)
 {
 	free(s->name[which]);

@@ -87,6 +87,8 @@ int smtp_name_reserve(struct smtp *s, enum smtp_name which, size_t need);
 /* The text set to w sanitised ("" for none), or cleared and freed. */
 void smtp_name_set(struct smtp *s, enum smtp_name which, const uint8_t *w, size_t wl);
 void smtp_name_clear(struct smtp *s, enum smtp_name which);
+/* Gives back the room reserved past a text of len characters. */
+void smtp_name_fit(struct smtp *s, enum smtp_name which, size_t len);
 
 static inline void client_enter(struct smtp *s, enum client_mode mode)
 {

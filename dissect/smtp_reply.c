@@ -58,7 +58,8 @@ static void on_ehlo_reply(struct smtp *s, const struct reply_acc *r)
 	if (r->code != 250 && s->f.ehlo_replies == 0)
 		clear_keywords(s); /* a refusal's lines are not keywords */
 	if (r->code == 250) {
-		s->f.ehlo_replies++;
+		if (++s->f.ehlo_replies == 1) /* the first one's keywords are all there */
+			smtp_name_fit(s, SMTP_NAME_KEYWORDS, s->keywords_len);
 		s->f.caps |= r->caps;
 		if (r->caps & SMTP_CAP_MANGLED)
 			s->f.anomalies |= ANOM_CAPABILITY_MANGLED;
