@@ -102,7 +102,7 @@ static void queue_push(struct smtp *s, enum smtp_cmd c)
 		s->f.anomalies |= ANOM_PIPELINE_OVERFLOW;
 		return;
 	}
-	s->queue[(s->q_head + s->q_len++) % SMTP_PIPELINE_MAX] = (uint8_t)c;
+	queue_set(s, s->q_len++, c);
 }
 
 static int parse_u64(const uint8_t *p, size_t n, uint64_t *out)

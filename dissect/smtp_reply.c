@@ -128,7 +128,7 @@ static void skip_lost_replies(struct smtp *s, int code)
 	enum smtp_cmd want = only_answer_to(code);
 	unsigned i = 0;
 	while (want != CMD_NONE && i < s->q_len &&
-	       s->queue[(s->q_head + i) % SMTP_PIPELINE_MAX] != want)
+	       queue_at(s, i) != want)
 		i++;
 	if (want == CMD_NONE || i == s->q_len)
 		return;
