@@ -79,8 +79,6 @@ struct smtp {
 	uint16_t keywords_len;   /* of f.keywords, filled from the first EHLO reply */
 	struct smtp_facts f;
 };
-/* Every open session holds one: no padding pushes it past jemalloc's
- * 384-byte size class (448 when it was 408 bytes). */
 _Static_assert(sizeof(struct smtp) <= 320 || sizeof(void *) > 8, "struct smtp fits 320 bytes");
 _Static_assert(CMD_QUIT < 16 && SMTP_PIPELINE_MAX % 2 == 0 && SMTP_PIPELINE_MAX < 256,
 	       "pending commands in 4 bits, their count in a byte");
