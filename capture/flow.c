@@ -24,15 +24,38 @@ struct seqs {
 	uint32_t last;           /* ... and the furthest end of one */
 };
 
-struct flow {
+/* A flow's entry in the table: all that a flow keeps once it ended, while
+ * it lingers to absorb late packets and to tell a new connection on its
+ * addresses and ports (120 bytes: jemalloc's 128 class). An entry that is
+ * not closed is the first member of a struct flow. */
+struct flow_entry {
 	/* what a hash chain walk reads, in the first cache line */
-	struct flow *hnext;
+	struct flow_entry *hnext;
 	uint32_t hash;
+	uint8_t closed;          /* ended; lingering to absorb late packets */
 	struct flow_key key;
-	struct flow *lru_prev, *lru_next; /* head = least recently seen */
-	int client_end;          /* which key endpoint is the client */
-	int closed;              /* ended; lingering to absorb late packets */
-	int fin[2];
+	struct flow_entry *lru_prev, *lru_next; /* head = least recently seen */
+	double lru_ts;           /* when last moved to the LRU tail */
+	double last_ts;          /* its last packet */
+	struct seqs sq[2];       /* per key endpoint */
+};
+_Static_assert(sizeof(struct flow_entry) <= 128, "a lingering flow fits 128 bytes");
+
+/* What a flow counts for its struct flow_info (the rest of which comes
+ * from the key). */
+struct flow_tally {
+	double first_ts;
+	uint64_t packets;
+	uint64_t payload[2];     /* TCP payload bytes on the wire, per direction */
+	int midstream;           /* the connection's start was not captured */
+	uint32_t anomalies;      /* reassembly anomalies (enum anomaly) */
+};
+
+/* An open connection (224 bytes: jemalloc's 224 class). */
+struct flow {
+	struct flow_entry e;
+	uint8_t client_end;      /* which key endpoint is the client */
+	uint8_t fin[2];
 	uint8_t seen[2];         /* a packet came in this direction */
 	uint8_t reset;           /* an RST was seen: the flow ends once the peer's
 				  * bytes it acknowledges came (two taps may
@@ -45,21 +68,20 @@ struct flow {
 	uint32_t rst_ack;
 	double rst_ts;
 	struct flow *rst_prev, *rst_next;
-	double lru_ts;           /* when last moved to the LRU tail */
-	struct seqs sq[2];       /* per key endpoint */
 	struct flow_table *ft;
 	struct reasm *reasm;     /* NULL once the caller needs no more bytes */
 	void *user;
-	struct flow_info info;
+	struct flow_tally t;
 };
+_Static_assert(sizeof(struct flow) <= 224 || sizeof(void *) > 8, "an open flow fits 224 bytes");
 
 struct flow_table {
 	struct flow_limits lim;
 	struct flow_callbacks cb;
 	void *ctx;
-	struct flow **buckets;
+	struct flow_entry **buckets;
 	size_t nbuckets;         /* a power of two */
-	struct flow *lru_head, *lru_tail;
+	struct flow_entry *lru_head, *lru_tail;
 	struct flow *rst_head, *rst_tail; /* reset flows waiting, oldest RST first */
 	struct reasm_budget budget;
 	struct flow_stats st;
@@ -147,9 +169,9 @@ static int addr_eq(const uint8_t *a, const uint8_t *b, int family)
 }
 
 /* 1 if the packet belongs to f; *src_end says which key endpoint sent it. */
-static int packet_matches(const struct flow *f, const struct tcp_packet *p, int *src_end)
+static int packet_matches(const struct flow_entry *e, const struct tcp_packet *p, int *src_end)
 {
-	const struct flow_key *k = &f->key;
+	const struct flow_key *k = &e->key;
 	if (k->family != p->family)
 		return 0;
 	for (int e = 0; e < 2; e++) {
@@ -165,28 +187,34 @@ static int packet_matches(const struct flow *f, const struct tcp_packet *p, int 
 
 /* ---- hash table and LRU list ------------------------------------------ */
 
-static struct flow *lookup(struct flow_table *ft, const struct tcp_packet *p, uint32_t h,
-			   int *src_end)
+static struct flow_entry *lookup(struct flow_table *ft, const struct tcp_packet *p, uint32_t h,
+				 int *src_end)
 {
-	for (struct flow *f = ft->buckets[h & (ft->nbuckets - 1)]; f; f = f->hnext)
-		if (f->hash == h && packet_matches(f, p, src_end))
-			return f;
+	for (struct flow_entry *e = ft->buckets[h & (ft->nbuckets - 1)]; e; e = e->hnext)
+		if (e->hash == h && packet_matches(e, p, src_end))
+			return e;
 	return NULL;
+}
+
+/* The open connection whose entry this is (e->closed is 0). */
+static struct flow *open_flow(struct flow_entry *e)
+{
+	return (struct flow *)e; /* its first member */
 }
 
 static void grow(struct flow_table *ft)
 {
 	size_t n = ft->nbuckets * 2;
-	struct flow **b = calloc(n, sizeof *b);
+	struct flow_entry **b = calloc(n, sizeof *b);
 	if (!b)
 		return; /* longer chains, still correct */
 	for (size_t i = 0; i < ft->nbuckets; i++) {
-		struct flow *f = ft->buckets[i];
-		while (f) {
-			struct flow *next = f->hnext;
-			f->hnext = b[f->hash & (n - 1)];
-			b[f->hash & (n - 1)] = f;
-			f = next;
+		struct flow_entry *e = ft->buckets[i];
+		while (e) {
+			struct flow_entry *next = e->hnext;
+			e->hnext = b[e->hash & (n - 1)];
+			b[e->hash & (n - 1)] = e;
+			e = next;
 		}
 	}
 	free(ft->buckets);
@@ -194,28 +222,28 @@ static void grow(struct flow_table *ft)
 	ft->nbuckets = n;
 }
 
-static void lru_unlink(struct flow_table *ft, struct flow *f)
+static void lru_unlink(struct flow_table *ft, struct flow_entry *e)
 {
-	if (f->lru_prev)
-		f->lru_prev->lru_next = f->lru_next;
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
 	else
-		ft->lru_head = f->lru_next;
-	if (f->lru_next)
-		f->lru_next->lru_prev = f->lru_prev;
+		ft->lru_head = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
 	else
-		ft->lru_tail = f->lru_prev;
-	f->lru_prev = f->lru_next = NULL;
+		ft->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
 }
 
-static void lru_append(struct flow_table *ft, struct flow *f)
+static void lru_append(struct flow_table *ft, struct flow_entry *e)
 {
-	f->lru_prev = ft->lru_tail;
-	f->lru_next = NULL;
+	e->lru_prev = ft->lru_tail;
+	e->lru_next = NULL;
 	if (ft->lru_tail)
-		ft->lru_tail->lru_next = f;
+		ft->lru_tail->lru_next = e;
 	else
-		ft->lru_head = f;
-	ft->lru_tail = f;
+		ft->lru_head = e;
+	ft->lru_tail = e;
 }
 
 /* Moves a flow to the LRU tail at most once per LRU_GRANULARITY seconds
@@ -223,22 +251,29 @@ static void lru_append(struct flow_table *ft, struct flow *f)
  * idle time-out by at most as much, and saves relinking on every packet. */
 #define LRU_GRANULARITY 1.0
 
-static void lru_touch(struct flow_table *ft, struct flow *f, double ts)
+static void lru_touch(struct flow_table *ft, struct flow_entry *e, double ts)
 {
-	if (ts - f->lru_ts < LRU_GRANULARITY)
+	if (ts - e->lru_ts < LRU_GRANULARITY)
 		return;
-	f->lru_ts = ts;
-	lru_unlink(ft, f);
-	lru_append(ft, f);
+	e->lru_ts = ts;
+	lru_unlink(ft, e);
+	lru_append(ft, e);
 }
 
-static void hash_unlink(struct flow_table *ft, struct flow *f)
+/* Where the hash chain points to e (NULL if it does not). */
+static struct flow_entry **chain_link(struct flow_table *ft, const struct flow_entry *e)
 {
-	struct flow **pp = &ft->buckets[f->hash & (ft->nbuckets - 1)];
-	while (*pp && *pp != f)
+	struct flow_entry **pp = &ft->buckets[e->hash & (ft->nbuckets - 1)];
+	while (*pp && *pp != e)
 		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = f->hnext;
+	return *pp ? pp : NULL;
+}
+
+static void hash_unlink(struct flow_table *ft, struct flow_entry *e)
+{
+	struct flow_entry **pp = chain_link(ft, e);
+	if (pp)
+		*pp = e->hnext;
 }
 
 /* ---- flow lifecycle ---------------------------------------------------- */
@@ -262,8 +297,8 @@ static void drop_reasm(struct flow *f)
 	if (!f->reasm)
 		return;
 	const struct reasm_stats *rs = reasm_stats(f->reasm);
-	f->info.anomalies |= rs->anomalies;
-	f->info.midstream = reasm_midstream(f->reasm); /* a late SYN may have proved the start */
+	f->t.anomalies |= rs->anomalies;
+	f->t.midstream = reasm_midstream(f->reasm); /* a late SYN may have proved the start */
 	reasm_free(f->reasm);
 	f->reasm = NULL;
 	f->ft->st.buffered = f->ft->budget.used; /* its held bytes are gone */
@@ -300,20 +335,63 @@ static void rst_unqueue(struct flow_table *ft, struct flow *f)
 		ft->rst_tail = f->rst_prev;
 }
 
-/* Ends the connection: delivers what is held, hands the flow to the caller. */
+/* The flow_info handed to the caller: the key from the client's side, and
+ * what the flow counted. */
+static void make_info(const struct flow *f, struct flow_info *fi)
+{
+	const struct flow_key *k = &f->e.key;
+	int cl = f->client_end;
+	fi->family = k->family;
+	memcpy(fi->client, k->addr[cl], 16);
+	memcpy(fi->server, k->addr[!cl], 16);
+	fi->client_port = k->port[cl];
+	fi->server_port = k->port[!cl];
+	fi->first_ts = f->t.first_ts;
+	fi->last_ts = f->e.last_ts;
+	fi->packets = f->t.packets;
+	fi->payload[DIR_C2S] = f->t.payload[DIR_C2S];
+	fi->payload[DIR_S2C] = f->t.payload[DIR_S2C];
+	fi->midstream = f->t.midstream;
+	fi->anomalies = f->t.anomalies;
+}
+
+/* Ends an open connection: delivers what is held, hands the flow to the
+ * caller (who frees its data). */
 static void end_flow(struct flow_table *ft, struct flow *f, enum end_reason why)
 {
+	struct flow_info fi;
 	rst_unqueue(ft, f);
-	if (f->closed)
-		return;
 	if (f->reasm)
 		reasm_flush(f->reasm);
 	drop_reasm(f);
 	if (why == END_EVICTED)
-		f->info.anomalies |= ANOM_EVICTED;
-	ft->cb.close(ft->ctx, f->user, &f->info, why);
+		f->t.anomalies |= ANOM_EVICTED;
+	make_info(f, &fi);
+	ft->cb.close(ft->ctx, f->user, &fi, why);
 	f->user = NULL;
-	f->closed = 1;
+	f->e.closed = 1;
+}
+
+/* An ended flow lingers as its entry alone, moved to an allocation of its
+ * size: the rest of the flow (its reassembler and the caller's data went
+ * at its end) is freed. Without memory for the move, the whole flow stays. */
+static void linger(struct flow_table *ft, struct flow *f)
+{
+	struct flow_entry **link = chain_link(ft, &f->e);
+	struct flow_entry *e = link ? malloc(sizeof *e) : NULL;
+	if (!e)
+		return;
+	*e = f->e;
+	*link = e;
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e;
+	else
+		ft->lru_head = e;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e;
+	else
+		ft->lru_tail = e;
+	free(f);
 }
 
 /* How a flow ends for want of packets: as reset if it was. */
@@ -322,13 +400,16 @@ static enum end_reason end_reason_of(const struct flow *f, enum end_reason other
 	return f->reset ? END_RST : otherwise;
 }
 
-static void remove_flow(struct flow_table *ft, struct flow *f)
+/* Takes an entry out of the table, an ended flow's or (its end handed to
+ * the caller) an open one's. */
+static void remove_flow(struct flow_table *ft, struct flow_entry *e)
 {
-	rst_unqueue(ft, f);
-	hash_unlink(ft, f);
-	lru_unlink(ft, f);
+	if (!e->closed)
+		rst_unqueue(ft, open_flow(e));
+	hash_unlink(ft, e);
+	lru_unlink(ft, e);
 	ft->st.active--;
-	free(f);
+	free(e);
 }
 
 #define EVICT_LOOKAHEAD 16 /* LRU entries searched for a cheap flow to drop */
@@ -336,11 +417,12 @@ static void remove_flow(struct flow_table *ft, struct flow *f)
 /* What losing a flow costs: an ended, lingering one nothing; one that
  * only ever sent one way without a byte (a SYN flood's) least; one whose
  * handshake was answered a session to come; one with bytes a session. */
-static int eviction_cost(const struct flow *f)
+static int eviction_cost(const struct flow_entry *e)
 {
-	if (f->closed || f->reset)
+	const struct flow *f = (const struct flow *)e; /* read only if open */
+	if (e->closed || f->reset)
 		return 0;
-	if (f->info.payload[DIR_C2S] + f->info.payload[DIR_S2C] > 0)
+	if (f->t.payload[DIR_C2S] + f->t.payload[DIR_S2C] > 0)
 		return 3;
 	return f->seen[0] && f->seen[1] ? 2 : 1;
 }
@@ -350,20 +432,20 @@ static int eviction_cost(const struct flow *f)
  * own kind before the sessions around it. */
 static void evict_oldest(struct flow_table *ft)
 {
-	struct flow *f = ft->lru_head, *pick = f;
-	for (int i = 0; f && i < EVICT_LOOKAHEAD && eviction_cost(pick) > 0; i++) {
-		if (eviction_cost(f) < eviction_cost(pick))
-			pick = f;
-		f = f->lru_next;
+	struct flow_entry *e = ft->lru_head, *pick = e;
+	for (int i = 0; e && i < EVICT_LOOKAHEAD && eviction_cost(pick) > 0; i++) {
+		if (eviction_cost(e) < eviction_cost(pick))
+			pick = e;
+		e = e->lru_next;
 	}
-	f = pick;
-	if (!f)
+	if (!pick)
 		return;
-	if (!f->closed) {
+	if (!pick->closed) {
+		struct flow *f = open_flow(pick);
 		ft->st.evicted += !f->reset; /* a reset one had ended */
 		end_flow(ft, f, end_reason_of(f, END_EVICTED));
 	}
-	remove_flow(ft, f);
+	remove_flow(ft, pick);
 }
 
 /* Which key endpoint is the client: the SYN's sender, the SYN-ACK's
@@ -379,47 +461,36 @@ static int client_end(struct flow_table *ft, const struct tcp_packet *p, int src
 	return p->dport <= p->sport ? src_end : !src_end; /* lower port serves */
 }
 
-static void fill_info(struct flow *f, const struct tcp_packet *p, double ts)
-{
-	struct flow_info *fi = &f->info;
-	int cl = f->client_end;
-	fi->family = p->family;
-	memcpy(fi->client, f->key.addr[cl], 16);
-	memcpy(fi->server, f->key.addr[!cl], 16);
-	fi->client_port = f->key.port[cl];
-	fi->server_port = f->key.port[!cl];
-	fi->first_ts = fi->last_ts = ts;
-	fi->midstream = !(p->flags & TCP_SYN);
-}
-
 static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k, uint32_t h,
 				const struct tcp_packet *p, int src_end, double ts)
 {
 	while (ft->st.active >= ft->lim.max_flows && ft->lru_head)
 		evict_oldest(ft);
 	struct flow *f = calloc(1, sizeof *f);
+	struct flow_info fi;
 	if (!f)
 		return NULL;
-	f->key = *k;
-	f->hash = h;
+	f->e.key = *k;
+	f->e.hash = h;
+	f->e.lru_ts = f->e.last_ts = f->t.first_ts = ts;
 	f->ft = ft;
-	f->lru_ts = ts;
-	f->client_end = client_end(ft, p, src_end);
-	fill_info(f, p, ts);
-	f->user = ft->cb.open(ft->ctx, &f->info);
+	f->client_end = (uint8_t)client_end(ft, p, src_end);
+	f->t.midstream = !(p->flags & TCP_SYN);
+	make_info(f, &fi);
+	f->user = ft->cb.open(ft->ctx, &fi);
 	if (!f->user) {
 		free(f);
 		return NULL;
 	}
 	f->reasm = reasm_new(&ft->budget, ft->lim.dir_buffered, &flow_sink, f);
 	if (!f->reasm) {
-		ft->cb.close(ft->ctx, f->user, &f->info, END_EOF);
+		ft->cb.close(ft->ctx, f->user, &fi, END_EOF);
 		free(f);
 		return NULL;
 	}
-	f->hnext = ft->buckets[h & (ft->nbuckets - 1)];
-	ft->buckets[h & (ft->nbuckets - 1)] = f;
-	lru_append(ft, f);
+	f->e.hnext = ft->buckets[h & (ft->nbuckets - 1)];
+	ft->buckets[h & (ft->nbuckets - 1)] = &f->e;
+	lru_append(ft, &f->e);
 	ft->st.created++;
 	if (++ft->st.active > ft->st.peak_active)
 		ft->st.peak_active = ft->st.active;
@@ -433,7 +504,7 @@ static struct flow *create_flow(struct flow_table *ft, const struct flow_key *k,
 /* A SYN or SYN-ACK: the ISNs it tells. */
 static void note_isns(struct flow *f, int src_end, const struct tcp_packet *p)
 {
-	struct seqs *s = &f->sq[src_end], *peer = &f->sq[!src_end];
+	struct seqs *s = &f->e.sq[src_end], *peer = &f->e.sq[!src_end];
 	if (!s->isn_known) {
 		s->isn = p->seq;
 		s->isn_known = 1;
@@ -468,7 +539,7 @@ static int acks_unseen(const struct seqs *peer, uint32_t ack)
  * whether it acknowledges more than the other direction showed. */
 static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
 {
-	struct seqs *s = &f->sq[src_end], *peer = &f->sq[!src_end];
+	struct seqs *s = &f->e.sq[src_end], *peer = &f->e.sq[!src_end];
 	uint32_t end = p->seq + (uint32_t)p->wirelen + ((p->flags & (TCP_SYN | TCP_FIN)) != 0);
 	if ((p->flags & TCP_ACK) && !f->skewed && acks_unseen(peer, p->ack))
 		note_skew(f); /* (or the capture lost them) */
@@ -485,13 +556,13 @@ static void track_seqs(struct flow *f, int src_end, const struct tcp_packet *p)
 
 static void account(struct flow *f, int dir, const struct tcp_packet *p, double ts)
 {
-	f->info.packets++;
+	f->t.packets++;
 	f->seen[dir] = 1;
-	f->info.payload[dir] += p->wirelen;
-	if (ts > f->info.last_ts)
-		f->info.last_ts = ts;
+	f->t.payload[dir] += p->wirelen;
+	if (ts > f->e.last_ts)
+		f->e.last_ts = ts;
 	if (p->caplen < p->wirelen)
-		f->info.anomalies |= ANOM_SNAPLEN;
+		f->t.anomalies |= ANOM_SNAPLEN;
 	if (p->flags & TCP_FIN)
 		f->fin[dir] = 1;
 	if ((p->flags & TCP_RST) && !f->reset) {
@@ -510,7 +581,7 @@ static void account(struct flow *f, int dir, const struct tcp_packet *p, double 
  * the flow REASM_PEER_WAIT later. */
 static int rst_ends(const struct flow *f, double ts)
 {
-	const struct seqs *peer = &f->sq[!f->rst_end];
+	const struct seqs *peer = &f->e.sq[!f->rst_end];
 	if (ts - f->rst_ts > REASM_PEER_WAIT)
 		return 1;
 	if (!f->rst_has_ack)
@@ -534,12 +605,15 @@ static void feed(struct flow_table *ft, struct flow *f, int dir, const struct tc
 		ft->st.peak_buffered = ft->budget.used;
 	ft->st.reasm_overflows = ft->budget.overflows;
 	if (f->reset) {
-		if (rst_ends(f, ts))
+		if (rst_ends(f, ts)) {
 			end_flow(ft, f, END_RST);
-		else
+			linger(ft, f);
+		} else {
 			rst_queue(ft, f); /* ends by flow_table_expire if they do not come */
+		}
 	} else if (f->reasm ? reasm_closed(f->reasm) : (f->fin[0] && f->fin[1])) {
 		end_flow(ft, f, END_FIN);
+		linger(ft, f);
 	}
 }
 
@@ -580,37 +654,38 @@ static int seq_in_window(const struct seqs *s, uint32_t isn)
  * connection's SYN-ACK, even after its data, and that is the same
  * connection. One whose ISNs differ from what f knows is new once f ended
  * (FIN or RST), or when it is outside f's sequence numbers. */
-static int syn_opens_new(const struct flow *f, int src_end, const struct tcp_packet *p)
+static int syn_opens_new(const struct flow_entry *e, int src_end, const struct tcp_packet *p)
 {
-	int sender = syn_belongs(&f->sq[src_end], p->seq), receiver = SYN_UNKNOWN;
+	const struct flow *f = (const struct flow *)e; /* read only if open */
+	int sender = syn_belongs(&e->sq[src_end], p->seq), receiver = SYN_UNKNOWN;
 	if (p->flags & TCP_ACK)
-		receiver = syn_belongs(&f->sq[!src_end], p->ack - 1);
+		receiver = syn_belongs(&e->sq[!src_end], p->ack - 1);
 	if (sender == SYN_SAME || receiver == SYN_SAME)
 		return 0;
 	if (sender == SYN_UNKNOWN && receiver == SYN_UNKNOWN)
 		return 0; /* nothing to tell it by: keep the one connection */
-	if (f->closed || f->reset || f->fin[0] || f->fin[1])
+	if (e->closed || f->reset || f->fin[0] || f->fin[1])
 		return 1;
-	return !seq_in_window(&f->sq[src_end], p->seq);
+	return !seq_in_window(&e->sq[src_end], p->seq);
 }
 
 /* A packet for a flow that has ended: a new connection starts the tuple
  * afresh (the flow is removed: NULL), else it is a late packet. */
-static struct flow *reopen_if_new(struct flow_table *ft, struct flow *f, int src_end,
-				  const struct tcp_packet *p, double ts)
+static struct flow_entry *reopen_if_new(struct flow_table *ft, struct flow_entry *e,
+					int src_end, const struct tcp_packet *p, double ts)
 {
-	if ((p->flags & TCP_SYN) && syn_opens_new(f, src_end, p)) {
-		remove_flow(ft, f);
+	if ((p->flags & TCP_SYN) && syn_opens_new(e, src_end, p)) {
+		remove_flow(ft, e);
 		return NULL;
 	}
-	f->info.last_ts = ts > f->info.last_ts ? ts : f->info.last_ts;
-	lru_touch(ft, f, ts);
-	return f;
+	e->last_ts = ts > e->last_ts ? ts : e->last_ts;
+	lru_touch(ft, e, ts);
+	return e;
 }
 
 void flow_table_prefetch(const struct flow_table *ft, uint32_t h, enum flow_prefetch step)
 {
-	struct flow *const *b = &ft->buckets[h & (ft->nbuckets - 1)];
+	struct flow_entry *const *b = &ft->buckets[h & (ft->nbuckets - 1)];
 	if (step == FLOW_PREFETCH_BUCKET) {
 		__builtin_prefetch(b);
 	} else if (*b) { /* the lines a packet touches: key, LRU stamp, counters */
@@ -629,29 +704,33 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 			      double ts)
 {
 	struct flow_key k;
+	struct flow *f = NULL;
 	int src_end = 0;
 	if (ts > ft->now)
 		ft->now = ts;
 	flow_table_expire(ft, ft->now);
-	struct flow *f = lookup(ft, p, h, &src_end);
-	if (f && !f->closed && (p->flags & TCP_SYN) && syn_opens_new(f, src_end, p)) {
+	struct flow_entry *e = lookup(ft, p, h, &src_end);
+	if (e && !e->closed && (p->flags & TCP_SYN) && syn_opens_new(e, src_end, p)) {
+		f = open_flow(e);
 		end_flow(ft, f, end_reason_of(f, END_REUSED));
-		remove_flow(ft, f);
-		f = NULL;
+		remove_flow(ft, e);
+		e = NULL;
 	}
-	if (f && f->closed && (f = reopen_if_new(ft, f, src_end, p, ts)) != NULL)
+	if (e && e->closed && (e = reopen_if_new(ft, e, src_end, p, ts)) != NULL)
 		return; /* a late packet of an ended connection */
-	if (!f && !(p->flags & TCP_SYN) && p->wirelen == 0) {
+	if (!e && !(p->flags & TCP_SYN) && p->wirelen == 0) {
 		ft->st.ignored_packets++;
 		return; /* a stray ACK/RST/FIN starts nothing */
 	}
-	if (!f) {
+	if (e) {
+		f = open_flow(e);
+	} else {
 		src_end = make_key(p, &k);
 		if (!(f = create_flow(ft, &k, h, p, src_end, ts)))
 			return;
 	}
 	int dir = src_end == f->client_end ? DIR_C2S : DIR_S2C;
-	lru_touch(ft, f, ts);
+	lru_touch(ft, &f->e, ts);
 	track_seqs(f, src_end, p);
 	account(f, dir, p, ts);
 	if (ft->cb.packet)
@@ -662,16 +741,20 @@ void flow_table_packet_hashed(struct flow_table *ft, const struct tcp_packet *p,
 void flow_table_expire(struct flow_table *ft, double now)
 {
 	struct flow *f;
-	while ((f = ft->rst_head) != NULL && now - f->rst_ts > REASM_PEER_WAIT)
+	struct flow_entry *e;
+	while ((f = ft->rst_head) != NULL && now - f->rst_ts > REASM_PEER_WAIT) {
 		end_flow(ft, f, END_RST); /* the bytes its RST acknowledged never came */
-	while ((f = ft->lru_head) != NULL) {
-		double age = now - f->info.last_ts;
-		if (f->closed && age > ft->lim.closed_linger) {
-			remove_flow(ft, f);
-		} else if (!f->closed && age > ft->lim.idle_timeout) {
+		linger(ft, f);
+	}
+	while ((e = ft->lru_head) != NULL) {
+		double age = now - e->last_ts;
+		if (e->closed && age > ft->lim.closed_linger) {
+			remove_flow(ft, e);
+		} else if (!e->closed && age > ft->lim.idle_timeout) {
+			f = open_flow(e);
 			ft->st.timed_out += !f->reset;
 			end_flow(ft, f, end_reason_of(f, END_IDLE));
-			remove_flow(ft, f);
+			remove_flow(ft, e);
 		} else {
 			break;
 		}
@@ -681,9 +764,12 @@ void flow_table_expire(struct flow_table *ft, double now)
 void flow_table_end_all(struct flow_table *ft, enum end_reason reason)
 {
 	while (ft->lru_head) {
-		struct flow *f = ft->lru_head;
-		end_flow(ft, f, end_reason_of(f, reason));
-		remove_flow(ft, f);
+		struct flow_entry *e = ft->lru_head;
+		if (!e->closed) {
+			struct flow *f = open_flow(e);
+			end_flow(ft, f, end_reason_of(f, reason));
+		}
+		remove_flow(ft, e);
 	}
 }
 

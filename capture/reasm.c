@@ -28,33 +28,36 @@ struct segin {
 	double ts;
 };
 
+/* One per direction of every open connection: flags in bytes, so that
+ * struct reasm fits jemalloc's 192-byte size class (256 with ints). */
 struct rdir {
-	int started;      /* next is known */
-	int unproven;     /* started from data before the other direction, no
+	uint8_t started;  /* next is known */
+	uint8_t unproven; /* started from data before the other direction, no
 			   * SYN leading to it seen: picked up mid-stream */
-	int nowait;       /* gave up waiting for the other direction */
+	uint8_t nowait;   /* gave up waiting for the other direction */
+	uint8_t fin;
+	uint8_t closed;   /* delivered up to the FIN */
+	uint8_t ack_valid;
 	uint32_t start;   /* where it started */
 	uint32_t next;    /* next sequence number to deliver */
-	int fin;
 	uint32_t fin_seq;
-	int closed;       /* delivered up to the FIN */
-	int ack_valid;
 	uint32_t peer_ack;/* highest acknowledgement from the other side */
+	unsigned held_segs;
 	struct seg *held; /* sorted by seq */
 	size_t held_bytes;
-	unsigned held_segs;
 };
 
 struct reasm {
 	struct rdir d[2];
 	struct reasm_budget *budget;
-	size_t dir_cap;
+	uint32_t dir_cap; /* bytes held per direction (a larger cap is this one) */
+	int skewed;       /* acknowledged holes wait REASM_PEER_WAIT */
 	struct reasm_sink sink;
 	void *ctx;
-	int skewed;       /* acknowledged holes wait REASM_PEER_WAIT */
 	double now;       /* the latest segment's time */
 	struct reasm_stats st;
 };
+_Static_assert(sizeof(struct reasm) <= 192 || sizeof(void *) > 8, "struct reasm fits 192 bytes");
 
 static int32_t sdiff(uint32_t a, uint32_t b)
 {
@@ -68,7 +71,7 @@ struct reasm *reasm_new(struct reasm_budget *budget, size_t dir_cap,
 	if (!r)
 		return NULL;
 	r->budget = budget;
-	r->dir_cap = dir_cap;
+	r->dir_cap = dir_cap < UINT32_MAX ? (uint32_t)dir_cap : UINT32_MAX;
 	r->sink = *sink;
 	r->ctx = ctx;
 	return r;

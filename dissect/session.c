@@ -10,28 +10,31 @@
 /* Which parser a direction's bytes currently go to. */
 enum layer { LAYER_NONE = 0, LAYER_SMTP, LAYER_TLS, LAYER_DONE };
 
+/* One per open session: its small fields are bytes (the enums' values
+ * fit), so that it takes jemalloc's 48-byte size class, not 80. */
 struct sess {
-	enum sess_port_kind kind;
-	int midstream;
-	enum layer layer[2];
-	enum layer first[2];      /* what each direction started with */
-	enum layer session_first; /* what the session's very first bytes were */
-	int tls_after_smtp;       /* a direction switched from SMTP to TLS */
-	int seen[2];              /* bytes of the direction were delivered */
-	int lost_first[2];        /* the direction's first bytes were lost */
 	struct smtp *smtp;
 	struct tls *tls;
-	int keep_tlsa;            /* digest the server's certificates (DANE) */
 	uint32_t anomalies;
+	uint8_t kind;             /* enum sess_port_kind */
+	uint8_t midstream;
+	uint8_t layer[2];         /* enum layer */
+	uint8_t first[2];         /* what each direction started with */
+	uint8_t session_first;    /* what the session's very first bytes were */
+	uint8_t tls_after_smtp;   /* a direction switched from SMTP to TLS */
+	uint8_t seen[2];          /* bytes of the direction were delivered */
+	uint8_t lost_first[2];    /* the direction's first bytes were lost */
+	uint8_t keep_tlsa;        /* digest the server's certificates (DANE) */
 };
+_Static_assert(sizeof(struct sess) <= 48, "struct sess fits 48 bytes");
 
 struct sess *sess_new(enum sess_port_kind kind, int midstream)
 {
 	struct sess *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->kind = kind;
-	s->midstream = midstream;
+	s->kind = (uint8_t)kind;
+	s->midstream = midstream != 0;
 	return s;
 }
 

@@ -44,7 +44,7 @@ int smtp_name_reserve(struct smtp *s, enum smtp_name which, size_t need)
 	if (!p)
 		return -1;
 	s->name[which] = p;
-	s->name_cap[which] = cap;
+	s->name_cap[which] = (uint16_t)cap; /* <= REC_NAME_MAX */
 	*name_field(s, which) = p;
 	return 0;
 }
@@ -59,6 +59,17 @@ void smtp_name_set(struct smtp *s, enum smtp_name which, const uint8_t *w, size_
 	}
 	memcpy(s->name[which], text, n + 1);
 	*name_field(s, which) = s->name[which];
+}
+
+void smtp_name_fit(struct smtp *s, enum smtp_name which, size_t len)
+{
+	char *p = s->name[which] && len + 1 < s->name_cap[which]
+		  ? realloc(s->name[which], len + 1) : NULL;
+	if (!p)
+		return; /* nothing to give back, or kept as it was */
+	s->name[which] = p;
+	s->name_cap[which] = (uint16_t)(len + 1);
+	*name_field(s, which) = p;
 }
 
 void smtp_name_clear(struct smtp *s, enum smtp_name which)
@@ -91,7 +102,7 @@ static void queue_push(struct smtp *s, enum smtp_cmd c)
 		s->f.anomalies |= ANOM_PIPELINE_OVERFLOW;
 		return;
 	}
-	s->queue[(s->q_head + s->q_len++) % SMTP_PIPELINE_MAX] = (uint8_t)c;
+	queue_set(s, s->q_len++, c);
 }
 
 static int parse_u64(const uint8_t *p, size_t n, uint64_t *out)

@@ -44,6 +44,7 @@ enum smtp_cap {
 
 struct smtp_facts {
 	int greeting_code;            /* -1 none */
+	uint32_t caps;                /* enum smtp_cap, union over EHLO replies */
 	/* Texts of at most REC_NAME_MAX - 1 characters, "" when none; they
 	 * belong to the parser (allocated at their size: an open session
 	 * keeps a few dozen bytes, not three times REC_NAME_MAX). */
@@ -57,7 +58,6 @@ struct smtp_facts {
 	unsigned mail_cmds, rcpt_cmds, data_cmds, bdat_cmds;
 	int auth_sent;
 	char auth_mech[32];
-	uint32_t caps;                /* enum smtp_cap, union over EHLO replies */
 	const char *keywords;         /* the first 250 EHLO reply's keywords, comma
 				       * separated, as sent (no parameters) */
 	unsigned commands;            /* recognised client commands */

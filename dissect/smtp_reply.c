@@ -58,7 +58,8 @@ static void on_ehlo_reply(struct smtp *s, const struct reply_acc *r)
 	if (r->code != 250 && s->f.ehlo_replies == 0)
 		clear_keywords(s); /* a refusal's lines are not keywords */
 	if (r->code == 250) {
-		s->f.ehlo_replies++;
+		if (++s->f.ehlo_replies == 1) /* the first one's keywords are all there */
+			smtp_name_fit(s, SMTP_NAME_KEYWORDS, s->keywords_len);
 		s->f.caps |= r->caps;
 		if (r->caps & SMTP_CAP_MANGLED)
 			s->f.anomalies |= ANOM_CAPABILITY_MANGLED;
@@ -127,7 +128,7 @@ static void skip_lost_replies(struct smtp *s, int code)
 	enum smtp_cmd want = only_answer_to(code);
 	unsigned i = 0;
 	while (want != CMD_NONE && i < s->q_len &&
-	       s->queue[(s->q_head + i) % SMTP_PIPELINE_MAX] != want)
+	       queue_at(s, i) != want)
 		i++;
 	if (want == CMD_NONE || i == s->q_len)
 		return;
@@ -220,7 +221,7 @@ static void add_keyword(struct smtp *s, const uint8_t *w, size_t n)
 	if (s->keywords_len)
 		kw[s->keywords_len++] = ',';
 	memcpy(kw + s->keywords_len, word, wl + 1);
-	s->keywords_len += wl;
+	s->keywords_len = (uint16_t)(s->keywords_len + wl); /* < REC_NAME_MAX */
 }
 
 /* One EHLO keyword line's word (w, wl: none if cut) into bits and keywords. */

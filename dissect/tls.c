@@ -27,29 +27,30 @@ enum rec_state { REC_STATE_HEADER, REC_STATE_BODY, REC_STATE_RESYNC, REC_STATE_S
 
 
 struct tls_dir {
-	enum rec_state state;
+	/* one per direction of every TLS session: small fields in bytes, so
+	 * that struct tls fits jemalloc's 512-byte size class (768 before) */
+	uint8_t state;         /* enum rec_state */
 	uint8_t hdr[5];
 	uint8_t hdr_len;
 	uint8_t type;          /* current record's content type */
+	uint8_t peek_len;
+	uint8_t body_lost;     /* bytes of its body were lost in a gap */
 	uint16_t rec_len;      /* its length */
 	uint16_t body_left;
-	int body_lost;         /* bytes of its body were lost in a gap */
+	uint16_t hs_type;      /* handshake message reassembly: HS_* */
 	uint8_t peek[4];       /* first body bytes of an encrypted handshake record */
-	uint8_t peek_len;
-	int encrypted;         /* after ChangeCipherSpec / TLS 1.3 ServerHello */
-	int rec_encrypted;     /* ... when the current record began */
-	int hs_lost;           /* handshake framing lost after a gap */
-	/* handshake message reassembly */
 	uint8_t hs_hdr[4];
 	uint8_t hs_hdr_len;
-	int hs_type;
-	uint32_t hs_len, hs_have;
-	int hs_keep;           /* buffering this message for parsing */
-	uint32_t hs_keep_len;  /* bytes of it buffered (a prefix if capped) */
-	uint8_t *hs_buf;
-	size_t hs_cap;
 	uint8_t alert[2];
 	uint8_t alert_len;
+	uint8_t encrypted;     /* after ChangeCipherSpec / TLS 1.3 ServerHello */
+	uint8_t rec_encrypted; /* ... when the current record began */
+	uint8_t hs_lost;       /* handshake framing lost after a gap */
+	uint8_t hs_keep;       /* buffering this message for parsing */
+	uint32_t hs_len, hs_have;
+	uint32_t hs_keep_len;  /* bytes of it buffered (a prefix if capped) */
+	uint32_t hs_cap;       /* at most TLS_HANDSHAKE_MAX */
+	uint8_t *hs_buf;
 };
 
 /* The facts' texts, each in an allocation of its own size. */
@@ -61,11 +62,12 @@ struct tls {
 	char *text[TEXTS];
 	uint8_t client_sid[32];
 	uint8_t client_sid_len;
-	int await_after_sh;    /* TLS <= 1.2: full or abbreviated handshake? */
-	int hrr_pending;       /* HelloRetryRequest seen, final hello not yet */
-	int keep_tlsa;         /* digest the certificates sent, for DANE */
+	uint8_t await_after_sh; /* TLS <= 1.2: full or abbreviated handshake? */
+	uint8_t hrr_pending;   /* HelloRetryRequest seen, final hello not yet */
+	uint8_t keep_tlsa;     /* digest the certificates sent, for DANE */
 	struct tlsproof proof; /* what the records prove about the handshake */
 };
+_Static_assert(sizeof(struct tls) <= 512 || sizeof(void *) > 8, "struct tls fits 512 bytes");
 
 static const uint8_t hrr_random[32] = {
 	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,

@@ -19,14 +19,17 @@
 #ifndef SMTPTLS_TLSPROOF_H
 #define SMTPTLS_TLSPROOF_H
 
+#include <stdint.h>
+
+/* Part of every TLS session's state: flags in bytes. */
 struct tlsproof_dir {
-	int fin;               /* this side's Finished seen */
-	int fin12;             /* ... as a TLS <= 1.2 encrypted handshake record */
-	int data;              /* application data after it */
-	int nonalert;          /* client: application data longer than an alert,
+	uint8_t fin;           /* this side's Finished seen */
+	uint8_t fin12;         /* ... as a TLS <= 1.2 encrypted handshake record */
+	uint8_t data;          /* application data after it */
+	uint8_t nonalert;      /* client: application data longer than an alert,
 				* not before the ServerHello (0-RTT) */
-	int lost;              /* records of this side may have been lost */
-	int after_client;      /* server: the current record began after the
+	uint8_t lost;          /* records of this side may have been lost */
+	uint8_t after_client;  /* server: the current record began after the
 				* client's nonalert record */
 	unsigned enc_since_sh; /* server: application data records since the
 				* TLS 1.3 ServerHello */
@@ -34,11 +37,11 @@ struct tlsproof_dir {
 
 struct tlsproof {
 	struct tlsproof_dir d[2];
-	int ch_seen, sh_seen;  /* a ClientHello, a ServerHello began */
-	int tls13;             /* the final ServerHello chose TLS 1.3 */
+	uint8_t ch_seen, sh_seen; /* a ClientHello, a ServerHello began */
+	uint8_t tls13;         /* the final ServerHello chose TLS 1.3 */
+	uint8_t resumed;       /* ... with a pre-shared key */
+	uint8_t cross;         /* server data after the client's */
 	unsigned fin_len;      /* its suite's TLS 1.3 Finished record, 0 unknown */
-	int resumed;           /* ... with a pre-shared key */
-	int cross;             /* server data after the client's */
 };
 
 void tlsproof_init(struct tlsproof *p);

@@ -40,16 +40,22 @@ struct pipeline {
 	double expired;           /* packet time of the last pdns_expire */
 };
 
+/* A TCP connection carrying DNS: each direction's messages. */
+struct dns_conn {
+	struct dns_stream *s[2];
+	struct pdns_addr addr[2]; /* client, server */
+};
+
 /* Per-connection state handed to the flow table: an SMTP session, or a
- * TCP connection carrying DNS. */
+ * TCP connection carrying DNS. One per open connection: 48 bytes (the
+ * DNS part, rare, apart). */
 struct conn {
 	struct pipeline *pl;
 	struct sess *sess;
 	struct classifier_flow *cf; /* only on ports that need classifying */
-	enum classify_verdict verdict; /* nDPI's, where classifying */
+	struct dns_conn *dns;     /* port 53, else NULL */
 	uint64_t start_seq;       /* the first segment's place */
-	struct dns_stream *dns[2];/* port 53: each direction's messages */
-	struct pdns_addr addr[2]; /* port 53: client, server */
+	enum classify_verdict verdict; /* nDPI's, where classifying */
 };
 
 /* ---- DNS ------------------------------------------------------------------ */
@@ -77,23 +83,26 @@ static void dns_datagram(struct pipeline *pl, const struct tcp_packet *t)
 
 static int dns_conn_open(struct conn *c, const struct flow_info *fi)
 {
-	c->addr[DIR_C2S] = pdns_addr_make(fi->family, fi->client);
-	c->addr[DIR_S2C] = pdns_addr_make(fi->family, fi->server);
-	c->dns[0] = dns_stream_new(0);
-	c->dns[1] = dns_stream_new(0);
+	struct dns_conn *d = c->dns = calloc(1, sizeof *c->dns);
+	if (!d)
+		return -1;
+	d->addr[DIR_C2S] = pdns_addr_make(fi->family, fi->client);
+	d->addr[DIR_S2C] = pdns_addr_make(fi->family, fi->server);
+	d->s[0] = dns_stream_new(0);
+	d->s[1] = dns_stream_new(0);
 	c->pl->c.dns_tcp_flows++;
-	return c->dns[0] && c->dns[1] ? 0 : -1;
+	return d->s[0] && d->s[1] ? 0 : -1;
 }
 
 static void dns_conn_data(struct conn *c, int dir, const uint8_t *p, size_t len)
 {
-	struct dns_stream *s = c->dns[dir];
+	struct dns_stream *s = c->dns->s[dir];
 	while (len > 0) {
 		const uint8_t *msg;
 		size_t used = 0, mlen;
 		int rc = dns_stream_feed(s, p, len, &used, &msg, &mlen);
 		if (rc == DNS_STREAM_MSG)
-			dns_message(c->pl, msg, mlen, &c->addr[dir], &c->addr[!dir]);
+			dns_message(c->pl, msg, mlen, &c->dns->addr[dir], &c->dns->addr[!dir]);
 		if (rc == DNS_STREAM_LOST || used == 0)
 			return;
 		p += used;
@@ -103,20 +112,23 @@ static void dns_conn_data(struct conn *c, int dir, const uint8_t *p, size_t len)
 
 static int dns_conn_done(const struct conn *c)
 {
-	return dns_stream_stats(c->dns[0])->lost && dns_stream_stats(c->dns[1])->lost;
+	return dns_stream_stats(c->dns->s[0])->lost && dns_stream_stats(c->dns->s[1])->lost;
 }
 
 static void dns_conn_free(struct conn *c)
 {
+	if (!c->dns)
+		return;
 	for (int d = 0; d < 2; d++) {
-		if (!c->dns[d])
+		if (!c->dns->s[d])
 			continue;
-		const struct dns_stream_stats *st = dns_stream_stats(c->dns[d]);
+		const struct dns_stream_stats *st = dns_stream_stats(c->dns->s[d]);
 		c->pl->c.dns_tcp_messages += st->messages;
 		c->pl->c.dns_tcp_oversize += st->oversize;
 		c->pl->c.dns_tcp_lost += (uint64_t)st->lost;
-		dns_stream_free(c->dns[d]);
+		dns_stream_free(c->dns->s[d]);
 	}
+	free(c->dns);
 }
 
 /* The table's clock and housekeeping, by this pipeline's packet time. */
@@ -180,7 +192,7 @@ static void conn_packet(void *ctx, void *user, int dir, const struct tcp_packet 
 	struct pipeline *pl = ctx;
 	struct conn *c = user;
 	(void)dir;
-	if (c->dns[0])
+	if (c->dns)
 		return;
 	if (c->verdict == CLASSIFY_PENDING)
 		c->verdict = classifier_packet(pl->cls, c->cf, pkt->l3, pkt->l3_len,
@@ -190,7 +202,7 @@ static void conn_packet(void *ctx, void *user, int dir, const struct tcp_packet 
 static void conn_data(void *user, int dir, const uint8_t *p, size_t len)
 {
 	struct conn *c = user;
-	if (c->dns[0])
+	if (c->dns)
 		dns_conn_data(c, dir, p, len);
 	else
 		sess_data(c->sess, dir, p, len);
@@ -199,8 +211,8 @@ static void conn_data(void *user, int dir, const uint8_t *p, size_t len)
 static void conn_gap(void *user, int dir, uint64_t len)
 {
 	struct conn *c = user;
-	if (c->dns[0])
-		dns_stream_gap(c->dns[dir]);
+	if (c->dns)
+		dns_stream_gap(c->dns->s[dir]);
 	else
 		sess_gap(c->sess, dir, len);
 }
@@ -214,7 +226,7 @@ static enum classify_verdict classified(const struct conn *c)
 static int conn_done(void *user)
 {
 	struct conn *c = user;
-	if (c->dns[0])
+	if (c->dns)
 		return dns_conn_done(c);
 	if (c->cf) /* undecided bytes are followed, whatever nDPI thinks */
 		return (sess_evidence(c->sess) != CLASSIFY_BYTES_UNDECIDED &&
@@ -247,7 +259,7 @@ static void conn_close(void *ctx, void *user, const struct flow_info *fi, enum e
 {
 	struct pipeline *pl = ctx;
 	struct conn *c = user;
-	if (c->dns[0]) {
+	if (c->dns) {
 		dns_conn_free(c);
 		free(c);
 		return;
