@@ -79,14 +79,20 @@ finish() { # LABEL: the rest of the file, end of input, exit 0
 half=$((size / 2))
 
 # 1. the same file again
+# refused WHAT FILE DB PATTERN: capturing FILE into DB exits 1 with a
+# message matching PATTERN that says how to capture it all the same
+refused() {
+  local out st
+  out=$("$bin" capture -q -r "$2" --db "$3" 2>&1)
+  st=$?
+  [ "$st" -eq 1 ] || fail "$1: exit $st, want 1"
+  grep -q "$4" <<<"$out" || fail "$1: the refusal does not name the file and the run: $out"
+  grep -q -- "--again" <<<"$out" || fail "$1: the refusal does not say how to capture it again: $out"
+}
 "$bin" capture -q -r "$data/mixed.pcap" --db "$tmp/r.db" || fail "first capture"
 cp "$data/mixed.pcap" "$tmp/renamed.pcap"
-out=$("$bin" capture -q -r "$tmp/renamed.pcap" --db "$tmp/r.db" 2>&1)
-st=$?
-[ "$st" -eq 1 ] || fail "the same file again: exit $st, want 1"
-grep -q "$tmp/renamed.pcap was already captured into $tmp/r.db as run 1 (of '$data/mixed.pcap', started .* UTC, complete) (same size and SHA-256)" <<<"$out" ||
-  fail "the refusal does not name the file and the run: $out"
-grep -q -- "--again" <<<"$out" || fail "the refusal does not say how to capture it again: $out"
+refused "the same file again" "$tmp/renamed.pcap" "$tmp/r.db" \
+  "$tmp/renamed.pcap was already captured into $tmp/r.db as run 1 (of '$data/mixed.pcap', started .* UTC, complete) (same size and SHA-256)"
 [ "$(sqlite3 "$tmp/r.db" "select count(*) from runs")" = 1 ] || fail "a refused capture left a run"
 sha=$(sha256sum "$data/mixed.pcap" | cut -d' ' -f1)
 [ "$(sqlite3 "$tmp/r.db" "select file_sha256 || ' ' || file_size from runs")" = \
@@ -114,11 +120,8 @@ printf '\001' | dd of="$tmp/other.pcap" bs=1 seek=12 conv=notrunc status=none
 # a run that never recorded its SHA-256 (a capture killed before its end)
 "$bin" capture -q -r "$data/mixed.pcap" --db "$tmp/kf.db" || fail "capture into kf.db"
 sqlite3 "$tmp/kf.db" "update runs set file_sha256 = null, status = 'unfinished'"
-out=$("$bin" capture -q -r "$tmp/renamed.pcap" --db "$tmp/kf.db" 2>&1)
-st=$?
-[ "$st" -eq 1 ] || fail "a file the size of an unhashed run: exit $st, want 1"
-grep -q "$tmp/renamed.pcap may have been captured into $tmp/kf.db already: run 1 (of '$data/mixed.pcap', started .* UTC, unfinished) read a file of the same size and never recorded its SHA-256" <<<"$out" ||
-  fail "the refusal of a possibly captured file: $out"
+refused "a file the size of an unhashed run" "$tmp/renamed.pcap" "$tmp/kf.db" \
+  "$tmp/renamed.pcap may have been captured into $tmp/kf.db already: run 1 (of '$data/mixed.pcap', started .* UTC, unfinished) read a file of the same size and never recorded its SHA-256"
 "$bin" capture -q --again -r "$tmp/renamed.pcap" --db "$tmp/kf.db" || fail "--again after an unhashed run"
 [ "$(sqlite3 "$tmp/kf.db" "select count(*) from runs where file_sha256 = '$sha'")" = 1 ] ||
   fail "--again: the SHA-256 not recorded"
