@@ -417,10 +417,12 @@ static void size_file(struct capture_args *a, struct capture_run *cr)
 static int hash_now(struct capture_args *a, struct capture_run *cr)
 {
 	char err[1024];
+	double t0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	if (file_sha256(a->src.file, cr->file_size, cr->sha256, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
 		return -1;
 	}
+	cr->hash_cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
 	cr->hashed = 1;
 	return 0;
 }
@@ -468,20 +470,23 @@ static int begin_run(struct capture_args *a, struct capture_run *cr)
 	return EXIT_OK;
 }
 
-/* The file's SHA-256 into its run, once the capture is read: the hours
- * are promoted first, by this thread, while the hashing takes the other
- * CPU. A file that cannot be hashed leaves it NULL (a warning): capturing
- * the file again is then refused as possibly the same. */
+/* The file's SHA-256 into its run, once the capture is read (unless it
+ * was hashed first): the hours are promoted first, by this thread, while
+ * the hashing takes the other CPU. A file that cannot be hashed leaves it
+ * NULL (a warning): capturing the file again is then refused as possibly
+ * the same. */
 static int record_hash(struct capture_args *a, struct capture_run *cr)
 {
 	char err[1024];
-	if (!cr->is_file || cr->hashed)
+	if (!cr->is_file)
 		return 0;
 	double t0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	if (store_promote(cr->st) < 0)
 		return -1;
 	double t1 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	cr->promote_cpu = t1 - t0;
+	if (cr->hashed)
+		return 0; /* recorded with the run */
 	int rc = cr->hasher ? file_hasher_wait(cr->hasher, cr->sha256, &cr->hash_cpu, err,
 					       sizeof err)
 			    : file_sha256(a->src.file, cr->file_size, cr->sha256, err, sizeof err);

@@ -59,15 +59,22 @@ static void to_hex(const unsigned char *d, char hex[65])
 	hex[64] = '\0';
 }
 
-static int hash_file(const char *path, uint64_t size, char hex[65], const atomic_int *stop,
-		     char *err, size_t errlen)
+static int open_file(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(err, errlen, "%s: cannot read it to hash it: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Hashes size bytes of fd, the file at path, and closes fd. */
+static int hash_file(int fd, const char *path, uint64_t size, char hex[65],
+		     const atomic_int *stop, char *err, size_t errlen)
 {
 	gcry_md_hd_t md;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !crypto_ready() || gcry_md_open(&md, GCRY_MD_SHA256, 0)) {
-		snprintf(err, errlen, "%s: cannot read it to hash it: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (!crypto_ready() || gcry_md_open(&md, GCRY_MD_SHA256, 0)) {
+		snprintf(err, errlen, "%s: cannot hash it: libgcrypt is not usable", path);
+		close(fd);
 		return -1;
 	}
 	int rc = hash_fd(fd, md, size, stop);
@@ -87,12 +94,14 @@ static int hash_file(const char *path, uint64_t size, char hex[65], const atomic
 
 int file_sha256(const char *path, uint64_t size, char hex[65], char *err, size_t errlen)
 {
-	return hash_file(path, size, hex, NULL, err, errlen);
+	int fd = open_file(path, err, errlen);
+	return fd < 0 ? -1 : hash_file(fd, path, size, hex, NULL, err, errlen);
 }
 
 struct file_hasher {
 	pthread_t thread;
 	char *path;
+	int fd;                    /* opened by the caller: before privileges are dropped */
 	uint64_t size;
 	atomic_int stop;
 	int rc;
@@ -107,7 +116,7 @@ static void *hasher_main(void *arg)
 	struct sched_param none = {0};
 	pthread_setschedparam(pthread_self(), SCHED_IDLE, &none); /* else a normal thread */
 	struct timespec ts;
-	h->rc = hash_file(h->path, h->size, h->hex, &h->stop, h->err, sizeof h->err);
+	h->rc = hash_file(h->fd, h->path, h->size, h->hex, &h->stop, h->err, sizeof h->err);
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
 		h->cpu = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	return NULL;
@@ -116,14 +125,19 @@ static void *hasher_main(void *arg)
 struct file_hasher *file_hasher_start(const char *path, uint64_t size, char *err,
 				      size_t errlen)
 {
+	int fd = open_file(path, err, errlen);
+	if (fd < 0)
+		return NULL;
 	struct file_hasher *h = calloc(1, sizeof *h);
 	if (h && (h->path = strdup(path)) != NULL) {
+		h->fd = fd;
 		h->size = size;
 		if (pthread_create(&h->thread, NULL, hasher_main, h) == 0)
 			return h;
 		free(h->path);
 	}
 	free(h);
+	close(fd);
 	snprintf(err, errlen, "%s: cannot start hashing it (out of memory or threads)", path);
 	return NULL;
 }

@@ -17,7 +17,8 @@ int file_sha256(const char *path, uint64_t size, char hex[65], char *err, size_t
 
 /* The same, in a thread of the idle class (SCHED_IDLE): it takes only a
  * CPU the capture leaves free, so that a capture does not wait for its
- * file to be read twice. NULL with err when it cannot start. */
+ * file to be read twice. The file is opened here, by the caller (which
+ * may give up its privileges next). NULL with err when it cannot start. */
 struct file_hasher;
 struct file_hasher *file_hasher_start(const char *path, uint64_t size, char *err,
 				      size_t errlen);

@@ -117,6 +117,14 @@ printf '\001' | dd of="$tmp/other.pcap" bs=1 seek=12 conv=notrunc status=none
 "$bin" capture -q -r "$tmp/other.pcap" --db "$tmp/r.db" || fail "another file of the same size was refused"
 [ "$(sqlite3 "$tmp/r.db" "select file_sha256 from runs order by id desc limit 1")" = \
   "$(sha256sum "$tmp/other.pcap" | cut -d' ' -f1)" ] || fail "the other file's SHA-256"
+# a file only root can read, captured by root that then runs as nobody
+# (-Z): the file is hashed after the privileges went, through what root opened
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  mkdir "$tmp/z" && chmod 777 "$tmp/z" && cp "$data/mixed.pcap" "$tmp/z/root.pcap" && chmod 600 "$tmp/z/root.pcap"
+  chmod 755 "$tmp"
+  "$bin" capture -q -Z nobody -r "$tmp/z/root.pcap" --db "$tmp/z/z.db" || fail "-Z nobody on a root-only file"
+  [ "$(sqlite3 "$tmp/z/z.db" "select file_sha256 from runs")" = "$sha" ] || fail "-Z nobody: the SHA-256 not recorded"
+fi
 # a run that never recorded its SHA-256 (a capture killed before its end)
 "$bin" capture -q -r "$data/mixed.pcap" --db "$tmp/kf.db" || fail "capture into kf.db"
 sqlite3 "$tmp/kf.db" "update runs set file_sha256 = null, status = 'unfinished'"
