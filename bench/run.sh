@@ -5,7 +5,9 @@
 # the floor (an empty pcap_loop), ndpiReader and tshark (on a slice), and
 # checks smtptls's rows (session and encrypted counts from the recorded
 # truth times the copies made). smtptls and the floor are timed RUNS times
-# (default 3) and the best run is shown; ndpiReader and tshark once. The
+# (default 3) and the best run is shown; ndpiReader and tshark once. On
+# big.pcap it also counts the capture's instructions with one thread and
+# with two (callgrind on a 100,000-packet slice; INSTR=0 skips it). The
 # CPU seconds (smtptls's own account: capture and dissection, and the whole
 # process with the database writer, while it reads; then at the end,
 # promoting the rollups and hashing the file) are the median of the runs,
@@ -151,6 +153,22 @@ for name in big open open50k; do
     editcap -F pcap -r "$f" "$out/slice.pcap" 1-100000 2>/dev/null
     read -r ts_w ts_r _ < <(warm=$out/slice.pcap runs=1 run tshark -- tshark -n -r "$out/slice.pcap" -Y 'smtp or tls.handshake' -T fields -e frame.number)
     line "tshark (100k-packet slice)" "$ts_w" "$ts_r" 100000
+  fi
+  # the work of --threads 2 against one thread in instructions (callgrind on
+  # the slice, counting inside engine_run and the workers' threads): unlike
+  # CPU seconds on a machine with fewer CPUs than busy threads, it does not
+  # move with the load nor with threads taking turns; INSTR=0 skips it
+  if [ "$name" = big ] && [ "${INSTR:-1}" != 0 ] && command -v valgrind >/dev/null && [ -f "$out/slice.pcap" ]; then
+    instr() {
+      rm -f "$out/instr.db" "$out/instr.db-wal" "$out/instr.db-shm"
+      valgrind --tool=callgrind --toggle-collect=engine_run --toggle-collect=worker_main \
+        --callgrind-out-file=/dev/null "$smtptls" capture -q --threads "$1" -r "$out/slice.pcap" \
+        --db "$out/instr.db" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+    }
+    i1=$(instr 1)
+    i2=$(instr 2)
+    awk -v a="$i1" -v b="$i2" 'BEGIN { if (a > 0 && b > 0)
+      printf "capture instructions (callgrind, 100k-packet slice): 1 thread %.1f M, --threads 2 %.1f M; ratio %.2f\n", a / 1e6, b / 1e6, b / a }'
   fi
   for g in "$got" "$got2"; do
     if [ "$g" != "$want_s $want_e" ] && [ "$g" != "$want_s $want_e.0" ]; then
