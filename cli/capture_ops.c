@@ -15,7 +15,7 @@
 
 #define POLL_MS 100
 
-static volatile sig_atomic_t got_hup, got_usr1;
+static volatile sig_atomic_t got_hup, got_usr1, got_stop;
 static struct engine *volatile stop_engine;
 
 struct capture_ops {
@@ -39,8 +39,15 @@ static void on_signal(int sig)
 		got_hup = 1;
 	else if (sig == SIGUSR1)
 		got_usr1 = 1;
-	else if (stop_engine)
+	else if (stop_engine) {
+		got_stop = 1;
 		engine_stop(stop_engine); /* sets the sources' stop flags */
+	}
+}
+
+int capture_ops_interrupted(void)
+{
+	return got_stop;
 }
 
 void capture_ops_signals(struct engine *e)

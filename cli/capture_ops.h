@@ -27,6 +27,8 @@ struct capture_ops;
 
 /* Installs the signal handlers; SIGINT and SIGTERM stop e. */
 void capture_ops_signals(struct engine *e);
+/* 1 once SIGINT or SIGTERM stopped it: a file was not read to its end. */
+int capture_ops_interrupted(void);
 
 /* NULL when out of memory or threads. */
 struct capture_ops *capture_ops_start(const struct capture_ops_opts *o);

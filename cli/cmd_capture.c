@@ -435,10 +435,10 @@ static void say_refused(const struct capture_args *a, int rc, const char *dup)
 			" (--again to capture it all the same)\n", a->src.file, a->db, dup);
 	else
 		fprintf(stderr, "smtptls: %s may have been captured into %s already: %s read a"
-			" file of the same size and never recorded its SHA-256 (it did not end, or"
-			" is still running); capturing it again could count its sessions twice:"
-			" nothing done (--again to capture it all the same)\n", a->src.file, a->db,
-			dup);
+			" file of the same size and never recorded its SHA-256 (it was stopped or"
+			" killed, or is still running); capturing it again could count its sessions"
+			" twice: nothing done (--again to capture it all the same)\n", a->src.file,
+			a->db, dup);
 }
 
 /* The run's row, unless the file was captured into this database before
@@ -473,8 +473,10 @@ static int begin_run(struct capture_args *a, struct capture_run *cr)
 /* The file's SHA-256 into its run, once the capture is read (unless it
  * was hashed first): the hours are promoted first, by this thread, while
  * the hashing takes the other CPU. A file that cannot be hashed leaves it
- * NULL (a warning): capturing the file again is then refused as possibly
- * the same. */
+ * NULL (a warning), and so does a capture stopped by SIGINT or SIGTERM,
+ * which does not wait for the hashing (a 50 GB file takes 30 s): the file
+ * was read in part, and capturing it again is refused as possibly the
+ * same. */
 static int record_hash(struct capture_args *a, struct capture_run *cr)
 {
 	char err[1024];
@@ -487,6 +489,11 @@ static int record_hash(struct capture_args *a, struct capture_run *cr)
 	cr->promote_cpu = t1 - t0;
 	if (cr->hashed)
 		return 0; /* recorded with the run */
+	if (capture_ops_interrupted()) {
+		file_hasher_stop(cr->hasher);
+		cr->hasher = NULL;
+		return 0;
+	}
 	int rc = cr->hasher ? file_hasher_wait(cr->hasher, cr->sha256, &cr->hash_cpu, err,
 					       sizeof err)
 			    : file_sha256(a->src.file, cr->file_size, cr->sha256, err, sizeof err);
@@ -575,6 +582,7 @@ int cmd_capture(int argc, char **argv)
 	rc = open_engine(&a, &cr.e);
 	if (rc != EXIT_OK)
 		return rc;
+	capture_ops_signals(cr.e); /* from now: opening the store may wait for a lock */
 	a.store.wait_when_full = input_can_wait(&a);
 	if (store_open_opts(&cr.st, a.db, &a.store, err, sizeof err) < 0) {
 		fprintf(stderr, "smtptls: %s\n", err);
@@ -583,7 +591,6 @@ int cmd_capture(int argc, char **argv)
 	}
 	if (a.retain_days > 0)
 		store_retain(cr.st, a.retain_days * 86400.0, engine_is_live(cr.e));
-	capture_ops_signals(cr.e);
 	rc = prepare(&a, &cr);
 	if (cr.ops) { /* the run was begun: it ends with its row, read or not */
 		if (rc != EXIT_OK)
