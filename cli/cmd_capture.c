@@ -364,6 +364,7 @@ static int run_capture(struct capture_args *a, struct capture_run *cr)
 	int stored = engine_finish(cr->e, END_EOF);
 	engine_totals(cr->e, &et);
 	capture_ops_totals(cr->ops, &et, &totals);
+	totals.interrupted = cr->is_file && capture_ops_interrupted(); /* live: how it ends */
 	if (stored == 0)
 		stored = record_hash(a, cr);
 	if (stored == 0)

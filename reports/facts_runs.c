@@ -7,6 +7,7 @@
 static const struct rcol run_cols[] = {
 	{"runs", "capture runs", RCOL_NUM},
 	{"unfinished", "unfinished runs (killed, crashed)", RCOL_NUM},
+	{"interrupted", "interrupted runs (stopped mid-file)", RCOL_NUM},
 	{"running", "runs still capturing", RCOL_NUM},
 	{"sensors", "merged from databases", RCOL_NUM | RCOL_DETAIL},
 	{"packets", "packets", RCOL_NUM},
@@ -21,7 +22,8 @@ static const struct rcol run_cols[] = {
 };
 
 static const char runs_sql[] =
-	"SELECT count(*), sum(status = 'unfinished'), sum(status = 'running'), NULL, sum(packets), sum(bytes), sum(dropped_kernel), sum(dropped_iface),"
+	"SELECT count(*), sum(status = 'unfinished'), sum(status = 'interrupted'),"
+	" sum(status = 'running'), NULL, sum(packets), sum(bytes), sum(dropped_kernel), sum(dropped_iface),"
 	" sum(flows), sum(flows_without_payload), sum(flows_evicted), sum(decode_errors),"
 	" sum(reassembly_overflows) FROM runs";
 

@@ -507,12 +507,13 @@ int store_begin_run(struct store *st, const struct run_info *ri)
 
 int store_end_run(struct store *st, const struct run_totals *t)
 {
+	const char *status = t->interrupted ? "interrupted" : "complete";
 	if (st->ch)
-		return chstore_update_run(st->ch, t, "complete");
+		return chstore_update_run(st->ch, t, status);
 	int rc = writer_hold(st->writer, 1);
 	struct run_counter deleted = {"sessions_deleted_by_retention", 0};
 	if (rc == 0)
-		rc = run_row_now(st, t, "complete"); /* commits: retention deletes go too */
+		rc = run_row_now(st, t, status); /* commits: retention deletes go too */
 	deleted.value = (uint64_t)rollup_deleted(st->rollup);
 	if (rc == 0 && deleted.value > 0 && st->run_id > 0)
 		rc = counters_now(st, &deleted, 1);

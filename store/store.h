@@ -33,6 +33,7 @@ struct run_totals {
 	uint64_t decode_errors, truncated_packets, non_tcp_packets, fragments;
 	uint64_t reasm_overflows;
 	uint64_t peak_flows, peak_buffered; /* connections open, bytes held */
+	int interrupted; /* a capture file not read to its end (SIGINT, SIGTERM) */
 };
 
 /* A named counter of a run (tunnel encapsulations, fragments ...), kept
@@ -113,6 +114,7 @@ void store_retain(struct store *st, double seconds, int live);
 /* Commits the open transaction if it is older than STORE_BATCH_SECONDS. */
 int store_tick(struct store *st, double now);
 int store_commit(struct store *st);
+/* Ends the run: status 'complete', or 'interrupted' (t->interrupted). */
 int store_end_run(struct store *st, const struct run_totals *t);
 /* Sets n named counters of the current run (a name set again replaces its
  * value); before or after store_end_run. */

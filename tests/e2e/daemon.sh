@@ -99,9 +99,11 @@ sha=$(sha256sum "$data/mixed.pcap" | cut -d' ' -f1)
   "$sha $(stat -c %s "$data/mixed.pcap")" ] || fail "runs.file_sha256/file_size"
 "$bin" capture -q --again -r "$tmp/renamed.pcap" --db "$tmp/r.db" || fail "--again"
 [ "$(sqlite3 "$tmp/r.db" "select count(*) from sessions")" = 12 ] || fail "--again: not 12 rows"
-# a file capture stopped by SIGINT does not wait for its file's hash: the
-# run keeps no SHA-256, and the file again is refused as possibly the same
-# (the signal comes while the run waits for another program's write lock)
+
+# a file capture stopped by SIGINT ends 'interrupted' and does not wait for
+# its file's hash: the run keeps no SHA-256, the file again is refused as
+# possibly the same, and the report counts the run (the signal comes while
+# the run waits for another program's write lock)
 "$bin" capture -q -r "$data/starttls-tls13.pcap" --db "$tmp/i.db" || fail "capture into i.db"
 ( echo "BEGIN EXCLUSIVE;"; echo "select 'locked';"; sleep 3; echo "COMMIT;" ) |
   sqlite3 "$tmp/i.db" > "$tmp/ilock.out" &
@@ -116,7 +118,9 @@ wait "$ilock"
 [ "$(sqlite3 "$tmp/i.db" "select file_size || ' ' || coalesce(file_sha256, 'NULL') from runs where source = '$tmp/g.pcap'")" = \
   "$(stat -c %s "$tmp/g.pcap") NULL" ] || fail "a capture stopped by SIGINT: the run's file"
 refused "a file whose capture was stopped" "$tmp/g.pcap" "$tmp/i.db" \
-  "$tmp/g.pcap may have been captured into $tmp/i.db already: run 2 (of '$tmp/g.pcap', started .* UTC, complete) read a file of the same size and never recorded its SHA-256 (it was stopped or killed"
+  "$tmp/g.pcap may have been captured into $tmp/i.db already: run 2 (of '$tmp/g.pcap', started .* UTC, interrupted) read a file of the same size and never recorded its SHA-256 (it was stopped or killed"
+grep -qE "interrupted runs \(stopped mid-file\) +1" <<<"$("$bin" report --db "$tmp/i.db")" ||
+  fail "the report does not count the interrupted run"
 
 # four at once into a new database: one is captured, three refused (the
 # check and the new run are one transaction)

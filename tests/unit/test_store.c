@@ -316,6 +316,7 @@ static int file_run(struct store *st, uint64_t size, const char *sha, const char
 	struct run_totals t;
 	memset(&t, 0xff, sizeof t);
 	t.ended = 1700000001.0;
+	t.interrupted = 0;
 	int rc = store_begin_file_run(st, &ri, &f, dup, sizeof dup);
 	if (rc != STORE_RUN_BEGUN) {
 		CHECK(strstr(dup, "run ") == dup && strstr(dup, "f.pcap") != NULL);
