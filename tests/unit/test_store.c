@@ -16,6 +16,7 @@
 #include "../../store/schema.h"
 #include "../../store/store.h"
 #include "check.h"
+#include "db_case.h"
 
 #define ROWS 3000 /* more than the write queue holds, so its slots are reused */
 
@@ -130,21 +131,6 @@ static int write_rows(const char *path)
 	return store_close(st) < 0 ? -1 : 0;
 }
 
-static long long count(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	long long n = -1;
-	if (sqlite3_open(path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW)
-			n = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-	}
-	sqlite3_close(db);
-	return n;
-}
-
 static void check_rows(const char *path)
 {
 	sqlite3 *db;
@@ -167,18 +153,18 @@ static void check_rows(const char *path)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	/* two certificates, each written once */
-	CHECK_INT(count(path, "SELECT count(*) FROM certificates;"), 2);
-	CHECK_INT(count(path, "SELECT count(*) FROM session_rows WHERE cert_sha256 IS NOT NULL;"),
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM certificates;"), 2);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM session_rows WHERE cert_sha256 IS NOT NULL;"),
 		  ROWS / 5);
 	/* contract C2: -1 is NULL, never 0 */
-	CHECK_INT(count(path, "SELECT count(*) FROM sessions WHERE client_hello IS NULL AND"
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM sessions WHERE client_hello IS NULL AND"
 			      " cleartext_auth IS NULL AND plaintext_transactions IS NULL AND"
 			      " plaintext_rcpts IS NULL;"), (ROWS + 12) / 13);
-	CHECK_INT(count(path, "SELECT count(*) FROM session_anomalies WHERE name = 'midstream';"),
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM session_anomalies WHERE name = 'midstream';"),
 		  (ROWS + 10) / 11);
-	CHECK_INT(count(path, "SELECT value FROM run_counters WHERE name = 'gre_packets';"), 14);
-	CHECK_INT(count(path, "SELECT count(*) FROM run_counters;"), 2);
-	CHECK_INT(count(path, "PRAGMA user_version;"), STORE_SCHEMA_VERSION);
+	CHECK_INT(db_scalar(path, "SELECT value FROM run_counters WHERE name = 'gre_packets';"), 14);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM run_counters;"), 2);
+	CHECK_INT(db_scalar(path, "PRAGMA user_version;"), STORE_SCHEMA_VERSION);
 }
 
 /* ---- schema --------------------------------------------------------------------- */
@@ -247,10 +233,10 @@ static void test_migration(const char *dir)
 	CHECK_INT(exec_file(path, "ALTER TABLE sessions DROP COLUMN kx_pq;"
 				  "ALTER TABLE sessions DROP COLUMN cert_sha256;"), 0);
 	CHECK_INT(store_migrate(path, err, sizeof err), 0);
-	CHECK_INT(count(path, "PRAGMA user_version;"), STORE_SCHEMA_VERSION);
-	CHECK_INT(count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'sessions'"
+	CHECK_INT(db_scalar(path, "PRAGMA user_version;"), STORE_SCHEMA_VERSION);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'sessions'"
 			      " AND type = 'view';"), 1);
-	CHECK_INT(count(path, "SELECT count(*) FROM certificates;"), 0);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM certificates;"), 0);
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_prepare_v2(db, v1_view, -1, &s, NULL) == SQLITE_OK);
 	CHECK_INT(sqlite3_step(s), SQLITE_ROW);
@@ -275,9 +261,9 @@ static void test_migration(const char *dir)
 	CHECK_INT(make_v1(path), 0);
 	CHECK_INT(exec_file(path, v1_row), 0);
 	CHECK_INT(store_migrate(path, err, sizeof err), 0);
-	CHECK_INT(count(path, "SELECT count(*) FROM certificates WHERE sha256 = 'ab' AND"
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM certificates WHERE sha256 = 'ab' AND"
 			      " subject_cn = 'mx.example' AND key_bits = 2048;"), 1);
-	CHECK_INT(count(path, "SELECT cert_expired FROM sessions WHERE cert_sha256 = 'ab';"), 1);
+	CHECK_INT(db_scalar(path, "SELECT cert_expired FROM sessions WHERE cert_sha256 = 'ab';"), 1);
 }
 
 static void test_refusals(const char *dir)
@@ -348,13 +334,13 @@ static void test_file_runs(const char *dir)
 	CHECK_INT(file_run(st, 300, SHA_B, NULL), STORE_RUN_BEGUN);
 	CHECK_INT(file_run(st, 300, SHA_B, NULL), STORE_RUN_SAME_FILE);
 	CHECK_INT(store_close(st), 0);
-	CHECK_INT(count(path, "SELECT count(*) FROM runs WHERE file_size = 100 AND"
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM runs WHERE file_size = 100 AND"
 			      " file_sha256 = '" SHA_A "';"), 1);
-	CHECK_INT(count(path, "SELECT count(*) FROM runs WHERE file_size = 100 AND"
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM runs WHERE file_size = 100 AND"
 			      " file_sha256 = '" SHA_B "';"), 1);
-	CHECK_INT(count(path, "SELECT count(*) FROM runs WHERE file_size = 200 AND"
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM runs WHERE file_size = 200 AND"
 			      " file_sha256 IS NULL;"), 1);
-	CHECK_INT(count(path, "SELECT count(*) FROM runs;"), 4);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM runs;"), 4);
 	CHECK_INT(exec_file(path, "UPDATE runs SET sensor = 'other';"), 0);
 	CHECK_INT(store_open(&st, path, err, sizeof err), 0);
 	struct run_info ri = {"f.pcap", "file", NULL, "25/smtp", 1700000000.0, "test", "mine"};
@@ -375,18 +361,18 @@ static void test_lookups(const char *dir)
 	CHECK_INT(store_open(&st, path, err, sizeof err), 0);
 	CHECK_INT(store_close(st), 0);
 	cipher_table_all(&n);
-	CHECK_INT(count(path, "SELECT count(*) FROM cipher_suites;"), (long long)n);
-	CHECK_INT(count(path, "SELECT count(*) FROM tls_versions;"), 7 + 256);
-	CHECK_INT(count(path, "SELECT rank FROM tls_versions WHERE code = 32540;"), 6);
-	CHECK_INT(count(path, "SELECT count(*) FROM tls_versions WHERE legacy = 1;"), 4);
-	CHECK_INT(count(path, "SELECT pq FROM kx_groups WHERE name = 'X25519MLKEM768';"), 1);
-	CHECK_INT(count(path, "SELECT count(*) FROM anomaly_names;"), ANOM_COUNT);
-	CHECK_INT(count(path, "SELECT weak FROM cipher_suites WHERE code = 10;"), 1);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM cipher_suites;"), (long long)n);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM tls_versions;"), 7 + 256);
+	CHECK_INT(db_scalar(path, "SELECT rank FROM tls_versions WHERE code = 32540;"), 6);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM tls_versions WHERE legacy = 1;"), 4);
+	CHECK_INT(db_scalar(path, "SELECT pq FROM kx_groups WHERE name = 'X25519MLKEM768';"), 1);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM anomaly_names;"), ANOM_COUNT);
+	CHECK_INT(db_scalar(path, "SELECT weak FROM cipher_suites WHERE code = 10;"), 1);
 	CHECK_INT(exec_file(path, "DELETE FROM tls_versions; DELETE FROM transports;"), 0);
 	CHECK_INT(store_open(&st, path, err, sizeof err), 0);
 	CHECK_INT(store_close(st), 0);
-	CHECK_INT(count(path, "SELECT count(*) FROM tls_versions;"), 7 + 256);
-	CHECK_INT(count(path, "SELECT count(*) FROM transports;"), 4);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM tls_versions;"), 7 + 256);
+	CHECK_INT(db_scalar(path, "SELECT count(*) FROM transports;"), 4);
 	char *last = schema_step(STORE_SCHEMA_VERSION);
 	CHECK(last != NULL && strncmp(last, "-- migration ", 13) == 0);
 	free(last);
